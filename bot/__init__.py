@@ -1,0 +1,3 @@
+"""Saima runtime: configuration, wiring, the message pipeline and the DingTalk transports."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,174 @@
+"""The `saima` command line: run, say, rank (other subcommands register here too).
+
+Logging is configured here and nowhere else; Settings are built once, here, and passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from bot.app import App
+from bot.config import Settings
+from bot.messages import IncomingMessage
+from campaign import Campaign, CampaignError, Standings, calendar
+from handlers import texts
+from handlers.standings import load_standings
+from storage import ReportRepository
+
+logger = logging.getLogger(__name__)
+
+TRANSPORTS = ("sandbox", "stream", "http")
+
+
+def parse_moment(text: str, campaign: Campaign) -> datetime:
+    """A date means the end of that day; a naive ISO time is read in the campaign's zone."""
+    tz = calendar.zone(campaign)
+    try:
+        if len(text) == 10:
+            return calendar.end_of_day(date.fromisoformat(text), tz)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"--at: expected a date (2021-10-31) or an ISO-8601 time, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def standings_json(standings: Standings) -> dict:
+    def number(value: Decimal) -> float:
+        return float(value)
+
+    return {
+        "as_of": standings.as_of.isoformat(),
+        "mode": standings.mode.value,
+        "reported": standings.reported,
+        "standings": [
+            {
+                "rank": row.rank,
+                "entity": row.entity,
+                "total": number(row.total),
+                "items": {rule_id: number(score) for rule_id, score in row.items.items()},
+                "points": None if row.points is None else number(row.points),
+            }
+            for row in standings.rows
+        ],
+    }
+
+
+async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
+    app = App.build(settings)
+    async with app:
+        as_of = parse_moment(at, app.campaign) if at else app.clock.now()
+        async with app.database.sessionmaker() as session:
+            standings = await load_standings(app.campaign, ReportRepository(session, app.campaign.id), as_of)
+    if as_json:
+        print(json.dumps(standings_json(standings), ensure_ascii=False, indent=2))
+    else:
+        print(texts.standings_text(app.campaign, standings, calendar.zone(app.campaign)))
+    return 0
+
+
+async def run_say(settings: Settings, user: str, nick: str | None, at: str | None, text: str) -> int:
+    app = App.build(settings)
+    async with app:
+        created_at = parse_moment(at, app.campaign) if at else app.clock.now()
+        message = IncomingMessage(
+            msg_id=f"cli-{uuid.uuid4().hex}",
+            conversation_id="cli",
+            sender_staff_id=user,
+            sender_nick=nick or "",
+            text=text,
+            created_at=created_at,
+            is_group=False,
+        )
+        reply = await app.pipeline.handle(message)
+    if reply is None:
+        return 1
+    print(reply.text)
+    return 0
+
+
+async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
+    transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
+    if transport == "sandbox":
+        from bot.sandbox import run_sandbox
+
+        app = App.build(settings, database_url=settings.sandbox_database_url)
+        async with app:
+            await run_sandbox(app)
+        return 0
+    if not settings.has_app_credentials:
+        print("需要设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET / set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET", file=sys.stderr)
+        return 2
+    app = App.build(settings)
+    async with app:
+        if transport == "stream":
+            from bot.dingtalk.stream import run_stream
+
+            await run_stream(app)
+        else:
+            from bot.dingtalk.http import run_http
+
+            await run_http(app, host, port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saima", description="赛马: DingTalk group competition bot")
+    parser.add_argument("--env-file", default=".env", help="optional .env file (default: .env)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot (stream with credentials, else the console sandbox)")
+    run.add_argument("--transport", choices=TRANSPORTS)
+    run.add_argument("--host", default="127.0.0.1", help="HTTP callback mode: bind address")
+    run.add_argument("--port", type=int, default=8080, help="HTTP callback mode: port")
+
+    say = sub.add_parser("say", help="run one message through the pipeline and print the reply")
+    say.add_argument("--user", required=True, help="sender staffId")
+    say.add_argument("--nick", help="sender nickname")
+    say.add_argument("--at", help="message time (ISO-8601; default now)")
+    say.add_argument("text", nargs="+", help="the message text")
+
+    rank = sub.add_parser("rank", help="standings as of a time")
+    rank.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
+    rank.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    match args.command:
+        case "run":
+            return await run_bot(settings, args.transport, args.host, args.port)
+        case "say":
+            return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
+        case "rank":
+            return await run_rank(settings, args.at, args.json)
+    raise SystemExit(f"unknown command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING if args.command != "run" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = Settings.from_env(env_file=args.env_file)
+    try:
+        return asyncio.run(dispatch(args, settings))
+    except CampaignError as error:
+        print(f"campaign file error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Settings from the environment (and an optional .env file). Built once, in the CLI, and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/saima.db"
+DEFAULT_SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
+DEFAULT_OPENAPI_ENDPOINT = "https://api.dingtalk.com"
+SHIPPED_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "fdi-2021.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    campaign_path: Path = SHIPPED_CAMPAIGN
+    admins: tuple[str, ...] = ()
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    robot_code: str = ""
+    open_conversation_id: str = ""
+    webhook_url: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    openapi_endpoint: str = DEFAULT_OPENAPI_ENDPOINT
+    sandbox_database_url: str = DEFAULT_SANDBOX_DATABASE_URL
+
+    @property
+    def has_app_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def effective_robot_code(self) -> str:
+        return self.robot_code or self.client_id
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+        """Environment wins over the .env file, which wins over the defaults."""
+        values: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if env is None else env)
+        get = values.get
+        admins = tuple(a.strip() for a in get("SAIMA_ADMINS", "").split(",") if a.strip())
+        return cls(
+            database_url=get("SAIMA_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            campaign_path=Path(get("SAIMA_CAMPAIGN") or SHIPPED_CAMPAIGN),
+            admins=admins,
+            client_id=get("DINGTALK_CLIENT_ID", ""),
+            client_secret=get("DINGTALK_CLIENT_SECRET", ""),
+            robot_code=get("DINGTALK_ROBOT_CODE", ""),
+            open_conversation_id=get("DINGTALK_OPEN_CONVERSATION_ID", ""),
+            webhook_url=get("DINGTALK_WEBHOOK_URL", ""),
+            webhook_secret=get("DINGTALK_WEBHOOK_SECRET", ""),
+            openapi_endpoint=(get("DINGTALK_OPENAPI_ENDPOINT") or DEFAULT_OPENAPI_ENDPOINT).rstrip("/"),
+            sandbox_database_url=get("SAIMA_SANDBOX_DATABASE_URL") or DEFAULT_SANDBOX_DATABASE_URL,
+        )

@@ -1,0 +1,142 @@
+"""The console sandbox: a terminal group chat. Pick who you are with /as, then talk to the bot.
+
+It uses its own database (seeded with a demo season) and its own clock, which starts in Nov 2021.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from bot.app import App
+from bot.clock import OffsetClock
+from bot.messages import IncomingMessage, Reply
+from campaign import Role, calendar
+from storage import StateRepository
+
+from bot import demo
+
+CLOCK_KEY = "sandbox_clock"
+CONVERSATION_ID = "sandbox-group"
+BANNER = """赛马 · 本地沙盒（模拟钉钉群）
+用 /as 南湖区 或 /as mayor 切换身份，/身份 查看当前身份，/退出 结束。
+其余输入与在钉钉群里 @机器人 一样，例如 /排名、/帮助。"""
+
+LocalCommand = Callable[[str], Awaitable[None]]
+
+
+class Sandbox:
+    def __init__(self, app: App, clock: OffsetClock, out: TextIO = sys.stdout) -> None:
+        self.app, self.clock, self.out = app, clock, out
+        self.staff_id, self.nick = "mayor", "市长"
+        self.local: dict[str, LocalCommand] = {
+            "as": self.switch_identity,
+            "身份": self.show_identity,
+            "who": self.show_identity,
+        }
+
+    def print(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def show(self, reply: Reply | None) -> None:
+        if reply is None:
+            return
+        at = "".join(f"@{who} " for who in reply.at_staff_ids)
+        self.print(f"\n🤖 赛马 {at}\n{reply.text}\n")
+
+    async def switch_identity(self, args: str) -> None:
+        wanted = args.strip()
+        campaign = self.app.campaign
+        unit = campaign.find_unit(wanted)
+        member = None
+        if unit is not None:
+            member = next((m for m in campaign.members if m.role is Role.HEAD and m.unit == unit.name), None)
+        member = member or campaign.member(wanted) or next((m for m in campaign.members if m.name == wanted), None)
+        if member is not None:
+            self.staff_id, self.nick = member.staff_id, member.name
+        elif wanted:
+            self.staff_id, self.nick = wanted, wanted
+        else:
+            self.print("用法：/as 南湖区 | /as mayor | /as commerce | /as <staffId>")
+            return
+        await self.show_identity("")
+
+    async def show_identity(self, _args: str) -> None:
+        member = self.app.campaign.member(self.staff_id)
+        role = {Role.HEAD: f"{member.unit}负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}[member.role] if member else "非成员"
+        tz = calendar.zone(self.app.campaign)
+        self.print(f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {self.clock.now().astimezone(tz):%Y-%m-%d %H:%M}")
+
+    async def say(self, text: str) -> Reply | None:
+        message = IncomingMessage(
+            msg_id=f"sandbox-{uuid.uuid4().hex}",
+            conversation_id=CONVERSATION_ID,
+            sender_staff_id=self.staff_id,
+            sender_nick=self.nick,
+            text=text,
+            created_at=self.clock.now(),
+        )
+        return await self.app.pipeline.handle(message)
+
+    async def handle_line(self, line: str) -> bool:
+        """Returns False when the user asked to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.lstrip("/／") in ("退出", "quit", "exit"):
+            return False
+        word, _, args = text.lstrip("/／").partition(" ")
+        if text[0] in "/／" and word in self.local:
+            await self.local[word](args)
+            return True
+        self.show(await self.say(text))
+        return True
+
+    async def run(self, lines: asyncio.Queue[str | None]) -> None:
+        self.print(BANNER)
+        await self.show_identity("")
+        while (line := await lines.get()) is not None:
+            if not await self.handle_line(line):
+                break
+        self.print("再见。")
+
+
+async def prepare(app: App) -> OffsetClock:
+    """Seed the demo season on first start and restore the sandbox clock."""
+    start = datetime.fromisoformat(demo.DEMO_CLOCK_START)
+    await demo.seed_demo(app.database, app.campaign, start.date() - timedelta(days=1))
+    async with app.database.sessionmaker() as session:
+        saved = await StateRepository(session).get(CLOCK_KEY)
+    return OffsetClock(datetime.fromisoformat(saved) if saved else start)
+
+
+def read_lines(stream: TextIO, queue: asyncio.Queue[str | None]) -> None:
+    """Feed stdin lines into `queue` from a daemon thread (None at the end of input).
+
+    A daemon thread, not asyncio.to_thread: a readline blocked on a terminal must not keep the
+    process alive after /退出.
+    """
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:
+        for line in iter(stream.readline, ""):
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="sandbox-stdin", daemon=True).start()
+
+
+async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    clock = await prepare(app)
+    app.clock = clock
+    app.pipeline.clock = clock
+    sandbox = Sandbox(app, clock, out)
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    read_lines(stdin, queue)
+    await sandbox.run(queue)

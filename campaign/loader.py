@@ -1,0 +1,256 @@
+"""Load and validate a campaign TOML file; every error names the file, the key and what was expected."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from campaign.amounts import split_unit
+from campaign.model import (
+    Campaign,
+    CompletionRule,
+    ExcessRule,
+    Member,
+    Metric,
+    RatioRule,
+    Role,
+    Rule,
+    ShareRule,
+    Unit,
+    Window,
+)
+
+KNOWN_SECTIONS = {"campaign", "metrics", "rules", "units", "members"}
+
+
+class CampaignError(ValueError):
+    def __init__(self, path: Path | str, key: str, expected: str) -> None:
+        super().__init__(f"{path}: {key}: expected {expected}")
+        self.path, self.key, self.expected = str(path), key, expected
+
+
+class _Reader:
+    """Typed access to one TOML table, raising CampaignError with the dotted key."""
+
+    def __init__(self, path: Path, table: Mapping[str, Any], prefix: str) -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, expected: str) -> CampaignError:
+        return CampaignError(self.path, self.key(name), expected)
+
+    def str(self, name: str, default: str | None = None) -> str:
+        value = self.table.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, "a non-empty string")
+        return value
+
+    def strs(self, name: str) -> tuple[str, ...]:
+        value = self.table.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(name, "a list of non-empty strings")
+        return tuple(value)
+
+    def number(self, name: str, default: Decimal | None = None) -> Decimal:
+        value = self.table.get(name)
+        if value is None and default is not None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(name, "a number")
+        return Decimal(str(value))
+
+    def date(self, name: str) -> date:
+        value = self.table.get(name)
+        if not isinstance(value, date):
+            raise self.fail(name, "a date such as 2021-08-01")
+        return value
+
+    def numbers(self, name: str) -> Mapping[str, Decimal]:
+        value = self.table.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(name, "a table of numbers, e.g. { fdi = 37000 }")
+        result = {}
+        for key, number in value.items():
+            if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+                raise CampaignError(self.path, f"{self.key(name)}.{key}", "a non-negative number")
+            result[key] = Decimal(str(number))
+        return MappingProxyType(result)
+
+
+def load_campaign(path: Path | str) -> Campaign:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignError(path, "(file)", "an existing campaign file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(path, "(syntax)", f"valid TOML ({exc})") from None
+    return parse_campaign(data, path)
+
+
+def _tables(path: Path, data: Mapping[str, Any], name: str) -> list[_Reader]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CampaignError(path, name, f"an array of tables ([[{name}]])")
+    return [_Reader(path, table, f"{name}[{i}]") for i, table in enumerate(value)]
+
+
+def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
+    head_table = data.get("campaign")
+    if not isinstance(head_table, dict):
+        raise CampaignError(path, "campaign", "a [campaign] table")
+    head = _Reader(path, head_table, "campaign")
+    timezone = head.str("timezone", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise head.fail("timezone", "an IANA time zone such as Asia/Shanghai") from None
+    window = Window(head.date("start"), head.date("end"))
+    if window.end < window.start:
+        raise head.fail("end", "a date on or after campaign.start")
+    points = head.table.get("ranking_points", [])
+    if not isinstance(points, list) or not all(
+        isinstance(p, int | float) and not isinstance(p, bool) for p in points
+    ):
+        raise head.fail("ranking_points", "a list of numbers")
+
+    metrics = tuple(_metric(r) for r in _tables(path, data, "metrics"))
+    if not metrics:
+        raise CampaignError(path, "metrics", "at least one [[metrics]] table")
+    _unique(path, "metrics", [m.id for m in metrics])
+    _unique(path, "metrics (names and aliases)", [n for m in metrics for n in m.names])
+    metric_ids = {m.id for m in metrics}
+
+    units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
+    if not units:
+        raise CampaignError(path, "units", "at least one [[units]] table")
+    _unique(path, "units (names and aliases)", [n for u in units for n in u.names])
+
+    rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
+    _unique(path, "rules", [r.id for r in rules])
+    _check_rule_inputs(path, rules, units)
+
+    unit_names = {u.name for u in units}
+    members = tuple(_member(r, unit_names) for r in _tables(path, data, "members"))
+    _unique(path, "members", [m.staff_id for m in members])
+
+    return Campaign(
+        id=head.str("id"),
+        name=head.str("name"),
+        timezone=timezone,
+        window=window,
+        metrics=metrics,
+        units=units,
+        rules=rules,
+        ranking_points=tuple(Decimal(str(p)) for p in points),
+        members=members,
+        baseline_label=head.str("baseline_label", "基数"),
+        extra=MappingProxyType({k: v for k, v in data.items() if k not in KNOWN_SECTIONS}),
+    )
+
+
+def _metric(r: _Reader) -> Metric:
+    unit = r.str("unit")
+    try:
+        split_unit(unit)
+    except ValueError:
+        raise r.fail("unit", "one of 万美元, 亿美元, 美元, 万元, 亿元, 元, 个") from None
+    return Metric(id=r.str("id"), label=r.str("label"), unit=unit, aliases=r.strs("aliases"))
+
+
+def _unit(r: _Reader, metric_ids: set[str]) -> Unit:
+    targets, baselines = r.numbers("targets"), r.numbers("baselines")
+    for name, table in (("targets", targets), ("baselines", baselines)):
+        for key in table:
+            if key not in metric_ids:
+                raise CampaignError(r.path, f"{r.key(name)}.{key}", f"a metric id ({sorted(metric_ids)})")
+    return Unit(
+        name=r.str("name"),
+        aliases=r.strs("aliases"),
+        targets=targets,
+        baselines=baselines,
+        constants=r.numbers("constants"),
+    )
+
+
+def _metric_ref(r: _Reader, name: str, metric_ids: set[str]) -> str:
+    value = r.str(name)
+    if value not in metric_ids:
+        raise r.fail(name, f"a metric id ({', '.join(sorted(metric_ids))})")
+    return value
+
+
+def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
+    kind = r.str("kind")
+    label = r.str("label")
+    common = {
+        "id": r.str("id"),
+        "label": label,
+        "points": r.number("points"),
+        "short": r.str("short", label),
+    }
+    match kind:
+        case "completion":
+            return CompletionRule(
+                **common,
+                metric=_metric_ref(r, "metric", metric_ids),
+                full_at=r.number("full_at", Decimal(1)),
+                pro_rata_from=r.number("pro_rata_from", Decimal("0.8")),
+            )
+        case "excess":
+            return ExcessRule(**common, metric=_metric_ref(r, "metric", metric_ids))
+        case "share":
+            return ShareRule(
+                **common,
+                numerator=_metric_ref(r, "numerator", metric_ids),
+                denominator=_metric_ref(r, "denominator", metric_ids),
+                threshold=r.number("threshold"),
+            )
+        case "ratio":
+            return RatioRule(
+                **common, metric=_metric_ref(r, "metric", metric_ids), constant=r.str("constant")
+            )
+    raise r.fail("kind", "one of completion, excess, share, ratio")
+
+
+def _check_rule_inputs(path: Path, rules: tuple[Rule, ...], units: tuple[Unit, ...]) -> None:
+    """Every unit must carry what the rules read: targets for completion/excess, the ratio constant."""
+    for i, rule in enumerate(rules):
+        for unit in units:
+            if isinstance(rule, CompletionRule | ExcessRule) and rule.metric not in unit.targets:
+                raise CampaignError(path, f"units.{unit.name}.targets.{rule.metric}", f"a target (rule {rule.id})")
+            if isinstance(rule, RatioRule) and rule.constant not in unit.constants:
+                raise CampaignError(path, f"units.{unit.name}.constants.{rule.constant}", f"a number (rule {rule.id})")
+        if isinstance(rule, ShareRule) and not 0 < rule.threshold <= 1:
+            raise CampaignError(path, f"rules[{i}].threshold", "a share between 0 and 1, e.g. 0.4")
+
+
+def _member(r: _Reader, unit_names: set[str]) -> Member:
+    role_text = r.str("role")
+    try:
+        role = Role(role_text)
+    except ValueError:
+        raise r.fail("role", "one of head, leader, admin") from None
+    unit = r.table.get("unit")
+    if role is Role.HEAD and unit not in unit_names:
+        raise r.fail("unit", "the name of a unit (members with role head are bound to one)")
+    staff_id = r.table.get("staff_id")
+    if not isinstance(staff_id, str | int) or isinstance(staff_id, bool) or not str(staff_id):
+        raise r.fail("staff_id", "a DingTalk staffId (string)")
+    return Member(staff_id=str(staff_id), name=r.str("name"), role=role, unit=unit)
+
+
+def _unique(path: Path, key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise CampaignError(path, key, f"unique entries ({value!r} appears twice)")
+        seen.add(value)

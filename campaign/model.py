@@ -1,0 +1,162 @@
+"""Campaign definitions as frozen values: metrics, units, members, scoring rules and the window."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+
+class Role(StrEnum):
+    HEAD = "head"  # 单位负责人: posts for the unit it is bound to
+    LEADER = "leader"  # 市长/副市长: reads everything
+    ADMIN = "admin"  # 市商务局 etc.: may post on behalf of any unit, bind members, publish
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    id: str
+    label: str
+    unit: str  # e.g. 万美元, 亿元, 个
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.label, self.id, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A competing entity (主体): a county, district or zone."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    targets: Mapping[str, Decimal] = field(default_factory=dict)  # metric id -> full target for the window's end
+    baselines: Mapping[str, Decimal] = field(default_factory=dict)  # metric id -> cumulative at the window's start
+    constants: Mapping[str, Decimal] = field(default_factory=dict)  # named reference figures, e.g. bigproject_total
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    staff_id: str
+    name: str
+    role: Role
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: date
+    end: date  # inclusive: the last day of the campaign
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRule:
+    """Completion rate against the target: full points at `full_at`, pro rata from `pro_rata_from`."""
+
+    id: str
+    label: str
+    points: Decimal
+    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
+    metric: str
+    full_at: Decimal = Decimal(1)
+    pro_rata_from: Decimal = Decimal("0.8")
+
+
+@dataclass(frozen=True, slots=True)
+class ExcessRule:
+    """Amount above the target, ranked: the best gets full points, others pro rata to the best."""
+
+    id: str
+    label: str
+    points: Decimal
+    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
+    metric: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRule:
+    """numerator/denominator: full points at `threshold` or above, pro rata below."""
+
+    id: str
+    label: str
+    points: Decimal
+    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
+    numerator: str
+    denominator: str
+    threshold: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RatioRule:
+    """metric/constant, ranked: the highest ratio gets full points, others pro rata to it."""
+
+    id: str
+    label: str
+    points: Decimal
+    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
+    metric: str
+    constant: str
+
+
+Rule = CompletionRule | ExcessRule | ShareRule | RatioRule
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    name: str
+    timezone: str
+    window: Window
+    metrics: tuple[Metric, ...]
+    units: tuple[Unit, ...]
+    rules: tuple[Rule, ...]
+    ranking_points: tuple[Decimal, ...] = ()
+    members: tuple[Member, ...] = ()
+    baseline_label: str = "基数"
+    # Sections other packages read (schedules, red-flag/snail rules, ...), kept as parsed TOML.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def metric(self, metric_id: str) -> Metric:
+        for metric in self.metrics:
+            if metric.id == metric_id:
+                return metric
+        raise KeyError(metric_id)
+
+    def find_metric(self, name: str) -> Metric | None:
+        """Look a metric up by label, id or alias (exact match)."""
+        for metric in self.metrics:
+            if name in metric.names:
+                return metric
+        return None
+
+    def unit(self, name: str) -> Unit:
+        for unit in self.units:
+            if unit.name == name:
+                return unit
+        raise KeyError(name)
+
+    def find_unit(self, name: str) -> Unit | None:
+        """Look a unit up by name or alias (exact match)."""
+        for unit in self.units:
+            if name in unit.names:
+                return unit
+        return None
+
+    def member(self, staff_id: str) -> Member | None:
+        for member in self.members:
+            if member.staff_id == staff_id:
+                return member
+        return None

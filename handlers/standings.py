@@ -1,0 +1,70 @@
+"""排名 / 进度 / 未报: current standings, one unit's detail, who has not posted this week."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import CommandContext
+from bot.errors import UserFacingError
+from bot.messages import Reply
+from bot.router import Router
+from campaign import Campaign, Figures, Standings, Unit, calendar, compute_standings
+from handlers import texts
+from storage import ReportRepository
+
+router = Router("standings")
+
+
+async def load_standings(campaign: Campaign, reports: ReportRepository, as_of: datetime) -> Standings:
+    """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins."""
+    latest = await reports.latest_per_unit(as_of)
+    figures = {
+        unit.name: Figures(
+            values={**unit.baselines, **latest[unit.name].values},
+            reported=True,
+            reported_at=latest[unit.name].reported_at,
+        )
+        for unit in campaign.units
+        if unit.name in latest
+    }
+    return compute_standings(campaign, figures, as_of)
+
+
+@router.command("排名", "rank", help="当前排名：总分、各项得分", usage="/排名")
+async def show_standings(ctx: CommandContext) -> Reply:
+    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
+    return texts.standings_reply(ctx.campaign, standings, calendar.zone(ctx.campaign))
+
+
+@router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
+async def show_progress(ctx: CommandContext) -> Reply:
+    unit = resolve_unit(ctx, ctx.args, "/进度 南湖区")
+    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
+    latest = await ctx.reports.latest(unit.name, ctx.now)
+    tz = calendar.zone(ctx.campaign)
+    return Reply.markdown("进度", texts.progress_text(ctx.campaign, standings, unit.name, latest, tz))
+
+
+@router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")
+async def show_missing(ctx: CommandContext) -> Reply:
+    tz = calendar.zone(ctx.campaign)
+    week = calendar.week_key(ctx.now, tz)
+    start, end = calendar.week_bounds(week, tz)
+    posted = await ctx.reports.units_reported_between(start, end)
+    missing = [u.name for u in ctx.campaign.units if u.name not in posted]
+    text = texts.missing_text(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
+    return Reply.markdown("未报", text)
+
+
+def resolve_unit(ctx: CommandContext, name: str, example: str) -> Unit:
+    """The named unit, or the caller's own unit when no name is given."""
+    name = name.strip()
+    if name:
+        unit = ctx.campaign.find_unit(name)
+        if unit is None:
+            names = "、".join(u.name for u in ctx.campaign.units)
+            raise UserFacingError(f"未知单位“{name}”。可选：{names}。\n例：{example}")
+        return unit
+    if ctx.actor.unit:
+        return ctx.campaign.unit(ctx.actor.unit)
+    raise UserFacingError(f"请写明单位。\n例：{example}")

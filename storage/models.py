@@ -1,0 +1,133 @@
+"""ORM tables only (no behaviour). Amounts are stored as decimal strings inside JSON, never floats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as naive UTC: SQLite keeps no offset, so we never let one matter."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime}
+
+
+class InboxMessage(Base):
+    """Every inbound message, written before the ACK; msg_id makes a redelivery a no-op."""
+
+    __tablename__ = "inbox"
+
+    msg_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    sender_staff_id: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
+    message_json: Mapped[str] = mapped_column(Text)  # the whole IncomingMessage, to replay after a crash
+    processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    command: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reply_title: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_inbox_unprocessed", "processed_at", "received_at"),)
+
+
+class Binding(Base):
+    """A member bound in chat (/绑定); overrides the campaign file's member of the same staffId."""
+
+    __tablename__ = "bindings"
+
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bound_by: Mapped[str] = mapped_column(String(128))
+    bound_at: Mapped[datetime] = mapped_column()
+
+
+class Report(Base):
+    """One version of a unit's cumulative figures; the newest by reported_at is current.
+
+    Rows are never updated: a later post in the same week or a /更正 adds a version, so the
+    history (who, when, old → new) is the sequence of rows.
+    """
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(64))
+    week: Mapped[str] = mapped_column(String(10))  # ISO week of reported_at, e.g. 2021-W35
+    reported_at: Mapped[datetime] = mapped_column()
+    staff_id: Mapped[str] = mapped_column(String(128))
+    msg_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # post | correction
+    values_json: Mapped[str] = mapped_column(Text)  # all metrics after this version
+    posted_json: Mapped[str] = mapped_column(Text)  # the metrics this version set
+    highlights: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_reports_unit_time", "campaign_id", "unit", "reported_at"),
+        Index("ix_reports_week", "campaign_id", "week"),
+    )
+
+
+class AppState(Base):
+    """Small key-values that must survive restarts (the group's conversationId, the sandbox clock)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Outbox(Base):
+    """Every outgoing message, written before it is sent; `key` makes each send happen at most once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160))  # e.g. "weekly:2021-W40", "reply:<msgId>"
+    channel: Mapped[str] = mapped_column(String(16))  # "reply" | "app" | "robot"
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    at_staff_ids: Mapped[str] = mapped_column(Text, default="")  # comma-separated staff ids
+    session_webhook: Mapped[str | None] = mapped_column(Text, nullable=True)  # cleared once sent
+    session_webhook_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # "pending" | "sent" | "dead"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    result: Mapped[str | None] = mapped_column(String(128), nullable=True)  # processQueryKey or errcode
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)  # DingTalk's code only
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
