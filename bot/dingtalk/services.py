@@ -1,0 +1,68 @@
+"""The DingTalk services of one process, built from the App: client, sender, outbox relay, inbound flow."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.dingtalk.inbound import Inbound, MessagePipeline
+from bot.dingtalk.openapi import OpenApiClient, create_http_session
+from bot.dingtalk.sender import Sender
+from bot.dingtalk.timing import Timer
+from bot.outbox import OutboxRelay
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DingTalk:
+    client: OpenApiClient
+    sender: Sender
+    outbox: OutboxRelay
+    inbound: Inbound
+
+    async def start(self) -> None:
+        """Resume pending sends and unprocessed messages left by the previous run."""
+        await self.outbox.start()
+        await self.inbound.recover()
+
+    async def stop(self) -> None:
+        await self.inbound.drain()
+        await self.outbox.stop()
+
+
+def build_dingtalk(
+    app: object, *, session: aiohttp.ClientSession | None = None, timer: Timer | None = None
+) -> DingTalk:
+    """Wire the DingTalk side onto a started App (`settings`, `database`, `pipeline`, `http`)."""
+    settings = app.settings  # type: ignore[attr-defined]
+    http = session or getattr(app, "http", None) or create_http_session()
+    client = OpenApiClient(
+        http,
+        endpoint=settings.openapi_endpoint,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        robot_code=settings.effective_robot_code,
+        timer=timer,
+    )
+    sender = Sender(client, webhook_url=settings.webhook_url, webhook_secret=settings.webhook_secret, timer=timer)
+    outbox = OutboxRelay(app.database.sessionmaker, sender)  # type: ignore[attr-defined]
+    pipeline: MessagePipeline = app.pipeline  # type: ignore[attr-defined]
+    return DingTalk(client, sender, outbox, Inbound(pipeline, outbox))
+
+
+async def wait_for_shutdown() -> None:
+    """Return on SIGTERM or SIGINT (Ctrl-C), so the caller can stop in order."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,126 @@
+"""DingTalk wire format <-> our message types. The only module that knows DingTalk's camelCase field names."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages import IncomingMessage
+
+logger = logging.getLogger(__name__)
+
+BOT_MESSAGE_TOPIC = "/v1.0/im/bot/messages/get"
+GROUP_CONVERSATION = "2"
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _datetime_from_ms(value: Any) -> datetime | None:
+    try:
+        ms = int(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ)
+
+
+def _text_of(data: Mapping[str, Any]) -> str:
+    msgtype = data.get("msgtype", "text")
+    if msgtype == "text":
+        return str((data.get("text") or {}).get("content", "")).strip()
+    content = data.get("content") or {}
+    if msgtype == "richText":
+        parts = [str(item["text"]) for item in content.get("richText", []) if "text" in item]
+        return "".join(parts).strip()
+    if msgtype == "audio":
+        # Voice messages carry DingTalk's own speech recognition result.
+        return str(content.get("recognition", "")).strip()
+    return ""
+
+
+def incoming_message(data: Mapping[str, Any]) -> IncomingMessage | None:
+    """A bot-message payload (Stream `data` or HTTP-callback body) -> IncomingMessage; None if unusable."""
+    msg_id = data.get("msgId")
+    conversation_id = data.get("conversationId")
+    if not msg_id or not conversation_id:
+        return None
+    bot_user_id = data.get("chatbotUserId")
+    at_staff_ids = tuple(
+        str(user["staffId"])
+        for user in data.get("atUsers") or ()
+        if user.get("staffId") and user.get("dingtalkId") != bot_user_id
+    )
+    created_at = _datetime_from_ms(data.get("createAt")) or datetime.now(LOCAL_TZ)
+    return IncomingMessage(
+        msg_id=str(msg_id),
+        conversation_id=str(conversation_id),
+        sender_staff_id=str(data.get("senderStaffId") or ""),
+        text=_text_of(data),
+        created_at=created_at,
+        sender_nick=str(data.get("senderNick") or ""),
+        is_group=str(data.get("conversationType", GROUP_CONVERSATION)) == GROUP_CONVERSATION,
+        at_staff_ids=at_staff_ids,
+        session_webhook=data.get("sessionWebhook") or None,
+        session_webhook_expires_at=_datetime_from_ms(data.get("sessionWebhookExpiredTime")),
+        robot_code=str(data.get("robotCode") or ""),
+        sender_corp_id=str(data.get("senderCorpId") or ""),
+    )
+
+
+def _mentioned(text: str, at_user_ids: Sequence[str]) -> str:
+    # A mention only renders when "@<userId>" also appears in the text (DingTalk custom-robot doc).
+    missing = [f"@{user_id}" for user_id in at_user_ids if f"@{user_id}" not in text]
+    return f"{text}\n\n{' '.join(missing)}" if missing else text
+
+
+def webhook_markdown(title: str, text: str, at_user_ids: Sequence[str] = ()) -> dict[str, Any]:
+    """Body for a sessionWebhook or custom-robot send: markdown, optionally @-mentioning staff ids."""
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": title, "text": _mentioned(text, at_user_ids)},
+        "at": {"atUserIds": list(at_user_ids), "isAtAll": False},
+    }
+
+
+def group_markdown(robot_code: str, conversation_id: str, title: str, text: str) -> dict[str, Any]:
+    """Body for POST /v1.0/robot/groupMessages/send; msgParam must be a JSON string, not an object."""
+    return {
+        "robotCode": robot_code,
+        "openConversationId": conversation_id,
+        "msgKey": "sampleMarkdown",
+        "msgParam": json.dumps({"title": title, "text": text}, ensure_ascii=False),
+    }
+
+
+def token_request(client_id: str, client_secret: str) -> dict[str, str]:
+    return {"appKey": client_id, "appSecret": client_secret}
+
+
+def token_from_response(body: Mapping[str, Any]) -> tuple[str, int]:
+    """(accessToken, expireIn seconds) from the token endpoint's answer; KeyError if absent."""
+    return str(body["accessToken"]), int(body.get("expireIn", 7200))
+
+
+def process_query_key(body: Mapping[str, Any]) -> str:
+    return str(body.get("processQueryKey") or "")
+
+
+def error_fields(body: Any) -> tuple[str, str]:
+    """(code, message) of an error answer: new OpenAPI {code, message} or legacy {errcode, errmsg}."""
+    if not isinstance(body, Mapping):
+        return "", ""
+    if "errcode" in body:
+        return str(body.get("errcode")), str(body.get("errmsg") or "")
+    return str(body.get("code") or ""), str(body.get("message") or "")
+
+
+def legacy_errcode(body: Any) -> int:
+    """The `errcode` of a webhook answer; 0 means accepted."""
+    if isinstance(body, Mapping):
+        try:
+            return int(body.get("errcode", 0))
+        except (TypeError, ValueError):
+            return -1
+    return -1

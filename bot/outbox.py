@@ -1,0 +1,241 @@
+"""Durable outbox relay: every outgoing message is stored before it is sent, sent at most once per key,
+and retried after failures and restarts. Failures are logged with DingTalk's error code only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.dingtalk.openapi import is_retryable
+from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
+from bot.errors import DingTalkApiError
+from bot.messages import IncomingMessage, Reply
+from storage.models import Outbox
+from storage.outbox import OutboxRepository
+
+logger = logging.getLogger(__name__)
+
+REPLY = "reply"
+IDLE_RECHECK_SECONDS = 60.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def part_keys(key: str, count: int) -> list[str]:
+    """The first part keeps the caller's key, so `key` alone decides at-most-once."""
+    return [key] + [f"{key}#{n}" for n in range(2, count + 1)]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        max_attempts: int = 8,
+        retry_initial: float = 30.0,
+        retry_max: float = 3600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.sender = sender
+        self._now = now
+        self._max_attempts = max_attempts
+        self._retry_initial, self._retry_max = retry_initial, retry_max
+        self._rng = rng or random.Random()
+        self._inflight: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- enqueue ------------------------------------------------------------------------------
+
+    async def push(
+        self,
+        key: str,
+        conversation_id: str,
+        title: str,
+        text: str,
+        *,
+        at_staff_ids: tuple[str, ...] = (),
+        channel: str | None = None,
+    ) -> bool:
+        """Queue a proactive push; False (and nothing queued) if `key` was queued before."""
+        channel = channel or self.sender.choose_channel(at_staff_ids)
+        is_new, _ = await self._add(key, channel, conversation_id, title, text, at_staff_ids, None, None)
+        self._wake.set()
+        return is_new
+
+    async def reply(self, message: IncomingMessage, reply: Reply) -> list[int]:
+        """Queue the reply to `message` (keyed by its msgId); returns the row ids to deliver."""
+        _, row_ids = await self._add(
+            f"reply:{message.msg_id}",
+            REPLY,
+            message.conversation_id,
+            reply.title,
+            reply.text,
+            reply.at_staff_ids,
+            message.session_webhook,
+            message.session_webhook_expires_at,
+        )
+        return row_ids
+
+    async def _add(
+        self,
+        key: str,
+        channel: str,
+        conversation_id: str,
+        title: str,
+        text: str,
+        at_staff_ids: tuple[str, ...],
+        session_webhook: str | None,
+        session_webhook_expires_at: datetime | None,
+    ) -> tuple[bool, list[int]]:
+        """Store the message split into parts; (False, existing row ids) if `key` is already stored."""
+        now = self._now()
+        parts = split_markdown(text)
+        async with self._sessionmaker.begin() as session:
+            repository = OutboxRepository(session)
+            existing = await repository.parts(key)
+            if existing:
+                return False, [row.id for row in existing]
+            rows = [
+                Outbox(
+                    key=part_key,
+                    channel=channel,
+                    conversation_id=conversation_id,
+                    title=title if number == 0 else f"{title}（续{number}）",
+                    text=part,
+                    # Mention people once, in the last part, where the reader ends up.
+                    at_staff_ids=",".join(at_staff_ids) if number == len(parts) - 1 else "",
+                    session_webhook=session_webhook,
+                    session_webhook_expires_at=session_webhook_expires_at,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                for number, (part_key, part) in enumerate(zip(part_keys(key, len(parts)), parts, strict=True))
+            ]
+            for row in rows:
+                if not await repository.add(row):
+                    return False, [row.id for row in await repository.parts(key)]
+            return True, [row.id for row in rows]
+
+    # ---- delivery -----------------------------------------------------------------------------
+
+    async def deliver(self, row_ids: list[int]) -> bool:
+        """Send these rows now, in order; stops at the first failure (the relay retries later)."""
+        for row_id in row_ids:
+            async with self._sessionmaker() as session:
+                row = await OutboxRepository(session).get(row_id)
+            if row is None or row.state != "pending" or row_id in self._inflight:
+                continue
+            if not await self._send(row):
+                return False
+        return True
+
+    async def flush(self) -> int:
+        """Send every due row; rows for one target go in order, targets in parallel. Returns sends."""
+        async with self._sessionmaker() as session:
+            rows = await OutboxRepository(session).due(self._now())
+        queues: dict[tuple[str, str], list[Outbox]] = {}
+        for row in rows:
+            if row.id not in self._inflight:
+                queues.setdefault((row.channel, row.conversation_id), []).append(row)
+
+        async def drain(queue: list[Outbox]) -> int:
+            sent = 0
+            for row in queue:
+                if row.id in self._inflight or not await self._send(row):
+                    break
+                sent += 1
+            return sent
+
+        results = await asyncio.gather(*(drain(queue) for queue in queues.values()))
+        return sum(results)
+
+    async def _send(self, row: Outbox) -> bool:
+        self._inflight.add(row.id)
+        try:
+            try:
+                delivery = await self._transmit(row)
+            except DingTalkApiError as error:
+                await self._failed(row, error)
+                return False
+            async with self._sessionmaker.begin() as session:
+                await OutboxRepository(session).mark_sent(row.id, delivery.result, self._now())
+            return True
+        finally:
+            self._inflight.discard(row.id)
+
+    async def _transmit(self, row: Outbox) -> Delivery:
+        at = tuple(filter(None, row.at_staff_ids.split(",")))
+        if row.channel == REPLY:
+            expires = row.session_webhook_expires_at
+            return await self.sender.reply(
+                row.conversation_id,
+                row.title,
+                row.text,
+                at,
+                session_webhook=row.session_webhook,
+                session_webhook_expires_at_ms=int(expires.timestamp() * 1000) if expires else None,
+            )
+        return await self.sender.push(row.conversation_id, row.title, row.text, at, channel=row.channel or APP)
+
+    async def _failed(self, row: Outbox, error: DingTalkApiError) -> None:
+        attempts = row.attempts + 1
+        gives_up = not is_retryable(error) or attempts >= self._max_attempts
+        next_at = None
+        if not gives_up:
+            delay = min(self._retry_max, self._retry_initial * 2 ** (attempts - 1))
+            next_at = self._now() + timedelta(seconds=delay * self._rng.uniform(0.5, 1.0))
+        logger.warning(
+            "outbox %s (%s to %s) failed: status=%s code=%s attempt=%s%s",
+            row.key, row.channel, row.conversation_id, error.status, error.code, attempts,
+            " - giving up" if gives_up else "",
+        )
+        async with self._sessionmaker.begin() as session:
+            await OutboxRepository(session).mark_failed(row.id, error.code or str(error.status), next_at)
+
+    # ---- background loop ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Send what a previous run left pending, then keep sending as rows come due."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.flush()
+                async with self._sessionmaker() as session:
+                    next_due = await OutboxRepository(session).next_due_at()
+            except Exception:
+                logger.exception("outbox flush failed")
+                next_due = None
+            delay = IDLE_RECHECK_SECONDS
+            if next_due is not None:
+                delay = min(delay, max(0.05, (next_due - self._now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()

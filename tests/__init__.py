@@ -1,0 +1,1 @@
+"""Saima test suite."""

@@ -1,0 +1,595 @@
+"""FakeDingTalk: a loopback DingTalk (gateway, stream websocket, OpenAPI, webhooks) in its own thread.
+
+The SDK blocks its event loop while opening a connection, so the fake must never share the test's loop.
+Everything it records is handed to the test's loop, where the awaitable test API reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+BOT_TOPIC = "/v1.0/im/bot/messages/get"
+SESSION_TTL_MS = 5_400_000  # DingTalk gives ~90 minutes
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message some channel delivered to the group: a reply or a push."""
+
+    channel: str  # "session" | "group" | "robot"
+    conversation_id: str
+    title: str
+    text: str
+    at_user_ids: tuple[str, ...]
+    stamp: float  # the fake's clock when it arrived (virtual if the test gave a clock)
+    process_query_key: str = ""
+
+
+@dataclass(frozen=True)
+class Ack:
+    message_id: str  # the frame's headers.messageId
+    code: int
+    data: str
+
+
+@dataclass
+class _Failure:
+    status: int
+    errcode: int | None
+    code: str
+
+
+@dataclass
+class _Stream:
+    ws: web.WebSocketResponse
+    request: web.Request
+    number: int
+
+
+@dataclass
+class FakeDingTalk:
+    client_id: str = "ding-client-id"
+    client_secret: str = "ding-client-secret"
+    robot_access_token: str = "robot-token"
+    robot_secret: str = "SEC-robot-secret"
+    token_ttl_seconds: int = 7200
+    clock: Callable[[], float] = time.monotonic
+    corp_id: str = "ding-corp"
+
+    # Recorded, read on the test's loop.
+    acks: list[Ack] = field(default_factory=list)
+    group_sends: list[SentMessage] = field(default_factory=list)
+    webhook_sends: list[SentMessage] = field(default_factory=list)
+    robot_sends: list[SentMessage] = field(default_factory=list)
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
+    connection_requests: list[dict[str, Any]] = field(default_factory=list)
+    sockets_opened: int = 0
+    held_requests: int = 0
+    held_dropped: int = 0  # held requests whose client disconnected before the release
+    rejected: list[tuple[str, int, str]] = field(default_factory=list)  # (path, status, code)
+
+    def __post_init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._test_loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._changed = asyncio.Event()
+        self._replies: asyncio.Queue[SentMessage] = asyncio.Queue()
+        # Below: state of the fake's own thread only.
+        self._tickets: set[str] = set()
+        self._tokens: set[str] = set()
+        self._token_numbers = itertools.count(1)
+        self._streams: list[_Stream] = []
+        self._stream_numbers = itertools.count(1)
+        self._frames: dict[str, dict[str, Any]] = {}  # msgId -> the CALLBACK frame
+        self._frame_ids: dict[str, str] = {}  # msgId -> headers.messageId
+        self._sessions: dict[str, str] = {}  # session id -> conversation id
+        self._expired_sessions: set[str] = set()
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._holds: dict[str, asyncio.Event] = {}
+        self._stream_up: asyncio.Event | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def robot_webhook_url(self) -> str:
+        return f"{self.url}/robot/send?access_token={self.robot_access_token}"
+
+    async def start(self) -> FakeDingTalk:
+        self._test_loop = asyncio.get_running_loop()
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, errors), name="fake-dingtalk", daemon=True
+        )
+        self._thread.start()
+        if not await asyncio.to_thread(ready.wait, 10):
+            raise RuntimeError("FakeDingTalk did not start")
+        if errors:
+            raise errors[0]
+        return self
+
+    async def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        await self._call(self._shutdown(), timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        await asyncio.to_thread(self._thread.join, 10)
+        self._loop = None
+
+    def _serve(self, ready: threading.Event, errors: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._start_site())
+        except BaseException as error:
+            errors.append(error)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _start_site(self) -> None:
+        self._stream_up = asyncio.Event()
+        app = web.Application(middlewares=[self._failure_middleware])
+        app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
+        app.router.add_get("/stream", self._stream)
+        app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
+        app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
+        app.router.add_post("/robot/sendBySession", self._session_send)
+        app.router.add_post("/robot/send", self._robot_send)
+        # Cancel a handler whose client went away, so a held send from a killed bot is never recorded.
+        self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _shutdown(self) -> None:
+        for hold in self._holds.values():
+            hold.set()
+        for stream in list(self._streams):
+            await stream.ws.close()
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def _call(self, coro: Any, timeout: float = 5.0) -> Any:
+        assert self._loop is not None, "FakeDingTalk is not running"
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+    def _emit(self, action: Callable[[], None]) -> None:
+        """Run `action` on the test's loop, then wake anyone waiting for a change."""
+
+        def apply() -> None:
+            action()
+            self._changed.set()
+
+        assert self._test_loop is not None
+        try:
+            self._test_loop.call_soon_threadsafe(apply)
+        except RuntimeError:  # the test's loop is already closed: nobody is listening
+            pass
+
+    # ---- awaitable test API -----------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+        """Wait until `predicate()` holds, re-checking on every recorded event."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"FakeDingTalk: timed out after {timeout}s waiting for {what or predicate}") from None
+
+    async def next_reply(self, timeout: float = 5.0) -> SentMessage:
+        """The next message delivered to a group through any channel, in arrival order."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._replies.get()
+        except TimeoutError:
+            raise AssertionError(f"FakeDingTalk: no reply within {timeout}s") from None
+
+    def pending_replies(self) -> int:
+        return self._replies.qsize()
+
+    async def say(
+        self,
+        text: str,
+        *,
+        sender: str = "staff-1",
+        group: str = "cid-group-1",
+        at: tuple[str, ...] = (),
+        nick: str = "",
+        msg_id: str | None = None,
+        conversation_type: str = "2",
+        created_at_ms: int | None = None,
+        timeout: float = 5.0,
+    ) -> str:
+        """Push a CALLBACK bot message on the stream; returns its msgId."""
+        data = self.message_data(
+            text, sender=sender, group=group, at=at, nick=nick, msg_id=msg_id,
+            conversation_type=conversation_type, created_at_ms=created_at_ms,
+        )
+        return await self._call(self._push_message(data, timeout), timeout + 1)
+
+    def message_data(
+        self,
+        text: str,
+        *,
+        sender: str = "staff-1",
+        group: str = "cid-group-1",
+        at: tuple[str, ...] = (),
+        nick: str = "",
+        msg_id: str | None = None,
+        conversation_type: str = "2",
+        created_at_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body DingTalk sends for a bot message (Stream `data` and HTTP callback alike)."""
+        now_ms = int(time.time() * 1000) if created_at_ms is None else created_at_ms
+        session_id = uuid.uuid4().hex
+        msg_id = msg_id or f"msg{uuid.uuid4().hex}"
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._sessions.__setitem__, session_id, group)
+        return {
+            "conversationId": group,
+            "atUsers": [{"dingtalkId": "$:LWCP_v1:$bot"}]
+            + [{"dingtalkId": f"$:LWCP_v1:${s}", "staffId": s} for s in at],
+            "chatbotCorpId": self.corp_id,
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "msgId": msg_id,
+            "senderNick": nick or f"用户{sender}",
+            "isAdmin": False,
+            "senderStaffId": sender,
+            "sessionWebhookExpiredTime": now_ms + SESSION_TTL_MS,
+            "createAt": now_ms,
+            "senderCorpId": self.corp_id,
+            "conversationType": conversation_type,
+            "senderId": f"$:LWCP_v1:${sender}",
+            "conversationTitle": "赛马测试群",
+            "isInAtList": True,
+            "sessionWebhook": f"{self.url}/robot/sendBySession?session={session_id}",
+            "text": {"content": f" {text}"},
+            "msgtype": "text",
+            "robotCode": self.client_id,
+        }
+
+    def signed_callback(
+        self, data: dict[str, Any], *, timestamp_ms: int | None = None, secret: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """Headers and body of an HTTP-mode callback, signed like DingTalk signs them."""
+        timestamp = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
+        key = (self.client_secret if secret is None else secret).encode()
+        sign = base64.b64encode(
+            hmac.new(key, f"{timestamp}\n{key.decode()}".encode(), hashlib.sha256).digest()
+        ).decode()
+        headers = {"timestamp": timestamp, "sign": sign, "Content-Type": "application/json; charset=utf-8"}
+        return headers, json.dumps(data, ensure_ascii=False).encode()
+
+    async def redeliver(self, msg_id: str, timeout: float = 5.0) -> None:
+        """Send the very same frame again, as DingTalk does when an ACK is late."""
+        await self._call(self._redeliver(msg_id, timeout), timeout + 1)
+
+    async def drop_connection(self) -> None:
+        """Abort the stream's TCP connection without a close frame (a network failure)."""
+        await self._call(self._drop())
+
+    async def send_system(self, topic: str, data: dict[str, Any] | None = None) -> str:
+        frame_id = uuid.uuid4().hex
+        frame = {
+            "specVersion": "1.0",
+            "type": "SYSTEM",
+            "headers": {"contentType": "application/json", "messageId": frame_id, "time": str(int(time.time() * 1000)), "topic": topic},
+            "data": json.dumps(data or {}),
+        }
+        await self._call(self._send_frame(frame, 5.0))
+        return frame_id
+
+    async def send_disconnect(self) -> str:
+        return await self.send_system("disconnect", {"reason": "connection is expired"})
+
+    async def ping(self) -> str:
+        return await self.send_system("ping", {"opaque": uuid.uuid4().hex})
+
+    def fail_next(
+        self, path: str, *, status: int | None = None, errcode: int | None = None, code: str = "fake.failure", times: int = 1
+    ) -> None:
+        """The next `times` calls to `path` fail: with `errcode` (legacy body) or with `status`."""
+        failure = _Failure(status=status if status is not None else (200 if errcode is not None else 500), errcode=errcode, code=code)
+        self._in_fake(lambda: self._failures[path].extend([failure] * times))
+
+    def expire_session_webhooks(self) -> None:
+        self._in_fake(lambda: self._expired_sessions.update(self._sessions))
+
+    def revoke_tokens(self) -> None:
+        self._in_fake(self._tokens.clear)
+
+    def hold(self, path: str) -> None:
+        """Keep requests to `path` waiting (unanswered, unrecorded) until `release(path)`."""
+        self._in_fake(lambda: self._holds.setdefault(path, asyncio.Event()))
+
+    def release(self, path: str) -> None:
+        self._in_fake(lambda: self._holds.pop(path, asyncio.Event()).set())
+
+    def _in_fake(self, action: Callable[[], None]) -> None:
+        assert self._loop is not None, "FakeDingTalk is not running"
+        done = threading.Event()
+
+        def run() -> None:
+            action()
+            done.set()
+
+        self._loop.call_soon_threadsafe(run)
+        done.wait(5)
+
+    def frame_id_of(self, msg_id: str) -> str:
+        return self._frame_ids[msg_id]
+
+    def acks_for(self, msg_id: str) -> list[Ack]:
+        frame_id = self._frame_ids.get(msg_id)
+        return [ack for ack in self.acks if ack.message_id == frame_id]
+
+    async def wait_for_ack(self, msg_id: str, count: int = 1, timeout: float = 5.0) -> Ack:
+        await self.wait_for(lambda: len(self.acks_for(msg_id)) >= count, timeout, f"ack #{count} of {msg_id}")
+        return self.acks_for(msg_id)[count - 1]
+
+    async def wait_for_sockets(self, count: int, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: self.sockets_opened >= count, timeout, f"{count} stream connections")
+
+    # ---- the fake's own loop ----------------------------------------------------------------
+
+    async def _push_message(self, data: dict[str, Any], timeout: float) -> str:
+        frame_id = f"{uuid.uuid4().hex[:8]}_{next(self._stream_numbers)}"
+        frame = {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "appId": "fake-app",
+                "connectionId": "fake-connection",
+                "contentType": "application/json",
+                "messageId": frame_id,
+                "time": str(int(time.time() * 1000)),
+                "topic": BOT_TOPIC,
+            },
+            "data": json.dumps(data, ensure_ascii=False),
+        }
+        self._frames[data["msgId"]] = frame
+        self._frame_ids[data["msgId"]] = frame_id
+        session = data["sessionWebhook"].rsplit("=", 1)[1]
+        self._sessions[session] = data["conversationId"]
+        self._emit(lambda: self._frame_ids.setdefault(data["msgId"], frame_id))
+        await self._send_frame(frame, timeout)
+        return str(data["msgId"])
+
+    async def _redeliver(self, msg_id: str, timeout: float) -> None:
+        await self._send_frame(self._frames[msg_id], timeout)
+
+    async def _send_frame(self, frame: dict[str, Any], timeout: float) -> None:
+        assert self._stream_up is not None
+        async with asyncio.timeout(timeout):
+            while True:
+                live = [s for s in self._streams if not s.ws.closed]
+                if live:
+                    try:
+                        await live[-1].ws.send_str(json.dumps(frame, ensure_ascii=False))
+                        return
+                    except ConnectionError:
+                        pass
+                self._stream_up.clear()
+                await self._stream_up.wait()
+
+    async def _drop(self) -> None:
+        for stream in self._streams:
+            transport = stream.request.transport
+            if transport is not None:
+                transport.abort()
+
+    @web.middleware
+    async def _failure_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        queue = self._failures.get(request.path)
+        if queue:
+            failure = queue.popleft()
+            self._emit(lambda: self.rejected.append((request.path, failure.status, str(failure.errcode or failure.code))))
+            if failure.errcode is not None:
+                return web.json_response({"errcode": failure.errcode, "errmsg": "fake failure"}, status=failure.status)
+            return web.json_response({"code": failure.code, "message": "fake failure"}, status=failure.status)
+        hold = self._holds.get(request.path)
+        if hold is not None and not hold.is_set():
+            self._emit(lambda: setattr(self, "held_requests", self.held_requests + 1))
+            try:
+                await hold.wait()
+            except asyncio.CancelledError:
+                self._emit(lambda: setattr(self, "held_dropped", self.held_dropped + 1))
+                raise
+        return await handler(request)
+
+    def _reject(self, path: str, status: int, body: dict[str, Any]) -> web.Response:
+        code = str(body.get("code") or body.get("errcode"))
+        self._emit(lambda: self.rejected.append((path, status, code)))
+        return web.json_response(body, status=status)
+
+    async def _open_connection(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._emit(lambda: self.connection_requests.append(body))
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return self._reject(request.path, 401, {"code": "InvalidAuthentication", "message": "bad client"})
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        return web.json_response({"endpoint": f"ws://127.0.0.1:{self._port}/stream", "ticket": ticket})
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:  # a ticket opens exactly one connection
+            return self._reject(request.path, 401, {"code": "InvalidTicket"})
+        self._tickets.discard(ticket)
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        stream = _Stream(ws=ws, request=request, number=next(self._stream_numbers))
+        self._streams.append(stream)
+        assert self._stream_up is not None
+        self._stream_up.set()
+        self._emit(lambda: setattr(self, "sockets_opened", self.sockets_opened + 1))
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                ack = json.loads(message.data)
+                record = Ack(
+                    message_id=str(ack.get("headers", {}).get("messageId", "")),
+                    code=int(ack.get("code", 0)),
+                    data=str(ack.get("data", "")),
+                )
+                self._emit(lambda record=record: self.acks.append(record))
+        finally:
+            self._streams.remove(stream)
+        return ws
+
+    async def _access_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._emit(lambda: self.token_requests.append(body))
+        if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
+            return self._reject(request.path, 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或clientSecret"})
+        token = f"fake-token-{next(self._token_numbers)}"
+        self._tokens.add(token)
+        return web.json_response({"accessToken": token, "expireIn": self.token_ttl_seconds})
+
+    async def _group_send(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+            return self._reject(request.path, 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"})
+        body = await request.json()
+        param = body.get("msgParam")
+        if not isinstance(param, str):
+            return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
+        try:
+            content = json.loads(param)
+        except ValueError:
+            return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
+        if body.get("robotCode") != self.client_id:
+            return self._reject(request.path, 400, {"code": "invalidParameter.robotCode.auth"})
+        if body.get("msgKey") not in ("sampleMarkdown", "sampleText") or not body.get("openConversationId"):
+            return self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"})
+        key = uuid.uuid4().hex
+        sent = SentMessage(
+            channel="group",
+            conversation_id=body["openConversationId"],
+            title=str(content.get("title", "")),
+            text=str(content.get("text", content.get("content", ""))),
+            at_user_ids=(),
+            stamp=self.clock(),
+            process_query_key=key,
+        )
+        self._deliver(sent, self.group_sends)
+        return web.json_response({"processQueryKey": key})
+
+    async def _session_send(self, request: web.Request) -> web.Response:
+        session = request.query.get("session", "")
+        if session not in self._sessions or session in self._expired_sessions:
+            return self._reject(request.path, 200, {"errcode": 300001, "errmsg": "session 不存在或已过期"})
+        body = await request.json()
+        self._deliver(self._webhook_message("session", self._sessions[session], body), self.webhook_sends)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _robot_send(self, request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("access_token") != self.robot_access_token:
+            return self._reject(request.path, 200, {"errcode": 300001, "errmsg": "token is not exist"})
+        timestamp, sign = query.get("timestamp", ""), query.get("sign", "")
+        expected = base64.b64encode(
+            hmac.new(self.robot_secret.encode(), f"{timestamp}\n{self.robot_secret}".encode(), hashlib.sha256).digest()
+        ).decode()
+        fresh = timestamp.isdigit() and abs(int(timestamp) - time.time() * 1000) <= 3_600_000
+        if not fresh or not hmac.compare_digest(expected, sign):
+            return self._reject(request.path, 200, {"errcode": 310000, "errmsg": "sign not match"})
+        body = await request.json()
+        self._deliver(self._webhook_message("robot", "robot-group", body), self.robot_sends)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def _webhook_message(self, channel: str, conversation_id: str, body: dict[str, Any]) -> SentMessage:
+        if body.get("msgtype") == "markdown":
+            title, text = body["markdown"].get("title", ""), body["markdown"].get("text", "")
+        else:
+            title, text = "", body.get("text", {}).get("content", "")
+        at = tuple(body.get("at", {}).get("atUserIds", ()))
+        return SentMessage(channel, conversation_id, str(title), str(text), at, self.clock())
+
+    def _deliver(self, sent: SentMessage, record: list[SentMessage]) -> None:
+        def apply() -> None:
+            record.append(sent)
+            self._replies.put_nowait(sent)
+
+        self._emit(apply)
+
+
+class VirtualTimer:
+    """Virtual monotonic time: `sleep` advances the clock at once, so rate limits test in no time.
+
+    Time only moves once every HTTP request started through `trace_config()` has finished, so the
+    fake's arrival stamps equal the virtual time at which each request was sent.
+    """
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        while True:  # let tasks woken by a finished request start theirs before time moves
+            await self._idle.wait()
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if self._idle.is_set():
+                break
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        config = aiohttp.TraceConfig()
+
+        async def started(*_: object) -> None:
+            self._inflight += 1
+            self._idle.clear()
+
+        async def ended(*_: object) -> None:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+        config.on_request_start.append(started)
+        config.on_request_end.append(ended)
+        config.on_request_exception.append(ended)
+        return config

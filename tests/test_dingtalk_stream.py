@@ -1,0 +1,248 @@
+"""Stream mode end to end: the real dingtalk-stream SDK code against FakeDingTalk, the real App behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.app import App
+from bot.config import Settings
+from bot.dingtalk import wire
+from bot.dingtalk.services import DingTalk, build_dingtalk
+from bot.dingtalk.stream import StreamClient
+from storage.models import InboxMessage, Outbox
+from tests.fakes.dingtalk import FakeDingTalk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingTalk]:
+    fake = FakeDingTalk()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def bot_settings(fake: FakeDingTalk, database: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        webhook_url=fake.robot_webhook_url,
+        webhook_secret=fake.robot_secret,
+        openapi_endpoint=fake.url,
+    )
+
+
+@dataclass
+class Bot:
+    app: App
+    dingtalk: DingTalk
+    stream: StreamClient
+
+    async def rows(self, model: type) -> list:
+        async with self.app.database.sessionmaker() as session:
+            return list(await session.scalars(sa.select(model)))
+
+
+async def start_bot(fake: FakeDingTalk, database: Path, **stream_options: float) -> Bot:
+    app = App.build(bot_settings(fake, database))
+    await app.start()
+    dingtalk = build_dingtalk(app)
+    options = {"backoff_initial": 0.02, "backoff_max": 0.5, "stable_after": 30.0, **stream_options}
+    stream = StreamClient(
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        endpoint=fake.url,
+        accept=dingtalk.inbound.accept,
+        rng=random.Random(3),
+        **options,
+    )
+    await dingtalk.start()
+    await stream.start()
+    return Bot(app, dingtalk, stream)
+
+
+async def stop_bot(bot: Bot) -> None:
+    await bot.stream.stop()
+    await bot.dingtalk.stop()
+    await bot.app.stop()
+
+
+@pytest.fixture
+async def bot(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Bot]:
+    bot = await start_bot(fake, tmp_path / "saima.db")
+    yield bot
+    await stop_bot(bot)
+
+
+async def test_message_is_acked_then_answered_on_the_session_webhook(bot: Bot, fake: FakeDingTalk) -> None:
+    msg_id = await fake.say("/帮助", sender="staff-1")
+    ack = await fake.wait_for_ack(msg_id)
+    assert ack.code == 200
+    reply = await fake.next_reply()
+    assert reply.channel == "session"
+    assert "帮助" in reply.text or "/" in reply.text
+    assert reply.at_user_ids == ("staff-1",)
+    connection = fake.connection_requests[0]
+    assert connection["subscriptions"] == [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
+    assert connection["localIp"]
+
+
+async def test_redelivered_message_is_acked_and_not_processed_again(bot: Bot, fake: FakeDingTalk) -> None:
+    msg_id = await fake.say("/帮助")
+    await fake.wait_for_ack(msg_id)
+    await fake.next_reply()
+    await fake.redeliver(msg_id)
+    await fake.redeliver(msg_id)
+    assert (await fake.wait_for_ack(msg_id, count=3)).code == 200
+    # A duplicate schedules no work at all, so once its ACK is in nothing else can follow.
+    assert bot.dingtalk.inbound.busy == 0
+    assert len(fake.webhook_sends) == 1 and fake.pending_replies() == 0
+    assert len(await bot.rows(InboxMessage)) == 1
+
+
+async def test_storage_failure_acks_500_so_dingtalk_redelivers(bot: Bot, fake: FakeDingTalk) -> None:
+    async with bot.app.database.engine.begin() as connection:
+        await connection.exec_driver_sql("ALTER TABLE inbox RENAME TO inbox_away")
+    msg_id = await fake.say("/帮助")
+    assert (await fake.wait_for_ack(msg_id)).code == 500
+    async with bot.app.database.engine.begin() as connection:
+        await connection.exec_driver_sql("ALTER TABLE inbox_away RENAME TO inbox")
+    await fake.redeliver(msg_id)
+    assert (await fake.wait_for_ack(msg_id, count=2)).code == 200
+    assert (await fake.next_reply()).channel == "session"
+
+
+async def test_disconnect_frame_reconnects_and_messages_flow_again(bot: Bot, fake: FakeDingTalk) -> None:
+    await fake.wait_for_sockets(1)
+    await fake.send_disconnect()
+    await fake.wait_for_sockets(2)
+    assert len(fake.connection_requests) == 2  # a fresh ticket for the new socket
+    msg_id = await fake.say("/帮助")
+    await fake.wait_for_ack(msg_id)
+    assert (await fake.next_reply()).channel == "session"
+
+
+async def test_repeated_closes_back_off_exponentially_instead_of_storming(bot: Bot, fake: FakeDingTalk) -> None:
+    await fake.wait_for_sockets(1)
+    for n in range(2, 6):
+        if n % 2:
+            await fake.send_disconnect()  # a normal close, which the bare SDK reopens at once
+        else:
+            await fake.drop_connection()  # an abnormal one
+        await fake.wait_for_sockets(n)
+    delays = bot.stream.reconnect_delays
+    assert len(delays) == 4
+    for attempt, delay in enumerate(delays):
+        nominal = min(0.5, 0.02 * 2**attempt)
+        assert nominal * 0.5 <= delay <= nominal  # jitter keeps it within half of the nominal step
+    assert delays[3] > delays[0]
+
+
+async def test_failed_connection_opens_are_retried_with_backoff(fake: FakeDingTalk, tmp_path: Path) -> None:
+    fake.fail_next("/v1.0/gateway/connections/open", status=503, times=3)
+    bot = await start_bot(fake, tmp_path / "saima.db")
+    try:
+        await fake.wait_for_ack(await fake.say("/帮助"))
+        assert len(bot.stream.reconnect_delays) == 3
+        assert bot.stream.state == "connected"
+    finally:
+        await stop_bot(bot)
+
+
+async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_path: Path) -> None:
+    bot = await start_bot(fake, tmp_path / "saima.db", idle_timeout=0.3)
+    try:
+        await fake.wait_for_sockets(2)  # the fake never pings, so the watchdog must give up on it
+        msg_id = await fake.say("/帮助")
+        await fake.wait_for_ack(msg_id)
+    finally:
+        await stop_bot(bot)
+
+
+async def test_stop_is_one_call_even_while_connecting_fails(fake: FakeDingTalk, tmp_path: Path) -> None:
+    fake.fail_next("/v1.0/gateway/connections/open", status=500, times=1000)
+    bot = await start_bot(fake, tmp_path / "saima.db")
+    await fake.wait_for(lambda: len(fake.rejected) >= 2, what="two failed opens")
+    async with asyncio.timeout(5):
+        await bot.stream.stop()
+    assert bot.stream.state == "stopped"
+    await bot.dingtalk.stop()
+    await bot.app.stop()
+
+
+async def test_messages_stored_before_a_restart_are_answered_after_it(fake: FakeDingTalk, tmp_path: Path) -> None:
+    """Crash after the ACK, before processing: the next start replays the inbox row and answers once."""
+    database = tmp_path / "saima.db"
+    app = App.build(bot_settings(fake, database))
+    await app.start()
+    # Store only (the ACK path), with no processing: what a crash right after the ACK leaves.
+    message = wire.incoming_message(fake.message_data("/帮助", msg_id="msg-crash-1"))
+    assert message is not None and await app.pipeline.receive(message)
+    await app.stop()
+    assert not fake.webhook_sends
+
+    bot = await start_bot(fake, database)
+    try:
+        reply = await fake.next_reply()
+        assert reply.channel == "session" and reply.at_user_ids == ("staff-1",)
+        await bot.dingtalk.inbound.drain()
+        assert len(fake.webhook_sends) == 1
+        assert [row.state for row in await bot.rows(Outbox)] == ["sent"]
+    finally:
+        await stop_bot(bot)
+
+
+def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DINGTALK_CLIENT_ID": fake.client_id,
+        "DINGTALK_CLIENT_SECRET": fake.client_secret,
+        "DINGTALK_OPENAPI_ENDPOINT": fake.url,
+        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+
+
+async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(fake: FakeDingTalk, tmp_path: Path) -> None:
+    database, log = tmp_path / "saima.db", tmp_path / "bot.log"
+    fake.hold("/robot/sendBySession")  # the reply will hang in flight
+    first = _bot_process(fake, database, log)
+    try:
+        await fake.wait_for_sockets(1, timeout=30)
+        msg_id = await fake.say("/帮助")
+        assert (await fake.wait_for_ack(msg_id, timeout=10)).code == 200
+        await fake.wait_for(lambda: fake.held_requests >= 1, timeout=10, what="the reply in flight")
+    finally:
+        first.kill()  # SIGKILL: no cleanup of any kind
+        await asyncio.to_thread(first.wait, 10)
+    await fake.wait_for(lambda: fake.held_dropped >= 1, timeout=10, what="the killed bot's request to drop")
+    fake.release("/robot/sendBySession")
+    assert not fake.webhook_sends
+
+    second = _bot_process(fake, database, log)
+    try:
+        reply = await fake.next_reply(timeout=30)
+        assert reply.channel == "session" and reply.at_user_ids == ("staff-1",)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(second.wait, 20) == 0, log.read_text()
+    assert len(fake.webhook_sends) == 1, log.read_text()
+    assert len(fake.acks_for(msg_id)) == 1
