@@ -99,6 +99,9 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
     if transport == "sandbox":
         from bot.sandbox import run_sandbox
 
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
+
         app = App.build(settings, database_url=settings.sandbox_database_url)
         async with app:
             await run_sandbox(app)

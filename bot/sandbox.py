@@ -139,4 +139,13 @@ async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.std
     sandbox = Sandbox(app, clock, out)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     read_lines(stdin, queue)
-    await sandbox.run(queue)
+    try:
+        await sandbox.run(queue)
+    finally:
+        await save_clock(app, clock)
+
+
+async def save_clock(app: App, clock: OffsetClock) -> None:
+    """Persist the sandbox time so the next start continues where this one left off."""
+    async with app.database.sessionmaker.begin() as session:
+        await StateRepository(session).set(CLOCK_KEY, clock.now().isoformat())

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
 MAGNITUDES = {"": Decimal(1), "万": Decimal(10_000), "亿": Decimal(100_000_000)}
 CURRENCIES = ("美元", "元")
-_NUMBER = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?$")
+_NUMBER = re.compile(r"^([+-]?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$")  # ASCII digits only
 _SUFFIX = re.compile(r"^(.*?)\s*(万|亿)?\s*(美元|元|个)?$")
 MAX_DIGITS = 15
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -46,8 +47,9 @@ def items_line(campaign: Campaign, row: Standing) -> str:
 
 def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> str:
     lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz), ""]
+    shared = Counter(row.rank for row in standings.rows)
     for row in standings.rows:
-        tie = "（并列）" if sum(1 for r in standings.rows if r.rank == row.rank) > 1 else ""
+        tie = "（并列）" if shared[row.rank] > 1 else ""
         points = f" · 赋分{num(row.points, 2)}" if row.points is not None else ""
         unreported = "（未报，按基数）" if not row.figures.reported else ""
         lines.append(f"{row.rank}. **{row.entity}** {num(row.total)}分{tie}{points}{unreported}")

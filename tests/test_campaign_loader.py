@@ -1,0 +1,92 @@
+"""The shipped campaign matches the seed's table; a broken file says where and what was expected."""
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.config import SHIPPED_CAMPAIGN
+from campaign import Campaign, CampaignError, load_campaign
+
+TARGETS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "fdi-2021-targets.csv"
+
+
+def seed_rows() -> list[dict[str, str]]:
+    lines = [line for line in TARGETS_CSV.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@pytest.mark.skipif(not TARGETS_CSV.exists(), reason="shared/ data not beside the checkout")
+def test_shipped_campaign_units_match_the_seed_table(campaign: Campaign) -> None:
+    rows = seed_rows()
+    assert [u.name for u in campaign.units] == [r["entity"] for r in rows]
+    for unit, row in zip(campaign.units, rows, strict=True):
+        assert unit.targets["fdi"] == Decimal(row["target_jan_nov"])
+        assert unit.baselines["fdi"] == Decimal(row["done_jan_jul"])
+        assert unit.baselines["bigproject"] == Decimal(row["bigproj_arrived_jul"])
+        assert unit.constants["bigproject_total"] == Decimal(row["bigproj_total"])
+        assert unit.targets["fdi"] - unit.baselines["fdi"] == Decimal(row["sprint_task_aug_nov"])
+        share = unit.baselines["hightech"] / unit.baselines["fdi"] * 100
+        assert abs(share - Decimal(row["hightech_share_jan_jul"])) < Decimal("0.05")
+
+
+def test_shipped_campaign_declares_metrics_rules_and_window(campaign: Campaign) -> None:
+    assert [(m.id, m.label, m.unit) for m in campaign.metrics] == [
+        ("fdi", "实际利用外资", "万美元"),
+        ("hightech", "高技术产业实到外资", "万美元"),
+        ("bigproject", "超亿美元项目到资", "万美元"),
+    ]
+    assert campaign.find_metric("实到外资").id == "fdi"
+    assert campaign.find_metric("招大引强到资").id == "bigproject"
+    assert [(r.id, r.points) for r in campaign.rules] == [
+        ("completion", 60), ("excess", 20), ("hightech", 10), ("bigproject", 10)
+    ]
+    assert str(campaign.window.start) == "2021-08-01" and str(campaign.window.end) == "2021-11-30"
+    assert campaign.timezone == "Asia/Shanghai"
+    assert [str(p) for p in campaign.ranking_points] == [
+        "0.5", "0.45", "0.4", "0.35", "0.3", "0.25", "0.2", "0.15", "0"
+    ]
+
+
+def broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = SHIPPED_CAMPAIGN.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "broken.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "campaign.timezone", "IANA time zone"),
+        ("end = 2021-11-30", 'end = "soon"', "campaign.end", "a date"),
+        ('kind = "excess"', 'kind = "bonus"', "rules[1].kind", "one of completion"),
+        ("points = 60", 'points = "sixty"', "rules[0].points", "a number"),
+        ('unit = "万美元"', 'unit = "斤"', "metrics[0].unit", "one of 万美元"),
+        ("targets = { fdi = 37000 }", "targets = { fdx = 37000 }", "units[0].targets.fdx", "a metric id"),
+        ('role = "leader"', 'role = "king"', "members[0].role", "one of head"),
+        ('metric = "fdi"', 'metric = "gdp"', "rules[0].metric", "a metric id"),
+    ],
+)
+def test_broken_campaign_file_names_file_key_and_expectation(
+    tmp_path: Path, old: str, new: str, key: str, expected: str
+) -> None:
+    path = broken(tmp_path, old, new)
+    with pytest.raises(CampaignError) as error:
+        load_campaign(path)
+    assert error.value.path == str(path)
+    assert error.value.key == key
+    assert expected in error.value.expected
+
+
+def test_missing_campaign_file_is_a_campaign_error(tmp_path: Path) -> None:
+    with pytest.raises(CampaignError, match="existing campaign file"):
+        load_campaign(tmp_path / "nope.toml")
+
+
+def test_duplicate_unit_alias_is_refused(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'aliases = ["秀洲"]', 'aliases = ["南湖"]')
+    with pytest.raises(CampaignError, match="南湖"):
+        load_campaign(path)

@@ -1,0 +1,91 @@
+"""The `saima` command line as other tools use it: real processes, a real SQLite file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def saima(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--env-file", "", *args],
+        cwd=env["HOME"],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))}
+    return {
+        **clean,
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_ADMINS": "boss",
+    }
+
+
+def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> None:
+    posted = saima("say", "--user", "head-nanhu", "--at", "2021-10-15T10:00:00+08:00",
+                   "/周报 实际利用外资=41200 高技术=20000", env=env)
+    assert posted.returncode == 0, posted.stderr
+    assert "已收到报送 · 南湖区" in posted.stdout
+
+    ranked = saima("rank", "--at", "2021-10-16", "--json", env=env)
+    assert ranked.returncode == 0, ranked.stderr
+    data = json.loads(ranked.stdout)
+    assert data["as_of"] == "2021-10-17T00:00:00+08:00"
+    assert data["mode"] == "interim" and data["reported"] == 1
+    first = data["standings"][0]
+    assert set(first) == {"rank", "entity", "total", "items", "points"}
+    assert first["entity"] == "南湖区" and first["rank"] == 1 and first["points"] is None
+    assert set(first["items"]) == {"completion", "excess", "hightech", "bigproject"}
+    assert isinstance(first["total"], float)
+    assert abs(first["total"] - sum(first["items"].values())) < 1e-9
+
+    final = json.loads(saima("rank", "--at", "2021-11-30", "--json", env=env).stdout)
+    assert final["mode"] == "final"
+    assert [row["points"] for row in final["standings"]][0] == 0.5
+
+
+def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, str]) -> None:
+    refused = saima("say", "--user", "nobody", "/周报 实际利用外资=1", env=env)
+    assert refused.returncode == 0 and "不是本群赛马成员" in refused.stdout
+    on_behalf = saima("say", "--user", "boss", "--nick", "局长", "/周报 南湖区 实际利用外资=41200", env=env)
+    assert on_behalf.returncode == 0 and "南湖区" in on_behalf.stdout
+
+
+def test_broken_campaign_file_fails_with_the_key(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[campaign]\nid = 'x'\n", encoding="utf-8")
+    result = saima("rank", env={**env, "SAIMA_CAMPAIGN": str(bad)})
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr and "campaign.start" in result.stderr and "a date" in result.stderr
+
+
+def test_console_sandbox_runs_a_conversation_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
+    script = "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/进度\n/as mayor\n/未报\n/退出\n"
+    result = saima("run", env=env, stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "本地沙盒" in out
+    assert "已报送 9/9" in out  # the demo season is there on first start
+    assert "当前身份：南湖区负责人" in out
+    assert "已收到报送 · 南湖区" in out and "99,999万美元" in out
+    assert "南湖区 · 进度" in out
+    assert "本周未报" in out  # the sandbox clock is Monday 2021-11-15: the week has just begun
+    assert (tmp_path / "sandbox.db").exists() and not (tmp_path / "cli.db").exists()
+
+    again = saima("run", env=env, stdin="/进度 南湖区\n")
+    assert "99,999万美元" in again.stdout  # same sandbox database; the demo is not re-seeded

@@ -1,0 +1,148 @@
+"""Weekly posts end to end through the real pipeline on a SQLite file: stored once, refused cleanly."""
+
+from datetime import datetime
+
+import pytest
+
+from bot.app import App
+from storage import ReportRepository
+from tests.conftest import ADMIN, Say
+
+NANHU = "head-nanhu"
+XIUZHOU = "head-xiuzhou"
+
+
+async def report_count(app: App) -> int:
+    async with app.database.sessionmaker() as session:
+        return await ReportRepository(session, app.campaign.id).count()
+
+
+async def history(app: App, unit: str):
+    async with app.database.sessionmaker() as session:
+        return await ReportRepository(session, app.campaign.id).history(unit)
+
+
+async def test_weekly_post_is_stored_and_confirmed_with_rank(app: App, say: Say) -> None:
+    reply = await say(NANHU, "/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约两个项目 问题=用地紧张")
+    assert reply is not None
+    assert "已收到报送 · 南湖区" in reply.text
+    assert "实际利用外资 41,200万美元" in reply.text
+    assert "完成目标 111.4%" in reply.text  # 41200 / 37000
+    assert "当前排名：第1名" in reply.text
+    assert reply.at_staff_ids == (NANHU,)
+    [version] = await history(app, "南湖区")
+    assert version.week == "2021-W41" and version.staff_id == NANHU
+    assert version.highlights == "签约两个项目" and version.problems == "用地紧张"
+    assert version.reported_at == datetime.fromisoformat("2021-10-15T10:00:00+08:00")
+
+
+async def test_multi_line_post_with_full_width_digits(app: App, say: Say) -> None:
+    reply = await say(NANHU, "/周报\n实到外资：４．１２亿美元\n高技术：20,000万")
+    assert reply is not None and "实际利用外资 41,200万美元" in reply.text
+    [version] = await history(app, "南湖区")
+    assert version.values["fdi"] == 41200 and version.values["hightech"] == 20000
+
+
+async def test_later_post_in_the_same_week_supersedes_and_keeps_both_versions(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-11T09:00:00+08:00")
+    reply = await say(NANHU, "/report 实际利用外资=31000", at="2021-10-14T09:00:00+08:00")
+    assert reply is not None and "已更新本周报送" in reply.text
+    versions = await history(app, "南湖区")
+    assert [v.values["fdi"] for v in versions] == [31000, 30000]
+
+
+async def test_correction_lowers_the_latest_value_with_reason_and_history(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-08T09:00:00+08:00")
+    refused = await say(NANHU, "/周报 实际利用外资=29000", at="2021-10-15T09:00:00+08:00")
+    assert refused is not None and "低于上次" in refused.text and "/更正" in refused.text
+    no_reason = await say(NANHU, "/更正 实际利用外资=29000", at="2021-10-15T09:05:00+08:00")
+    assert no_reason is not None and "须写明原因" in no_reason.text
+    reply = await say(NANHU, "/更正 实际利用外资=29000 原因=统计口径调整", at="2021-10-15T09:10:00+08:00")
+    assert reply is not None and "30,000 → 29,000万美元" in reply.text and "统计口径调整" in reply.text
+    latest, first = await history(app, "南湖区")
+    assert (latest.kind, latest.values["fdi"], latest.reason, latest.staff_id) == (
+        "correction", 29000, "统计口径调整", NANHU
+    )
+    assert first.values["fdi"] == 30000
+
+
+async def test_admin_posts_on_behalf_of_a_named_unit(app: App, say: Say) -> None:
+    reply = await say(ADMIN, "/周报 嘉兴港区 实际利用外资=9000")
+    assert reply is not None and "嘉兴港区" in reply.text
+    [version] = await history(app, "嘉兴港区")
+    assert version.staff_id == ADMIN
+
+
+@pytest.mark.parametrize(
+    ("user", "text", "fragment"),
+    [
+        (NANHU, "/周报 利润=5", "未知字段"),
+        (NANHU, "/周报 实际利用外资=", "缺少数字"),
+        (NANHU, "/周报 实际利用外资=-100", "负数"),
+        (NANHU, "/周报 实际利用外资=10000", "低于上次"),  # below the Jan–Jul baseline 21856
+        (NANHU, "/周报 实际利用外资=400000", "10倍"),  # > 10 × target 37000
+        (NANHU, "/周报 实际利用外资=40000 高技术=50000", "不能大于"),
+        (NANHU, "/周报 火星区 实际利用外资=40000", "未知单位"),
+        (NANHU, "/周报 秀洲区 实际利用外资=40000", "不能代秀洲区报送"),
+        ("stranger", "/周报 实际利用外资=40000", "不是本群赛马成员"),
+        ("mayor", "/周报 实际利用外资=40000", "未绑定单位"),
+        (ADMIN, "/周报 实际利用外资=40000", "写明单位"),
+        (NANHU, "/周报", "没有读到任何数字"),
+    ],
+)
+async def test_bad_posts_are_refused_with_an_example_and_store_nothing(
+    app: App, say: Say, user: str, text: str, fragment: str
+) -> None:
+    reply = await say(user, text)
+    assert reply is not None and fragment in reply.text
+    assert reply.text.startswith("⚠️")
+    assert await report_count(app) == 0
+
+
+async def test_same_message_twice_is_processed_once(app: App, say: Say) -> None:
+    first = await say(NANHU, "/周报 实际利用外资=41200", msg_id="dup-1")
+    second = await say(NANHU, "/周报 实际利用外资=41200", msg_id="dup-1")
+    assert first == second
+    assert await report_count(app) == 1
+
+
+async def test_nickname_does_not_grant_identity(app: App, say: Say) -> None:
+    reply = await say("stranger", "/周报 实际利用外资=40000", sender_nick="南湖区负责人")
+    assert reply is not None and "不是本群赛马成员" in reply.text
+    assert await report_count(app) == 0
+
+
+async def test_bind_by_mention_then_the_bound_user_can_post(app: App, say: Say) -> None:
+    refused = await say(NANHU, "/绑定 @新人 秀洲区")
+    assert refused is not None and "仅限管理员" in refused.text
+    reply = await say(ADMIN, "/绑定 @王五 秀洲区 王五", at_staff_ids=("newbie",))
+    assert reply is not None and "newbie" in reply.text and "秀洲区" in reply.text
+    posted = await say("newbie", "/周报 实际利用外资=40000")
+    assert posted is not None and "秀洲区" in posted.text
+
+
+async def test_unknown_command_and_help(app: App, say: Say) -> None:
+    unknown = await say("mayor", "/天气")
+    assert unknown is not None and "未识别的指令" in unknown.text and "/帮助" in unknown.text
+    help_reply = await say("mayor", "/帮助")
+    assert help_reply is not None
+    for usage in ("/周报", "/排名", "/进度", "/未报", "/更正"):
+        assert usage in help_reply.text
+    assert "/绑定" not in help_reply.text  # admin-only commands are listed to admins only
+    admin_help = await say(ADMIN, "/help")
+    assert admin_help is not None and "/绑定" in admin_help.text
+
+
+async def test_rank_progress_and_missing(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=41200 高技术=20000", at="2021-10-12T09:00:00+08:00")
+    await say(XIUZHOU, "/周报 实际利用外资=36000", at="2021-10-13T09:00:00+08:00")
+    rank = await say("mayor", "/排名", at="2021-10-15T10:00:00+08:00")
+    assert rank is not None
+    assert "已报送 2/9" in rank.text and "序时进度" in rank.text
+    lines = [line for line in rank.text.splitlines() if line[:2] in {f"{i}." for i in range(1, 10)}]
+    assert len(lines) == 9 and "南湖区" in lines[0]
+    progress = await say(NANHU, "/进度", at="2021-10-15T10:00:00+08:00")
+    assert progress is not None and "南湖区 · 进度" in progress.text and "序时" in progress.text
+    missing = await say("mayor", "/未报", at="2021-10-15T10:00:00+08:00")
+    assert missing is not None and "7/9" in missing.text
+    assert "南湖区" not in missing.text and "嘉兴港区" in missing.text
