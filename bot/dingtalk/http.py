@@ -1,0 +1,132 @@
+"""HTTP callback mode: an aiohttp server for DingTalk's POSTs (signed, replay-checked) and /healthz."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.dingtalk import wire
+from bot.dingtalk.services import DingTalk, build_dingtalk, wait_for_shutdown
+from bot.dingtalk.signing import CALLBACK_WINDOW_MS, SignCheck, check_callback_sign
+from bot.dingtalk.timing import wall_ms
+from bot.messages import IncomingMessage
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/dingtalk/callback"
+HEALTH_PATH = "/healthz"
+
+
+class CallbackServer:
+    """The sign covers only the timestamp, not the body, so a seen (timestamp, sign) pair is refused:
+    whoever captured one could otherwise post any body for an hour."""
+
+    def __init__(
+        self,
+        *,
+        app_secret: str,
+        accept: Callable[[IncomingMessage], Awaitable[bool]],
+        health: Callable[[], Awaitable[dict[str, Any]]],
+        now_ms: Callable[[], int] = wall_ms,
+        window_ms: int = CALLBACK_WINDOW_MS,
+    ) -> None:
+        if not app_secret:
+            raise ValueError("HTTP callback mode needs DINGTALK_CLIENT_SECRET to verify signatures")
+        self._secret = app_secret
+        self._accept = accept
+        self._health = health
+        self._now_ms = now_ms
+        self._window_ms = window_ms
+        self._seen: dict[tuple[str, str], int] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.web_app = web.Application()
+        self.web_app.router.add_post(CALLBACK_PATH, self._callback)
+        self.web_app.router.add_get(HEALTH_PATH, self._healthz)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._runner = web.AppRunner(self.web_app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        logger.info("HTTP callback mode listening on %s:%s%s", host, self.port, CALLBACK_PATH)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _is_replay(self, timestamp: str, sign: str, now_ms: int) -> bool:
+        oldest = now_ms - self._window_ms
+        # Entries older than the window are refused as stale anyway; forget them.
+        for key in [key for key, ts in self._seen.items() if ts < oldest]:
+            del self._seen[key]
+        if (timestamp, sign) in self._seen:
+            return True
+        self._seen[(timestamp, sign)] = int(timestamp)
+        return False
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        now_ms = self._now_ms()
+        timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
+        check = check_callback_sign(self._secret, timestamp, sign, now_ms, self._window_ms)
+        if check is not SignCheck.OK:
+            logger.warning("callback refused: %s from %s", check, request.remote)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        assert timestamp is not None and sign is not None
+        if self._is_replay(timestamp, sign, now_ms):
+            logger.warning("callback refused: replayed signature from %s", request.remote)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.json_response({"error": "bad request"}, status=400)
+        message = wire.incoming_message(data) if isinstance(data, dict) else None
+        if message is None:
+            return web.json_response({})
+        try:
+            await self._accept(message)
+        except Exception:
+            logger.exception("could not store message %s", message.msg_id)
+            return web.json_response({"error": "internal"}, status=500)
+        # Answer at once; the reply goes out through the sessionWebhook after processing.
+        return web.json_response({})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        report = await self._health()
+        return web.json_response(report, status=200 if report.get("database") == "ok" else 503)
+
+
+def health_check(app: Any, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def health() -> dict[str, Any]:
+        database_ok = await app.database.ping()
+        return {
+            "database": "ok" if database_ok else "error",
+            "transport": "http",
+            "listening": True,
+            "messages_in_progress": dingtalk.inbound.busy,
+        }
+
+    return health
+
+
+async def run_http(app: Any, host: str, port: int) -> None:
+    """`saima run --transport http`: serve DingTalk's callbacks until SIGTERM/SIGINT."""
+    dingtalk = build_dingtalk(app)
+    server = CallbackServer(
+        app_secret=app.settings.client_secret,
+        accept=dingtalk.inbound.accept,
+        health=health_check(app, dingtalk),
+    )
+    await dingtalk.start()
+    await server.start(host, port)
+    try:
+        await wait_for_shutdown()
+    finally:
+        await server.stop()
+        await dingtalk.stop()

@@ -1,0 +1,147 @@
+"""HTTP callback mode: signature, timestamp window and replay checks, the reply path, /healthz."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.app import App
+from bot.config import Settings
+from bot.dingtalk.http import CallbackServer, health_check
+from bot.dingtalk.services import DingTalk, build_dingtalk
+from bot.dingtalk.timing import wall_ms
+from storage.models import InboxMessage
+from tests.fakes.dingtalk import FakeDingTalk
+
+HOUR_MS = 3_600_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return wall_ms() + self.offset_ms
+
+
+class Harness:
+    def __init__(self, fake: FakeDingTalk, app: App, dingtalk: DingTalk, server: CallbackServer, clock: Clock) -> None:
+        self.fake, self.app, self.dingtalk, self.server, self.clock = fake, app, dingtalk, server, clock
+        self.http = aiohttp.ClientSession()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def post(self, headers: dict[str, str], body: bytes) -> int:
+        async with self.http.post(self.url + "/dingtalk/callback", headers=headers, data=body) as response:
+            return response.status
+
+    async def inbox_ids(self) -> list[str]:
+        async with self.app.database.sessionmaker() as session:
+            return list(await session.scalars(sa.select(InboxMessage.msg_id)))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingTalk]:
+    fake = FakeDingTalk()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        openapi_endpoint=fake.url,
+    )
+    app = App.build(settings)
+    await app.start()
+    dingtalk = build_dingtalk(app)
+    clock = Clock()
+    server = CallbackServer(
+        app_secret=settings.client_secret, accept=dingtalk.inbound.accept, health=health_check(app, dingtalk), now_ms=clock
+    )
+    await dingtalk.start()
+    await server.start("127.0.0.1", 0)
+    harness = Harness(fake, app, dingtalk, server, clock)
+    yield harness
+    await harness.http.close()
+    await server.stop()
+    await dingtalk.stop()
+    await app.stop()
+
+
+async def test_signed_callback_is_accepted_and_answered_through_the_session_webhook(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", sender="staff-2", msg_id="m-ok"))
+    assert await harness.post(headers, body) == 200
+    reply = await fake.next_reply()
+    assert reply.channel == "session" and reply.at_user_ids == ("staff-2",)
+    assert await harness.inbox_ids() == ["m-ok"]
+
+
+async def test_wrong_sign_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-bad"), secret="not-the-app-secret")
+    assert await harness.post(headers, body) == 401
+    assert await harness.inbox_ids() == []
+
+
+@pytest.mark.parametrize("skew_ms", [HOUR_MS + 1_000, -(HOUR_MS + 1_000)])
+async def test_timestamp_more_than_an_hour_off_is_rejected(harness: Harness, fake: FakeDingTalk, skew_ms: int) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-stale"), timestamp_ms=wall_ms() + skew_ms)
+    assert await harness.post(headers, body) == 401
+    assert await harness.inbox_ids() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"timestamp": "123"}, {"sign": "abc"}, {"timestamp": "12ab", "sign": "abc"}, {"timestamp": "١٢٣", "sign": "x"}],
+)
+async def test_missing_or_malformed_headers_are_rejected(harness: Harness, fake: FakeDingTalk, headers: dict[str, str]) -> None:
+    body = json.dumps(fake.message_data("/帮助", msg_id="m-hdr")).encode()
+    assert await harness.post(headers, body) == 401
+    assert await harness.inbox_ids() == []
+
+
+async def test_replayed_signature_with_another_body_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-first"))
+    assert await harness.post(headers, body) == 200
+    forged = json.dumps(fake.message_data("/帮助", msg_id="m-forged"), ensure_ascii=False).encode()
+    assert await harness.post(headers, forged) == 401
+    await fake.next_reply()
+    assert await harness.inbox_ids() == ["m-first"]
+
+
+async def test_replay_of_a_valid_request_after_the_window_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-once"))
+    assert await harness.post(headers, body) == 200
+    await fake.next_reply()
+    harness.clock.offset_ms = 2 * HOUR_MS  # the captured pair is replayed two hours later
+    assert await harness.post(headers, body) == 401
+    assert len(fake.webhook_sends) == 1
+
+
+def test_http_mode_refuses_to_start_without_an_app_secret() -> None:
+    async def accept(_message: object) -> bool:
+        return True
+
+    async def health() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(ValueError):
+        CallbackServer(app_secret="", accept=accept, health=health)
+
+
+async def test_healthz_reports_database_and_transport(harness: Harness) -> None:
+    async with harness.http.get(harness.url + "/healthz") as response:
+        assert response.status == 200
+        report = await response.json()
+    assert report["database"] == "ok" and report["transport"] == "http"

@@ -1,0 +1,166 @@
+"""Outbox relay against FakeDingTalk and a real SQLite file: durable, at most once per key, retried."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.dingtalk.openapi import OpenApiClient
+from bot.dingtalk.sender import Sender
+from bot.outbox import OutboxRelay
+from storage import Database, open_database
+from storage.models import Outbox
+from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
+
+GROUP_SEND = "/v1.0/robot/groupMessages/send"
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
+    await database.upgrade()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
+        yield session
+
+
+def make_relay(
+    database: Database, http: aiohttp.ClientSession, fake: FakeDingTalk, timer: VirtualTimer, *, max_attempts: int = 1
+) -> OutboxRelay:
+    client = OpenApiClient(
+        http, endpoint=fake.url, client_id=fake.client_id, client_secret=fake.client_secret, timer=timer
+    )
+    sender = Sender(
+        client,
+        webhook_url=fake.robot_webhook_url,
+        webhook_secret=fake.robot_secret,
+        timer=timer,
+        max_attempts=max_attempts,
+        rng=random.Random(1),
+    )
+    return OutboxRelay(database.sessionmaker, sender, retry_initial=0.0, rng=random.Random(1))
+
+
+async def rows(database: Database) -> list[Outbox]:
+    async with database.sessionmaker() as session:
+        return list(await session.scalars(sa.select(Outbox).order_by(Outbox.id)))
+
+
+async def test_push_is_stored_then_sent_and_marked_with_the_process_query_key(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    assert await relay.push("weekly:2021-W40", "cid-1", "第40周通报", "1. 甲县")
+    assert [row.state for row in await rows(database)] == ["pending"]  # stored before any send
+    assert await relay.flush() == 1
+    [row] = await rows(database)
+    assert row.state == "sent" and row.result == fake_dingtalk.group_sends[0].process_query_key
+    assert fake_dingtalk.group_sends[0].text == "1. 甲县"
+
+
+async def test_a_key_is_sent_at_most_once(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    assert await relay.push("weekly:2021-W40", "cid-1", "通报", "第一次")
+    await relay.flush()
+    assert not await relay.push("weekly:2021-W40", "cid-1", "通报", "第二次")
+    await relay.flush()
+    restarted = make_relay(database, http, fake_dingtalk, virtual_timer)
+    assert not await restarted.push("weekly:2021-W40", "cid-1", "通报", "重启后")
+    await restarted.flush()
+    assert [s.text for s in fake_dingtalk.group_sends] == ["第一次"]
+
+
+async def test_failed_push_is_retried_after_a_restart(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    fake_dingtalk.fail_next(GROUP_SEND, status=503)
+    await relay.push("monthly:2021-10", "cid-1", "月报", "内容")
+    assert await relay.flush() == 0
+    [row] = await rows(database)
+    assert (row.state, row.attempts, row.last_error) == ("pending", 1, "fake.failure")
+
+    restarted = make_relay(database, http, fake_dingtalk, virtual_timer)
+    assert await restarted.flush() == 1
+    assert [s.text for s in fake_dingtalk.group_sends] == ["内容"]
+    assert [row.state for row in await rows(database)] == ["sent"]
+
+
+async def test_relay_started_after_a_restart_sends_what_was_pending(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    before_crash = make_relay(database, http, fake_dingtalk, virtual_timer)
+    await before_crash.push("weekly:2021-W41", "cid-1", "通报", "待发送")  # stored, never sent: the crash
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    await relay.start()
+    try:
+        sent = await fake_dingtalk.next_reply()
+    finally:
+        await relay.stop()
+    assert sent.text == "待发送"
+
+
+async def test_rejected_push_goes_dead_with_the_error_code(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    fake_dingtalk.fail_next(GROUP_SEND, status=400, code="invalid.openConversationId")
+    await relay.push("weekly:2021-W42", "cid-gone", "通报", "内容")
+    await relay.flush()
+    [row] = await rows(database)
+    assert (row.state, row.last_error) == ("dead", "invalid.openConversationId")
+    assert await relay.flush() == 0
+
+
+async def test_long_push_is_split_into_ordered_parts(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    lines = [f"{n}. 某某县 完成率 {n}%" for n in range(400)]
+    await relay.push("weekly:2021-W43", "cid-1", "通报", "\n".join(lines))
+    assert await relay.flush() >= 2
+    keys = [row.key for row in await rows(database)]
+    assert keys[0] == "weekly:2021-W43" and keys[1] == "weekly:2021-W43#2"
+    assert "\n".join(s.text for s in fake_dingtalk.group_sends).split("\n") == lines
+
+
+async def test_push_that_mentions_people_goes_through_the_custom_robot(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    await relay.push("remind:2021-W40:staff-9", "cid-1", "提醒", "请报送本周数据", at_staff_ids=("staff-9",))
+    await relay.flush()
+    [sent] = fake_dingtalk.robot_sends
+    assert sent.at_user_ids == ("staff-9",) and "@staff-9" in sent.text
+    assert not fake_dingtalk.group_sends
+
+
+async def test_reply_rows_forget_the_session_webhook_once_sent(
+    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
+    from bot.dingtalk import wire
+    from bot.messages import Reply
+
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    message = wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id="m-1"))
+    assert message is not None
+    row_ids = await relay.reply(message, Reply.markdown("帮助", "内容", at=("staff-1",)))
+    assert await relay.reply(message, Reply.markdown("帮助", "内容")) == row_ids  # idempotent
+    assert await relay.deliver(row_ids)
+    [row] = await rows(database)
+    assert row.state == "sent" and row.session_webhook is None
+    assert row.sent_at is not None and row.sent_at <= datetime.now(UTC)
+    assert len(fake_dingtalk.webhook_sends) == 1
