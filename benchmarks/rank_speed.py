@@ -14,22 +14,23 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as clock_time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import SystemClock  # noqa: E402
-from bot.messages import IncomingMessage  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.router import CommandTable  # noqa: E402
-from campaign import Campaign, calendar, load_campaign  # noqa: E402
-from campaign.loader import parse_campaign  # noqa: E402
-from handlers import ROUTERS  # noqa: E402
-from storage import open_database  # noqa: E402
-from storage.models import Report  # noqa: E402
-from storage.repositories import dump_values  # noqa: E402
+from bot.clock import SystemClock
+from bot.messages import IncomingMessage
+from bot.pipeline import Pipeline
+from bot.router import CommandTable
+from campaign import Campaign, calendar, load_campaign
+from campaign.loader import parse_campaign
+from handlers import ROUTERS
+from storage import open_database
+from storage.models import Report
+from storage.repositories import dump_values
 
 SHIPPED = Path(__file__).resolve().parents[1] / "campaigns" / "fdi-2021.toml"
 
@@ -38,25 +39,54 @@ def synthetic_campaign(units: int, weeks: int) -> Campaign:
     base = load_campaign(SHIPPED)
     start = date(2021, 1, 4)
     data = {
-        "campaign": {"id": "bench", "name": "基准测试", "start": start,
-                     "end": start + timedelta(weeks=weeks) - timedelta(days=1),
-                     "ranking_points": [float(p) for p in base.ranking_points]},
-        "metrics": [{"id": m.id, "label": m.label, "unit": m.unit, "aliases": list(m.aliases)} for m in base.metrics],
+        "campaign": {
+            "id": "bench",
+            "name": "基准测试",
+            "start": start,
+            "end": start + timedelta(weeks=weeks) - timedelta(days=1),
+            "ranking_points": [float(p) for p in base.ranking_points],
+        },
+        "metrics": [
+            {"id": m.id, "label": m.label, "unit": m.unit, "aliases": list(m.aliases)}
+            for m in base.metrics
+        ],
         "rules": [],
         "units": [
-            {"name": f"单位{i:04d}", "targets": {"fdi": 40000 + i}, "baselines": {"fdi": 20000, "hightech": 9000, "bigproject": 10000},
-             "constants": {"bigproject_total": 100000 + i}}
+            {
+                "name": f"单位{i:04d}",
+                "targets": {"fdi": 40000 + i},
+                "baselines": {"fdi": 20000, "hightech": 9000, "bigproject": 10000},
+                "constants": {"bigproject_total": 100000 + i},
+            }
             for i in range(units)
         ],
     }
     rules = []
     for rule in base.rules:
-        entry = {"id": rule.id, "label": rule.label, "short": rule.short, "points": float(rule.points)}
-        for field in ("metric", "numerator", "denominator", "constant", "threshold", "full_at", "pro_rata_from"):
+        entry = {
+            "id": rule.id,
+            "label": rule.label,
+            "short": rule.short,
+            "points": float(rule.points),
+        }
+        for field in (
+            "metric",
+            "numerator",
+            "denominator",
+            "constant",
+            "threshold",
+            "full_at",
+            "pro_rata_from",
+        ):
             if hasattr(rule, field):
                 value = getattr(rule, field)
                 entry[field] = float(value) if isinstance(value, Decimal) else value
-        entry["kind"] = {"CompletionRule": "completion", "ExcessRule": "excess", "ShareRule": "share", "RatioRule": "ratio"}[type(rule).__name__]
+        entry["kind"] = {
+            "CompletionRule": "completion",
+            "ExcessRule": "excess",
+            "ShareRule": "share",
+            "RatioRule": "ratio",
+        }[type(rule).__name__]
         rules.append(entry)
     data["rules"] = rules
     return parse_campaign(data, Path("bench.toml"))
@@ -70,13 +100,27 @@ async def seed(database, campaign: Campaign, weeks: int) -> datetime:
             reported_at = datetime.combine(first_friday + timedelta(weeks=week), clock_time(16), tz)
             for i, unit in enumerate(campaign.units):
                 fdi = Decimal(20000 + (week + 1) * (300 + i % 97))
-                values = {"fdi": fdi, "hightech": fdi * Decimal("0.41"), "bigproject": Decimal(10000 + week * 500 + i)}
-                session.add(Report(
-                    campaign_id=campaign.id, unit=unit.name, week=calendar.week_key(reported_at, tz),
-                    reported_at=reported_at, staff_id="bench", msg_id=None, kind="post",
-                    values_json=dump_values(values), posted_json=dump_values(values),
-                    highlights="", problems="", reason="",
-                ))
+                values = {
+                    "fdi": fdi,
+                    "hightech": fdi * Decimal("0.41"),
+                    "bigproject": Decimal(10000 + week * 500 + i),
+                }
+                session.add(
+                    Report(
+                        campaign_id=campaign.id,
+                        unit=unit.name,
+                        week=calendar.week_key(reported_at, tz),
+                        reported_at=reported_at,
+                        staff_id="bench",
+                        msg_id=None,
+                        kind="post",
+                        values_json=dump_values(values),
+                        posted_json=dump_values(values),
+                        highlights="",
+                        problems="",
+                        reason="",
+                    )
+                )
     return datetime.combine(first_friday + timedelta(weeks=weeks - 1, days=3), clock_time(9), tz)
 
 
@@ -89,8 +133,13 @@ async def measure(campaign: Campaign, weeks: int, runs: int) -> tuple[float, flo
         durations = []
         size = 0
         for run in range(runs + 1):
-            message = IncomingMessage(msg_id=f"bench-{run}", conversation_id="c", sender_staff_id="mayor",
-                                      text="/排名", created_at=as_of)
+            message = IncomingMessage(
+                msg_id=f"bench-{run}",
+                conversation_id="c",
+                sender_staff_id="mayor",
+                text="/排名",
+                created_at=as_of,
+            )
             started = time.perf_counter()
             reply = await pipeline.handle(message)
             elapsed = time.perf_counter() - started
@@ -110,7 +159,9 @@ async def main(runs: int) -> None:
     ):
         median, worst, size = await measure(campaign, weeks, runs)
         verdict = "OK" if median < target_ms else "OVER TARGET"
-        print(f"  {label:32s} median {median:8.1f} ms   max {worst:8.1f} ms   reply {size:,} B   target < {target_ms} ms: {verdict}")
+        print(
+            f"  {label:32s} median {median:8.1f} ms   max {worst:8.1f} ms   reply {size:,} B   target < {target_ms} ms: {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ class App:
     http: aiohttp.ClientSession | None = field(default=None)
 
     @classmethod
-    def build(cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None) -> App:
+    def build(
+        cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None
+    ) -> App:
         campaign = load_campaign(settings.campaign_path)
         database = open_database(database_url or settings.database_url)
         table = CommandTable.from_routers(ROUTERS)

@@ -36,7 +36,9 @@ def parse_moment(text: str, campaign: Campaign) -> datetime:
             return calendar.end_of_day(date.fromisoformat(text), tz)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"--at: expected a date (2021-10-31) or an ISO-8601 time, got {text!r}") from None
+        raise SystemExit(
+            f"--at: expected a date (2021-10-31) or an ISO-8601 time, got {text!r}"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
@@ -66,7 +68,9 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
     async with app:
         as_of = parse_moment(at, app.campaign) if at else app.clock.now()
         async with app.database.sessionmaker() as session:
-            standings = await load_standings(app.campaign, ReportRepository(session, app.campaign.id), as_of)
+            standings = await load_standings(
+                app.campaign, ReportRepository(session, app.campaign.id), as_of
+            )
     if as_json:
         print(json.dumps(standings_json(standings), ensure_ascii=False, indent=2))
     else:
@@ -74,7 +78,9 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
     return 0
 
 
-async def run_say(settings: Settings, user: str, nick: str | None, at: str | None, text: str) -> int:
+async def run_say(
+    settings: Settings, user: str, nick: str | None, at: str | None, text: str
+) -> int:
     app = App.build(settings)
     async with app:
         created_at = parse_moment(at, app.campaign) if at else app.clock.now()
@@ -107,7 +113,10 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
             await run_sandbox(app)
         return 0
     if not settings.has_app_credentials:
-        print("需要设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET / set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET", file=sys.stderr)
+        print(
+            "需要设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET / set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET",
+            file=sys.stderr,
+        )
         return 2
     app = App.build(settings)
     async with app:
@@ -123,12 +132,16 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="saima", description="赛马: DingTalk group competition bot")
+    parser = argparse.ArgumentParser(
+        prog="saima", description="赛马: DingTalk group competition bot"
+    )
     parser.add_argument("--env-file", default=".env", help="optional .env file (default: .env)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the bot (stream with credentials, else the console sandbox)")
+    run = sub.add_parser(
+        "run", help="run the bot (stream with credentials, else the console sandbox)"
+    )
     run.add_argument("--transport", choices=TRANSPORTS)
     run.add_argument("--host", default="127.0.0.1", help="HTTP callback mode: bind address")
     run.add_argument("--port", type=int, default=8080, help="HTTP callback mode: port")
@@ -159,7 +172,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if args.command != "run" else logging.INFO,
+        level=logging.DEBUG
+        if args.verbose
+        else logging.WARNING
+        if args.command != "run"
+        else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

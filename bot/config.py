@@ -38,7 +38,9 @@ class Settings:
         return self.robot_code or self.client_id
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, env_file: str | None = ".env"
+    ) -> Settings:
         """Environment wins over the .env file, which wins over the defaults."""
         values: dict[str, str] = {}
         if env_file and Path(env_file).is_file():
@@ -56,6 +58,8 @@ class Settings:
             open_conversation_id=get("DINGTALK_OPEN_CONVERSATION_ID", ""),
             webhook_url=get("DINGTALK_WEBHOOK_URL", ""),
             webhook_secret=get("DINGTALK_WEBHOOK_SECRET", ""),
-            openapi_endpoint=(get("DINGTALK_OPENAPI_ENDPOINT") or DEFAULT_OPENAPI_ENDPOINT).rstrip("/"),
+            openapi_endpoint=(get("DINGTALK_OPENAPI_ENDPOINT") or DEFAULT_OPENAPI_ENDPOINT).rstrip(
+                "/"
+            ),
             sandbox_database_url=get("SAIMA_SANDBOX_DATABASE_URL") or DEFAULT_SANDBOX_DATABASE_URL,
         )

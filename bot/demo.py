@@ -14,8 +14,16 @@ from storage import Database, ReportRepository, StateRepository
 
 DEMO_CLOCK_START = "2021-11-15T10:00:00+08:00"  # a Monday: posts exist up to the Sunday before
 SEEDED_KEY = "demo_seeded"
-FINAL_COMPLETION = [Decimal(x) for x in ("1.04", "1.12", "0.98", "1.01", "1.06", "0.88", "0.95", "0.92", "0.81")]
-HIGHLIGHTS = ["新签约外资项目2个", "某外资企业增资到位", "赴沪招商对接3家企业", "重点项目集中签约", ""]
+FINAL_COMPLETION = [
+    Decimal(x) for x in ("1.04", "1.12", "0.98", "1.01", "1.06", "0.88", "0.95", "0.92", "0.81")
+]
+HIGHLIGHTS = [
+    "新签约外资项目2个",
+    "某外资企业增资到位",
+    "赴沪招商对接3家企业",
+    "重点项目集中签约",
+    "",
+]
 PROBLEMS = ["部分项目外汇登记进度慢", "用地指标紧张", "", "", "大项目到资节奏偏后"]
 SKIPPED = {"嘉兴港区": {"2021-W36", "2021-W41"}, "海宁市": {"2021-W45"}, "南湖区": {"2021-W40"}}
 
@@ -40,7 +48,9 @@ def demo_posts(campaign: Campaign, until: date) -> list[dict]:
         final_fdi = unit.targets["fdi"] * FINAL_COMPLETION[index % len(FINAL_COMPLETION)]
         base = unit.baselines
         share = base["hightech"] / base["fdi"]
-        final_big = base["bigproject"] + unit.constants["bigproject_total"] * Decimal(rng.uniform(0.04, 0.12))
+        final_big = base["bigproject"] + unit.constants["bigproject_total"] * Decimal(
+            rng.uniform(0.04, 0.12)
+        )
         progress = Decimal(0)
         for friday in fridays:
             progress += Decimal(rng.uniform(0.6, 1.4)) / len(fridays) * Decimal("0.9")

@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import Clock
 from bot.commands import parse_command
 from bot.context import Actor, CommandContext
@@ -141,7 +143,9 @@ class Pipeline:
         binding = await bindings.get(staff_id) if staff_id else None
         if binding is not None:
             role = Role(binding.role)
-            return Actor(staff_id, binding.name, role, binding.unit, is_listed_admin or role is Role.ADMIN)
+            return Actor(
+                staff_id, binding.name, role, binding.unit, is_listed_admin or role is Role.ADMIN
+            )
         member = self.campaign.member(staff_id) if staff_id else None
         if member is not None:
             is_admin = is_listed_admin or member.role is Role.ADMIN
@@ -149,10 +153,15 @@ class Pipeline:
         return Actor(staff_id, message.sender_nick or staff_id, None, None, is_listed_admin)
 
     async def _mark(
-        self, session, message: IncomingMessage, command: str, outcome: str, reply: Reply | None
+        self,
+        session: AsyncSession,
+        message: IncomingMessage,
+        command: str,
+        outcome: str,
+        reply: Reply | None,
     ) -> None:
         inbox = await InboxRepository(session).get(message.msg_id)
-        if inbox is None:  # processed without receive (should not happen): record it now
+        if inbox is None:  # process() without receive(): nothing to mark
             return
         inbox.processed_at = self.clock.now()
         inbox.command = command

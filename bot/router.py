@@ -35,7 +35,9 @@ class Router:
         self, *words: str, help: str, usage: str = "", admin_only: bool = False
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.specs.append(CommandSpec(words, help, usage or f"/{words[0]}", handler, admin_only))
+            self.specs.append(
+                CommandSpec(words, help, usage or f"/{words[0]}", handler, admin_only)
+            )
             return handler
 
         return register

@@ -13,13 +13,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from bot import demo
 from bot.app import App
 from bot.clock import OffsetClock
 from bot.messages import IncomingMessage, Reply
 from campaign import Role, calendar
 from storage import StateRepository
-
-from bot import demo
 
 CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
@@ -56,8 +55,14 @@ class Sandbox:
         unit = campaign.find_unit(wanted)
         member = None
         if unit is not None:
-            member = next((m for m in campaign.members if m.role is Role.HEAD and m.unit == unit.name), None)
-        member = member or campaign.member(wanted) or next((m for m in campaign.members if m.name == wanted), None)
+            member = next(
+                (m for m in campaign.members if m.role is Role.HEAD and m.unit == unit.name), None
+            )
+        member = (
+            member
+            or campaign.member(wanted)
+            or next((m for m in campaign.members if m.name == wanted), None)
+        )
         if member is not None:
             self.staff_id, self.nick = member.staff_id, member.name
         elif wanted:
@@ -69,9 +74,17 @@ class Sandbox:
 
     async def show_identity(self, _args: str) -> None:
         member = self.app.campaign.member(self.staff_id)
-        role = {Role.HEAD: f"{member.unit}负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}[member.role] if member else "非成员"
+        role = (
+            {Role.HEAD: f"{member.unit}负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}[
+                member.role
+            ]
+            if member
+            else "非成员"
+        )
         tz = calendar.zone(self.app.campaign)
-        self.print(f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {self.clock.now().astimezone(tz):%Y-%m-%d %H:%M}")
+        self.print(
+            f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {self.clock.now().astimezone(tz):%Y-%m-%d %H:%M}"
+        )
 
     async def say(self, text: str) -> Reply | None:
         message = IncomingMessage(

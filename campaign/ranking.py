@@ -35,7 +35,9 @@ class Standing:
     entity: str
     total: Decimal
     items: Mapping[str, Decimal]  # rule id -> score
-    measures: Mapping[str, Decimal]  # rule id -> what the rule measured (rate, excess, share, ratio)
+    measures: Mapping[
+        str, Decimal
+    ]  # rule id -> what the rule measured (rate, excess, share, ratio)
     points: Decimal | None  # ranking points, final mode only
     figures: Figures
 
@@ -105,13 +107,17 @@ def compute_standings(
     measures: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     items: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     for rule in campaign.rules:
-        per_unit = {u.name: measure(rule, u, by_unit[u.name].values, elapsed) for u in campaign.units}
+        per_unit = {
+            u.name: measure(rule, u, by_unit[u.name].values, elapsed) for u in campaign.units
+        }
         for name, score in score_rule(rule, per_unit).items():
             measures[name][rule.id] = per_unit[name]
             items[name][rule.id] = score
 
     totals = {name: sum(scores.values(), Decimal(0)) for name, scores in items.items()}
-    order = sorted(campaign.units, key=lambda u: -_cents(totals[u.name]))  # stable: file order on ties
+    order = sorted(
+        campaign.units, key=lambda u: -_cents(totals[u.name])
+    )  # stable: file order on ties
     ranks = competition_ranks([totals[u.name] for u in order])
     rows = tuple(
         Standing(

@@ -17,7 +17,10 @@ ROLE_WORDS = {"领导": Role.LEADER, "leader": Role.LEADER, "管理员": Role.AD
 
 
 @router.command(
-    "绑定", "bind", help="绑定成员：单位负责人、领导或管理员", usage="/绑定 <staffId或@某人> <单位|领导|管理员> [姓名]",
+    "绑定",
+    "bind",
+    help="绑定成员：单位负责人、领导或管理员",
+    usage="/绑定 <staffId或@某人> <单位|领导|管理员> [姓名]",
     admin_only=True,
 )
 async def bind_member(ctx: CommandContext) -> Reply:
@@ -38,7 +41,9 @@ async def bind_member(ctx: CommandContext) -> Reply:
         unit = ctx.campaign.find_unit(target)
         if unit is None:
             names = "、".join(u.name for u in ctx.campaign.units)
-            raise UserFacingError(f"未知单位“{target}”。可选：{names}、领导、管理员。\n例：{BIND_EXAMPLE}")
+            raise UserFacingError(
+                f"未知单位“{target}”。可选：{names}、领导、管理员。\n例：{BIND_EXAMPLE}"
+            )
         role, unit_name = Role.HEAD, unit.name
     await ctx.bindings.put(
         Binding(

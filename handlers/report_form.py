@@ -48,7 +48,9 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         if not known and in_text:
             continue  # e.g. "亮点=完成率:100%": part of the free text
         if not known:
-            raise UserFacingError(f"未知字段“{key}”。可用字段：{_field_names(campaign)}。\n例：{example}")
+            raise UserFacingError(
+                f"未知字段“{key}”。可用字段：{_field_names(campaign)}。\n例：{example}"
+            )
         if current is not None:
             fields.append((current[0], text[current[1] : match.start()].strip()))
         current = (key, match.end())
@@ -71,7 +73,9 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         try:
             form.values[metric.id] = parse_amount(value, metric.unit)
         except AmountError as error:
-            raise UserFacingError(f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}") from None
+            raise UserFacingError(
+                f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}"
+            ) from None
     return form
 
 

@@ -22,7 +22,8 @@ IMPLAUSIBLE_FACTOR = 10
 
 
 @router.command(
-    "周报", "report",
+    "周报",
+    "report",
     help="报送本周累计数（自1月1日起，万美元）；管理员可在指令后写单位代报",
     usage="/周报 字段=数字 …",
 )
@@ -65,10 +66,14 @@ async def record_report(ctx: CommandContext) -> Reply:
     )
     superseded = current is not None and current.week == week and current.kind == "post"
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
-    return texts.report_recorded(ctx.campaign, unit.name, form.values, values, standings, superseded, tz)
+    return texts.report_recorded(
+        ctx.campaign, unit.name, form.values, values, standings, superseded, tz
+    )
 
 
-@router.command("更正", "correct", help="更正本单位最近一次报送的数字，须写原因", usage="/更正 字段=数字 原因=…")
+@router.command(
+    "更正", "correct", help="更正本单位最近一次报送的数字，须写原因", usage="/更正 字段=数字 原因=…"
+)
 async def correct_report(ctx: CommandContext) -> Reply:
     form = parse_report_form(ctx.args, ctx.campaign, CORRECT_EXAMPLE)
     unit = reporting_unit(ctx, form, CORRECT_EXAMPLE)
@@ -114,11 +119,15 @@ def reporting_unit(ctx: CommandContext, form: ReportForm, example: str) -> Unit:
     if actor.role is Role.HEAD and actor.unit:
         return ctx.campaign.unit(actor.unit)
     if actor.is_admin:
-        raise UserFacingError(f"管理员代报请在指令后写明单位。\n例：/{example.split()[0][1:]} 南湖区 {' '.join(example.split()[1:])}")
+        raise UserFacingError(
+            f"管理员代报请在指令后写明单位。\n例：/{example.split()[0][1:]} 南湖区 {' '.join(example.split()[1:])}"
+        )
     raise UserFacingError("您未绑定单位，不能报送。请管理员用 /绑定 绑定。")
 
 
-def check_plausible(campaign: Campaign, unit: Unit, values: dict[str, Decimal], example: str) -> None:
+def check_plausible(
+    campaign: Campaign, unit: Unit, values: dict[str, Decimal], example: str
+) -> None:
     """Refuse a value above 10× the metric's target (or its baseline when it has no target)."""
     for metric_id, value in values.items():
         reference = unit.targets.get(metric_id) or unit.baselines.get(metric_id)
@@ -136,7 +145,10 @@ def check_shares(campaign: Campaign, values: dict[str, Decimal]) -> None:
         if isinstance(rule, ShareRule):
             part, whole = values.get(rule.numerator), values.get(rule.denominator)
             if part is not None and whole is not None and part > whole:
-                numerator, denominator = campaign.metric(rule.numerator), campaign.metric(rule.denominator)
+                numerator, denominator = (
+                    campaign.metric(rule.numerator),
+                    campaign.metric(rule.denominator),
+                )
                 raise UserFacingError(
                     f"{numerator.label}（{format_amount(part, numerator.unit)}）不能大于"
                     f"{denominator.label}（{format_amount(whole, denominator.unit)}）。"

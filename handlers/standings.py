@@ -15,7 +15,9 @@ from storage import ReportRepository
 router = Router("standings")
 
 
-async def load_standings(campaign: Campaign, reports: ReportRepository, as_of: datetime) -> Standings:
+async def load_standings(
+    campaign: Campaign, reports: ReportRepository, as_of: datetime
+) -> Standings:
     """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins."""
     latest = await reports.latest_per_unit(as_of)
     figures = {
@@ -42,7 +44,9 @@ async def show_progress(ctx: CommandContext) -> Reply:
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
     latest = await ctx.reports.latest(unit.name, ctx.now)
     tz = calendar.zone(ctx.campaign)
-    return Reply.markdown("进度", texts.progress_text(ctx.campaign, standings, unit.name, latest, tz))
+    return Reply.markdown(
+        "进度", texts.progress_text(ctx.campaign, standings, unit.name, latest, tz)
+    )
 
 
 @router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")

@@ -86,7 +86,10 @@ def metric_lines(
 
 
 def _rule_measure(
-    campaign: Campaign, constants: Mapping[str, Decimal], metric_id: str, values: Mapping[str, Decimal]
+    campaign: Campaign,
+    constants: Mapping[str, Decimal],
+    metric_id: str,
+    values: Mapping[str, Decimal],
 ) -> str:
     """The share or ratio a rule reads from this metric, e.g. '（占比 48.5%）'."""
     for rule in campaign.rules:
@@ -164,8 +167,10 @@ def progress_text(
         "",
         *metric_lines(campaign, unit_name, row.figures.values, standings.elapsed, standings.mode),
         "",
-        "得分：" + " · ".join(
-            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}" for rule in campaign.rules
+        "得分："
+        + " · ".join(
+            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
+            for rule in campaign.rules
         ),
     ]
     if latest is None:
@@ -197,7 +202,9 @@ def refusal(text: str) -> Reply:
 
 
 def apology() -> Reply:
-    return Reply.markdown("出错了", "⚠️ 抱歉，系统处理出错，本条消息未生效。请稍后重试，或联系管理员。")
+    return Reply.markdown(
+        "出错了", "⚠️ 抱歉，系统处理出错，本条消息未生效。请稍后重试，或联系管理员。"
+    )
 
 
 def unknown_command(word: str) -> Reply:

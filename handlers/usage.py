@@ -16,7 +16,11 @@ async def show_help(ctx: CommandContext) -> Reply:
 
     table = CommandTable.from_routers(ROUTERS)
     lines = [
-        (f"{spec.usage}" + (f"（/{spec.words[1]}）" if len(spec.words) > 1 else ""), spec.help, spec.admin_only)
+        (
+            f"{spec.usage}" + (f"（/{spec.words[1]}）" if len(spec.words) > 1 else ""),
+            spec.help,
+            spec.admin_only,
+        )
         for spec in table.specs
         if not spec.admin_only or ctx.actor.is_admin
     ]

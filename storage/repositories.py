@@ -184,10 +184,12 @@ class ReportRepository:
         return {row.unit: _version(row) for row in rows}
 
     async def units_reported_between(self, start: datetime, end: datetime) -> set[str]:
+        """Units with a weekly post in [start, end); corrections do not count as posting."""
         rows = await self.session.scalars(
             select(Report.unit)
             .where(
                 Report.campaign_id == self.campaign_id,
+                Report.kind == "post",
                 Report.reported_at >= start,
                 Report.reported_at < end,
             )
@@ -217,9 +219,14 @@ class ReportRepository:
         return [_version(row) for row in rows]
 
     async def count(self) -> int:
-        return await self.session.scalar(
-            select(func.count()).select_from(Report).where(Report.campaign_id == self.campaign_id)
-        ) or 0
+        return (
+            await self.session.scalar(
+                select(func.count())
+                .select_from(Report)
+                .where(Report.campaign_id == self.campaign_id)
+            )
+            or 0
+        )
 
 
 class StateRepository:

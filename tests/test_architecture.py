@@ -26,7 +26,8 @@ def test_campaign_imports_only_the_standard_library_and_itself() -> None:
     bad = [
         (path, module)
         for path, module in imports("campaign")
-        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "campaign"
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and module.split(".")[0] != "campaign"
     ]
     assert bad == []
 

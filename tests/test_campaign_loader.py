@@ -13,7 +13,11 @@ TARGETS_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "fdi-202
 
 
 def seed_rows() -> list[dict[str, str]]:
-    lines = [line for line in TARGETS_CSV.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    lines = [
+        line
+        for line in TARGETS_CSV.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#")
+    ]
     return list(csv.DictReader(lines))
 
 
@@ -40,12 +44,23 @@ def test_shipped_campaign_declares_metrics_rules_and_window(campaign: Campaign) 
     assert campaign.find_metric("实到外资").id == "fdi"
     assert campaign.find_metric("招大引强到资").id == "bigproject"
     assert [(r.id, r.points) for r in campaign.rules] == [
-        ("completion", 60), ("excess", 20), ("hightech", 10), ("bigproject", 10)
+        ("completion", 60),
+        ("excess", 20),
+        ("hightech", 10),
+        ("bigproject", 10),
     ]
     assert str(campaign.window.start) == "2021-08-01" and str(campaign.window.end) == "2021-11-30"
     assert campaign.timezone == "Asia/Shanghai"
     assert [str(p) for p in campaign.ranking_points] == [
-        "0.5", "0.45", "0.4", "0.35", "0.3", "0.25", "0.2", "0.15", "0"
+        "0.5",
+        "0.45",
+        "0.4",
+        "0.35",
+        "0.3",
+        "0.25",
+        "0.2",
+        "0.15",
+        "0",
     ]
 
 
@@ -60,12 +75,22 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "key", "expected"),
     [
-        ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "campaign.timezone", "IANA time zone"),
+        (
+            'timezone = "Asia/Shanghai"',
+            'timezone = "Mars/Olympus"',
+            "campaign.timezone",
+            "IANA time zone",
+        ),
         ("end = 2021-11-30", 'end = "soon"', "campaign.end", "a date"),
         ('kind = "excess"', 'kind = "bonus"', "rules[1].kind", "one of completion"),
         ("points = 60", 'points = "sixty"', "rules[0].points", "a number"),
         ('unit = "万美元"', 'unit = "斤"', "metrics[0].unit", "one of 万美元"),
-        ("targets = { fdi = 37000 }", "targets = { fdx = 37000 }", "units[0].targets.fdx", "a metric id"),
+        (
+            "targets = { fdi = 37000 }",
+            "targets = { fdx = 37000 }",
+            "units[0].targets.fdx",
+            "a metric id",
+        ),
         ('role = "leader"', 'role = "king"', "members[0].role", "one of head"),
         ('metric = "fdi"', 'metric = "gdp"', "rules[0].metric", "a metric id"),
     ],

@@ -52,7 +52,9 @@ def test_engine_reproduces_the_seed_city_totals(campaign: Campaign) -> None:
     assert (arrived / total * 100).quantize(D("0.1")) == D("16.9")  # 合计 已到资比例
 
 
-def small_campaign(units: list[dict], start: str = "2021-08-01", end: str = "2021-08-10") -> Campaign:
+def small_campaign(
+    units: list[dict], start: str = "2021-08-01", end: str = "2021-08-10"
+) -> Campaign:
     """Three-metric campaign with the seed's four rules, over hand-sized numbers."""
     data = {
         "campaign": {
@@ -68,15 +70,39 @@ def small_campaign(units: list[dict], start: str = "2021-08-01", end: str = "202
             {"id": "big", "label": "大项目到资", "unit": "万美元"},
         ],
         "rules": [
-            {"id": "completion", "kind": "completion", "label": "完成率", "points": 60, "metric": "fdi"},
+            {
+                "id": "completion",
+                "kind": "completion",
+                "label": "完成率",
+                "points": 60,
+                "metric": "fdi",
+            },
             {"id": "excess", "kind": "excess", "label": "超额", "points": 20, "metric": "fdi"},
-            {"id": "hightech", "kind": "share", "label": "高技术", "points": 10,
-             "numerator": "hightech", "denominator": "fdi", "threshold": 0.4},
-            {"id": "big", "kind": "ratio", "label": "大项目", "points": 10, "metric": "big", "constant": "total"},
+            {
+                "id": "hightech",
+                "kind": "share",
+                "label": "高技术",
+                "points": 10,
+                "numerator": "hightech",
+                "denominator": "fdi",
+                "threshold": 0.4,
+            },
+            {
+                "id": "big",
+                "kind": "ratio",
+                "label": "大项目",
+                "points": 10,
+                "metric": "big",
+                "constant": "total",
+            },
         ],
         "units": [
-            {"name": u["name"], "targets": {"fdi": 100}, "baselines": u.get("baselines", {"fdi": 0}),
-             "constants": {"total": 100}}
+            {
+                "name": u["name"],
+                "targets": {"fdi": 100},
+                "baselines": u.get("baselines", {"fdi": 0}),
+                "constants": {"total": 100},
+            }
             for u in units
         ],
     }
@@ -99,7 +125,9 @@ def figures(fdi: int, hightech: int = 0, big: int = 0) -> Figures:
 )
 def test_completion_rule_branches(fdi: int, expected: Decimal) -> None:
     c = small_campaign([{"name": "甲"}])
-    assert compute_standings(c, {"甲": figures(fdi)}, FINAL).row("甲").items["completion"] == expected
+    assert (
+        compute_standings(c, {"甲": figures(fdi)}, FINAL).row("甲").items["completion"] == expected
+    )
 
 
 def test_excess_rule_ranks_against_the_best_and_ignores_non_positive() -> None:
@@ -121,12 +149,17 @@ def test_excess_rule_ranks_against_the_best_and_ignores_non_positive() -> None:
 )
 def test_share_rule_branches(fdi: int, hightech: int, expected: Decimal) -> None:
     c = small_campaign([{"name": "甲"}])
-    assert compute_standings(c, {"甲": figures(fdi, hightech)}, FINAL).row("甲").items["hightech"] == expected
+    assert (
+        compute_standings(c, {"甲": figures(fdi, hightech)}, FINAL).row("甲").items["hightech"]
+        == expected
+    )
 
 
 def test_ratio_rule_ranks_against_the_highest_ratio() -> None:
     c = small_campaign([{"name": "甲"}, {"name": "乙"}, {"name": "丙"}])
-    s = compute_standings(c, {"甲": figures(0, big=30), "乙": figures(0, big=15), "丙": figures(0)}, FINAL)
+    s = compute_standings(
+        c, {"甲": figures(0, big=30), "乙": figures(0, big=15), "丙": figures(0)}, FINAL
+    )
     assert [s.row(n).items["big"] for n in ("甲", "乙", "丙")] == [D(10), D(5), D(0)]
 
 
@@ -141,7 +174,9 @@ def test_final_mode_totals_ranks_and_ranking_points() -> None:
     assert s.row("乙").total == D(54) + D(10) * (D(20) / D(90)) / D("0.4") + D(5)
     assert s.row("丙").total == D(10)
     assert [(r.entity, r.rank, r.points) for r in s.rows] == [
-        ("甲", 1, D("0.5")), ("乙", 2, D("0.45")), ("丙", 3, D("0.4"))
+        ("甲", 1, D("0.5")),
+        ("乙", 2, D("0.45")),
+        ("丙", 3, D("0.4")),
     ]
 
 
@@ -149,7 +184,9 @@ def test_ties_share_the_rank_and_its_points() -> None:
     c = small_campaign([{"name": "甲"}, {"name": "乙"}, {"name": "丙"}])
     s = compute_standings(c, {"甲": figures(100), "乙": figures(100), "丙": figures(50)}, FINAL)
     assert [(r.entity, r.rank, r.points) for r in s.rows] == [
-        ("甲", 1, D("0.5")), ("乙", 1, D("0.5")), ("丙", 3, D("0.4"))
+        ("甲", 1, D("0.5")),
+        ("乙", 1, D("0.5")),
+        ("丙", 3, D("0.4")),
     ]
 
 
@@ -165,7 +202,9 @@ def test_unit_without_report_competes_on_its_baseline() -> None:
 
 def test_interim_mode_prorates_the_target_to_elapsed_time() -> None:
     # 10-day window, baseline 20, target 100: after 5 days the due figure is 20 + 80 × 0.5 = 60.
-    c = small_campaign([{"name": "甲", "baselines": {"fdi": 20}}, {"name": "乙", "baselines": {"fdi": 20}}])
+    c = small_campaign(
+        [{"name": "甲", "baselines": {"fdi": 20}}, {"name": "乙", "baselines": {"fdi": 20}}]
+    )
     s = compute_standings(c, {"甲": figures(54), "乙": figures(66)}, at("2021-08-06"))
     assert s.mode is Mode.INTERIM and s.elapsed == D("0.5")
     assert s.row("甲").items["completion"] == D(54)  # 54/60 = 90% → 60 × 0.9
@@ -176,7 +215,11 @@ def test_interim_mode_prorates_the_target_to_elapsed_time() -> None:
 
 @pytest.mark.parametrize(
     ("moment", "mode"),
-    [(at("2021-08-10", 23), Mode.INTERIM), (at("2021-08-11"), Mode.FINAL), (at("2022-01-01"), Mode.FINAL)],
+    [
+        (at("2021-08-10", 23), Mode.INTERIM),
+        (at("2021-08-11"), Mode.FINAL),
+        (at("2022-01-01"), Mode.FINAL),
+    ],
 )
 def test_final_mode_starts_after_the_windows_last_day(moment: datetime, mode: Mode) -> None:
     c = small_campaign([{"name": "甲"}])

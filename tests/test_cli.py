@@ -11,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def saima(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def saima(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "--env-file", "", *args],
         cwd=env["HOME"],
@@ -37,8 +39,15 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> None:
-    posted = saima("say", "--user", "head-nanhu", "--at", "2021-10-15T10:00:00+08:00",
-                   "/周报 实际利用外资=41200 高技术=20000", env=env)
+    posted = saima(
+        "say",
+        "--user",
+        "head-nanhu",
+        "--at",
+        "2021-10-15T10:00:00+08:00",
+        "/周报 实际利用外资=41200 高技术=20000",
+        env=env,
+    )
     assert posted.returncode == 0, posted.stderr
     assert "已收到报送 · 南湖区" in posted.stdout
 
@@ -62,7 +71,9 @@ def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> 
 def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, str]) -> None:
     refused = saima("say", "--user", "nobody", "/周报 实际利用外资=1", env=env)
     assert refused.returncode == 0 and "不是本群赛马成员" in refused.stdout
-    on_behalf = saima("say", "--user", "boss", "--nick", "局长", "/周报 南湖区 实际利用外资=41200", env=env)
+    on_behalf = saima(
+        "say", "--user", "boss", "--nick", "局长", "/周报 南湖区 实际利用外资=41200", env=env
+    )
     assert on_behalf.returncode == 0 and "南湖区" in on_behalf.stdout
 
 
@@ -71,11 +82,19 @@ def test_broken_campaign_file_fails_with_the_key(env: dict[str, str], tmp_path: 
     bad.write_text("[campaign]\nid = 'x'\n", encoding="utf-8")
     result = saima("rank", env={**env, "SAIMA_CAMPAIGN": str(bad)})
     assert result.returncode == 2
-    assert "bad.toml" in result.stderr and "campaign.start" in result.stderr and "a date" in result.stderr
+    assert (
+        "bad.toml" in result.stderr
+        and "campaign.start" in result.stderr
+        and "a date" in result.stderr
+    )
 
 
-def test_console_sandbox_runs_a_conversation_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
-    script = "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/进度\n/as mayor\n/未报\n/退出\n"
+def test_console_sandbox_runs_a_conversation_from_stdin(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = (
+        "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/进度\n/as mayor\n/未报\n/退出\n"
+    )
     result = saima("run", env=env, stdin=script)
     assert result.returncode == 0, result.stderr
     out = result.stdout

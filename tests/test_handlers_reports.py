@@ -23,7 +23,10 @@ async def history(app: App, unit: str):
 
 
 async def test_weekly_post_is_stored_and_confirmed_with_rank(app: App, say: Say) -> None:
-    reply = await say(NANHU, "/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约两个项目 问题=用地紧张")
+    reply = await say(
+        NANHU,
+        "/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约两个项目 问题=用地紧张",
+    )
     assert reply is not None
     assert "已收到报送 · 南湖区" in reply.text
     assert "实际利用外资 41,200万美元" in reply.text
@@ -43,7 +46,9 @@ async def test_multi_line_post_with_full_width_digits(app: App, say: Say) -> Non
     assert version.values["fdi"] == 41200 and version.values["hightech"] == 20000
 
 
-async def test_later_post_in_the_same_week_supersedes_and_keeps_both_versions(app: App, say: Say) -> None:
+async def test_later_post_in_the_same_week_supersedes_and_keeps_both_versions(
+    app: App, say: Say
+) -> None:
     await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-11T09:00:00+08:00")
     reply = await say(NANHU, "/report 实际利用外资=31000", at="2021-10-14T09:00:00+08:00")
     assert reply is not None and "已更新本周报送" in reply.text
@@ -51,17 +56,26 @@ async def test_later_post_in_the_same_week_supersedes_and_keeps_both_versions(ap
     assert [v.values["fdi"] for v in versions] == [31000, 30000]
 
 
-async def test_correction_lowers_the_latest_value_with_reason_and_history(app: App, say: Say) -> None:
+async def test_correction_lowers_the_latest_value_with_reason_and_history(
+    app: App, say: Say
+) -> None:
     await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-08T09:00:00+08:00")
     refused = await say(NANHU, "/周报 实际利用外资=29000", at="2021-10-15T09:00:00+08:00")
     assert refused is not None and "低于上次" in refused.text and "/更正" in refused.text
     no_reason = await say(NANHU, "/更正 实际利用外资=29000", at="2021-10-15T09:05:00+08:00")
     assert no_reason is not None and "须写明原因" in no_reason.text
-    reply = await say(NANHU, "/更正 实际利用外资=29000 原因=统计口径调整", at="2021-10-15T09:10:00+08:00")
-    assert reply is not None and "30,000 → 29,000万美元" in reply.text and "统计口径调整" in reply.text
+    reply = await say(
+        NANHU, "/更正 实际利用外资=29000 原因=统计口径调整", at="2021-10-15T09:10:00+08:00"
+    )
+    assert (
+        reply is not None and "30,000 → 29,000万美元" in reply.text and "统计口径调整" in reply.text
+    )
     latest, first = await history(app, "南湖区")
     assert (latest.kind, latest.values["fdi"], latest.reason, latest.staff_id) == (
-        "correction", 29000, "统计口径调整", NANHU
+        "correction",
+        29000,
+        "统计口径调整",
+        NANHU,
     )
     assert first.values["fdi"] == 30000
 
@@ -146,3 +160,10 @@ async def test_rank_progress_and_missing(app: App, say: Say) -> None:
     missing = await say("mayor", "/未报", at="2021-10-15T10:00:00+08:00")
     assert missing is not None and "7/9" in missing.text
     assert "南湖区" not in missing.text and "嘉兴港区" in missing.text
+
+
+async def test_a_correction_does_not_count_as_this_weeks_post(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-08T09:00:00+08:00")
+    await say(NANHU, "/更正 实际利用外资=29000 原因=口径", at="2021-10-11T09:00:00+08:00")
+    missing = await say("mayor", "/未报", at="2021-10-12T09:00:00+08:00")
+    assert missing is not None and "9/9" in missing.text

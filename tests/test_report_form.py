@@ -13,16 +13,24 @@ EXAMPLE = "/周报 实际利用外资=41200"
 
 def test_canonical_one_line_form(campaign: Campaign) -> None:
     form = parse_report_form(
-        "实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约 2 个项目 问题=用地紧张", campaign, EXAMPLE
+        "实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约 2 个项目 问题=用地紧张",
+        campaign,
+        EXAMPLE,
     )
     assert form.unit is None
-    assert form.values == {"fdi": Decimal(41200), "hightech": Decimal(20000), "bigproject": Decimal(52000)}
+    assert form.values == {
+        "fdi": Decimal(41200),
+        "hightech": Decimal(20000),
+        "bigproject": Decimal(52000),
+    }
     assert form.highlights == "签约 2 个项目"
     assert form.problems == "用地紧张"
 
 
 def test_multi_line_form_with_full_width_colons_and_unit_prefix(campaign: Campaign) -> None:
-    form = parse_report_form("南湖区\n实到外资：4.12亿\n高技术：２００００万美元\n亮点：完成率:100%", campaign, EXAMPLE)
+    form = parse_report_form(
+        "南湖区\n实到外资：4.12亿\n高技术：２００００万美元\n亮点：完成率:100%", campaign, EXAMPLE
+    )
     assert form.unit is not None and form.unit.name == "南湖区"
     assert form.values == {"fdi": Decimal(41200), "hightech": Decimal(20000)}
     assert form.highlights == "完成率:100%"
@@ -39,7 +47,9 @@ def test_multi_line_form_with_full_width_colons_and_unit_prefix(campaign: Campai
         ("火星区 实际利用外资=1", "未知单位“火星区”"),
     ],
 )
-def test_bad_fields_are_refused_with_an_example(campaign: Campaign, args: str, fragment: str) -> None:
+def test_bad_fields_are_refused_with_an_example(
+    campaign: Campaign, args: str, fragment: str
+) -> None:
     with pytest.raises(UserFacingError) as error:
         parse_report_form(args, campaign, EXAMPLE)
     assert fragment in error.value.text

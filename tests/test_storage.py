@@ -13,7 +13,9 @@ from storage.models import Base
 
 
 def _diff(connection: Connection) -> list:
-    return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    return compare_metadata(
+        MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+    )
 
 
 async def test_migrations_create_exactly_what_the_models_declare(database_url: str) -> None:

@@ -26,7 +26,9 @@ def run_on(connection: Connection) -> None:
 
 
 async def run_standalone() -> None:
-    database = open_database(os.environ.get("SAIMA_DATABASE_URL", "sqlite+aiosqlite:///data/saima.db"))
+    database = open_database(
+        os.environ.get("SAIMA_DATABASE_URL", "sqlite+aiosqlite:///data/saima.db")
+    )
     async with database.engine.begin() as connection:
         await connection.run_sync(run_on)
     await database.close()
