@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     rank = sub.add_parser("rank", help="standings as of a time")
     rank.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
     rank.add_argument("--json", action="store_true", help="machine-readable output")
+
+    doctor = sub.add_parser("doctor", help="check the DingTalk configuration for real, say what to fix")
+    doctor.add_argument("--send", action="store_true", help="also send a test message on each channel")
     return parser
 
 
@@ -166,6 +169,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
         case "rank":
             return await run_rank(settings, args.at, args.json)
+        case "doctor":
+            from bot.dingtalk.doctor import run_doctor
+
+            async with App.build(settings) as app:
+                return await run_doctor(app, send_test=args.send)
     raise SystemExit(f"unknown command {args.command}")
 
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
+OPEN_PROBE_TIMEOUT_SECONDS = 15.0
 
 
 def aim_sdk_at(endpoint: str) -> None:
@@ -261,3 +262,12 @@ async def run_stream(app: Any) -> None:
     finally:
         await client.stop()
         await dingtalk.stop()
+
+
+async def probe_stream_registration(settings: Any) -> bool:
+    """Ask the gateway for a ticket, as a connection would, without opening the websocket."""
+    aim_sdk_at(settings.openapi_endpoint)
+    sdk = _SdkClient(dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=logger)
+    sdk.register_callback_handler(wire.BOT_MESSAGE_TOPIC, dingtalk_stream.CallbackHandler())
+    connection = await asyncio.wait_for(_in_daemon_thread(sdk.open_connection), OPEN_PROBE_TIMEOUT_SECONDS)
+    return bool(connection and connection.get("ticket"))
