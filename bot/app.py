@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from bot.campaigns import CampaignBook
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.pipeline import Pipeline
 from bot.router import CommandTable
-from campaign import Campaign, load_campaign
+from campaign import Campaign
 from handlers import ROUTERS
+from handlers.campaigns import campaign_router
 from storage import Database, open_database
 
 logger = logging.getLogger(__name__)
@@ -29,20 +31,25 @@ class App:
     pipeline: Pipeline
     clock: Clock
     http: aiohttp.ClientSession | None = field(default=None)
+    book: CampaignBook | None = field(default=None)  # every campaign; `campaign` is the default
 
     @classmethod
     def build(
         cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None
     ) -> App:
-        campaign = load_campaign(settings.campaign_path)
+        book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
+        campaign = book.default
         database = open_database(database_url or settings.database_url)
-        table = CommandTable.from_routers(ROUTERS)
+        table = CommandTable.from_routers((*ROUTERS, campaign_router(book)))
         clock = clock or SystemClock()
-        pipeline = Pipeline(database, campaign, table, clock, settings.admins)
-        return cls(settings, database, campaign, table, pipeline, clock)
+        pipeline = Pipeline(database, campaign, table, clock, settings.admins, book=book)
+        return cls(settings, database, campaign, table, pipeline, clock, book=book)
 
     async def start(self) -> None:
         await self.database.upgrade()
+        if self.book is not None:  # targets imported from CSV apply over the file's
+            async with self.database.sessionmaker() as session:
+                self.campaign = await self.book.with_targets(session, self.campaign)
         # One shared client for every outbound call (STYLE decision 2).
         self.http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
 

@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check the DingTalk configuration for real, say what to fix")
     doctor.add_argument("--send", action="store_true", help="also send a test message on each channel")
+
+    campaign = sub.add_parser("campaign", help="campaign administration")
+    campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
+    targets = campaign_sub.add_parser(
+        "import-targets", help="store per-unit targets from a CSV (单位,<metric>,…); they override the file's"
+    )
+    targets.add_argument("campaign", help="a campaign id (e.g. zhaoda-2024) or a campaign file")
+    targets.add_argument("csv", help="UTF-8 CSV with a 单位 column and one column per metric")
     return parser
 
 
@@ -169,6 +177,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
         case "rank":
             return await run_rank(settings, args.at, args.json)
+        case "campaign":
+            from bot.campaigns import import_targets
+
+            async with App.build(settings) as app:
+                return await import_targets(app, args.campaign, args.csv)
         case "doctor":
             from bot.dingtalk.doctor import run_doctor
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaigns import CampaignBook
 from bot.clock import Clock
 from bot.commands import parse_command
 from bot.context import Actor, CommandContext
@@ -45,9 +46,11 @@ class Pipeline:
         table: CommandTable,
         clock: Clock,
         admins: tuple[str, ...] = (),
+        book: CampaignBook | None = None,
     ) -> None:
         self.database, self.campaign, self.table = database, campaign, table
         self.clock, self.admins = clock, frozenset(admins)
+        self.book = book  # several campaigns: each group uses the one it chose (/赛事)
 
     async def receive(self, message: IncomingMessage) -> bool:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
@@ -90,8 +93,9 @@ class Pipeline:
                 state = StateRepository(session)
                 if message.is_group and message.conversation_id:
                     await state.set(PUSH_CONVERSATION_KEY, message.conversation_id)
-                bindings = BindingRepository(session, self.campaign.id)
-                actor = await self._actor(bindings, message)
+                campaign = await self._campaign(session, message)
+                bindings = BindingRepository(session, campaign.id)
+                actor = await self._actor(bindings, message, campaign)
                 if call is None or spec is None:
                     outcome = "unknown"
                     reply = texts.unknown_command(call.word if call else "")
@@ -103,9 +107,9 @@ class Pipeline:
                         message=message,
                         args=call.args,
                         actor=actor,
-                        campaign=self.campaign,
+                        campaign=campaign,
                         session=session,
-                        reports=ReportRepository(session, self.campaign.id),
+                        reports=ReportRepository(session, campaign.id),
                         bindings=bindings,
                         state=state,
                         now=message.created_at,
@@ -136,7 +140,14 @@ class Pipeline:
                 (time.perf_counter() - started) * 1000,
             )
 
-    async def _actor(self, bindings: BindingRepository, message: IncomingMessage) -> Actor:
+    async def _campaign(self, session: AsyncSession, message: IncomingMessage) -> Campaign:
+        if self.book is None:
+            return self.campaign
+        return await self.book.active(session, message.conversation_id)
+
+    async def _actor(
+        self, bindings: BindingRepository, message: IncomingMessage, campaign: Campaign
+    ) -> Actor:
         """Identity is the staffId, checked against bindings and the campaign file; never the nick."""
         staff_id = message.sender_staff_id
         is_listed_admin = staff_id in self.admins
@@ -146,7 +157,7 @@ class Pipeline:
             return Actor(
                 staff_id, binding.name, role, binding.unit, is_listed_admin or role is Role.ADMIN
             )
-        member = self.campaign.member(staff_id) if staff_id else None
+        member = campaign.member(staff_id) if staff_id else None
         if member is not None:
             is_admin = is_listed_admin or member.role is Role.ADMIN
             return Actor(staff_id, member.name, member.role, member.unit, is_admin)

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaign import projects
 from campaign.amounts import split_unit
 from campaign.model import (
     Campaign,
@@ -26,7 +27,7 @@ from campaign.model import (
     Window,
 )
 
-KNOWN_SECTIONS = {"campaign", "metrics", "rules", "units", "members"}
+KNOWN_SECTIONS = {"campaign", "metrics", "rules", "units", "members"}  # [projects] stays in extra
 
 
 class CampaignError(ValueError):
@@ -122,7 +123,11 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     ):
         raise head.fail("ranking_points", "a list of numbers")
 
-    metrics = tuple(_metric(r) for r in _tables(path, data, "metrics"))
+    try:
+        project_settings = projects.parse_settings(data.get("projects", {}))
+    except projects.ProjectConfigError as error:
+        raise CampaignError(path, error.key, error.expected) from None
+    metrics = tuple(_metric(r, project_settings) for r in _tables(path, data, "metrics"))
     if not metrics:
         raise CampaignError(path, "metrics", "at least one [[metrics]] table")
     _unique(path, "metrics", [m.id for m in metrics])
@@ -157,13 +162,28 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     )
 
 
-def _metric(r: _Reader) -> Metric:
+def _metric(r: _Reader, project_settings: projects.ProjectSettings) -> Metric:
     unit = r.str("unit")
     try:
         split_unit(unit)
     except ValueError:
         raise r.fail("unit", "one of 万美元, 亿美元, 美元, 万元, 亿元, 元, 个") from None
-    return Metric(id=r.str("id"), label=r.str("label"), unit=unit, aliases=r.strs("aliases"))
+    query = None
+    if "from_projects" in r.table:
+        try:
+            query = projects.parse_query(
+                r.table["from_projects"], project_settings, r.key("from_projects")
+            )
+        except projects.ProjectConfigError as error:
+            raise CampaignError(r.path, error.key, error.expected) from None
+        expected_unit = "个" if query.measure == "count" else project_settings.unit
+        if unit != expected_unit:
+            raise r.fail(
+                "unit", f"{expected_unit} for a metric measuring {query.measure} of projects"
+            )
+    return Metric(
+        id=r.str("id"), label=r.str("label"), unit=unit, aliases=r.strs("aliases"), query=query
+    )
 
 
 def _unit(r: _Reader, metric_ids: set[str]) -> Unit:

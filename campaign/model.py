@@ -16,12 +16,29 @@ class Role(StrEnum):
     LEADER = "leader"  # 市长/副市长: reads everything
     ADMIN = "admin"  # 市商务局 etc.: may post on behalf of any unit, bind members, publish
 
+@dataclass(frozen=True, slots=True)
+class ProjectQuery:
+    """A metric computed from the project ledger instead of posted (see campaign/projects.py)."""
+
+    measure: str = "count"  # count | total (总投资) | funded (到资)
+    stage: str = "签约"  # projects that reached this stage …
+    in_window: bool = True  # … within the campaign window
+    world500: bool | None = None  # None: either
+    foreign: bool | None = None
+    min_total: Decimal | None = None  # 总投资 at least this, in the projects unit
+
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:
     id: str
     label: str
     unit: str  # e.g. 万美元, 亿元, 个
+    query: ProjectQuery | None = None  # set: computed from the project ledger, not posted
+
+    @property
+    def is_computed(self) -> bool:
+        return self.query is not None
     aliases: tuple[str, ...] = ()
 
     @property

@@ -11,6 +11,7 @@ from bot.router import Router
 from campaign import Campaign, Figures, Standings, Unit, calendar, compute_standings
 from handlers import texts
 from storage import ReportRepository
+from storage.projects import ProjectRepository
 
 router = Router("standings")
 
@@ -20,14 +21,20 @@ async def load_standings(
 ) -> Standings:
     """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins."""
     latest = await reports.latest_per_unit(as_of)
+    # Metrics declared `from_projects` come from the ledger and override anything posted.
+    computed = await ProjectRepository(reports.session, campaign.id).computed_values(campaign, as_of)
     figures = {
         unit.name: Figures(
-            values={**unit.baselines, **latest[unit.name].values},
+            values={
+                **unit.baselines,
+                **(latest[unit.name].values if unit.name in latest else {}),
+                **computed.get(unit.name, {}),
+            },
             reported=True,
-            reported_at=latest[unit.name].reported_at,
+            reported_at=latest[unit.name].reported_at if unit.name in latest else None,
         )
         for unit in campaign.units
-        if unit.name in latest
+        if unit.name in latest or unit.name in computed
     }
     return compute_standings(campaign, figures, as_of)
 

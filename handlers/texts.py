@@ -79,7 +79,7 @@ def metric_lines(
                 due = target_at(unit, metric.id, elapsed)
                 gap = value / target - due / target
                 sign = "+" if gap >= 0 else "−"
-                line += f" · 序时 {pct(due / target)}（{sign}{num(abs(gap) * 100, 1)}个百分点）"
+                line += f" · 序时目标 {pct(due / target)}（{sign}{num(abs(gap) * 100, 1)}个百分点）"
         line += _rule_measure(campaign, unit.constants, metric.id, values)
         lines.append(line)
     return lines

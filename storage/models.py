@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -131,3 +131,79 @@ class Outbox(Base):
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_due", "state", "next_attempt_at"),
     )
+
+
+class Project(Base):
+    """One project in a unit's ledger (issue #5); its stage dates are the current state, and
+    ProjectEvent rows keep the full history. Amounts are decimal strings in the campaign's unit."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    company: Mapped[str] = mapped_column(String(128), default="")
+    company_key: Mapped[str] = mapped_column(String(128), default="")  # normalised, for 首报首谈
+    total: Mapped[str] = mapped_column(String(40))  # 总投资
+    funded: Mapped[str] = mapped_column(String(40), default="0")  # cumulative 到资
+    first_funded_on: Mapped[date | None] = mapped_column(nullable=True)
+    is_foreign: Mapped[bool] = mapped_column(default=False)
+    is_world500: Mapped[bool] = mapped_column(default=False)
+    contract_start_on: Mapped[date | None] = mapped_column(nullable=True)
+    contract_end_on: Mapped[date | None] = mapped_column(nullable=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    registered_on: Mapped[date] = mapped_column()
+    signed_on: Mapped[date | None] = mapped_column(nullable=True)
+    incorporated_on: Mapped[date | None] = mapped_column(nullable=True)  # 注册(备案)
+    started_on: Mapped[date | None] = mapped_column(nullable=True)
+    completed_on: Mapped[date | None] = mapped_column(nullable=True)
+    producing_on: Mapped[date | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "unit", "name", name="uq_projects_unit_name"),
+        Index("ix_projects_company", "campaign_id", "company_key"),
+    )
+
+
+class ProjectEvent(Base):
+    """Every change to a project (登记, a stage, 到资, 红旗 nomination): who, when, what."""
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # 登记 | a stage | 到资 | 红旗
+    on: Mapped[date] = mapped_column()  # the date the user gave (or the message's date)
+    at: Mapped[datetime] = mapped_column()  # the message time
+    staff_id: Mapped[str] = mapped_column(String(128))
+    msg_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")  # e.g. "800 → 1200", a reason
+
+    __table_args__ = (Index("ix_project_events_project", "project_id", "at"),)
+
+
+class RedFlagProject(Base):
+    """A 红旗项目 an admin confirmed (with a reason); only these are published."""
+
+    __tablename__ = "red_flag_projects"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    confirmed_by: Mapped[str] = mapped_column(String(128))
+    confirmed_at: Mapped[datetime] = mapped_column()
+
+
+class CampaignTarget(Base):
+    """A unit's target imported from CSV (saima campaign import-targets); overrides the file's."""
+
+    __tablename__ = "campaign_targets"
+
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column()
+    source: Mapped[str] = mapped_column(Text, default="")  # the CSV file name

@@ -1,0 +1,89 @@
+"""Every campaign the bot holds, the default one (SAIMA_CAMPAIGN), and which is active in each group.
+
+Campaign files are read once at start; imported targets (saima campaign import-targets) and a
+group's choice (/赛事) live in the database and are applied per message, so neither needs a restart.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaign import Campaign, CampaignError, load_campaign
+from campaign.targets import TargetsError, apply_targets, parse_targets_csv
+from storage import StateRepository
+from storage.projects import TargetRepository
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+ACTIVE_KEY = "active_campaign:"  # + conversationId
+
+
+class CampaignBook:
+    def __init__(self, campaigns: Iterable[Campaign], default_id: str) -> None:
+        self.by_id = {c.id: c for c in campaigns}
+        if default_id not in self.by_id:
+            raise KeyError(default_id)
+        self.default_id = default_id
+
+    @classmethod
+    def load(cls, default_path: Path, *directories: Path) -> CampaignBook:
+        """The default campaign plus every *.toml beside it and in `directories` (first id wins)."""
+        default = load_campaign(default_path)
+        campaigns = {default.id: default}
+        paths = sorted({p.resolve() for d in (default_path.parent, *directories) for p in d.glob("*.toml")})
+        for path in paths:
+            if path == default_path.resolve():
+                continue
+            other = load_campaign(path)
+            campaigns.setdefault(other.id, other)
+        return cls(campaigns.values(), default.id)
+
+    @property
+    def default(self) -> Campaign:
+        return self.by_id[self.default_id]
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        return self.by_id.get(campaign_id)
+
+    def find(self, id_or_path: str) -> Campaign:
+        """A campaign by id, or the file at that path; raises CampaignError otherwise."""
+        found = self.by_id.get(id_or_path)
+        if found is not None:
+            return found
+        if Path(id_or_path).is_file():
+            return load_campaign(id_or_path)
+        raise CampaignError(id_or_path, "(campaign)", f"a campaign id ({', '.join(self.by_id)}) or a file")
+
+    async def with_targets(self, session: AsyncSession, campaign: Campaign) -> Campaign:
+        return apply_targets(campaign, await TargetRepository(session).get(campaign.id))
+
+    async def active(self, session: AsyncSession, conversation_id: str) -> Campaign:
+        """The group's chosen campaign (the default when none was chosen), with imported targets."""
+        chosen = await StateRepository(session).get(ACTIVE_KEY + conversation_id) if conversation_id else None
+        campaign = self.by_id.get(chosen or "", self.default)
+        return await self.with_targets(session, campaign)
+
+    async def choose(self, session: AsyncSession, conversation_id: str, campaign_id: str) -> None:
+        await StateRepository(session).set(ACTIVE_KEY + conversation_id, campaign_id)
+
+
+async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
+    """`saima campaign import-targets`: validate the whole CSV, then replace the stored targets."""
+    book = app.book or CampaignBook([app.campaign], app.campaign.id)
+    campaign = book.find(id_or_path)
+    try:
+        text = Path(csv_path).read_text(encoding="utf-8")
+        targets = parse_targets_csv(text, campaign)
+    except (OSError, UnicodeDecodeError, TargetsError) as error:
+        print(f"{csv_path}: {error}", file=sys.stderr)
+        return 2
+    async with app.database.sessionmaker.begin() as session:
+        count = await TargetRepository(session).replace(campaign.id, targets, app.clock.now(), Path(csv_path).name)
+    print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")
+    return 0

@@ -1,0 +1,196 @@
+"""Every user-visible string of the project ledger (/项目, /清单, 红旗项目, 蜗牛项目, /赛事): short
+Simplified Chinese markdown within DingTalk's subset (numbered lines, no tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply
+from campaign import Campaign, format_amount
+from campaign.projects import (
+    LISTS,
+    FirstTalkHold,
+    ListTotal,
+    Project,
+    Stage,
+    SnailProject,
+)
+from handlers.texts import moment
+from storage.projects import EventRecord, RedFlagRecord
+
+REGISTER_EXAMPLE = (
+    "/项目 登记 名称=新能源电池 总投资=3.2亿美元 外资=是 世界500强=否 "
+    "合同开工=2024-03-01 合同竣工=2025-06-30 公司=某某集团"
+)
+STAGE_EXAMPLE = "/项目 签约 新能源电池 2024-03-15（或写编号：/项目 签约 12）"
+FUNDS_EXAMPLE = "/项目 到资 新能源电池 1200（累计到资，单位同总投资）"
+RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
+USAGE = "\n".join(
+    [
+        "### 项目 · 用法",
+        f"1. 登记：{REGISTER_EXAMPLE}",
+        "2. 进展：/项目 签约|注册|开工|竣工|投产 <名称或编号> [日期]",
+        f"3. 到资：{FUNDS_EXAMPLE}",
+        "4. 列表：/项目 列表 [单位] [阶段]",
+        "5. 详情：/项目 <编号>",
+        "6. 四张清单：/清单 [单位]",
+    ]
+)
+
+
+def day(on: date) -> str:
+    return f"{on.year}年{on.month}月{on.day}日"
+
+
+def project_line(project: Project, unit: str) -> str:
+    return f"#{project.id} {project.name} · {project.stage} · 总投资{format_amount(project.total, unit)}"
+
+
+def flags(project: Project) -> str:
+    marks = [m for m, on in (("外资", project.is_foreign), ("世界500强", project.is_world500)) if on]
+    return f"（{'、'.join(marks)}）" if marks else ""
+
+
+def registered(project: Project, unit: str, hold: FirstTalkHold | None) -> Reply:
+    lines = [
+        f"### ✅ 已登记项目 #{project.id} · {project.unit}",
+        f"{project.name}{flags(project)}",
+        f"总投资：{format_amount(project.total, unit)}",
+        f"阶段：{Stage.TALKING}（{day(project.registered_on)}）",
+    ]
+    if project.company:
+        lines.append(f"企业：{project.company}")
+    if project.contract_start_on or project.contract_end_on:
+        start = day(project.contract_start_on) if project.contract_start_on else "未填"
+        end = day(project.contract_end_on) if project.contract_end_on else "未填"
+        lines.append(f"合同开工：{start} · 合同竣工：{end}")
+    if hold is not None and hold.unit == project.unit:
+        lines.append(f"首报首谈：本单位享有排他性首谈资格至{day(hold.until)}")
+    lines.append(f"下一步：/项目 签约 {project.id} [日期]")
+    return Reply.markdown("项目已登记", "\n".join(lines))
+
+
+def first_talk_refused(company: str, hold: FirstTalkHold) -> str:
+    return (
+        f"“{company}”已由{hold.unit}于{day(hold.since)}首报（项目“{hold.project_name}”），"
+        f"首谈期至{day(hold.until)}。期内其他单位不能登记该企业项目；如需流转，请联系市投促中心。"
+    )
+
+
+def advanced(project: Project, stage: Stage, on: date) -> Reply:
+    text = f"### ✅ #{project.id} {project.name} · {stage}\n日期：{day(on)}\n当前阶段：{project.stage}"
+    return Reply.markdown(f"项目{stage}", text)
+
+
+def funded(project: Project, before: str, unit: str) -> Reply:
+    text = (
+        f"### ✅ #{project.id} {project.name} · 到资\n"
+        f"累计到资：{before} → {format_amount(project.funded, unit)}"
+        f"（总投资{format_amount(project.total, unit)}）"
+    )
+    return Reply.markdown("项目到资", text)
+
+
+def project_list(title: str, projects: Sequence[Project], unit: str) -> Reply:
+    if not projects:
+        return Reply.markdown("项目列表", f"### {title}\n暂无项目。登记：{REGISTER_EXAMPLE}")
+    lines = [f"### {title}（{len(projects)}个）"]
+    lines += [f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if "全市" in title else "")
+              for i, p in enumerate(projects, 1)]
+    return Reply.markdown("项目列表", "\n".join(lines))
+
+
+def project_detail(project: Project, events: Sequence[EventRecord], unit: str, tz: ZoneInfo) -> Reply:
+    lines = [
+        f"### #{project.id} {project.name}{flags(project)}",
+        f"单位：{project.unit} · 阶段：{project.stage}",
+        f"总投资：{format_amount(project.total, unit)} · 累计到资：{format_amount(project.funded, unit)}",
+    ]
+    if project.company:
+        lines.append(f"企业：{project.company}")
+    if project.contract_start_on:
+        lines.append(f"合同开工：{day(project.contract_start_on)}")
+    if project.contract_end_on:
+        lines.append(f"合同竣工：{day(project.contract_end_on)}")
+    lines += ["", "历史："]
+    for i, event in enumerate(events, 1):
+        detail = f" {event.detail}" if event.detail else ""
+        lines.append(f"{i}. {day(event.on)} {event.kind}{detail}（{event.staff_id}，{moment(event.at, tz)}）")
+    return Reply.markdown(f"项目#{project.id}", "\n".join(lines))
+
+
+def list_lines(lists: Mapping[Stage, ListTotal], unit: str) -> list[str]:
+    names = {Stage.REGISTERED: "注册(备案)"}
+    return [
+        f"{i}. {names.get(stage, stage.value)}：{lists[stage].count}个 · {format_amount(lists[stage].total, unit)}"
+        for i, stage in enumerate(LISTS, 1)
+    ]
+
+
+def four_lists_text(
+    title: str, lists: Mapping[str, Mapping[Stage, ListTotal]], units: Iterable[str], unit: str, today: date
+) -> Reply:
+    lines = [f"### 四张清单 · {title}", f"截至{day(today)} · 总投资合计"]
+    empty = {stage: ListTotal() for stage in LISTS}
+    names = list(units)
+    if len(names) == 1:
+        lines += list_lines(lists.get(names[0], empty), unit)
+    else:
+        for name in names:
+            own = lists.get(name, empty)
+            counts = " ".join(f"{stage.value[:2]}{own[stage].count}" for stage in LISTS)
+            lines.append(f"- **{name}** {counts}")
+        city = {
+            stage: ListTotal(
+                sum(lists.get(n, empty)[stage].count for n in names),
+                sum((lists.get(n, empty)[stage].total for n in names), ListTotal().total),
+            )
+            for stage in LISTS
+        }
+        lines += ["", "全市："] + list_lines(city, unit)
+    return Reply.markdown("四张清单", "\n".join(lines))
+
+
+def snail_lines(snails: Sequence[SnailProject], unit: str) -> list[str]:
+    if not snails:
+        return ["**蜗牛项目**：无"]
+    lines = [f"**蜗牛项目**（合同约定开工/竣工逾期6个月以上，{len(snails)}个）："]
+    for i, snail in enumerate(snails, 1):
+        project = snail.project
+        lines.append(
+            f"{i}. {project.unit} · #{project.id} {project.name}：合同{snail.missed}"
+            f"{day(snail.due_on)}，已逾期{snail.months_overdue}个月未{snail.missed}"
+        )
+    return lines
+
+
+def red_flag_lines(
+    confirmed: Sequence[RedFlagRecord], proposals: Sequence[tuple[Project, str]], show_proposals: bool
+) -> list[str]:
+    lines = ["**红旗项目**：" + ("" if confirmed else "暂无")]
+    lines += [f"{i}. {r.project.unit} · #{r.project.id} {r.project.name}：{r.reason}" for i, r in enumerate(confirmed, 1)]
+    if show_proposals and proposals:
+        lines.append(f"按规则推荐、待管理员确认（{RED_FLAG_EXAMPLE}）：")
+        lines += [f"- {p.unit} · #{p.id} {p.name}：{reason}" for p, reason in proposals]
+    return lines
+
+
+def red_flag_confirmed(project: Project, reason: str) -> Reply:
+    return Reply.markdown("红旗项目", f"### 🚩 已确认红旗项目\n{project.unit} · #{project.id} {project.name}\n理由：{reason}")
+
+
+def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str) -> Reply:
+    lines = ["### 赛事"]
+    for i, campaign in enumerate(campaigns, 1):
+        marks = [m for m, on in (("本群当前", campaign.id == active_id), ("默认", campaign.id == default_id)) if on]
+        suffix = f"（{'、'.join(marks)}）" if marks else ""
+        lines.append(f"{i}. {campaign.id} · {campaign.name}{suffix}")
+    lines.append("管理员切换：/赛事 <编号>")
+    return Reply.markdown("赛事", "\n".join(lines))
+
+
+def campaign_chosen(campaign: Campaign) -> Reply:
+    window = f"{day(campaign.window.start)}–{day(campaign.window.end)}"
+    return Reply.markdown("赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}")

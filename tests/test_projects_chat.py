@@ -1,0 +1,214 @@
+"""Projects end to end: chat through the real pipeline on a real SQLite file, standings from the
+ledger for the 2024 campaign (checked by hand), and import-targets from a CSV."""
+
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
+from campaign import Standings
+from handlers.standings import load_standings
+from storage import ReportRepository
+from storage.models import Project as ProjectRow
+from storage.models import ProjectEvent
+from tests.conftest import ADMIN, Say
+
+ROOT = Path(__file__).resolve().parents[1]
+JUNE = "2024-06-01T10:00:00+08:00"
+REGISTER = "/项目 登记 名称=新能源电池 总投资=3.2亿美元 外资=是 世界500强=是 合同开工=2024-03-01 合同竣工=2025-06-30"
+
+
+async def use_2024(say: Say) -> None:
+    reply = await say(ADMIN, "/赛事 zhaoda-2024", at=JUNE)
+    assert reply is not None and "已切换为：2024年招大引强" in reply.text
+
+
+async def text(say: Say, user: str, message: str, at: str = JUNE) -> str:
+    reply = await say(user, message, at=at)
+    assert reply is not None
+    return reply.text
+
+
+async def count_rows(app: App, model: type) -> int:
+    async with app.database.sessionmaker() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_project_moves_through_its_stages_in_order_and_keeps_its_history(app: App, say: Say) -> None:
+    await use_2024(say)
+    registered = await text(say, "head-nanhu", REGISTER + " 公司=某某集团", at="2024-02-01T09:00:00+08:00")
+    assert "已登记项目 #1 · 南湖区" in registered and "总投资：32,000万美元" in registered
+
+    refused = await text(say, "head-nanhu", "/项目 竣工 新能源电池")
+    assert "尚未签约，不能登记竣工" in refused
+    assert await count_rows(app, ProjectEvent) == 1  # only 登记: the refusal stored nothing
+
+    assert "签约" in await text(say, "head-nanhu", "/项目 签约 新能源电池 2024-02-10")
+    assert "注册" in await text(say, "head-nanhu", "/项目 注册 1 2024-03-01")
+    started = await text(say, "head-nanhu", "/项目 开工 #1 2024-04-01")
+    assert "当前阶段：开工" in started
+    assert "尚未开工" not in await text(say, "head-nanhu", "/项目 竣工 1 2024-05-20")
+    funded = await text(say, "head-nanhu", "/项目 到资 新能源电池 1200")
+    assert "累计到资：0万美元 → 1,200万美元" in funded
+    lower = await text(say, "head-nanhu", "/项目 到资 新能源电池 800")
+    assert "低于上次的 1,200万美元" in lower
+
+    history = await text(say, "mayor", "/项目 1")
+    kinds = re.findall(r"^\d+\. \S+日 ([^\s（]+)", history, re.MULTILINE)
+    assert kinds == ["登记", "签约", "注册", "开工", "竣工", "到资"]
+    assert "总投资 3.2亿美元，企业 某某集团" in history
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("/项目 登记 名称=坏 总投资=3.2亿欧元", "不是数字"),
+        ("/项目 登记 名称=坏 总投资=-3亿美元", "不能为负数"),
+        ("/项目 登记 名称=坏 总投资=3亿美元 颜色=红", "未知字段“颜色”"),
+        ("/项目 登记 名称=坏 总投资=3亿美元 外资=也许", "外资请填“是”或“否”"),
+        ("/项目 登记 名称=坏 总投资=3亿美元 合同开工=2024-13-01", "不是日期"),
+        ("/项目 登记 总投资=3亿美元", "请写明项目名称"),
+    ],
+)
+async def test_bad_registrations_get_a_chinese_example_and_store_nothing(
+    app: App, say: Say, message: str, expected: str
+) -> None:
+    await use_2024(say)
+    reply = await text(say, "head-nanhu", message)
+    assert expected in reply and "例：/项目 登记" in reply
+    assert await count_rows(app, ProjectRow) == 0
+
+
+async def test_first_talk_tells_a_second_unit_who_holds_the_company_until_when(app: App, say: Say) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=一期 总投资=12亿元 公司=特斯拉（上海）有限公司", at="2024-03-10T09:00:00+08:00")
+    inside = await text(say, "head-xiuzhou", "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司", at="2024-04-09T18:00:00+08:00")
+    assert "已由南湖区于2024年3月10日首报" in inside and "首谈期至2024年4月9日" in inside
+    assert await count_rows(app, ProjectRow) == 1
+    outside = await text(say, "head-xiuzhou", "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司", at="2024-04-10T09:00:00+08:00")
+    assert "已登记项目 #" in outside and "秀洲区" in outside
+
+
+async def test_heads_act_for_their_own_unit_and_admins_name_one(app: App, say: Say) -> None:
+    await use_2024(say)
+    assert "不能代秀洲区登记" in await text(say, "head-nanhu", "/项目 登记 秀洲区 名称=甲 总投资=1亿美元")
+    assert "请在“登记”后写明单位" in await text(say, ADMIN, "/项目 登记 名称=甲 总投资=1亿美元")
+    assert "已登记项目 #1 · 秀洲区" in await text(say, ADMIN, "/项目 登记 秀洲 名称=甲 总投资=1亿美元")
+    assert "属于秀洲区" in await text(say, "head-nanhu", "/项目 签约 1")
+    assert "不是本群赛马成员" in await text(say, "stranger", "/项目 登记 名称=乙 总投资=1亿美元")
+
+
+async def test_four_lists_and_project_list_show_counts_and_totals(app: App, say: Say) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=甲 总投资=1亿美元")
+    await text(say, "head-nanhu", "/项目 登记 名称=乙 总投资=2亿美元")
+    await text(say, "head-nanhu", "/项目 签约 乙")
+    own = await text(say, "head-nanhu", "/清单")
+    assert "1. 在谈：1个 · 10,000万美元" in own and "2. 签约：1个 · 20,000万美元" in own
+    city = await text(say, "mayor", "/清单")
+    assert "**南湖区** 在谈1 签约1 注册0 开工0" in city and "**秀洲区** 在谈0" in city
+    listing = await text(say, "mayor", "/项目 列表 南湖 签约")
+    assert "南湖区项目 · 签约（1个）" in listing and "#2 乙" in listing and "#1 甲" not in listing
+
+
+async def standings_2024(app: App, as_of: datetime) -> Standings:
+    assert app.book is not None
+    campaign = app.book.get("zhaoda-2024")
+    assert campaign is not None
+    async with app.database.sessionmaker() as session:
+        return await load_standings(campaign, ReportRepository(session, campaign.id), as_of)
+
+
+async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(app: App, say: Say) -> None:
+    await use_2024(say)
+    nanhu = [
+        "名称=甲 总投资=3.2亿美元 世界500强=是",  # 32,000万美元: ≥1亿美元, ≥10亿元
+        "名称=乙 总投资=60亿元",  # 84,507万美元 at 7.1: ≥10亿元, ≥50亿元
+        "名称=丙 总投资=150亿元",  # ≥100亿元
+        "名称=丁 总投资=5亿元",  # counts nowhere
+    ]
+    for fields in nanhu:
+        await text(say, "head-nanhu", f"/项目 登记 {fields}", at="2024-02-01T09:00:00+08:00")
+        await text(say, "head-nanhu", f"/项目 签约 {fields.split()[0][3:]} 2024-03-01")
+    await text(say, "head-nanhu", "/项目 登记 名称=戊 总投资=2亿美元 世界500强=是")  # still 在谈
+    await text(say, "head-xiuzhou", "/项目 登记 名称=己 总投资=1.5亿美元 世界500强=是")
+    await text(say, "head-xiuzhou", "/项目 签约 己")
+    await text(say, "head-nanhu", "/周报 实际利用外资=14500")
+
+    final = await standings_2024(app, datetime.fromisoformat("2025-01-01T00:00:00+08:00"))
+    # 南湖区 targets: fdi 29000, world500 3, usd100m 5, cny1b 8, cny5b 2, cny10b 1
+    nanhu_row = final.row("南湖区")
+    expected = {
+        "fdi": Decimal(40) * 14500 / 29000,  # 20
+        "world500": Decimal(15) * 1 / 3,  # 5
+        "usd100m": Decimal(15) * 3 / 5,  # 9
+        "cny1b": Decimal(15) * 3 / 8,  # 5.625
+        "cny5b": Decimal(10) * 2 / 2,  # 10
+        "cny10b": Decimal(5) * 1 / 1,  # 5
+    }
+    assert nanhu_row.items == pytest.approx(expected)
+    assert nanhu_row.total == pytest.approx(Decimal("54.625"))
+    # 秀洲区: one 1.5亿美元 世界500强 project (15,000万美元 ≥ 10亿元 ≈ 14,084.5万美元)
+    xiuzhou = final.row("秀洲区")
+    assert xiuzhou.total == pytest.approx(Decimal(15) / 3 + Decimal(15) / 5 + Decimal(15) / 8)
+    assert [(r.rank, r.entity) for r in final.rows[:3]] == [(1, "南湖区"), (2, "秀洲区"), (3, "嘉善县")]
+    assert final.rows[-1].rank == 3  # the other seven share third place on zero
+
+    before_signing = await standings_2024(app, datetime.fromisoformat("2024-02-29T23:00:00+08:00"))
+    assert before_signing.row("南湖区").items["world500"] == 0
+
+
+async def test_groups_keep_the_default_campaign_until_an_admin_switches(app: App, say: Say) -> None:
+    listing = await text(say, "mayor", "/赛事")
+    assert "fdi-2021 · 2021年利用外资百日攻坚（本群当前、默认）" in listing
+    assert "仅管理员可切换赛事" in await text(say, "head-nanhu", "/赛事 zhaoda-2024")
+    assert "未知赛事“x”" in await text(say, ADMIN, "/赛事 x")
+    await use_2024(say)
+    assert "2024年招大引强 · 排名" in await text(say, "mayor", "/排名")
+
+
+def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))},
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "SAIMA_ADMINS": "boss",
+    }
+    lines = ["单位,实际利用外资,world500"] + [
+        f"{name},{fdi},{n}"
+        for name, fdi, n in [
+            ("南湖区", "3亿美元", 4), ("秀洲", "29000", 3), ("嘉善县", "41000", 3), ("平湖市", "41000", 3),
+            ("海盐县", "26000", 2), ("海宁市", "37000", 3), ("桐乡市", "37000", 3), ("经开区", "41000", 3),
+            ("嘉兴港区", "19000", 1),
+        ]
+    ]
+    csv = tmp_path / "targets.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def saima(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "--env-file", "", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )
+
+    done = saima("campaign", "import-targets", "zhaoda-2024", str(csv))
+    assert done.returncode == 0, done.stderr
+    assert "zhaoda-2024: imported 18 targets for 9 units" in done.stdout
+
+    switched = saima("say", "--user", "boss", "--at", "2024-06-01T10:00", "/赛事 zhaoda-2024")
+    assert "已切换" in switched.stdout
+    saima("say", "--user", "head-nanhu", "--at", "2024-06-01T10:00", "/周报 实际利用外资=15000")
+    progress = saima("say", "--user", "head-nanhu", "--at", "2024-06-01T10:00", "/进度")
+    assert "完成目标 50.0%" in progress.stdout  # 15000 of the imported 30000, not the file's 29000
+
+    csv.write_text("单位,fdi\n南湖区,abc\n", encoding="utf-8")
+    bad = saima("campaign", "import-targets", "zhaoda-2024", str(csv))
+    assert bad.returncode == 2 and "line 2, column 2 (fdi)" in bad.stderr
