@@ -16,6 +16,7 @@ from campaign.projects import (
     Project,
     Stage,
     SnailProject,
+    SnailRule,
 )
 from handlers.texts import moment
 from storage.projects import EventRecord, RedFlagRecord
@@ -153,10 +154,15 @@ def four_lists_text(
     return Reply.markdown("四张清单", "\n".join(lines))
 
 
-def snail_lines(snails: Sequence[SnailProject], unit: str) -> list[str]:
+def snail_lines(snails: Sequence[SnailProject], rule: SnailRule) -> list[str]:
     if not snails:
         return ["**蜗牛项目**：无"]
-    lines = [f"**蜗牛项目**（合同约定开工/竣工逾期6个月以上，{len(snails)}个）："]
+    months = (
+        f"{rule.start_grace_months}个月"
+        if rule.start_grace_months == rule.completion_grace_months
+        else f"{rule.start_grace_months}/{rule.completion_grace_months}个月"
+    )
+    lines = [f"**蜗牛项目**（超过合同约定开工/竣工时间{months}以上，{len(snails)}个）："]
     for i, snail in enumerate(snails, 1):
         project = snail.project
         lines.append(

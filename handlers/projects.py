@@ -359,7 +359,7 @@ async def snail_projects_section(scope: BulletinScope) -> list[str]:
     settings = settings_of(scope.campaign.extra)
     projects = await ProjectRepository(scope.session, scope.campaign.id).all()
     snails = find_snails(projects, ledger_day(scope.campaign, scope.as_of), settings.snail)
-    return texts.snail_lines(snails, settings.unit)
+    return texts.snail_lines(snails, settings.snail)
 
 
 async def red_flag_projects_section(scope: BulletinScope) -> list[str]:
@@ -393,6 +393,9 @@ async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
     """/红旗 提名 <项目> 理由=… (admin): confirm a proposed project, or add one, with a reason."""
     if not ctx.actor.is_admin:
         raise UserFacingError("仅管理员可提名红旗项目。")
+    if not args.strip():  # the rule's proposals, for the admin to confirm
+        lines = await red_flag_projects_reply_lines(ctx)
+        return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))
     match = re.search(r"(?:理由|原因)\s*[=＝:：]", args)
     reference = args[: match.start()] if match else args
     reason = args[match.end() :].strip() if match else ""

@@ -5,19 +5,23 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from campaign import Standings
+from campaign import Campaign, Standings
+from handlers.projects import red_flag_projects_section, red_flag_proposals, snail_projects_section
 from handlers.standings import load_standings
 from storage import ReportRepository
 from storage.models import Project as ProjectRow
 from storage.models import ProjectEvent
+from storage.projects import ProjectRepository
 from tests.conftest import ADMIN, Say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,3 +216,46 @@ def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> N
     csv.write_text("单位,fdi\n南湖区,abc\n", encoding="utf-8")
     bad = saima("campaign", "import-targets", "zhaoda-2024", str(csv))
     assert bad.returncode == 2 and "line 2, column 2 (fdi)" in bad.stderr
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a bulletin hands its sections: the campaign, a unit of work and the period's end."""
+
+    campaign: Campaign
+    session: AsyncSession
+    as_of: datetime
+
+
+async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flags(app: App, say: Say) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=慢项目 总投资=2亿美元 合同开工=2024-02-01", at="2024-01-02T10:00:00+08:00")
+    await text(say, "head-nanhu", "/项目 签约 慢项目", at="2024-01-02T10:00:00+08:00")
+    await text(say, "head-nanhu", "/项目 登记 名称=快项目 总投资=1亿美元 合同开工=2024-06-01", at="2024-01-02T10:00:00+08:00")
+    for step in ("签约 快项目 2024-01-05", "注册 快项目 2024-01-06", "开工 快项目 2024-03-01"):
+        await text(say, "head-nanhu", f"/项目 {step}", at="2024-03-02T10:00:00+08:00")
+    assert app.book is not None
+    campaign = app.book.get("zhaoda-2024")
+    assert campaign is not None
+
+    async def sections(as_of: str) -> tuple[list[str], list[str]]:
+        async with app.database.sessionmaker() as session:
+            scope = Period(campaign, session, datetime.fromisoformat(as_of))
+            return await snail_projects_section(scope), await red_flag_projects_section(scope)
+
+    snails, red = await sections("2024-08-01T23:00:00+08:00")  # exactly 6 months after 2月1日
+    assert snails == ["**蜗牛项目**：无"] and red == ["**红旗项目**：暂无"]
+    snails, _ = await sections("2024-08-02T10:00:00+08:00")
+    assert snails[1] == "1. 南湖区 · #1 慢项目：合同开工2024年2月1日，已逾期6个月未开工"
+
+    async with app.database.sessionmaker.begin() as session:
+        as_of = datetime.fromisoformat("2024-08-02T10:00:00+08:00")
+        proposals = await red_flag_proposals(campaign, session, as_of)
+        assert [(p.name, reason) for p, reason in proposals] == [
+            ("快项目", "提前开工：合同约定2024年6月1日，实际2024年3月1日开工")
+        ]
+        await ProjectRepository(session, campaign.id).confirm_red_flag(2, "提前三个月开工", ADMIN, as_of)
+    _, red = await sections("2024-08-02T10:00:00+08:00")
+    assert red == ["**红旗项目**：", "1. 南湖区 · #2 快项目：提前三个月开工"]
+    async with app.database.sessionmaker() as session:
+        assert await red_flag_proposals(campaign, session, as_of) == []
