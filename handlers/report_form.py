@@ -66,6 +66,8 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
             continue
         metric = campaign.find_metric(key)
         assert metric is not None
+        if metric.is_computed:
+            raise UserFacingError(f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。")
         if metric.id in form.values:
             raise UserFacingError(f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}")
         if not value:
@@ -80,7 +82,8 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
 
 
 def _field_names(campaign: Campaign) -> str:
-    return "、".join([m.label for m in campaign.metrics] + ["亮点", "问题"])
+    posted = [m.label for m in campaign.metrics if not m.is_computed]
+    return "、".join([*posted, "亮点", "问题"])
 
 
 def _unknown_prefix(prefix: str, campaign: Campaign, example: str) -> str:

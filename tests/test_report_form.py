@@ -53,3 +53,14 @@ def test_bad_fields_are_refused_with_an_example(
     with pytest.raises(UserFacingError) as error:
         parse_report_form(args, campaign, EXAMPLE)
     assert fragment in error.value.text
+
+
+def test_a_metric_computed_from_the_project_ledger_cannot_be_posted() -> None:
+    from bot.config import SHIPPED_CAMPAIGN
+    from campaign import load_campaign
+
+    zhaoda = load_campaign(SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml")
+    computed = next(m for m in zhaoda.metrics if m.is_computed)
+    with pytest.raises(UserFacingError) as error:
+        parse_report_form(f"{computed.label}=3", zhaoda, EXAMPLE)
+    assert "项目台账自动统计" in error.value.text
