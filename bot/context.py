@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import IncomingMessage
+from bot.router import CommandTable
 from campaign import Campaign, Role
 from storage import BindingRepository, ReportRepository, StateRepository
 
@@ -38,3 +39,4 @@ class CommandContext:
     bindings: BindingRepository
     state: StateRepository
     now: datetime  # the message time: a post counts when it was sent, not when it was processed
+    commands: CommandTable  # the bot's whole command table (help renders from it)

@@ -113,6 +113,7 @@ class Pipeline:
                         bindings=bindings,
                         state=state,
                         now=message.created_at,
+                        commands=self.table,
                     )
                     try:
                         async with session.begin_nested():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import CommandContext
 from bot.messages import Reply
-from bot.router import CommandTable, Router
+from bot.router import Router
 from handlers import texts
 
 router = Router("usage")
@@ -12,16 +12,13 @@ router = Router("usage")
 
 @router.command("帮助", "help", help="查看指令说明", usage="/帮助")
 async def show_help(ctx: CommandContext) -> Reply:
-    from handlers import ROUTERS  # the table includes this module's own router
-
-    table = CommandTable.from_routers(ROUTERS)
     lines = [
         (
             f"{spec.usage}" + (f"（/{spec.words[1]}）" if len(spec.words) > 1 else ""),
             spec.help,
             spec.admin_only,
         )
-        for spec in table.specs
+        for spec in ctx.commands.specs
         if not spec.admin_only or ctx.actor.is_admin
     ]
     return Reply.markdown("帮助", texts.help_text(lines))

@@ -140,7 +140,7 @@ async def test_unknown_command_and_help(app: App, say: Say) -> None:
     assert unknown is not None and "未识别的指令" in unknown.text and "/帮助" in unknown.text
     help_reply = await say("mayor", "/帮助")
     assert help_reply is not None
-    for usage in ("/周报", "/排名", "/进度", "/未报", "/更正"):
+    for usage in ("/周报", "/排名", "/进度", "/未报", "/更正", "/赛事"):
         assert usage in help_reply.text
     assert "/绑定" not in help_reply.text  # admin-only commands are listed to admins only
     admin_help = await say(ADMIN, "/help")
