@@ -118,8 +118,10 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
             file=sys.stderr,
         )
         return 2
+    from bot.bulletins import scheduled_bulletins
+
     app = App.build(settings)
-    async with app:
+    async with app, scheduled_bulletins(app):
         if transport == "stream":
             from bot.dingtalk.stream import run_stream
 
@@ -156,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
     rank.add_argument("--json", action="store_true", help="machine-readable output")
 
+    push = sub.add_parser("push", help="render (and send through the outbox) the push due at a time")
+    push.add_argument("kind", choices=("weekly", "monthly", "final", "reminder"))
+    push.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
+    push.add_argument("--dry-run", action="store_true", help="print it; store and send nothing")
+
     doctor = sub.add_parser("doctor", help="check the DingTalk configuration for real, say what to fix")
     doctor.add_argument("--send", action="store_true", help="also send a test message on each channel")
 
@@ -177,6 +184,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
         case "rank":
             return await run_rank(settings, args.at, args.json)
+        case "push":
+            from bot.bulletins import run_push
+
+            return await run_push(settings, args.kind, args.at, args.dry_run)
         case "campaign":
             from bot.campaigns import import_targets
 

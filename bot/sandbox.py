@@ -16,6 +16,7 @@ from typing import TextIO
 from bot import demo
 from bot.app import App
 from bot.clock import OffsetClock
+from bot.console import SandboxBulletins, charts_dir
 from bot.messages import IncomingMessage, Reply
 from campaign import Role, calendar
 from storage import StateRepository
@@ -24,7 +25,8 @@ CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
 BANNER = """赛马 · 本地沙盒（模拟钉钉群）
 用 /as 南湖区 或 /as mayor 切换身份，/身份 查看当前身份，/退出 结束。
-其余输入与在钉钉群里 @机器人 一样，例如 /排名、/帮助。"""
+其余输入与在钉钉群里 @机器人 一样，例如 /排名、/帮助。
+用 /快进 2021-12-01 让沙盒时间前进，期间到点的通报、催报依次推送到这里。"""
 
 LocalCommand = Callable[[str], Awaitable[None]]
 
@@ -38,6 +40,8 @@ class Sandbox:
             "身份": self.show_identity,
             "who": self.show_identity,
         }
+        self.on_start: list[Callable[[], Awaitable[None]]] = []  # e.g. the bulletins' catch-up
+        self.after_message: list[Callable[[], Awaitable[None]]] = []
 
     def print(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -109,11 +113,15 @@ class Sandbox:
             await self.local[word](args)
             return True
         self.show(await self.say(text))
+        for hook in self.after_message:
+            await hook()
         return True
 
     async def run(self, lines: asyncio.Queue[str | None]) -> None:
         self.print(BANNER)
         await self.show_identity("")
+        for hook in self.on_start:
+            await hook()
         while (line := await lines.get()) is not None:
             if not await self.handle_line(line):
                 break
@@ -150,11 +158,19 @@ async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.std
     app.clock = clock
     app.pipeline.clock = clock
     sandbox = Sandbox(app, clock, out)
+    # Scheduled bulletins print into the console; /快进 moves the clock and fires what falls due.
+    bulletins = SandboxBulletins(
+        app, clock, sandbox.print, CONVERSATION_ID, charts_dir(app), lambda: save_clock(app, clock)
+    )
+    sandbox.local["快进"] = sandbox.local["ff"] = bulletins.fast_forward
+    sandbox.on_start.append(bulletins.start)
+    sandbox.after_message.append(bulletins.after_message)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     read_lines(stdin, queue)
     try:
         await sandbox.run(queue)
     finally:
+        await bulletins.stop()
         await save_clock(app, clock)
 
 

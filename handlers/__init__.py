@@ -1,5 +1,5 @@
 """Chat command handlers, one module per feature; ROUTERS is the ordered registration list."""
 
-from handlers import admin, projects, reports, standings, usage
+from handlers import admin, bulletins, projects, reports, standings, usage
 
-ROUTERS = (reports.router, standings.router, admin.router, projects.router, usage.router)
+ROUTERS = (reports.router, standings.router, admin.router, projects.router, bulletins.router, usage.router)

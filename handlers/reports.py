@@ -10,9 +10,10 @@ from bot.messages import Reply
 from bot.router import Router
 from campaign import Campaign, Role, Unit, calendar, format_amount
 from campaign.model import ShareRule
-from handlers import texts
+from handlers import bulletin_texts, texts
 from handlers.report_form import ReportForm, parse_report_form
 from handlers.standings import load_standings
+from storage.bulletins import BulletinRepository
 
 router = Router("reports")
 
@@ -84,6 +85,11 @@ async def correct_report(ctx: CommandContext) -> Reply:
     current = await ctx.reports.latest(unit.name, ctx.now)
     if current is None:
         raise UserFacingError(f"{unit.name}还没有报送，无可更正。请先用 /周报 报送。")
+    # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
+    locks = BulletinRepository(ctx.session, ctx.campaign.id)
+    lock = await locks.lock_covering(current.reported_at)
+    if lock is not None and not ctx.actor.is_admin:
+        raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
     check_plausible(ctx.campaign, unit, form.values, CORRECT_EXAMPLE)
     values = {**current.values, **form.values}
     check_shares(ctx.campaign, values)
@@ -102,6 +108,11 @@ async def correct_report(ctx: CommandContext) -> Reply:
         reason=form.reason,
     )
     changes = [(k, current.values.get(k), v) for k, v in form.values.items()]
+    if lock is not None:  # the next bulletin discloses it
+        await locks.add_correction(
+            bulletin_key=lock.key, unit=unit.name, staff_id=ctx.actor.staff_id, reason=form.reason,
+            changes={k: (old, new) for k, old, new in changes}, corrected_at=ctx.now,
+        )
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
     return texts.correction_recorded(ctx.campaign, unit.name, changes, form.reason, standings)
 

@@ -207,3 +207,36 @@ class CampaignTarget(Base):
     value: Mapped[str] = mapped_column(String(40))
     imported_at: Mapped[datetime] = mapped_column()
     source: Mapped[str] = mapped_column(Text, default="")  # the CSV file name
+
+
+class Bulletin(Base):
+    """A monthly or final bulletin held for sign-off (issue #4); once published its period is locked."""
+
+    __tablename__ = "bulletins"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the outbox key, e.g. monthly:2021-10
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[datetime] = mapped_column()  # figures up to here are what the bulletin states
+    drafted_at: Mapped[datetime] = mapped_column()
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class LockedCorrection(Base):
+    """A correction to figures a published bulletin stated; the next bulletin discloses it."""
+
+    __tablename__ = "locked_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    bulletin_key: Mapped[str] = mapped_column(String(64))  # the published bulletin it revises
+    unit: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    changes_json: Mapped[str] = mapped_column(Text)  # {metric: [old, new]} as decimal strings
+    corrected_at: Mapped[datetime] = mapped_column()
+    disclosed_in: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,147 @@
+"""The sandbox's outbound channel: pushes are printed into the console group, charts saved as PNG.
+
+Also the sandbox's /快进: move the sandbox clock forward and fire, in order, every push due between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time
+from pathlib import Path
+
+from bot.app import App
+from bot.clock import OffsetClock
+from bot.dingtalk.sender import APP, ROBOT, Delivery
+from bot.outbox import OutboxRelay
+from campaign import calendar
+from scheduler.chart import ranking_chart
+from scheduler.runtime import RunningBulletins, start_bulletins
+from scheduler.service import BulletinService
+from scheduler.workdays import CHINA
+
+Write = Callable[[str], None]
+
+
+class ConsoleSender:
+    """Stands in for bot.dingtalk.sender.Sender behind the outbox relay: both channels exist."""
+
+    has_app_channel = True
+    has_robot_channel = True
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+
+    def choose_channel(self, at_staff_ids: tuple[str, ...] = ()) -> str:
+        return ROBOT if at_staff_ids else APP
+
+    async def push(
+        self,
+        conversation_id: str,
+        title: str,
+        text: str,
+        at_staff_ids: tuple[str, ...] = (),
+        *,
+        channel: str | None = None,
+    ) -> Delivery:
+        self.write(f"\n📢 赛马推送 · {title}\n{text}\n")
+        return Delivery(channel or APP, "console")
+
+    async def reply(
+        self,
+        conversation_id: str,
+        title: str,
+        text: str,
+        at_staff_ids: tuple[str, ...] = (),
+        **_: object,
+    ) -> Delivery:
+        return await self.push(conversation_id, title, text, at_staff_ids)
+
+
+class SandboxBulletins:
+    def __init__(
+        self,
+        app: App,
+        clock: OffsetClock,
+        write: Write,
+        conversation_id: str,
+        charts_dir: Path,
+        save_clock: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.app, self.clock, self.write, self.save_clock = app, clock, write, save_clock
+        self.charts_dir = charts_dir
+        self.relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(write), now=clock.now)  # type: ignore[arg-type]
+        self.service = BulletinService(
+            app.database,
+            app.campaign,
+            clock,
+            self.relay,
+            conversation_id=conversation_id,
+            admins=app.settings.admins,
+            can_mention=True,
+            work=CHINA,
+            chart_sink=self.save_chart,
+            chart_renderer=ranking_chart,
+        )
+        self.running: RunningBulletins | None = None
+
+    async def save_chart(self, key: str, title: str, png: bytes) -> None:
+        await self.relay.flush()  # the bulletin first, then its chart
+        self.charts_dir.mkdir(parents=True, exist_ok=True)
+        path = self.charts_dir / f"{key.replace(':', '-')}.png"
+        path.write_bytes(png)
+        self.write(f"📊 {title}：{path}")
+
+    async def start(self) -> None:
+        self.running = await start_bulletins(self.service)
+        await self.relay.flush()
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+
+    async def after_message(self) -> None:
+        """A /发布 in the console is delivered at once rather than at the next periodic check."""
+        await self.service.deliver_published()
+        await self.relay.flush()
+
+    async def fast_forward(self, args: str) -> None:
+        tz = calendar.zone(self.app.campaign)
+        before = self.clock.now()
+        try:
+            target = parse_target(args.strip(), before.astimezone(tz))
+        except ValueError:
+            self.write("用法：/快进 2021-11-01 或 /快进 2021-11-01T09:30")
+            return
+        if target <= before:
+            self.write(f"只能向后快进：沙盒时间已是 {before.astimezone(tz):%Y-%m-%d %H:%M}")
+            return
+        self.clock.set(target)
+        await self.save_clock()
+
+        async def delivered(_key: str) -> None:
+            await self.relay.flush()
+
+        fired = await self.service.fast_forward(before, target, delivered)
+        if self.running is not None:
+            self.running.reschedule()
+        self.write(
+            f"⏩ 已快进到 {target.astimezone(tz):%Y-%m-%d %H:%M}，期间推送 {len(fired)} 条。"
+        )
+
+
+def parse_target(text: str, now_local: datetime) -> datetime:
+    """A date keeps the current time of day; an ISO time is read in the campaign's zone if naive."""
+    if len(text) == 10:
+        return datetime.combine(
+            date.fromisoformat(text), time(now_local.hour, now_local.minute), now_local.tzinfo
+        )
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=now_local.tzinfo)
+
+
+def charts_dir(app: App) -> Path:
+    """Charts go next to the sandbox database (data/charts by default)."""
+    database = app.database.engine.url.database
+    return (
+        Path(database).parent if database and database != ":memory:" else Path("data")
+    ) / "charts"

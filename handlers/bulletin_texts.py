@@ -1,0 +1,261 @@
+"""Every user-visible string of the bulletins (周周比, 月月评, final, 催报, 红旗/蜗牛, 差距, 发布).
+
+DingTalk's documented markdown subset only: headings, bold, lists, quotes; no tables. One line per
+unit plus one detail line, so a bulletin reads on a phone. Amounts are in the metric's unit, stated
+once in the header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from campaign import Campaign, Mode, Standings, format_amount
+from campaign.selection import Gap, Pick, WeeklyComparison
+from handlers.texts import items_line, num, pct
+from storage.bulletins import Disclosure
+
+RED, SNAIL = "🚩", "🐌"
+
+
+def short_moment(at: datetime, tz: ZoneInfo) -> str:
+    local = at.astimezone(tz)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def amount(value: Decimal) -> str:
+    return format_amount(value, "")
+
+
+def signed_pp(points: Decimal) -> str:
+    sign = "+" if points >= 0 else "−"
+    return f"{sign}{num(abs(points), 1)}"
+
+
+def rank_arrow(change: int) -> str:
+    if change > 0:
+        return f"↑{change}"
+    if change < 0:
+        return f"↓{-change}"
+    return "—"
+
+
+def picks_line(symbol: str, label: str, picks: Sequence[Pick]) -> str:
+    if not picks:
+        return f"{symbol} **{label}**：无"
+    return f"{symbol} **{label}**：" + "；".join(
+        f"{p.unit}（{'，'.join(p.reasons)}）" for p in picks
+    )
+
+
+def picks_list(symbol: str, label: str, picks: Sequence[Pick]) -> list[str]:
+    lines = [f"{symbol} **{label}**"]
+    if not picks:
+        return [*lines, "- 无"]
+    return lines + [f"- {p.unit}：{'；'.join(p.reasons)}" for p in picks]
+
+
+def weekly_text(
+    campaign: Campaign,
+    week_label: str,
+    week: str,
+    comparison: WeeklyComparison,
+    standings: Standings,
+    tz: ZoneInfo,
+) -> str:
+    metric = campaign.metric(comparison.metric)
+    totals = comparison.totals
+    number = week.split("-W")[1].lstrip("0")
+    lines = [
+        f"### 周周比 · {week_label}（第{number}周）",
+        f"截至{short_moment(standings.as_of, tz)} · 序时进度 {pct(standings.elapsed)}"
+        f" · 本周报送 {comparison.reported}/{len(campaign.units)}",
+        f"{metric.label}，单位：{metric.unit}",
+        "",
+        f"**全市** 本周新增 {amount(totals.increment)} · 累计 {amount(totals.cumulative)}",
+        f"完成目标 {pct(totals.completion)}（较序时 {signed_pp(totals.versus_due_pp)}个百分点）",
+        "",
+    ]
+    for row in comparison.rows:
+        lines.append(
+            f"{row.rank}. **{row.unit}** {rank_arrow(row.rank_change)} · {num(row.total)}分"
+        )
+        detail = (
+            f"   本周 +{amount(row.increment)} · 累计 {amount(row.cumulative)}"
+            f" · 完成 {pct(row.completion)}（序时 {signed_pp(row.versus_due_pp)}）"
+        )
+        if not row.has_reported_this_week:
+            detail += (
+                " · 未报，沿用上次数据"
+                if row.has_reported_ever
+                else f" · 未报，按{campaign.baseline_label}基数"
+            )
+        lines.append(detail)
+    lines += [
+        "",
+        picks_line(RED, "本周红旗", comparison.red_flags),
+        picks_line(SNAIL, "本周蜗牛", comparison.snails),
+        "",
+        "注：↑↓为较上周名次变化；序时为完成率较序时进度的百分点。",
+    ]
+    return "\n".join(lines)
+
+
+def scoring_rows(campaign: Campaign, standings: Standings) -> list[str]:
+    lines = []
+    for row in standings.rows:
+        tie = "（并列）" if sum(1 for r in standings.rows if r.rank == row.rank) > 1 else ""
+        points = f" · 赋分{num(row.points)}" if row.points is not None else ""
+        unreported = (
+            f"（未报，按{campaign.baseline_label}基数）" if not row.figures.reported else ""
+        )
+        lines.append(f"{row.rank}. **{row.entity}** {num(row.total)}分{tie}{points}{unreported}")
+        lines.append(f"   {items_line(campaign, row)}")
+    return lines
+
+
+def scoring_key(campaign: Campaign) -> str:
+    return "评分项（满分）：" + " ".join(
+        f"{rule.short}{num(rule.points, 0)}" for rule in campaign.rules
+    )
+
+
+def period_text(
+    campaign: Campaign,
+    heading: str,
+    standings: Standings,
+    red: Sequence[Pick],
+    snails: Sequence[Pick],
+    quotes: Sequence[tuple[str, str, str]],
+    disclosures: Sequence[Disclosure],
+    extra: Sequence[str],
+    tz: ZoneInfo,
+) -> str:
+    """A monthly or final bulletin: scores, ranking, 红旗/蜗牛 with reasons, quotes, disclosures."""
+    phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
+    lines = [
+        f"### {heading}",
+        f"截至{short_moment(standings.as_of, tz)} · {phase} · 已报送 {standings.reported}/{len(campaign.units)}",
+        scoring_key(campaign),
+        "",
+        *scoring_rows(campaign, standings),
+        "",
+        *picks_list(RED, "红旗单位", red),
+        *picks_list(SNAIL, "蜗牛单位", snails),
+    ]
+    lines += list(extra)
+    highlights = [(unit, text) for unit, kind, text in quotes if kind == "亮点"]
+    problems = [(unit, text) for unit, kind, text in quotes if kind == "问题"]
+    for label, items in (("亮点", highlights), ("问题", problems)):
+        if items:
+            lines += ["", f"**{label}**"] + [f"> {unit}：{text}" for unit, text in items]
+    if disclosures:
+        lines += ["", "**更正披露**（已发布数据的更正）"]
+        for item in disclosures:
+            changes = "，".join(
+                f"{campaign.metric(metric).label} {'无' if old is None else amount(old)}→{amount(new)}"
+                for metric, (old, new) in item.changes.items()
+            )
+            lines.append(
+                f"- {item.unit}：{changes}（{short_moment(item.corrected_at, tz)}，原因：{item.reason}）"
+            )
+    return "\n".join(lines)
+
+
+def monthly_heading(campaign: Campaign, month: str) -> str:
+    year, number = month.split("-")
+    return f"月月评 · {year}年{int(number)}月 · {campaign.name}"
+
+
+def final_heading(campaign: Campaign) -> str:
+    return f"最终结果 · {campaign.name}"
+
+
+def draft_notice(title: str) -> str:
+    return f"📝 {title} 草稿已生成，待管理员审核。管理员发送 /发布 预览 查看，/发布 发送到群。"
+
+
+def reminder_text(
+    week_label: str, names: Sequence[tuple[str, str]], due: datetime, tz: ZoneInfo, example: str
+) -> str:
+    """names: (unit, who to address: an @staffId when mentions work, else the head's name)."""
+    lines = [
+        f"### ⏰ 催报 · 本周（{week_label}）",
+        f"截至{short_moment(due, tz)}，以下 {len(names)} 个单位尚未报送本周数据：",
+        "",
+    ]
+    lines += [f"{i}. {unit} {who}".rstrip() for i, (unit, who) in enumerate(names, 1)]
+    lines += ["", f"请于本周日24时前报送。例：{example}"]
+    return "\n".join(lines)
+
+
+def picks_text(heading: str, symbol: str, sections: Sequence[tuple[str, Sequence[Pick]]]) -> str:
+    lines = [f"### {symbol} {heading}"]
+    for label, picks in sections:
+        lines += ["", f"**{label}**"]
+        lines += [f"- {p.unit}：{'；'.join(p.reasons)}" for p in picks] or ["- 无"]
+    return "\n".join(lines)
+
+
+def gap_text(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo) -> str:
+    row = standings.row(gap.unit)
+    lines = [
+        f"### {gap.unit} · 差距",
+        f"第{gap.rank}名 · {num(gap.total)}分 · 截至{short_moment(standings.as_of, tz)}",
+        "得分："
+        + " · ".join(
+            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
+            for rule in campaign.rules
+        ),
+        "",
+    ]
+    if not gap.above:
+        second = next((r for r in standings.rows if r.rank > gap.rank), None)
+        lead = f"，领先第{second.rank}名 {num(gap.total - second.total)}分" if second else ""
+        return "\n".join([*lines, f"已居第一{lead}。"])
+    above = "、".join(gap.above)
+    assert gap.above_total is not None
+    lines.append(
+        f"前一名：{above}（第{gap.above_rank}名，{num(gap.above_total)}分，差 {num(gap.above_total - gap.total)}分）"
+    )
+    lines.append("要超过前一名，在其他数字不变时需再增加（任选一项）：")
+    for index, answer in enumerate(gap.answers, 1):
+        metric = campaign.metric(answer.lever.metric)
+        also = "".join(f"（同时计入{campaign.metric(m).label}）" for m in answer.lever.metrics[1:])
+        if answer.amount is None:
+            lines.append(f"{index}. {metric.label}{also}：仅靠此项无法超过")
+        else:
+            assert answer.total_after is not None
+            lines.append(
+                f"{index}. {metric.label}{also}：{format_amount(answer.amount, metric.unit)}"
+                f" → {num(answer.total_after)}分，第{answer.rank_after}名"
+            )
+    lines.append("（由评分引擎逐项试算得出，精确到1个单位）")
+    return "\n".join(lines)
+
+
+def published(titles: Sequence[str]) -> str:
+    return (
+        "✅ 已发布并锁定数据：\n"
+        + "\n".join(f"- {t}" for t in titles)
+        + "\n将推送到群。此后更正这些数据须由管理员提交并写明原因。"
+    )
+
+
+def nothing_to_publish() -> str:
+    return "没有待发布的通报草稿。"
+
+
+def preview(titles_and_texts: Sequence[tuple[str, str]]) -> str:
+    parts = [f"📝 草稿（发送 /发布 发送到群）\n\n{text}" for _title, text in titles_and_texts]
+    return "\n\n---\n\n".join(parts)
+
+
+def locked_correction_refused(title: str) -> str:
+    return f"{title}已发布，相关数据已锁定。更正须由管理员提交并写明原因（/更正 单位 字段=数字 原因=…）。"
+
+
+def chart_title(heading: str) -> str:
+    return f"{heading} · 排名图"

@@ -1,0 +1,1 @@
+"""Scheduled bulletins (issue #4): APScheduler triggers, the database decides what was sent."""

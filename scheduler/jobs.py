@@ -1,0 +1,26 @@
+"""Module-level job functions for APScheduler. Each catches and logs its own failures: an exception
+escaping a job would only reach APScheduler's logger, and the next trigger or start retries."""
+
+from __future__ import annotations
+
+import logging
+
+from scheduler.service import BulletinService
+
+logger = logging.getLogger(__name__)
+
+
+async def fire_push(service: BulletinService, key: str) -> None:
+    try:
+        await service.fire(key)
+    except Exception:
+        logger.exception(
+            "push %s failed; the next start's catch-up retries it within the grace window", key
+        )
+
+
+async def deliver_published(service: BulletinService) -> None:
+    try:
+        await service.deliver_published()
+    except Exception:
+        logger.exception("queueing published bulletins failed")

@@ -1,0 +1,268 @@
+"""Bulletin pushes, exactly once: APScheduler only says "now"; the outbox key decides.
+
+A push is done when its key is in the outbox (or, under sign-off, when its draft exists). Firing
+renders the push, queues it in the outbox (which sends each key at most once) and returns. The
+catch-up sweep at start fires what came due while the bot was down, within the grace window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.pipeline import PUSH_CONVERSATION_KEY
+from campaign import Campaign, Role, calendar
+from campaign.bulletin_config import bulletin_settings
+from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
+from handlers import bulletin_texts
+from handlers.bulletins import Rendered, render_push
+from handlers.standings import load_standings
+from scheduler.chart import NoCjkFont
+from storage import Database, ReportRepository, StateRepository
+from storage.bulletins import BulletinRepository
+from storage.outbox import OutboxRepository
+
+logger = logging.getLogger(__name__)
+
+SIGNED_OFF = (PushKind.MONTHLY, PushKind.FINAL)
+FIRST_START_KEY = "bulletins_first_start"  # pushes due before it predate the bot: not "missed"
+
+
+class Relay(Protocol):
+    """What the bulletins need from bot.outbox.OutboxRelay."""
+
+    sender: Any
+
+    async def push(
+        self,
+        key: str,
+        conversation_id: str,
+        title: str,
+        text: str,
+        *,
+        at_staff_ids: tuple[str, ...] = (),
+    ) -> bool: ...
+
+
+ChartSink = Callable[[str, str, bytes], Awaitable[None]]  # (key, title, png)
+ChartRenderer = Callable[[str, Any], bytes]  # (title, standings) -> png
+
+
+class BulletinService:
+    def __init__(
+        self,
+        database: Database,
+        campaign: Campaign,
+        clock: Clock,
+        relay: Relay,
+        *,
+        conversation_id: str = "",
+        admins: tuple[str, ...] = (),
+        can_mention: bool = False,
+        work: WorkCalendar | None = None,
+        chart_sink: ChartSink | None = None,
+        chart_renderer: ChartRenderer | None = None,
+    ) -> None:
+        self.database, self.campaign, self.clock, self.relay = database, campaign, clock, relay
+        self.settings = bulletin_settings(campaign)
+        self.plan = plan_pushes(campaign, self.settings.schedule, *([work] if work else []))
+        self.by_key = {push.key: push for push in self.plan}
+        self.conversation_id = conversation_id
+        self.admins = tuple(
+            dict.fromkeys(
+                [*admins, *(m.staff_id for m in campaign.members if m.role is Role.ADMIN)]
+            )
+        )
+        self.can_mention = can_mention
+        self.chart_sink, self.chart_renderer = chart_sink, chart_renderer
+        self._lock = asyncio.Lock()  # one push at a time: a catch-up and a trigger never interleave
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(hours=self.settings.schedule.grace_hours)
+
+    async def is_done(self, push: PlannedPush) -> bool:
+        async with self.database.sessionmaker() as session:
+            if await OutboxRepository(session).by_key(push.key) is not None:
+                return True
+            return await BulletinRepository(session, self.campaign.id).get(push.key) is not None
+
+    async def preview(self, push: PlannedPush, now: datetime | None = None) -> Rendered | None:
+        """Render without storing or sending anything (saima push --dry-run)."""
+        async with self.database.sessionmaker() as session:
+            return await render_push(
+                self.campaign, session, push, now or self.clock.now(), self.can_mention
+            )
+
+    async def fire(self, key: str, now: datetime | None = None) -> str:
+        """Queue the push `key` unless it was queued before; returns what happened (for logs and tests)."""
+        push = self.by_key[key]
+        async with self._lock:
+            now = now or self.clock.now()
+            if await self.is_done(push):
+                return "already"
+            if (
+                push.kind is PushKind.REMINDER
+                and now >= calendar.week_bounds(push.period, calendar.zone(self.campaign))[1]
+            ):
+                return "expired"  # the week it asks posts for is over
+            async with self.database.sessionmaker.begin() as session:
+                rendered = await render_push(self.campaign, session, push, now, self.can_mention)
+                if rendered is None:
+                    logger.info("push %s: nothing to send", key)
+                    return "nothing"
+                conversation = await self._conversation(session)
+                if conversation is None:
+                    logger.warning(
+                        "push %s not sent: no group known yet (set DINGTALK_OPEN_CONVERSATION_ID)",
+                        key,
+                    )
+                    return "no-target"
+                if push.kind in SIGNED_OFF and self.settings.bulletins.sign_off:
+                    repository = BulletinRepository(session, self.campaign.id)
+                    await repository.add_draft(
+                        key=key,
+                        kind=push.kind.value,
+                        period=push.period,
+                        title=rendered.title,
+                        text=rendered.text,
+                        as_of=rendered.as_of,
+                        now=now,
+                    )
+                    await repository.mark_disclosed(list(rendered.disclosed), key)
+            if push.kind in SIGNED_OFF and self.settings.bulletins.sign_off:
+                await self._send_draft(rendered, conversation)
+                logger.info("push %s drafted for sign-off", key)
+                return "drafted"
+            # Queue first, then mark disclosures: a crash in between discloses twice rather than never.
+            await self.relay.push(
+                key, conversation, rendered.title, rendered.text, at_staff_ids=rendered.at_staff_ids
+            )
+            if rendered.disclosed:
+                async with self.database.sessionmaker.begin() as session:
+                    await BulletinRepository(session, self.campaign.id).mark_disclosed(
+                        list(rendered.disclosed), key
+                    )
+            await self._send_chart(rendered)
+            logger.info("push %s queued", key)
+            return "queued"
+
+    async def _send_draft(self, rendered: Rendered, conversation: str) -> None:
+        draft_conversation = self.settings.bulletins.draft_conversation
+        title = f"【草稿】{rendered.title}"
+        if draft_conversation:
+            await self.relay.push(f"draft:{rendered.key}", draft_conversation, title, rendered.text)
+            return
+        # No admins' group configured: tell the group a draft waits, without its content.
+        at = self.admins if self.can_mention else ()
+        notice = bulletin_texts.draft_notice(rendered.title)
+        if at:
+            notice += "\n" + " ".join(f"@{staff_id}" for staff_id in at)
+        await self.relay.push(f"draft:{rendered.key}", conversation, title, notice, at_staff_ids=at)
+
+    async def _send_chart(self, rendered: Rendered) -> None:
+        if (
+            rendered.kind not in SIGNED_OFF
+            or rendered.standings is None
+            or self.chart_sink is None
+            or self.chart_renderer is None
+            or not self.settings.bulletins.chart
+        ):
+            return
+        title = bulletin_texts.chart_title(rendered.title)
+        try:
+            png = await asyncio.to_thread(self.chart_renderer, title, rendered.standings)
+            await self.chart_sink(rendered.key, title, png)
+        except NoCjkFont as error:  # the bulletin is complete without its chart
+            logger.warning("no chart for %s: %s", rendered.key, error)
+        except Exception:
+            logger.exception("chart for %s failed", rendered.key)
+
+    async def _conversation(self, session: Any) -> str | None:
+        if self.conversation_id:
+            return self.conversation_id
+        return await StateRepository(session).get(PUSH_CONVERSATION_KEY)
+
+    async def deliver_published(self) -> list[str]:
+        """Queue every bulletin an admin has published (/发布) that is not in the outbox yet."""
+        async with self.database.sessionmaker() as session:
+            published = await BulletinRepository(session, self.campaign.id).published()
+            outbox = OutboxRepository(session)
+            waiting = [b for b in published if await outbox.by_key(b.key) is None]
+            conversation = await self._conversation(session) if waiting else None
+        if waiting and conversation is None:
+            logger.warning(
+                "published bulletins wait for a known group: %s", [b.key for b in waiting]
+            )
+            return []
+        queued = []
+        for bulletin in waiting:
+            assert conversation is not None
+            if await self.relay.push(bulletin.key, conversation, bulletin.title, bulletin.text):
+                queued.append(bulletin.key)
+                async with self.database.sessionmaker() as session:
+                    standings = await load_standings(
+                        self.campaign, ReportRepository(session, self.campaign.id), bulletin.as_of
+                    )
+                kind = PushKind.FINAL if bulletin.kind == PushKind.FINAL.value else PushKind.MONTHLY
+                await self._send_chart(
+                    Rendered(
+                        kind,
+                        bulletin.key,
+                        bulletin.title,
+                        bulletin.text,
+                        bulletin.as_of,
+                        standings=standings,
+                    )
+                )
+        return queued
+
+    async def catch_up(self, now: datetime | None = None) -> list[str]:
+        """Fire pushes that fell due while the bot was down: within the grace window, once each and in
+        order; older ones are logged and not sent late. Returns the keys fired."""
+        now = now or self.clock.now()
+        async with self.database.sessionmaker.begin() as session:
+            state = StateRepository(session)
+            first_start = await state.get(FIRST_START_KEY)
+            if first_start is None:
+                await state.set(FIRST_START_KEY, now.isoformat())
+        deployed_at = datetime.fromisoformat(first_start) if first_start else now
+        fired = []
+        too_old = []
+        for push in self.plan:
+            if push.due_at > now:
+                break
+            if push.due_at > now - self.grace:
+                if await self.fire(push.key, now) in ("queued", "drafted"):
+                    fired.append(push.key)
+            elif (
+                push.kind is not PushKind.REMINDER
+                and push.due_at >= deployed_at
+                and not await self.is_done(push)
+            ):
+                too_old.append(push.key)
+        if too_old:
+            logger.warning(
+                "%d push(es) missed longer ago than the %s grace window, not sent: %s",
+                len(too_old),
+                self.grace,
+                ", ".join(too_old),
+            )
+        await self.deliver_published()
+        return fired
+
+    async def fast_forward(
+        self, after: datetime, until: datetime, on_fired: Callable[[str], Awaitable[None]]
+    ) -> list[str]:
+        """Fire, in order, every push due in (after, until] as of its own due time (sandbox /快进)."""
+        fired = []
+        for push in due_between(self.plan, after, until):
+            outcome = await self.fire(push.key, push.due_at)
+            if outcome in ("queued", "drafted"):
+                fired.append(push.key)
+                await on_fired(push.key)
+        return fired

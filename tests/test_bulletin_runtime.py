@@ -1,0 +1,112 @@
+"""The scheduler's jobs, the ranking chart's CJK font, and the sandbox's /快进."""
+
+from __future__ import annotations
+
+import io
+import struct
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.console import ConsoleSender
+from bot.demo import seed_demo
+from bot.outbox import OutboxRelay
+from bot.sandbox import run_sandbox
+from campaign import calendar
+from handlers.standings import load_standings
+from scheduler.build import PUBLISH_JOB_ID, build_scheduler
+from scheduler.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
+from scheduler.service import BulletinService
+from storage import ReportRepository, StateRepository
+
+TZ = calendar.ZoneInfo("Asia/Shanghai")
+
+
+async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one_instance(
+    app: App,
+) -> None:
+    pinned = datetime(2021, 11, 26, 12, 0, tzinfo=TZ)
+    relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(lambda _text: None))  # type: ignore[arg-type]
+    service = BulletinService(app.database, app.campaign, FixedClock(pinned), relay)
+    scheduler = build_scheduler(service)
+    scheduler.start()
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        # Ahead of Friday 11/26 12:00: the Friday and Sunday reminders, W47's weekly, the final.
+        assert sorted(jobs) == sorted(
+            [
+                "push:reminder:2021-W47-fri",
+                "push:reminder:2021-W47-sun",
+                "push:weekly:2021-W47",
+                "push:final",
+                PUBLISH_JOB_ID,
+            ]
+        )
+        assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
+        assert jobs["push:final"].misfire_grace_time == 24 * 3600
+        wall_now = datetime.now(UTC)
+        delay = jobs["push:weekly:2021-W47"].next_run_time - wall_now
+        # Due Monday 11/29 09:00, 2 days 21 hours after the pinned now (wall-clock run time).
+        assert timedelta(days=2, hours=20, minutes=59) < delay <= timedelta(days=2, hours=21)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_ranking_chart_renders_a_png_with_a_font_that_has_every_unit_glyph(app: App) -> None:
+    await seed_demo(app.database, app.campaign, date(2021, 10, 31))
+    async with app.database.sessionmaker() as session:
+        standings = await load_standings(
+            app.campaign,
+            ReportRepository(session, app.campaign.id),
+            datetime(2021, 11, 1, tzinfo=TZ),
+        )
+    names = "".join(u.name for u in app.campaign.units)
+    font = find_cjk_font(names)
+    assert has_glyphs(font, names + "月月评排名图分")
+    # With filterwarnings=error, a missing glyph ("Glyph … missing from font") would fail here.
+    png = ranking_chart("月月评 2021年10月 · 排名图", standings, font)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width > 600 and height > 400
+
+
+def test_without_a_cjk_font_there_is_no_chart(tmp_path: Path) -> None:
+    with pytest.raises(NoCjkFont):
+        find_cjk_font("南湖区", dirs=(tmp_path,))
+
+
+def test_a_latin_only_font_is_not_taken_for_cjk() -> None:
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not dejavu.exists():
+        pytest.skip("DejaVu not installed")
+    assert has_glyphs(dejavu, "Saima 2021") and not has_glyphs(dejavu, "南湖区")
+
+
+async def test_fast_forward_in_the_sandbox_fires_every_push_in_between_in_order(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+    app = App.build(Settings(database_url=url, sandbox_database_url=url))
+    out = io.StringIO()
+    stdin = io.StringIO("/快进 2021-11-23\n/快进 2021-11-20\n/退出\n")
+    async with app:
+        await run_sandbox(app, stdin=stdin, out=out)
+    text = out.getvalue()
+    # At start (11/15 10:00) the catch-up sends W45's weekly; /快进 then fires W46's pushes in order.
+    first = text.index("📢 赛马推送 · 周周比 11月8日–11月14日")
+    friday = text.index("📢 赛马推送 · 催报", first)
+    weekly = text.index("📢 赛马推送 · 周周比 11月15日–11月21日")
+    assert first < friday < weekly
+    assert (
+        "⏩ 已快进到 2021-11-23 10:00，期间推送 3 条。" in text
+    )  # Fri + Sun reminders, the weekly
+    assert "只能向后快进" in text
+    async with app, app.database.sessionmaker() as session:
+        saved = await StateRepository(session).get("sandbox_clock")
+    assert saved is not None and saved.startswith(
+        "2021-11-23T"
+    )  # the next start continues from here
