@@ -10,23 +10,31 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dingtalk.openapi import is_retryable
 from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage, Reply
-from storage.models import Outbox
-from storage.outbox import OutboxRepository
+from storage.models import InboxMessage, Outbox
+from storage.outbox import REPLY_KEY_PREFIX, OutboxRepository
 
 logger = logging.getLogger(__name__)
 
 REPLY = "reply"
 IDLE_RECHECK_SECONDS = 60.0
+MARKER_BATCH_SECONDS = 0.05
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _copy(row: Outbox) -> Outbox:
+    """A fresh, transient copy of a row whose insert was rolled back."""
+    columns = Outbox.__table__.columns.keys()
+    return Outbox(**{name: getattr(row, name) for name in columns if name != "id"})
 
 
 def part_keys(key: str, count: int) -> list[str]:
@@ -55,6 +63,9 @@ class OutboxRelay:
         self._inflight: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._markers: list[Outbox] = []
+        self._markers_ready = asyncio.Event()
+        self._marker_task: asyncio.Task[None] | None = None
 
     # ---- enqueue ------------------------------------------------------------------------------
 
@@ -70,14 +81,16 @@ class OutboxRelay:
     ) -> bool:
         """Queue a proactive push; False (and nothing queued) if `key` was queued before."""
         channel = channel or self.sender.choose_channel(at_staff_ids)
-        is_new, _ = await self._add(key, channel, conversation_id, title, text, at_staff_ids, None, None)
+        is_new, _ = await self._add(
+            key, channel, conversation_id, title, text, at_staff_ids, None, None
+        )
         self._wake.set()
         return is_new
 
     async def reply(self, message: IncomingMessage, reply: Reply) -> list[int]:
         """Queue the reply to `message` (keyed by its msgId); returns the row ids to deliver."""
         _, row_ids = await self._add(
-            f"reply:{message.msg_id}",
+            f"{REPLY_KEY_PREFIX}{message.msg_id}",
             REPLY,
             message.conversation_id,
             reply.title,
@@ -123,12 +136,67 @@ class OutboxRelay:
                     next_attempt_at=now,
                     created_at=now,
                 )
-                for number, (part_key, part) in enumerate(zip(part_keys(key, len(parts)), parts, strict=True))
+                for number, (part_key, part) in enumerate(
+                    zip(part_keys(key, len(parts)), parts, strict=True)
+                )
             ]
             for row in rows:
                 if not await repository.add(row):
                     return False, [row.id for row in await repository.parts(key)]
             return True, [row.id for row in rows]
+
+    def note_reply_sent(self, message: IncomingMessage, reply: Reply, delivery: Delivery) -> None:
+        """Record a reply sent straight after processing. The inbox row already held the reply before
+        the send; this row only marks it answered. Rows are written in batches (one commit for many),
+        so a crash within MARKER_BATCH_SECONDS of a send can repeat that reply at the next start."""
+        now = self._now()
+        self._markers.append(
+            Outbox(
+                key=f"{REPLY_KEY_PREFIX}{message.msg_id}",
+                channel=REPLY,
+                conversation_id=message.conversation_id,
+                title=reply.title,
+                text=reply.text,
+                at_staff_ids=",".join(reply.at_staff_ids),
+                session_webhook=None,
+                session_webhook_expires_at=None,
+                state="sent",
+                attempts=1,
+                next_attempt_at=now,
+                created_at=now,
+                sent_at=now,
+                result=delivery.result[:128],
+            )
+        )
+        self._markers_ready.set()
+
+    async def unanswered(self, processed_since: datetime) -> list[InboxMessage]:
+        async with self._sessionmaker() as session:
+            return await OutboxRepository(session).unanswered(processed_since)
+
+    async def _write_markers(self) -> None:
+        markers, self._markers = self._markers, []
+        if not markers:
+            return
+        try:
+            async with self._sessionmaker.begin() as session:
+                session.add_all(markers)  # one INSERT batch: the write lock is held briefly
+        except IntegrityError:
+            # A reply row already exists for one of them (queued after a failure): go one by one.
+            async with self._sessionmaker.begin() as session:
+                repository = OutboxRepository(session)
+                for marker in markers:
+                    await repository.add(_copy(marker))
+
+    async def _marker_writer(self) -> None:
+        while True:
+            await self._markers_ready.wait()
+            await asyncio.sleep(MARKER_BATCH_SECONDS)  # gather a batch: one commit for many replies
+            self._markers_ready.clear()
+            try:
+                await self._write_markers()
+            except Exception:
+                logger.exception("could not record sent replies")
 
     # ---- delivery -----------------------------------------------------------------------------
 
@@ -189,7 +257,9 @@ class OutboxRelay:
                 session_webhook=row.session_webhook,
                 session_webhook_expires_at_ms=int(expires.timestamp() * 1000) if expires else None,
             )
-        return await self.sender.push(row.conversation_id, row.title, row.text, at, channel=row.channel or APP)
+        return await self.sender.push(
+            row.conversation_id, row.title, row.text, at, channel=row.channel or APP
+        )
 
     async def _failed(self, row: Outbox, error: DingTalkApiError) -> None:
         attempts = row.attempts + 1
@@ -200,11 +270,18 @@ class OutboxRelay:
             next_at = self._now() + timedelta(seconds=delay * self._rng.uniform(0.5, 1.0))
         logger.warning(
             "outbox %s (%s to %s) failed: status=%s code=%s attempt=%s%s",
-            row.key, row.channel, row.conversation_id, error.status, error.code, attempts,
+            row.key,
+            row.channel,
+            row.conversation_id,
+            error.status,
+            error.code,
+            attempts,
             " - giving up" if gives_up else "",
         )
         async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).mark_failed(row.id, error.code or str(error.status), next_at)
+            await OutboxRepository(session).mark_failed(
+                row.id, error.code or str(error.status), next_at
+            )
 
     # ---- background loop ----------------------------------------------------------------------
 
@@ -212,13 +289,16 @@ class OutboxRelay:
         """Send what a previous run left pending, then keep sending as rows come due."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
+            self._marker_task = asyncio.create_task(self._marker_writer(), name="outbox-markers")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._marker_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._marker_task = None
+        await self._write_markers()
 
     def wake(self) -> None:
         self._wake.set()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Outbox
+from storage.models import InboxMessage, Outbox
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+REPLY_KEY_PREFIX = "reply:"
 
 
 class OutboxRepository:
@@ -79,3 +80,21 @@ class OutboxRepository:
             row.state, row.session_webhook = DEAD, None
         else:
             row.next_attempt_at = next_attempt_at
+
+    async def unanswered(self, processed_since: datetime, limit: int = 1000) -> list[InboxMessage]:
+        """Inbox rows processed with a reply since `processed_since` whose reply has no outbox row:
+        the process stopped between processing a message and recording its reply."""
+        has_reply_row = exists().where(
+            Outbox.key == literal(REPLY_KEY_PREFIX) + InboxMessage.msg_id
+        )
+        rows = await self.session.scalars(
+            select(InboxMessage)
+            .where(
+                InboxMessage.processed_at >= processed_since,
+                InboxMessage.reply_text.is_not(None),
+                ~has_reply_row,
+            )
+            .order_by(InboxMessage.processed_at)
+            .limit(limit)
+        )
+        return list(rows)

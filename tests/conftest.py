@@ -34,7 +34,9 @@ def loopback_only_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
     def guard(address: object) -> None:
         if not _is_loopback(address):
             violations.append(repr(address))
-            raise ConnectionRefusedError(f"test tried to reach {address!r}: only loopback is allowed")
+            raise ConnectionRefusedError(
+                f"test tried to reach {address!r}: only loopback is allowed"
+            )
 
     def connect(self: socket.socket, address: object) -> None:
         guard(address)
@@ -111,7 +113,9 @@ def say(app: App) -> Say:
     """Send a chat text through the real pipeline as `user` at `at` (ISO, +08:00 when naive)."""
     ids = count(1)
 
-    async def send(user: str, text: str, at: str = "2021-10-15T10:00:00+08:00", **extra: object) -> Reply | None:
+    async def send(
+        user: str, text: str, at: str = "2021-10-15T10:00:00+08:00", **extra: object
+    ) -> Reply | None:
         moment = datetime.fromisoformat(at)
         message = IncomingMessage(
             msg_id=str(extra.pop("msg_id", f"msg-{next(ids)}")),

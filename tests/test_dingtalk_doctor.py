@@ -28,7 +28,9 @@ async def checks_for(settings: Settings, *, send_test: bool = False) -> tuple[in
     return render(checks, lines.append), lines, checks
 
 
-async def test_doctor_with_a_full_configuration_reports_every_channel_working(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_doctor_with_a_full_configuration_reports_every_channel_working(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
         client_id=fake.client_id,
@@ -46,7 +48,9 @@ async def test_doctor_with_a_full_configuration_reports_every_channel_working(fa
     assert fake.robot_secret not in "\n".join(lines) and fake.client_secret not in "\n".join(lines)
 
 
-async def test_doctor_explains_a_wrong_secret_and_a_missing_push_target(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_doctor_explains_a_wrong_secret_and_a_missing_push_target(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
         client_id=fake.client_id,
@@ -62,7 +66,9 @@ async def test_doctor_explains_a_wrong_secret_and_a_missing_push_target(fake: Fa
     assert "wrong-secret" not in report
 
 
-async def test_doctor_flags_a_robot_webhook_without_its_signing_secret(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_doctor_flags_a_robot_webhook_without_its_signing_secret(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
         client_id=fake.client_id,
@@ -71,7 +77,7 @@ async def test_doctor_flags_a_robot_webhook_without_its_signing_secret(fake: Fak
         webhook_url=fake.robot_webhook_url,
         openapi_endpoint=fake.url,
     )
-    status, lines, checks = await checks_for(settings)
-    robot = [check for check in checks if check.name.startswith("自定义机器人")][0]
+    status, _lines, checks = await checks_for(settings)
+    robot = next(check for check in checks if check.name.startswith("自定义机器人"))
     assert not robot.ok and "DINGTALK_WEBHOOK_SECRET" in robot.fix
     assert status == 0  # the custom robot is optional; the app robot works

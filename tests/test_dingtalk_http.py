@@ -30,8 +30,16 @@ class Clock:
 
 
 class Harness:
-    def __init__(self, fake: FakeDingTalk, app: App, dingtalk: DingTalk, server: CallbackServer, clock: Clock) -> None:
-        self.fake, self.app, self.dingtalk, self.server, self.clock = fake, app, dingtalk, server, clock
+    def __init__(
+        self, fake: FakeDingTalk, app: App, dingtalk: DingTalk, server: CallbackServer, clock: Clock
+    ) -> None:
+        self.fake, self.app, self.dingtalk, self.server, self.clock = (
+            fake,
+            app,
+            dingtalk,
+            server,
+            clock,
+        )
         self.http = aiohttp.ClientSession()
 
     @property
@@ -39,7 +47,9 @@ class Harness:
         return f"http://127.0.0.1:{self.server.port}"
 
     async def post(self, headers: dict[str, str], body: bytes) -> int:
-        async with self.http.post(self.url + "/dingtalk/callback", headers=headers, data=body) as response:
+        async with self.http.post(
+            self.url + "/dingtalk/callback", headers=headers, data=body
+        ) as response:
             return response.status
 
     async def inbox_ids(self) -> list[str]:
@@ -68,7 +78,10 @@ async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
     dingtalk = build_dingtalk(app)
     clock = Clock()
     server = CallbackServer(
-        app_secret=settings.client_secret, accept=dingtalk.inbound.accept, health=health_check(app, dingtalk), now_ms=clock
+        app_secret=settings.client_secret,
+        accept=dingtalk.inbound.accept,
+        health=health_check(app, dingtalk),
+        now_ms=clock,
     )
     await dingtalk.start()
     await server.start("127.0.0.1", 0)
@@ -80,8 +93,12 @@ async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
     await app.stop()
 
 
-async def test_signed_callback_is_accepted_and_answered_through_the_session_webhook(harness: Harness, fake: FakeDingTalk) -> None:
-    headers, body = fake.signed_callback(fake.message_data("/帮助", sender="staff-2", msg_id="m-ok"))
+async def test_signed_callback_is_accepted_and_answered_through_the_session_webhook(
+    harness: Harness, fake: FakeDingTalk
+) -> None:
+    headers, body = fake.signed_callback(
+        fake.message_data("/帮助", sender="staff-2", msg_id="m-ok")
+    )
     assert await harness.post(headers, body) == 200
     reply = await fake.next_reply()
     assert reply.channel == "session" and reply.at_user_ids == ("staff-2",)
@@ -89,29 +106,45 @@ async def test_signed_callback_is_accepted_and_answered_through_the_session_webh
 
 
 async def test_wrong_sign_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
-    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-bad"), secret="not-the-app-secret")
+    headers, body = fake.signed_callback(
+        fake.message_data("/帮助", msg_id="m-bad"), secret="not-the-app-secret"
+    )
     assert await harness.post(headers, body) == 401
     assert await harness.inbox_ids() == []
 
 
 @pytest.mark.parametrize("skew_ms", [HOUR_MS + 1_000, -(HOUR_MS + 1_000)])
-async def test_timestamp_more_than_an_hour_off_is_rejected(harness: Harness, fake: FakeDingTalk, skew_ms: int) -> None:
-    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-stale"), timestamp_ms=wall_ms() + skew_ms)
+async def test_timestamp_more_than_an_hour_off_is_rejected(
+    harness: Harness, fake: FakeDingTalk, skew_ms: int
+) -> None:
+    headers, body = fake.signed_callback(
+        fake.message_data("/帮助", msg_id="m-stale"), timestamp_ms=wall_ms() + skew_ms
+    )
     assert await harness.post(headers, body) == 401
     assert await harness.inbox_ids() == []
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"timestamp": "123"}, {"sign": "abc"}, {"timestamp": "12ab", "sign": "abc"}, {"timestamp": "١٢٣", "sign": "x"}],
+    [
+        {},
+        {"timestamp": "123"},
+        {"sign": "abc"},
+        {"timestamp": "12ab", "sign": "abc"},
+        {"timestamp": "١٢٣", "sign": "x"},
+    ],
 )
-async def test_missing_or_malformed_headers_are_rejected(harness: Harness, fake: FakeDingTalk, headers: dict[str, str]) -> None:
+async def test_missing_or_malformed_headers_are_rejected(
+    harness: Harness, fake: FakeDingTalk, headers: dict[str, str]
+) -> None:
     body = json.dumps(fake.message_data("/帮助", msg_id="m-hdr")).encode()
     assert await harness.post(headers, body) == 401
     assert await harness.inbox_ids() == []
 
 
-async def test_replayed_signature_with_another_body_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
+async def test_replayed_signature_with_another_body_is_rejected(
+    harness: Harness, fake: FakeDingTalk
+) -> None:
     headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-first"))
     assert await harness.post(headers, body) == 200
     forged = json.dumps(fake.message_data("/帮助", msg_id="m-forged"), ensure_ascii=False).encode()
@@ -120,7 +153,9 @@ async def test_replayed_signature_with_another_body_is_rejected(harness: Harness
     assert await harness.inbox_ids() == ["m-first"]
 
 
-async def test_replay_of_a_valid_request_after_the_window_is_rejected(harness: Harness, fake: FakeDingTalk) -> None:
+async def test_replay_of_a_valid_request_after_the_window_is_rejected(
+    harness: Harness, fake: FakeDingTalk
+) -> None:
     headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-once"))
     assert await harness.post(headers, body) == 200
     await fake.next_reply()

@@ -15,7 +15,9 @@ from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 
 
 @pytest.fixture
-async def client(fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer) -> AsyncIterator[OpenApiClient]:
+async def client(
+    fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> AsyncIterator[OpenApiClient]:
     async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
         yield OpenApiClient(
             session,
@@ -52,13 +54,17 @@ async def test_group_send_refreshes_an_expired_token_and_retries_once(
     assert key
     assert [s.text for s in fake_dingtalk.group_sends] == ["第一条", "第二条"]
     assert len(fake_dingtalk.token_requests) == 2
-    assert fake_dingtalk.rejected == [("/v1.0/robot/groupMessages/send", 401, "InvalidAuthentication")]
+    assert fake_dingtalk.rejected == [
+        ("/v1.0/robot/groupMessages/send", 401, "InvalidAuthentication")
+    ]
 
 
 async def test_group_send_gives_up_after_one_auth_retry(
     client: OpenApiClient, fake_dingtalk: FakeDingTalk
 ) -> None:
-    fake_dingtalk.fail_next("/v1.0/robot/groupMessages/send", status=401, code="InvalidAuthentication", times=2)
+    fake_dingtalk.fail_next(
+        "/v1.0/robot/groupMessages/send", status=401, code="InvalidAuthentication", times=2
+    )
     with pytest.raises(DingTalkApiError) as caught:
         await client.send_group_markdown("cid-1", "通报", "内容")
     assert caught.value.status == 401
@@ -73,10 +79,15 @@ async def test_group_send_returns_the_process_query_key_and_sends_msg_param_as_a
     assert key == sent.process_query_key
     assert (sent.conversation_id, sent.title, sent.text) == ("cid-9", "周报", "### 排名\n1. 甲")
     body = wire.group_markdown("robot", "cid", "t", "x")
-    assert isinstance(body["msgParam"], str) and json.loads(body["msgParam"]) == {"title": "t", "text": "x"}
+    assert isinstance(body["msgParam"], str) and json.loads(body["msgParam"]) == {
+        "title": "t",
+        "text": "x",
+    }
 
 
-async def test_server_errors_raise_typed_retryable_errors(client: OpenApiClient, fake_dingtalk: FakeDingTalk) -> None:
+async def test_server_errors_raise_typed_retryable_errors(
+    client: OpenApiClient, fake_dingtalk: FakeDingTalk
+) -> None:
     fake_dingtalk.fail_next("/v1.0/robot/groupMessages/send", status=503)
     with pytest.raises(DingTalkApiError) as caught:
         await client.send_group_markdown("cid-1", "t", "x")
@@ -85,22 +96,33 @@ async def test_server_errors_raise_typed_retryable_errors(client: OpenApiClient,
 
 async def test_bad_app_secret_is_reported_not_retried(fake_dingtalk: FakeDingTalk) -> None:
     async with create_http_session() as session:
-        client = OpenApiClient(session, endpoint=fake_dingtalk.url, client_id=fake_dingtalk.client_id, client_secret="wrong")
+        client = OpenApiClient(
+            session,
+            endpoint=fake_dingtalk.url,
+            client_id=fake_dingtalk.client_id,
+            client_secret="wrong",
+        )
         with pytest.raises(DingTalkApiError) as caught:
             await client.access_token()
     assert caught.value.code == "invalidClientIdOrSecret"
     assert not is_retryable(caught.value)
 
 
-async def test_custom_robot_send_is_signed_and_can_mention(client: OpenApiClient, fake_dingtalk: FakeDingTalk) -> None:
+async def test_custom_robot_send_is_signed_and_can_mention(
+    client: OpenApiClient, fake_dingtalk: FakeDingTalk
+) -> None:
     body = wire.webhook_markdown("提醒", "请各县报送", ("staff-7",))
-    await client.post_custom_robot(fake_dingtalk.robot_webhook_url, fake_dingtalk.robot_secret, body)
+    await client.post_custom_robot(
+        fake_dingtalk.robot_webhook_url, fake_dingtalk.robot_secret, body
+    )
     sent = fake_dingtalk.robot_sends[0]
     assert sent.at_user_ids == ("staff-7",)
     assert "@staff-7" in sent.text
 
 
-async def test_custom_robot_with_a_wrong_secret_raises_the_errcode(client: OpenApiClient, fake_dingtalk: FakeDingTalk) -> None:
+async def test_custom_robot_with_a_wrong_secret_raises_the_errcode(
+    client: OpenApiClient, fake_dingtalk: FakeDingTalk
+) -> None:
     body = wire.webhook_markdown("提醒", "内容")
     with pytest.raises(DingTalkApiError) as caught:
         await client.post_custom_robot(fake_dingtalk.robot_webhook_url, "SEC-wrong", body)
@@ -108,16 +130,24 @@ async def test_custom_robot_with_a_wrong_secret_raises_the_errcode(client: OpenA
     assert not fake_dingtalk.robot_sends
 
 
-async def test_throttling_errcode_is_recognised(client: OpenApiClient, fake_dingtalk: FakeDingTalk) -> None:
+async def test_throttling_errcode_is_recognised(
+    client: OpenApiClient, fake_dingtalk: FakeDingTalk
+) -> None:
     fake_dingtalk.fail_next("/robot/send", errcode=130101)
     with pytest.raises(DingTalkApiError) as caught:
-        await client.post_custom_robot(fake_dingtalk.robot_webhook_url, fake_dingtalk.robot_secret, wire.webhook_markdown("t", "x"))
+        await client.post_custom_robot(
+            fake_dingtalk.robot_webhook_url,
+            fake_dingtalk.robot_secret,
+            wire.webhook_markdown("t", "x"),
+        )
     assert is_throttled(caught.value) and is_retryable(caught.value)
 
 
 async def test_network_failure_raises_status_zero() -> None:
     async with create_http_session() as session:
-        client = OpenApiClient(session, endpoint="http://127.0.0.1:9", client_id="a", client_secret="b")
+        client = OpenApiClient(
+            session, endpoint="http://127.0.0.1:9", client_id="a", client_secret="b"
+        )
         with pytest.raises(DingTalkApiError) as caught:
             await client.access_token()
     assert caught.value.status == 0 and is_retryable(caught.value)

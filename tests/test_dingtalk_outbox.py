@@ -36,10 +36,19 @@ async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSessi
 
 
 def make_relay(
-    database: Database, http: aiohttp.ClientSession, fake: FakeDingTalk, timer: VirtualTimer, *, max_attempts: int = 1
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake: FakeDingTalk,
+    timer: VirtualTimer,
+    *,
+    max_attempts: int = 1,
 ) -> OutboxRelay:
     client = OpenApiClient(
-        http, endpoint=fake.url, client_id=fake.client_id, client_secret=fake.client_secret, timer=timer
+        http,
+        endpoint=fake.url,
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        timer=timer,
     )
     sender = Sender(
         client,
@@ -58,7 +67,10 @@ async def rows(database: Database) -> list[Outbox]:
 
 
 async def test_push_is_stored_then_sent_and_marked_with_the_process_query_key(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     assert await relay.push("weekly:2021-W40", "cid-1", "第40周通报", "1. 甲县")
@@ -70,7 +82,10 @@ async def test_push_is_stored_then_sent_and_marked_with_the_process_query_key(
 
 
 async def test_a_key_is_sent_at_most_once(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     assert await relay.push("weekly:2021-W40", "cid-1", "通报", "第一次")
@@ -84,7 +99,10 @@ async def test_a_key_is_sent_at_most_once(
 
 
 async def test_failed_push_is_retried_after_a_restart(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     fake_dingtalk.fail_next(GROUP_SEND, status=503)
@@ -100,10 +118,15 @@ async def test_failed_push_is_retried_after_a_restart(
 
 
 async def test_relay_started_after_a_restart_sends_what_was_pending(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     before_crash = make_relay(database, http, fake_dingtalk, virtual_timer)
-    await before_crash.push("weekly:2021-W41", "cid-1", "通报", "待发送")  # stored, never sent: the crash
+    await before_crash.push(
+        "weekly:2021-W41", "cid-1", "通报", "待发送"
+    )  # stored, never sent: the crash
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     await relay.start()
     try:
@@ -114,7 +137,10 @@ async def test_relay_started_after_a_restart_sends_what_was_pending(
 
 
 async def test_rejected_push_goes_dead_with_the_error_code(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     fake_dingtalk.fail_next(GROUP_SEND, status=400, code="invalid.openConversationId")
@@ -126,7 +152,10 @@ async def test_rejected_push_goes_dead_with_the_error_code(
 
 
 async def test_long_push_is_split_into_ordered_parts(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
     lines = [f"{n}. 某某县 完成率 {n}%" for n in range(400)]
@@ -138,10 +167,15 @@ async def test_long_push_is_split_into_ordered_parts(
 
 
 async def test_push_that_mentions_people_goes_through_the_custom_robot(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     relay = make_relay(database, http, fake_dingtalk, virtual_timer)
-    await relay.push("remind:2021-W40:staff-9", "cid-1", "提醒", "请报送本周数据", at_staff_ids=("staff-9",))
+    await relay.push(
+        "remind:2021-W40:staff-9", "cid-1", "提醒", "请报送本周数据", at_staff_ids=("staff-9",)
+    )
     await relay.flush()
     [sent] = fake_dingtalk.robot_sends
     assert sent.at_user_ids == ("staff-9",) and "@staff-9" in sent.text
@@ -149,7 +183,10 @@ async def test_push_that_mentions_people_goes_through_the_custom_robot(
 
 
 async def test_reply_rows_forget_the_session_webhook_once_sent(
-    database: Database, http: aiohttp.ClientSession, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
 ) -> None:
     from bot.dingtalk import wire
     from bot.messages import Reply
@@ -164,3 +201,30 @@ async def test_reply_rows_forget_the_session_webhook_once_sent(
     assert row.state == "sent" and row.session_webhook is None
     assert row.sent_at is not None and row.sent_at <= datetime.now(UTC)
     assert len(fake_dingtalk.webhook_sends) == 1
+
+
+async def test_sent_reply_markers_are_batched_and_a_duplicate_does_not_lose_the_batch(
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
+) -> None:
+    from bot.dingtalk import wire
+    from bot.dingtalk.sender import Delivery
+    from bot.messages import Reply
+
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    first, second = (
+        wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id=m)) for m in ("m-1", "m-2")
+    )
+    assert first is not None and second is not None
+    reply = Reply.markdown("帮助", "内容")
+    relay.note_reply_sent(first, reply, Delivery("session", "errcode=0"))
+    relay.note_reply_sent(second, reply, Delivery("session", "errcode=0"))
+    relay.note_reply_sent(first, reply, Delivery("session", "errcode=0"))
+    await relay.stop()  # writes what is buffered
+    assert [(row.key, row.state) for row in await rows(database)] == [
+        ("reply:m-1", "sent"),
+        ("reply:m-2", "sent"),
+    ]
+    assert not fake_dingtalk.webhook_sends  # markers record sends; they never send

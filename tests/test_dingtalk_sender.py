@@ -55,10 +55,16 @@ async def test_burst_of_25_pushes_is_paced_to_20_per_minute_and_each_delivered_o
     assert sends[-1].stamp - sends[0].stamp >= 60.0  # the last five waited for the window to move
 
 
-async def test_rate_limit_is_per_group(sender: Sender, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer) -> None:
+async def test_rate_limit_is_per_group(
+    sender: Sender, fake_dingtalk: FakeDingTalk, virtual_timer: VirtualTimer
+) -> None:
     start = virtual_timer.now
     await asyncio.gather(
-        *(sender.push(group, "通报", f"{group}-{n}", channel=APP) for group in ("cid-a", "cid-b") for n in range(20))
+        *(
+            sender.push(group, "通报", f"{group}-{n}", channel=APP)
+            for group in ("cid-a", "cid-b")
+            for n in range(20)
+        )
     )
     assert len(fake_dingtalk.group_sends) == 40
     assert virtual_timer.now == start  # 20 per group fit in the first window: nobody waited
@@ -82,12 +88,17 @@ async def test_server_errors_are_retried_with_backoff(
 ) -> None:
     fake_dingtalk.fail_next("/v1.0/robot/groupMessages/send", status=502, times=2)
     delivery = await sender.push("cid-1", "通报", "内容", channel=APP)
-    assert delivery.channel == APP and delivery.result == fake_dingtalk.group_sends[0].process_query_key
+    assert (
+        delivery.channel == APP
+        and delivery.result == fake_dingtalk.group_sends[0].process_query_key
+    )
     assert len(virtual_timer.sleeps) == 2 and virtual_timer.sleeps[1] > virtual_timer.sleeps[0] / 2
 
 
 async def test_client_errors_are_not_retried(sender: Sender, fake_dingtalk: FakeDingTalk) -> None:
-    fake_dingtalk.fail_next("/v1.0/robot/groupMessages/send", status=400, code="invalid.openConversationId")
+    fake_dingtalk.fail_next(
+        "/v1.0/robot/groupMessages/send", status=400, code="invalid.openConversationId"
+    )
     with pytest.raises(DingTalkApiError) as caught:
         await sender.push("cid-x", "通报", "内容", channel=APP)
     assert caught.value.code == "invalid.openConversationId"
@@ -99,32 +110,50 @@ async def test_reply_uses_the_session_webhook_and_mentions_the_sender(
 ) -> None:
     data = fake_dingtalk.message_data("排名", sender="staff-3")
     delivery = await sender.reply(
-        "cid-group-1", "排名", "1. 甲县", ("staff-3",),
-        session_webhook=data["sessionWebhook"], session_webhook_expires_at_ms=data["sessionWebhookExpiredTime"],
+        "cid-group-1",
+        "排名",
+        "1. 甲县",
+        ("staff-3",),
+        session_webhook=data["sessionWebhook"],
+        session_webhook_expires_at_ms=data["sessionWebhookExpiredTime"],
     )
     assert delivery.channel == SESSION
     sent = fake_dingtalk.webhook_sends[0]
     assert sent.at_user_ids == ("staff-3",) and sent.text.startswith("1. 甲县")
 
 
-async def test_expired_session_webhook_falls_back_to_group_send(sender: Sender, fake_dingtalk: FakeDingTalk) -> None:
+async def test_expired_session_webhook_falls_back_to_group_send(
+    sender: Sender, fake_dingtalk: FakeDingTalk
+) -> None:
     data = fake_dingtalk.message_data("排名")
     fake_dingtalk.expire_session_webhooks()
     delivery = await sender.reply(
-        "cid-group-1", "排名", "1. 甲县",
-        session_webhook=data["sessionWebhook"], session_webhook_expires_at_ms=data["sessionWebhookExpiredTime"],
+        "cid-group-1",
+        "排名",
+        "1. 甲县",
+        session_webhook=data["sessionWebhook"],
+        session_webhook_expires_at_ms=data["sessionWebhookExpiredTime"],
     )
     assert delivery.channel == APP
-    assert [s.text for s in fake_dingtalk.group_sends] == ["1. 甲县"] and not fake_dingtalk.webhook_sends
+    assert [s.text for s in fake_dingtalk.group_sends] == [
+        "1. 甲县"
+    ] and not fake_dingtalk.webhook_sends
 
 
-async def test_session_webhook_past_its_expiry_time_is_not_tried(sender: Sender, fake_dingtalk: FakeDingTalk) -> None:
+async def test_session_webhook_past_its_expiry_time_is_not_tried(
+    sender: Sender, fake_dingtalk: FakeDingTalk
+) -> None:
     data = fake_dingtalk.message_data("排名")
     delivery = await sender.reply(
-        "cid-group-1", "排名", "1. 甲县",
-        session_webhook=data["sessionWebhook"], session_webhook_expires_at_ms=wall_ms() - 1,
+        "cid-group-1",
+        "排名",
+        "1. 甲县",
+        session_webhook=data["sessionWebhook"],
+        session_webhook_expires_at_ms=wall_ms() - 1,
     )
-    assert delivery.channel == APP and not fake_dingtalk.rejected and not fake_dingtalk.webhook_sends
+    assert (
+        delivery.channel == APP and not fake_dingtalk.rejected and not fake_dingtalk.webhook_sends
+    )
 
 
 def test_choose_channel_prefers_the_robot_only_for_mentions(sender: Sender) -> None:
@@ -143,7 +172,9 @@ def test_choose_channel_prefers_the_robot_only_for_mentions(sender: Sender) -> N
         ("", 10, [""]),
     ],
 )
-def test_split_markdown_cuts_on_line_boundaries_within_the_byte_limit(text: str, limit: int, expected: list[str]) -> None:
+def test_split_markdown_cuts_on_line_boundaries_within_the_byte_limit(
+    text: str, limit: int, expected: list[str]
+) -> None:
     assert split_markdown(text, limit) == expected
 
 

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.dingtalk import wire
 from bot.dingtalk.services import DingTalk, build_dingtalk
 from bot.dingtalk.stream import StreamClient
+from storage import open_database
 from storage.models import InboxMessage, Outbox
 from tests.fakes.dingtalk import FakeDingTalk
 
@@ -87,7 +88,9 @@ async def bot(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Bot]:
     await stop_bot(bot)
 
 
-async def test_message_is_acked_then_answered_on_the_session_webhook(bot: Bot, fake: FakeDingTalk) -> None:
+async def test_message_is_acked_then_answered_on_the_session_webhook(
+    bot: Bot, fake: FakeDingTalk
+) -> None:
     msg_id = await fake.say("/帮助", sender="staff-1")
     ack = await fake.wait_for_ack(msg_id)
     assert ack.code == 200
@@ -96,11 +99,15 @@ async def test_message_is_acked_then_answered_on_the_session_webhook(bot: Bot, f
     assert "帮助" in reply.text or "/" in reply.text
     assert reply.at_user_ids == ("staff-1",)
     connection = fake.connection_requests[0]
-    assert connection["subscriptions"] == [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
+    assert connection["subscriptions"] == [
+        {"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}
+    ]
     assert connection["localIp"]
 
 
-async def test_redelivered_message_is_acked_and_not_processed_again(bot: Bot, fake: FakeDingTalk) -> None:
+async def test_redelivered_message_is_acked_and_not_processed_again(
+    bot: Bot, fake: FakeDingTalk
+) -> None:
     msg_id = await fake.say("/帮助")
     await fake.wait_for_ack(msg_id)
     await fake.next_reply()
@@ -113,7 +120,9 @@ async def test_redelivered_message_is_acked_and_not_processed_again(bot: Bot, fa
     assert len(await bot.rows(InboxMessage)) == 1
 
 
-async def test_storage_failure_acks_500_so_dingtalk_redelivers(bot: Bot, fake: FakeDingTalk) -> None:
+async def test_storage_failure_acks_500_so_dingtalk_redelivers(
+    bot: Bot, fake: FakeDingTalk
+) -> None:
     async with bot.app.database.engine.begin() as connection:
         await connection.exec_driver_sql("ALTER TABLE inbox RENAME TO inbox_away")
     msg_id = await fake.say("/帮助")
@@ -125,7 +134,9 @@ async def test_storage_failure_acks_500_so_dingtalk_redelivers(bot: Bot, fake: F
     assert (await fake.next_reply()).channel == "session"
 
 
-async def test_disconnect_frame_reconnects_and_messages_flow_again(bot: Bot, fake: FakeDingTalk) -> None:
+async def test_disconnect_frame_reconnects_and_messages_flow_again(
+    bot: Bot, fake: FakeDingTalk
+) -> None:
     await fake.wait_for_sockets(1)
     await fake.send_disconnect()
     await fake.wait_for_sockets(2)
@@ -135,7 +146,9 @@ async def test_disconnect_frame_reconnects_and_messages_flow_again(bot: Bot, fak
     assert (await fake.next_reply()).channel == "session"
 
 
-async def test_repeated_closes_back_off_exponentially_instead_of_storming(bot: Bot, fake: FakeDingTalk) -> None:
+async def test_repeated_closes_back_off_exponentially_instead_of_storming(
+    bot: Bot, fake: FakeDingTalk
+) -> None:
     await fake.wait_for_sockets(1)
     for n in range(2, 6):
         if n % 2:
@@ -151,7 +164,9 @@ async def test_repeated_closes_back_off_exponentially_instead_of_storming(bot: B
     assert delays[3] > delays[0]
 
 
-async def test_failed_connection_opens_are_retried_with_backoff(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_failed_connection_opens_are_retried_with_backoff(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     fake.fail_next("/v1.0/gateway/connections/open", status=503, times=3)
     bot = await start_bot(fake, tmp_path / "saima.db")
     try:
@@ -172,7 +187,9 @@ async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_p
         await stop_bot(bot)
 
 
-async def test_stop_is_one_call_even_while_connecting_fails(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_stop_is_one_call_even_while_connecting_fails(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     fake.fail_next("/v1.0/gateway/connections/open", status=500, times=1000)
     bot = await start_bot(fake, tmp_path / "saima.db")
     await fake.wait_for(lambda: len(fake.rejected) >= 2, what="two failed opens")
@@ -183,7 +200,9 @@ async def test_stop_is_one_call_even_while_connecting_fails(fake: FakeDingTalk, 
     await bot.app.stop()
 
 
-async def test_messages_stored_before_a_restart_are_answered_after_it(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_messages_stored_before_a_restart_are_answered_after_it(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     """Crash after the ACK, before processing: the next start replays the inbox row and answers once."""
     database = tmp_path / "saima.db"
     app = App.build(bot_settings(fake, database))
@@ -198,11 +217,19 @@ async def test_messages_stored_before_a_restart_are_answered_after_it(fake: Fake
     try:
         reply = await fake.next_reply()
         assert reply.channel == "session" and reply.at_user_ids == ("staff-1",)
-        await bot.dingtalk.inbound.drain()
-        assert len(fake.webhook_sends) == 1
-        assert [row.state for row in await bot.rows(Outbox)] == ["sent"]
     finally:
         await stop_bot(bot)
+    assert len(fake.webhook_sends) == 1
+    assert await outbox_rows(database) == [("reply:msg-crash-1", "sent")]
+
+
+async def outbox_rows(database: Path) -> list[tuple[str, str]]:
+    db = open_database(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with db.sessionmaker() as session:
+            return [(row.key, row.state) for row in await session.scalars(sa.select(Outbox))]
+    finally:
+        await db.close()
 
 
 def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -217,11 +244,16 @@ def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Po
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
 
 
-async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
     database, log = tmp_path / "saima.db", tmp_path / "bot.log"
     fake.hold("/robot/sendBySession")  # the reply will hang in flight
     first = _bot_process(fake, database, log)
@@ -233,7 +265,9 @@ async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(fake
     finally:
         first.kill()  # SIGKILL: no cleanup of any kind
         await asyncio.to_thread(first.wait, 10)
-    await fake.wait_for(lambda: fake.held_dropped >= 1, timeout=10, what="the killed bot's request to drop")
+    await fake.wait_for(
+        lambda: fake.held_dropped >= 1, timeout=10, what="the killed bot's request to drop"
+    )
     fake.release("/robot/sendBySession")
     assert not fake.webhook_sends
 
@@ -246,3 +280,4 @@ async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(fake
         assert await asyncio.to_thread(second.wait, 20) == 0, log.read_text()
     assert len(fake.webhook_sends) == 1, log.read_text()
     assert len(fake.acks_for(msg_id)) == 1
+    assert await outbox_rows(database) == [(f"reply:{msg_id}", "sent")]

@@ -39,7 +39,9 @@ def _explain(error: DingTalkApiError) -> str:
         "timeout": "连接超时 / no answer in time: check the network or DINGTALK_OPENAPI_ENDPOINT",
         "network": "无法连接 / cannot connect: check the network or DINGTALK_OPENAPI_ENDPOINT",
     }
-    return known.get(error.code, f"钉钉返回错误 / DingTalk answered status={error.status} code={error.code}")
+    return known.get(
+        error.code, f"钉钉返回错误 / DingTalk answered status={error.status} code={error.code}"
+    )
 
 
 async def _stream_registration(settings: Any) -> Check:
@@ -50,7 +52,9 @@ async def _stream_registration(settings: Any) -> Check:
     except TimeoutError:
         ok = False
     if ok:
-        return Check("Stream 模式注册 / stream registration", True, "gateway accepted the credentials")
+        return Check(
+            "Stream 模式注册 / stream registration", True, "gateway accepted the credentials"
+        )
     return Check(
         "Stream 模式注册 / stream registration",
         False,
@@ -70,21 +74,36 @@ async def run_checks(app: Any, *, send_test: bool = False) -> list[Check]:
             client_secret=settings.client_secret,
             robot_code=settings.effective_robot_code,
         )
-        sender = Sender(client, webhook_url=settings.webhook_url, webhook_secret=settings.webhook_secret, max_attempts=1)
+        sender = Sender(
+            client,
+            webhook_url=settings.webhook_url,
+            webhook_secret=settings.webhook_secret,
+            max_attempts=1,
+        )
         app_ok = False
         if not settings.has_app_credentials:
-            checks.append(Check(
-                "应用凭证 / app credentials", False, "未设置 / not set",
-                "设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET（开发者后台 → 应用凭证）",
-            ))
+            checks.append(
+                Check(
+                    "应用凭证 / app credentials",
+                    False,
+                    "未设置 / not set",
+                    "设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET（开发者后台 → 应用凭证）",
+                )
+            )
         else:
             try:
                 await client.access_token()
                 app_ok = True
                 checks.append(Check("获取 access token / access token", True, "ok"))
             except DingTalkApiError as error:
-                checks.append(Check("获取 access token / access token", False, _explain(error),
-                                    "核对 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET"))
+                checks.append(
+                    Check(
+                        "获取 access token / access token",
+                        False,
+                        _explain(error),
+                        "核对 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET",
+                    )
+                )
         if app_ok:
             checks.append(await _stream_registration(settings))
         target = settings.open_conversation_id
@@ -92,19 +111,27 @@ async def run_checks(app: Any, *, send_test: bool = False) -> list[Check]:
             async with app.database.sessionmaker() as db_session:
                 target = await StateRepository(db_session).get(PUSH_CONVERSATION_KEY) or ""
         if not target:
-            checks.append(Check(
-                "推送目标群 / push target", False, "未知 / unknown",
-                "设置 DINGTALK_OPEN_CONVERSATION_ID，或在群里 @机器人 说一句话让它记住本群",
-            ))
+            checks.append(
+                Check(
+                    "推送目标群 / push target",
+                    False,
+                    "未知 / unknown",
+                    "设置 DINGTALK_OPEN_CONVERSATION_ID，或在群里 @机器人 说一句话让它记住本群",
+                )
+            )
         else:
             checks.append(Check("推送目标群 / push target", True, target))
         if app_ok and target and send_test:
             checks.append(await _try_send(sender, APP, target))
         if not settings.webhook_url:
-            checks.append(Check(
-                "自定义机器人 / custom robot", False, "未设置（只有它能在推送里 @ 人） / not set (only it can @-mention)",
-                "可选：设置 DINGTALK_WEBHOOK_URL 和 DINGTALK_WEBHOOK_SECRET",
-            ))
+            checks.append(
+                Check(
+                    "自定义机器人 / custom robot",
+                    False,
+                    "未设置（只有它能在推送里 @ 人） / not set (only it can @-mention)",
+                    "可选：设置 DINGTALK_WEBHOOK_URL 和 DINGTALK_WEBHOOK_SECRET",
+                )
+            )
         else:
             checks.append(_robot_config(settings))
             if send_test:
@@ -115,11 +142,19 @@ async def run_checks(app: Any, *, send_test: bool = False) -> list[Check]:
 def _robot_config(settings: Any) -> Check:
     url = URL(settings.webhook_url)
     if not url.query.get("access_token"):
-        return Check("自定义机器人 / custom robot", False, "URL 缺少 access_token / the URL has no access_token",
-                     "从群设置 → 机器人 → 复制完整的 Webhook 地址")
+        return Check(
+            "自定义机器人 / custom robot",
+            False,
+            "URL 缺少 access_token / the URL has no access_token",
+            "从群设置 → 机器人 → 复制完整的 Webhook 地址",
+        )
     if not settings.webhook_secret:
-        return Check("自定义机器人 / custom robot", False, "未设置加签密钥 / DINGTALK_WEBHOOK_SECRET not set",
-                     "在机器人安全设置中开启加签，把 SEC 开头的密钥填入 DINGTALK_WEBHOOK_SECRET")
+        return Check(
+            "自定义机器人 / custom robot",
+            False,
+            "未设置加签密钥 / DINGTALK_WEBHOOK_SECRET not set",
+            "在机器人安全设置中开启加签，把 SEC 开头的密钥填入 DINGTALK_WEBHOOK_SECRET",
+        )
     return Check("自定义机器人 / custom robot", True, f"configured for host {url.host}")
 
 
@@ -141,7 +176,9 @@ def render(checks: list[Check], write: Callable[[str], None] = print) -> int:
         if not check.ok:
             write(f"    修复 / fix: {check.fix}")
             failed_required |= not check.name.startswith("自定义机器人")
-    working = [c.name for c in checks if c.ok and c.name.startswith(("获取", "测试发送", "自定义机器人"))]
+    working = [
+        c.name for c in checks if c.ok and c.name.startswith(("获取", "测试发送", "自定义机器人"))
+    ]
     write("可用通道 / working channels: " + (", ".join(working) if working else "无 / none"))
     return 1 if failed_required else 0
 

@@ -40,7 +40,9 @@ def is_retryable(error: DingTalkApiError) -> bool:
     return error.status == 0 or error.status >= 500 or is_throttled(error)
 
 
-def create_http_session(total_timeout: float = 10.0, connect_timeout: float = 5.0) -> aiohttp.ClientSession:
+def create_http_session(
+    total_timeout: float = 10.0, connect_timeout: float = 5.0
+) -> aiohttp.ClientSession:
     """The one outbound session of the process; proxies from the environment are not used."""
     timeout = aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout)
     return aiohttp.ClientSession(timeout=timeout, trust_env=False)

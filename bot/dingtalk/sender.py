@@ -136,7 +136,9 @@ class Sender:
             return APP
         if self.has_robot_channel:
             return ROBOT
-        raise DingTalkApiError(0, "no_channel", "neither app credentials nor a robot webhook configured")
+        raise DingTalkApiError(
+            0, "no_channel", "neither app credentials nor a robot webhook configured"
+        )
 
     async def reply(
         self,
@@ -164,7 +166,9 @@ class Sender:
                     raise
                 logger.info(
                     "sessionWebhook refused (status=%s code=%s) for %s; using the group send",
-                    error.status, error.code, conversation_id,
+                    error.status,
+                    error.code,
+                    conversation_id,
                 )
         return await self.push(conversation_id, title, text, channel=APP)
 
@@ -183,7 +187,9 @@ class Sender:
             body = wire.webhook_markdown(title, text, at_staff_ids)
             await self._with_retries(
                 f"{ROBOT}:",
-                lambda: self.client.post_custom_robot(self._webhook_url, self._webhook_secret, body),
+                lambda: self.client.post_custom_robot(
+                    self._webhook_url, self._webhook_secret, body
+                ),
             )
             return Delivery(ROBOT, "errcode=0")
         key = await self._with_retries(
@@ -205,14 +211,19 @@ class Sender:
                     raise
                 if is_throttled(error):
                     # Custom robots are throttled for 10 minutes past 20/min; back off the whole queue.
-                    logger.warning("DingTalk throttled %s (code=%s); pausing", limit_key, error.code)
+                    logger.warning(
+                        "DingTalk throttled %s (code=%s); pausing", limit_key, error.code
+                    )
                     self.limiter.pause(limit_key, self._throttle_pause)
                     if not limited:
                         await self._timer.sleep(self._throttle_pause)
                 else:
                     logger.info(
                         "send on %s failed (status=%s code=%s), attempt %s",
-                        limit_key, error.status, error.code, attempt,
+                        limit_key,
+                        error.status,
+                        error.code,
+                        attempt,
                     )
                     await self._timer.sleep(self._backoff(attempt))
         raise AssertionError("unreachable")

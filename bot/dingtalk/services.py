@@ -49,7 +49,12 @@ def build_dingtalk(
         robot_code=settings.effective_robot_code,
         timer=timer,
     )
-    sender = Sender(client, webhook_url=settings.webhook_url, webhook_secret=settings.webhook_secret, timer=timer)
+    sender = Sender(
+        client,
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
+        timer=timer,
+    )
     outbox = OutboxRelay(app.database.sessionmaker, sender)  # type: ignore[attr-defined]
     pipeline: MessagePipeline = app.pipeline  # type: ignore[attr-defined]
     return DingTalk(client, sender, outbox, Inbound(pipeline, outbox))

@@ -38,7 +38,12 @@ def aim_sdk_at(endpoint: str) -> None:
     module globals, and open_connection() reads the class attribute (an instance attribute is ignored)."""
     endpoint = endpoint.rstrip("/")
     dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API = endpoint + OPEN_CONNECTION_PATH
-    for module in (dingtalk_stream.stream, dingtalk_stream.chatbot, dingtalk_stream.card_replier, dingtalk_stream.utils):
+    for module in (
+        dingtalk_stream.stream,
+        dingtalk_stream.chatbot,
+        dingtalk_stream.card_replier,
+        dingtalk_stream.utils,
+    ):
         module.DINGTALK_OPENAPI_ENDPOINT = endpoint  # type: ignore[attr-defined]
 
 
@@ -88,12 +93,17 @@ class _BotMessages(dingtalk_stream.CallbackHandler):
     async def process(self, callback: CallbackMessage) -> tuple[int, str]:
         message = wire.incoming_message(callback.data or {})
         if message is None:
-            logger.warning("bot message frame %s without msgId/conversationId; ignored", callback.headers.message_id)
+            logger.warning(
+                "bot message frame %s without msgId/conversationId; ignored",
+                callback.headers.message_id,
+            )
             return AckMessage.STATUS_OK, "ignored"
         try:
             await self._accept(message)
         except Exception:
-            logger.exception("could not store message %s; asking DingTalk to redeliver", message.msg_id)
+            logger.exception(
+                "could not store message %s; asking DingTalk to redeliver", message.msg_id
+            )
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
         return AckMessage.STATUS_OK, "OK"
 
@@ -160,11 +170,15 @@ class StreamClient:
         while True:
             opened_at = None
             try:
-                connection = await asyncio.wait_for(_in_daemon_thread(self._sdk.open_connection), self._open_timeout)
+                connection = await asyncio.wait_for(
+                    _in_daemon_thread(self._sdk.open_connection), self._open_timeout
+                )
                 if not connection or "endpoint" not in connection or "ticket" not in connection:
                     raise ConnectionError("connections/open refused")
                 uri = f"{connection['endpoint']}?ticket={quote_plus(connection['ticket'])}"
-                async with websockets.connect(uri, proxy=None, open_timeout=self._open_timeout) as ws:
+                async with websockets.connect(
+                    uri, proxy=None, open_timeout=self._open_timeout
+                ) as ws:
                     opened_at = self._timer.monotonic()
                     self._ws, self.state = ws, "connected"
                     self.connections += 1
@@ -178,7 +192,9 @@ class StreamClient:
                 self._ws = None
             if opened_at is not None and self._timer.monotonic() - opened_at >= self._stable_after:
                 failures = 0  # a connection that lived long enough was healthy; start over quickly
-            delay = min(self._backoff_max, self._backoff_initial * 2**failures) * self._rng.uniform(0.5, 1.0)
+            delay = min(self._backoff_max, self._backoff_initial * 2**failures) * self._rng.uniform(
+                0.5, 1.0
+            )
             failures += 1
             self.reconnect_delays.append(delay)
             self.state = "backoff"
@@ -267,7 +283,11 @@ async def run_stream(app: Any) -> None:
 async def probe_stream_registration(settings: Any) -> bool:
     """Ask the gateway for a ticket, as a connection would, without opening the websocket."""
     aim_sdk_at(settings.openapi_endpoint)
-    sdk = _SdkClient(dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=logger)
+    sdk = _SdkClient(
+        dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=logger
+    )
     sdk.register_callback_handler(wire.BOT_MESSAGE_TOPIC, dingtalk_stream.CallbackHandler())
-    connection = await asyncio.wait_for(_in_daemon_thread(sdk.open_connection), OPEN_PROBE_TIMEOUT_SECONDS)
+    connection = await asyncio.wait_for(
+        _in_daemon_thread(sdk.open_connection), OPEN_PROBE_TIMEOUT_SECONDS
+    )
     return bool(connection and connection.get("ticket"))

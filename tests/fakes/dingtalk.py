@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -38,6 +40,7 @@ class SentMessage:
     at_user_ids: tuple[str, ...]
     stamp: float  # the fake's clock when it arrived (virtual if the test gave a clock)
     process_query_key: str = ""
+    session: str = ""  # for sessionWebhook replies: the session id, see `session_of(msg_id)`
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class FakeDingTalk:
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._holds: dict[str, asyncio.Event] = {}
         self._stream_up: asyncio.Event | None = None
+        self._session_of: dict[str, str] = {}  # msgId -> session id (test side)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -178,7 +182,7 @@ class FakeDingTalk:
         assert self._runner is not None
         await self._runner.cleanup()
 
-    async def _call(self, coro: Any, timeout: float = 5.0) -> Any:
+    async def _call(self, coro: Any, timeout: float = 5.0) -> Any:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         assert self._loop is not None, "FakeDingTalk is not running"
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
@@ -191,14 +195,17 @@ class FakeDingTalk:
             self._changed.set()
 
         assert self._test_loop is not None
-        try:
+        with contextlib.suppress(RuntimeError):  # the test's loop is closed: nobody is listening
             self._test_loop.call_soon_threadsafe(apply)
-        except RuntimeError:  # the test's loop is already closed: nobody is listening
-            pass
 
     # ---- awaitable test API -----------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 (the test API takes explicit timeouts)
+        what: str = "",
+    ) -> None:
         """Wait until `predicate()` holds, re-checking on every recorded event."""
         try:
             async with asyncio.timeout(timeout):
@@ -206,9 +213,11 @@ class FakeDingTalk:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            raise AssertionError(f"FakeDingTalk: timed out after {timeout}s waiting for {what or predicate}") from None
+            raise AssertionError(
+                f"FakeDingTalk: timed out after {timeout}s waiting for {what or predicate}"
+            ) from None
 
-    async def next_reply(self, timeout: float = 5.0) -> SentMessage:
+    async def next_reply(self, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         """The next message delivered to a group through any channel, in arrival order."""
         try:
             async with asyncio.timeout(timeout):
@@ -230,12 +239,18 @@ class FakeDingTalk:
         msg_id: str | None = None,
         conversation_type: str = "2",
         created_at_ms: int | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the test API takes explicit timeouts)
     ) -> str:
         """Push a CALLBACK bot message on the stream; returns its msgId."""
         data = self.message_data(
-            text, sender=sender, group=group, at=at, nick=nick, msg_id=msg_id,
-            conversation_type=conversation_type, created_at_ms=created_at_ms,
+            text,
+            sender=sender,
+            group=group,
+            at=at,
+            nick=nick,
+            msg_id=msg_id,
+            conversation_type=conversation_type,
+            created_at_ms=created_at_ms,
         )
         return await self._call(self._push_message(data, timeout), timeout + 1)
 
@@ -255,6 +270,7 @@ class FakeDingTalk:
         now_ms = int(time.time() * 1000) if created_at_ms is None else created_at_ms
         session_id = uuid.uuid4().hex
         msg_id = msg_id or f"msg{uuid.uuid4().hex}"
+        self._session_of[msg_id] = session_id
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._sessions.__setitem__, session_id, group)
         return {
@@ -289,10 +305,14 @@ class FakeDingTalk:
         sign = base64.b64encode(
             hmac.new(key, f"{timestamp}\n{key.decode()}".encode(), hashlib.sha256).digest()
         ).decode()
-        headers = {"timestamp": timestamp, "sign": sign, "Content-Type": "application/json; charset=utf-8"}
+        headers = {
+            "timestamp": timestamp,
+            "sign": sign,
+            "Content-Type": "application/json; charset=utf-8",
+        }
         return headers, json.dumps(data, ensure_ascii=False).encode()
 
-    async def redeliver(self, msg_id: str, timeout: float = 5.0) -> None:
+    async def redeliver(self, msg_id: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         """Send the very same frame again, as DingTalk does when an ACK is late."""
         await self._call(self._redeliver(msg_id, timeout), timeout + 1)
 
@@ -305,7 +325,12 @@ class FakeDingTalk:
         frame = {
             "specVersion": "1.0",
             "type": "SYSTEM",
-            "headers": {"contentType": "application/json", "messageId": frame_id, "time": str(int(time.time() * 1000)), "topic": topic},
+            "headers": {
+                "contentType": "application/json",
+                "messageId": frame_id,
+                "time": str(int(time.time() * 1000)),
+                "topic": topic,
+            },
             "data": json.dumps(data or {}),
         }
         await self._call(self._send_frame(frame, 5.0))
@@ -318,10 +343,20 @@ class FakeDingTalk:
         return await self.send_system("ping", {"opaque": uuid.uuid4().hex})
 
     def fail_next(
-        self, path: str, *, status: int | None = None, errcode: int | None = None, code: str = "fake.failure", times: int = 1
+        self,
+        path: str,
+        *,
+        status: int | None = None,
+        errcode: int | None = None,
+        code: str = "fake.failure",
+        times: int = 1,
     ) -> None:
         """The next `times` calls to `path` fail: with `errcode` (legacy body) or with `status`."""
-        failure = _Failure(status=status if status is not None else (200 if errcode is not None else 500), errcode=errcode, code=code)
+        failure = _Failure(
+            status=status if status is not None else (200 if errcode is not None else 500),
+            errcode=errcode,
+            code=code,
+        )
         self._in_fake(lambda: self._failures[path].extend([failure] * times))
 
     def expire_session_webhooks(self) -> None:
@@ -348,6 +383,10 @@ class FakeDingTalk:
         self._loop.call_soon_threadsafe(run)
         done.wait(5)
 
+    def session_of(self, msg_id: str) -> str:
+        """The session id of the sessionWebhook given with `msg_id`: matches `SentMessage.session`."""
+        return self._session_of[msg_id]
+
     def frame_id_of(self, msg_id: str) -> str:
         return self._frame_ids[msg_id]
 
@@ -355,16 +394,20 @@ class FakeDingTalk:
         frame_id = self._frame_ids.get(msg_id)
         return [ack for ack in self.acks if ack.message_id == frame_id]
 
-    async def wait_for_ack(self, msg_id: str, count: int = 1, timeout: float = 5.0) -> Ack:
-        await self.wait_for(lambda: len(self.acks_for(msg_id)) >= count, timeout, f"ack #{count} of {msg_id}")
+    async def wait_for_ack(self, msg_id: str, count: int = 1, timeout: float = 5.0) -> Ack:  # noqa: ASYNC109 (the test API takes explicit timeouts)
+        await self.wait_for(
+            lambda: len(self.acks_for(msg_id)) >= count, timeout, f"ack #{count} of {msg_id}"
+        )
         return self.acks_for(msg_id)[count - 1]
 
-    async def wait_for_sockets(self, count: int, timeout: float = 5.0) -> None:
-        await self.wait_for(lambda: self.sockets_opened >= count, timeout, f"{count} stream connections")
+    async def wait_for_sockets(self, count: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
+        await self.wait_for(
+            lambda: self.sockets_opened >= count, timeout, f"{count} stream connections"
+        )
 
     # ---- the fake's own loop ----------------------------------------------------------------
 
-    async def _push_message(self, data: dict[str, Any], timeout: float) -> str:
+    async def _push_message(self, data: dict[str, Any], timeout: float) -> str:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         frame_id = f"{uuid.uuid4().hex[:8]}_{next(self._stream_numbers)}"
         frame = {
             "specVersion": "1.0",
@@ -387,10 +430,10 @@ class FakeDingTalk:
         await self._send_frame(frame, timeout)
         return str(data["msgId"])
 
-    async def _redeliver(self, msg_id: str, timeout: float) -> None:
+    async def _redeliver(self, msg_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         await self._send_frame(self._frames[msg_id], timeout)
 
-    async def _send_frame(self, frame: dict[str, Any], timeout: float) -> None:
+    async def _send_frame(self, frame: dict[str, Any], timeout: float) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         assert self._stream_up is not None
         async with asyncio.timeout(timeout):
             while True:
@@ -415,10 +458,18 @@ class FakeDingTalk:
         queue = self._failures.get(request.path)
         if queue:
             failure = queue.popleft()
-            self._emit(lambda: self.rejected.append((request.path, failure.status, str(failure.errcode or failure.code))))
+            self._emit(
+                lambda: self.rejected.append(
+                    (request.path, failure.status, str(failure.errcode or failure.code))
+                )
+            )
             if failure.errcode is not None:
-                return web.json_response({"errcode": failure.errcode, "errmsg": "fake failure"}, status=failure.status)
-            return web.json_response({"code": failure.code, "message": "fake failure"}, status=failure.status)
+                return web.json_response(
+                    {"errcode": failure.errcode, "errmsg": "fake failure"}, status=failure.status
+                )
+            return web.json_response(
+                {"code": failure.code, "message": "fake failure"}, status=failure.status
+            )
         hold = self._holds.get(request.path)
         if hold is not None and not hold.is_set():
             self._emit(lambda: setattr(self, "held_requests", self.held_requests + 1))
@@ -438,10 +489,14 @@ class FakeDingTalk:
         body = await request.json()
         self._emit(lambda: self.connection_requests.append(body))
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
-            return self._reject(request.path, 401, {"code": "InvalidAuthentication", "message": "bad client"})
+            return self._reject(
+                request.path, 401, {"code": "InvalidAuthentication", "message": "bad client"}
+            )
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
-        return web.json_response({"endpoint": f"ws://127.0.0.1:{self._port}/stream", "ticket": ticket})
+        return web.json_response(
+            {"endpoint": f"ws://127.0.0.1:{self._port}/stream", "ticket": ticket}
+        )
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
@@ -474,14 +529,22 @@ class FakeDingTalk:
         body = await request.json()
         self._emit(lambda: self.token_requests.append(body))
         if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
-            return self._reject(request.path, 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或clientSecret"})
+            return self._reject(
+                request.path,
+                400,
+                {"code": "invalidClientIdOrSecret", "message": "无效的clientId或clientSecret"},
+            )
         token = f"fake-token-{next(self._token_numbers)}"
         self._tokens.add(token)
         return web.json_response({"accessToken": token, "expireIn": self.token_ttl_seconds})
 
     async def _group_send(self, request: web.Request) -> web.Response:
         if request.headers.get("x-acs-dingtalk-access-token") not in self._tokens:
-            return self._reject(request.path, 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"})
+            return self._reject(
+                request.path,
+                401,
+                {"code": "InvalidAuthentication", "message": "不合法的access_token"},
+            )
         body = await request.json()
         param = body.get("msgParam")
         if not isinstance(param, str):
@@ -492,7 +555,9 @@ class FakeDingTalk:
             return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
         if body.get("robotCode") != self.client_id:
             return self._reject(request.path, 400, {"code": "invalidParameter.robotCode.auth"})
-        if body.get("msgKey") not in ("sampleMarkdown", "sampleText") or not body.get("openConversationId"):
+        if body.get("msgKey") not in ("sampleMarkdown", "sampleText") or not body.get(
+            "openConversationId"
+        ):
             return self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"})
         key = uuid.uuid4().hex
         sent = SentMessage(
@@ -510,18 +575,27 @@ class FakeDingTalk:
     async def _session_send(self, request: web.Request) -> web.Response:
         session = request.query.get("session", "")
         if session not in self._sessions or session in self._expired_sessions:
-            return self._reject(request.path, 200, {"errcode": 300001, "errmsg": "session 不存在或已过期"})
+            return self._reject(
+                request.path, 200, {"errcode": 300001, "errmsg": "session 不存在或已过期"}
+            )
         body = await request.json()
-        self._deliver(self._webhook_message("session", self._sessions[session], body), self.webhook_sends)
+        sent = self._webhook_message("session", self._sessions[session], body)
+        self._deliver(dataclasses.replace(sent, session=session), self.webhook_sends)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _robot_send(self, request: web.Request) -> web.Response:
         query = request.query
         if query.get("access_token") != self.robot_access_token:
-            return self._reject(request.path, 200, {"errcode": 300001, "errmsg": "token is not exist"})
+            return self._reject(
+                request.path, 200, {"errcode": 300001, "errmsg": "token is not exist"}
+            )
         timestamp, sign = query.get("timestamp", ""), query.get("sign", "")
         expected = base64.b64encode(
-            hmac.new(self.robot_secret.encode(), f"{timestamp}\n{self.robot_secret}".encode(), hashlib.sha256).digest()
+            hmac.new(
+                self.robot_secret.encode(),
+                f"{timestamp}\n{self.robot_secret}".encode(),
+                hashlib.sha256,
+            ).digest()
         ).decode()
         fresh = timestamp.isdigit() and abs(int(timestamp) - time.time() * 1000) <= 3_600_000
         if not fresh or not hmac.compare_digest(expected, sign):
@@ -530,7 +604,9 @@ class FakeDingTalk:
         self._deliver(self._webhook_message("robot", "robot-group", body), self.robot_sends)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
-    def _webhook_message(self, channel: str, conversation_id: str, body: dict[str, Any]) -> SentMessage:
+    def _webhook_message(
+        self, channel: str, conversation_id: str, body: dict[str, Any]
+    ) -> SentMessage:
         if body.get("msgtype") == "markdown":
             title, text = body["markdown"].get("title", ""), body["markdown"].get("text", "")
         else:
