@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -56,6 +57,7 @@ def build_scheduler(service: BulletinService) -> AsyncIOScheduler:
         timezone=calendar.zone(service.campaign),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace_seconds},
     )
+    scheduler.add_listener(_log_trouble, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
     schedule_pushes(scheduler, service)
     scheduler.add_job(
         jobs.deliver_published,
@@ -65,3 +67,11 @@ def build_scheduler(service: BulletinService) -> AsyncIOScheduler:
         replace_existing=True,
     )
     return scheduler
+
+
+def _log_trouble(event: JobExecutionEvent) -> None:
+    """A missed run is caught up at the next start (within the grace window); say so loudly now."""
+    if event.code == EVENT_JOB_MISSED:
+        logger.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+    else:
+        logger.error("job %s failed: %r", event.job_id, event.exception)

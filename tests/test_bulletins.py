@@ -17,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import App
-from bot.bulletins import run_push
+from bot.bulletins import run_push, scheduled_bulletins
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.demo import seed_demo
 from bot.dingtalk.openapi import OpenApiClient
 from bot.dingtalk.sender import Sender
+from bot.dingtalk.services import build_dingtalk
 from bot.outbox import OutboxRelay
 from campaign import Campaign, calendar, compute_standings, format_amount
 from campaign.pushes import PushKind
@@ -461,3 +462,27 @@ async def test_week_month_redflag_and_snail_commands_answer_in_chinese(app: App,
     assert snail is not None and "- 海宁市：本周未报送" in snail.text
     for reply in (week, month, red, snail):
         assert len(reply.text.encode()) < 4000 and "|" not in reply.text  # no tables, one message
+
+
+async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
+    tmp_path: Path, campaign: Campaign, fake_dingtalk: FakeDingTalk
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    settings = Settings(
+        database_url=url,
+        client_id=fake_dingtalk.client_id,
+        client_secret=fake_dingtalk.client_secret,
+        openapi_endpoint=fake_dingtalk.url,
+        open_conversation_id="cid-1",
+    )
+    app = App.build(settings, clock=FixedClock(at("2021-10-11T10:30")))
+    async with app:
+        await seed_demo(app.database, app.campaign, date(2021, 11, 14))
+        async with scheduled_bulletins(app) as running:
+            assert running.scheduler.running
+            assert await outbox_keys(app.database) == ["weekly:2021-W40"]  # caught up: queued only
+            assert fake_dingtalk.group_sends == []
+            transport = build_dingtalk(app)  # what run_stream / run_http start
+            await transport.outbox.flush()
+        assert not running.scheduler.running
+    assert [s.title for s in fake_dingtalk.group_sends] == ["周周比 10月4日–10月10日"]
