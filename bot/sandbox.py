@@ -78,17 +78,10 @@ class Sandbox:
 
     async def show_identity(self, _args: str) -> None:
         member = self.app.campaign.member(self.staff_id)
-        role = (
-            {Role.HEAD: f"{member.unit}负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}[
-                member.role
-            ]
-            if member
-            else "非成员"
-        )
-        tz = calendar.zone(self.app.campaign)
-        self.print(
-            f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {self.clock.now().astimezone(tz):%Y-%m-%d %H:%M}"
-        )
+        roles = {Role.HEAD: "单位负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}
+        role = roles[member.role] if member else "非成员"
+        now = self.clock.now().astimezone(calendar.zone(self.app.campaign))
+        self.print(f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {now:%Y-%m-%d %H:%M}")
 
     async def say(self, text: str) -> Reply | None:
         message = IncomingMessage(

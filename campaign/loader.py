@@ -191,7 +191,9 @@ def _unit(r: _Reader, metric_ids: set[str]) -> Unit:
     for name, table in (("targets", targets), ("baselines", baselines)):
         for key in table:
             if key not in metric_ids:
-                raise CampaignError(r.path, f"{r.key(name)}.{key}", f"a metric id ({sorted(metric_ids)})")
+                raise CampaignError(
+                    r.path, f"{r.key(name)}.{key}", f"a metric id ({sorted(metric_ids)})"
+                )
     return Unit(
         name=r.str("name"),
         aliases=r.strs("aliases"),
@@ -246,9 +248,15 @@ def _check_rule_inputs(path: Path, rules: tuple[Rule, ...], units: tuple[Unit, .
     for i, rule in enumerate(rules):
         for unit in units:
             if isinstance(rule, CompletionRule | ExcessRule) and rule.metric not in unit.targets:
-                raise CampaignError(path, f"units.{unit.name}.targets.{rule.metric}", f"a target (rule {rule.id})")
+                raise CampaignError(
+                    path, f"units.{unit.name}.targets.{rule.metric}", f"a target (rule {rule.id})"
+                )
             if isinstance(rule, RatioRule) and rule.constant not in unit.constants:
-                raise CampaignError(path, f"units.{unit.name}.constants.{rule.constant}", f"a number (rule {rule.id})")
+                raise CampaignError(
+                    path,
+                    f"units.{unit.name}.constants.{rule.constant}",
+                    f"a number (rule {rule.id})",
+                )
         if isinstance(rule, ShareRule) and not 0 < rule.threshold <= 1:
             raise CampaignError(path, f"rules[{i}].threshold", "a share between 0 and 1, e.g. 0.4")
 

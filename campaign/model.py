@@ -10,11 +10,11 @@ from enum import StrEnum
 from typing import Any
 
 
-
 class Role(StrEnum):
     HEAD = "head"  # 单位负责人: posts for the unit it is bound to
     LEADER = "leader"  # 市长/副市长: reads everything
     ADMIN = "admin"  # 市商务局 etc.: may post on behalf of any unit, bind members, publish
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectQuery:
@@ -28,18 +28,17 @@ class ProjectQuery:
     min_total: Decimal | None = None  # 总投资 at least this, in the projects unit
 
 
-
 @dataclass(frozen=True, slots=True)
 class Metric:
     id: str
     label: str
     unit: str  # e.g. 万美元, 亿元, 个
+    aliases: tuple[str, ...] = ()
     query: ProjectQuery | None = None  # set: computed from the project ledger, not posted
 
     @property
     def is_computed(self) -> bool:
         return self.query is not None
-    aliases: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -52,9 +51,15 @@ class Unit:
 
     name: str
     aliases: tuple[str, ...] = ()
-    targets: Mapping[str, Decimal] = field(default_factory=dict)  # metric id -> full target for the window's end
-    baselines: Mapping[str, Decimal] = field(default_factory=dict)  # metric id -> cumulative at the window's start
-    constants: Mapping[str, Decimal] = field(default_factory=dict)  # named reference figures, e.g. bigproject_total
+    targets: Mapping[str, Decimal] = field(
+        default_factory=dict
+    )  # metric id -> full target for the window's end
+    baselines: Mapping[str, Decimal] = field(
+        default_factory=dict
+    )  # metric id -> cumulative at the window's start
+    constants: Mapping[str, Decimal] = field(
+        default_factory=dict
+    )  # named reference figures, e.g. bigproject_total
 
     @property
     def names(self) -> tuple[str, ...]:
