@@ -6,6 +6,7 @@ group's choice (/赛事) live in the database and are applied per message, so ne
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,7 +37,9 @@ class CampaignBook:
         """The default campaign plus every *.toml beside it and in `directories` (first id wins)."""
         default = load_campaign(default_path)
         campaigns = {default.id: default}
-        paths = sorted({p.resolve() for d in (default_path.parent, *directories) for p in d.glob("*.toml")})
+        paths = sorted(
+            {p.resolve() for d in (default_path.parent, *directories) for p in d.glob("*.toml")}
+        )
         for path in paths:
             if path == default_path.resolve():
                 continue
@@ -58,14 +61,20 @@ class CampaignBook:
             return found
         if Path(id_or_path).is_file():
             return load_campaign(id_or_path)
-        raise CampaignError(id_or_path, "(campaign)", f"a campaign id ({', '.join(self.by_id)}) or a file")
+        raise CampaignError(
+            id_or_path, "(campaign)", f"a campaign id ({', '.join(self.by_id)}) or a file"
+        )
 
     async def with_targets(self, session: AsyncSession, campaign: Campaign) -> Campaign:
         return apply_targets(campaign, await TargetRepository(session).get(campaign.id))
 
     async def active(self, session: AsyncSession, conversation_id: str) -> Campaign:
         """The group's chosen campaign (the default when none was chosen), with imported targets."""
-        chosen = await StateRepository(session).get(ACTIVE_KEY + conversation_id) if conversation_id else None
+        chosen = (
+            await StateRepository(session).get(ACTIVE_KEY + conversation_id)
+            if conversation_id
+            else None
+        )
         campaign = self.by_id.get(chosen or "", self.default)
         return await self.with_targets(session, campaign)
 
@@ -78,12 +87,14 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
     book = app.book or CampaignBook([app.campaign], app.campaign.id)
     campaign = book.find(id_or_path)
     try:
-        text = Path(csv_path).read_text(encoding="utf-8")
+        text = await asyncio.to_thread(Path(csv_path).read_text, encoding="utf-8")
         targets = parse_targets_csv(text, campaign)
     except (OSError, UnicodeDecodeError, TargetsError) as error:
         print(f"{csv_path}: {error}", file=sys.stderr)
         return 2
     async with app.database.sessionmaker.begin() as session:
-        count = await TargetRepository(session).replace(campaign.id, targets, app.clock.now(), Path(csv_path).name)
+        count = await TargetRepository(session).replace(
+            campaign.id, targets, app.clock.now(), Path(csv_path).name
+        )
     print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")
     return 0

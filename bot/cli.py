@@ -158,18 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     rank.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
     rank.add_argument("--json", action="store_true", help="machine-readable output")
 
-    push = sub.add_parser("push", help="render (and send through the outbox) the push due at a time")
+    push = sub.add_parser(
+        "push", help="render (and send through the outbox) the push due at a time"
+    )
     push.add_argument("kind", choices=("weekly", "monthly", "final", "reminder"))
     push.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
     push.add_argument("--dry-run", action="store_true", help="print it; store and send nothing")
 
-    doctor = sub.add_parser("doctor", help="check the DingTalk configuration for real, say what to fix")
-    doctor.add_argument("--send", action="store_true", help="also send a test message on each channel")
+    doctor = sub.add_parser(
+        "doctor", help="check the DingTalk configuration for real, say what to fix"
+    )
+    doctor.add_argument(
+        "--send", action="store_true", help="also send a test message on each channel"
+    )
 
     campaign = sub.add_parser("campaign", help="campaign administration")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
     targets = campaign_sub.add_parser(
-        "import-targets", help="store per-unit targets from a CSV (单位,<metric>,…); they override the file's"
+        "import-targets",
+        help="store per-unit targets from a CSV (单位,<metric>,…); they override the file's",
     )
     targets.add_argument("campaign", help="a campaign id (e.g. zhaoda-2024) or a campaign file")
     targets.add_argument("csv", help="UTF-8 CSV with a 单位 column and one column per metric")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import Batcher
 from bot.campaigns import CampaignBook
 from bot.clock import Clock
 from bot.commands import parse_command
@@ -31,7 +32,7 @@ from storage import (
     ReportRepository,
     StateRepository,
 )
-from storage.models import InboxMessage
+from storage.models import Binding, InboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -51,21 +52,13 @@ class Pipeline:
         self.database, self.campaign, self.table = database, campaign, table
         self.clock, self.admins = clock, frozenset(admins)
         self.book = book  # several campaigns: each group uses the one it chose (/赛事)
+        self._receiver: Batcher[IncomingMessage, bool] = Batcher(self._store)
+        self._processor: Batcher[IncomingMessage, Reply | None] = Batcher(self._process_batch)
+        self._push_conversation_id: str | None = None  # cache of the stored push target
 
     async def receive(self, message: IncomingMessage) -> bool:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
-        async with self.database.sessionmaker.begin() as session:
-            return await InboxRepository(session).add(
-                InboxMessage(
-                    msg_id=message.msg_id,
-                    conversation_id=message.conversation_id,
-                    sender_staff_id=message.sender_staff_id,
-                    text=message.text,
-                    created_at=message.created_at,
-                    received_at=self.clock.now(),
-                    message_json=encode_message(message),
-                )
-            )
+        return await self._receiver.submit(message)
 
     async def unprocessed(self) -> list[IncomingMessage]:
         async with self.database.sessionmaker() as session:
@@ -79,80 +72,155 @@ class Pipeline:
 
     async def process(self, message: IncomingMessage) -> Reply | None:
         """Run the message's command once; returns the reply (stored), or None if there is none."""
+        return await self._processor.submit(message)
+
+    async def _store(self, messages: list[IncomingMessage]) -> list[bool]:
+        """One transaction for every message that arrived together (group commit)."""
+        received_at = self.clock.now()
+        rows = [
+            {
+                "msg_id": m.msg_id,
+                "conversation_id": m.conversation_id,
+                "sender_staff_id": m.sender_staff_id,
+                "text": m.text,
+                "created_at": m.created_at,
+                "received_at": received_at,
+                "message_json": encode_message(m),
+            }
+            for m in messages
+        ]
+        async with self.database.sessionmaker.begin() as session:
+            inserted = await InboxRepository(session).add_many(
+                list({r["msg_id"]: r for r in rows}.values())
+            )
+        results = []
+        for message in messages:  # the same msgId twice in one batch: only the first is new
+            results.append(message.msg_id in inserted)
+            inserted.discard(message.msg_id)
+        return results
+
+    async def _process_batch(self, messages: list[IncomingMessage]) -> list[Reply | None]:
+        """Process messages in one transaction, each handler under its own savepoint.
+
+        Should the transaction itself fail (not a handler: those are contained), each message is
+        retried alone, so one bad message cannot take its batch-mates' replies with it.
+        """
+        if len(messages) > 1:
+            try:
+                async with self.database.sessionmaker.begin() as session:
+                    batch = _Batch(
+                        await InboxRepository(session).get_many(m.msg_id for m in messages)
+                    )
+                    return [await self._process_one(session, batch, m) for m in messages]
+            except Exception:
+                logger.exception(
+                    "batch of %d messages failed; processing one by one", len(messages)
+                )
+        return [await self._process_alone(message) for message in messages]
+
+    async def _process_alone(self, message: IncomingMessage) -> Reply | None:
+        try:
+            async with self.database.sessionmaker.begin() as session:
+                batch = _Batch(await InboxRepository(session).get_many([message.msg_id]))
+                return await self._process_one(session, batch, message)
+        except Exception:
+            logger.exception("message %s failed", message.msg_id)
+            reply = _addressed(texts.apology(), message)
+            async with self.database.sessionmaker.begin() as session:
+                batch = _Batch(await InboxRepository(session).get_many([message.msg_id]))
+                self._mark(batch, message, "", "error", reply)
+            return reply
+
+    async def _process_one(
+        self, session: AsyncSession, batch: _Batch, message: IncomingMessage
+    ) -> Reply | None:
         started = time.perf_counter()
         call = parse_command(message.text)
         spec = self.table.lookup(call.word) if call else None
         command = spec.word if spec else (call.word[:32] if call else "")
+        inbox = batch.inbox.get(message.msg_id)
+        if inbox is not None and inbox.processed_at is not None:
+            _log(message, command, "duplicate", started)
+            return _stored_reply(inbox)
+        state = StateRepository(session)
+        await self._remember_group(state, message)
+        campaign = await self._campaign(session, batch, message)
+        bindings = BindingRepository(session, campaign.id)
+        actor = await self._actor(bindings, batch, message, campaign)
         outcome = "ok"
-        try:
-            async with self.database.sessionmaker.begin() as session:
-                inbox = await InboxRepository(session).get(message.msg_id)
-                if inbox is not None and inbox.processed_at is not None:
-                    outcome = "duplicate"
-                    return _stored_reply(inbox)
-                state = StateRepository(session)
-                if message.is_group and message.conversation_id:
-                    await state.set(PUSH_CONVERSATION_KEY, message.conversation_id)
-                campaign = await self._campaign(session, message)
-                bindings = BindingRepository(session, campaign.id)
-                actor = await self._actor(bindings, message, campaign)
-                if call is None or spec is None:
-                    outcome = "unknown"
-                    reply = texts.unknown_command(call.word if call else "")
-                elif spec.admin_only and not actor.is_admin:
-                    outcome = "refused"
-                    reply = texts.admin_only(spec.word)
-                else:
-                    context = CommandContext(
-                        message=message,
-                        args=call.args,
-                        actor=actor,
-                        campaign=campaign,
-                        session=session,
-                        reports=ReportRepository(session, campaign.id),
-                        bindings=bindings,
-                        state=state,
-                        now=message.created_at,
-                        commands=self.table,
-                    )
-                    try:
-                        async with session.begin_nested():
-                            reply = await spec.handler(context)
-                    except UserFacingError as error:
-                        outcome = "refused"
-                        reply = texts.refusal(error.text)
-                reply = _addressed(reply, message)
-                await self._mark(session, message, command, outcome, reply)
-                return reply
-        except Exception:
-            logger.exception("message %s failed", message.msg_id)
-            outcome = "error"
-            reply = _addressed(texts.apology(), message)
-            async with self.database.sessionmaker.begin() as session:
-                await self._mark(session, message, command, outcome, reply)
-            return reply
-        finally:
-            logger.info(
-                "message_id=%s conversation_id=%s command=%s outcome=%s duration_ms=%.1f",
-                message.msg_id,
-                message.conversation_id,
-                command,
-                outcome,
-                (time.perf_counter() - started) * 1000,
+        if call is None or spec is None:
+            outcome = "unknown"
+            reply = texts.unknown_command(call.word if call else "")
+        elif spec.admin_only and not actor.is_admin:
+            outcome = "refused"
+            reply = texts.admin_only(spec.word)
+        else:
+            context = CommandContext(
+                message=message,
+                args=call.args,
+                actor=actor,
+                campaign=campaign,
+                session=session,
+                reports=ReportRepository(session, campaign.id),
+                bindings=bindings,
+                state=state,
+                now=message.created_at,
+                commands=self.table,
             )
+            try:
+                async with (
+                    session.begin_nested()
+                ):  # a refusal or a failure undoes the handler's writes
+                    reply = await spec.handler(context)
+            except UserFacingError as error:
+                outcome = "refused"
+                reply = texts.refusal(error.text)
+            except Exception:
+                logger.exception("message %s: handler for /%s failed", message.msg_id, spec.word)
+                outcome = "error"
+                reply = texts.apology()
+            if spec.admin_only:  # /绑定 may have changed who later messages in the batch are
+                batch.bindings.clear()
+        reply = _addressed(reply, message)
+        self._mark(batch, message, command, outcome, reply)
+        _log(message, command, outcome, started)
+        return reply
 
-    async def _campaign(self, session: AsyncSession, message: IncomingMessage) -> Campaign:
+    async def _remember_group(self, state: StateRepository, message: IncomingMessage) -> None:
+        """The last group that talked to the bot is the push target; write only when it changes."""
+        if not (message.is_group and message.conversation_id):
+            return
+        if self._push_conversation_id is None:
+            self._push_conversation_id = await state.get(PUSH_CONVERSATION_KEY) or ""
+        if self._push_conversation_id != message.conversation_id:
+            await state.set(PUSH_CONVERSATION_KEY, message.conversation_id)
+            self._push_conversation_id = message.conversation_id
+
+    async def _campaign(
+        self, session: AsyncSession, batch: _Batch, message: IncomingMessage
+    ) -> Campaign:
         if self.book is None:
             return self.campaign
-        return await self.book.active(session, message.conversation_id)
+        if message.conversation_id not in batch.campaigns:
+            batch.campaigns[message.conversation_id] = await self.book.active(
+                session, message.conversation_id
+            )
+        return batch.campaigns[message.conversation_id]
 
     async def _actor(
-        self, bindings: BindingRepository, message: IncomingMessage, campaign: Campaign
+        self,
+        bindings: BindingRepository,
+        batch: _Batch,
+        message: IncomingMessage,
+        campaign: Campaign,
     ) -> Actor:
         """Identity is the staffId, checked against bindings and the campaign file; never the nick."""
         staff_id = message.sender_staff_id
         is_listed_admin = staff_id in self.admins
-        binding = await bindings.get(staff_id) if staff_id else None
+        key = (campaign.id, staff_id)
+        if key not in batch.bindings:
+            batch.bindings[key] = await bindings.get(staff_id) if staff_id else None
+        binding = batch.bindings[key]
         if binding is not None:
             role = Role(binding.role)
             return Actor(
@@ -164,15 +232,15 @@ class Pipeline:
             return Actor(staff_id, member.name, member.role, member.unit, is_admin)
         return Actor(staff_id, message.sender_nick or staff_id, None, None, is_listed_admin)
 
-    async def _mark(
+    def _mark(
         self,
-        session: AsyncSession,
+        batch: _Batch,
         message: IncomingMessage,
         command: str,
         outcome: str,
         reply: Reply | None,
     ) -> None:
-        inbox = await InboxRepository(session).get(message.msg_id)
+        inbox = batch.inbox.get(message.msg_id)
         if inbox is None:  # process() without receive(): nothing to mark
             return
         inbox.processed_at = self.clock.now()
@@ -180,6 +248,26 @@ class Pipeline:
         inbox.outcome = outcome
         inbox.reply_title = reply.title if reply else None
         inbox.reply_text = reply.text if reply else None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Rows one transaction loaded up front: one query for the whole batch, not one per message."""
+
+    inbox: dict[str, InboxMessage]
+    campaigns: dict[str, Campaign] = field(default_factory=dict)  # by conversation id
+    bindings: dict[tuple[str, str], Binding | None] = field(default_factory=dict)
+
+
+def _log(message: IncomingMessage, command: str, outcome: str, started: float) -> None:
+    logger.info(
+        "message_id=%s conversation_id=%s command=%s outcome=%s duration_ms=%.1f",
+        message.msg_id,
+        message.conversation_id,
+        command,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _addressed(reply: Reply | None, message: IncomingMessage) -> Reply | None:

@@ -81,7 +81,9 @@ class Sandbox:
         roles = {Role.HEAD: "单位负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}
         role = roles[member.role] if member else "非成员"
         now = self.clock.now().astimezone(calendar.zone(self.app.campaign))
-        self.print(f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {now:%Y-%m-%d %H:%M}")
+        self.print(
+            f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {now:%Y-%m-%d %H:%M}"
+        )
 
     async def say(self, text: str) -> Reply | None:
         message = IncomingMessage(

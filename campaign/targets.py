@@ -30,7 +30,9 @@ def parse_targets_csv(text: str, campaign: Campaign) -> dict[str, dict[str, Deci
         raise TargetsError("empty CSV: expected a header line such as 单位,fdi,world500")
     header = [cell.strip() for cell in rows[0]]
     if header[0] not in UNIT_HEADERS:
-        raise TargetsError(f"line 1, column 1: expected one of {', '.join(UNIT_HEADERS)}, got {header[0]!r}")
+        raise TargetsError(
+            f"line 1, column 1: expected one of {', '.join(UNIT_HEADERS)}, got {header[0]!r}"
+        )
     metrics = []
     for column, name in enumerate(header[1:], start=2):
         metric = campaign.find_metric(name)
@@ -70,6 +72,7 @@ def apply_targets(campaign: Campaign, targets: Mapping[str, Mapping[str, Decimal
     if not targets:
         return campaign
     units = tuple(
-        replace(unit, targets={**unit.targets, **targets.get(unit.name, {})}) for unit in campaign.units
+        replace(unit, targets={**unit.targets, **targets.get(unit.name, {})})
+        for unit in campaign.units
     )
     return replace(campaign, units=units)

@@ -2,4 +2,11 @@
 
 from handlers import admin, bulletins, projects, reports, standings, usage
 
-ROUTERS = (reports.router, standings.router, admin.router, projects.router, bulletins.router, usage.router)
+ROUTERS = (
+    reports.router,
+    standings.router,
+    admin.router,
+    projects.router,
+    bulletins.router,
+    usage.router,
+)

@@ -14,7 +14,8 @@ def campaign_router(book: CampaignBook) -> Router:
     router = Router("campaigns")
 
     @router.command(
-        "赛事", "campaign",
+        "赛事",
+        "campaign",
         help="查看本群当前赛事；管理员写赛事编号可切换",
         usage="/赛事 [编号]",
     )

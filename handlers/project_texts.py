@@ -14,9 +14,9 @@ from campaign.projects import (
     FirstTalkHold,
     ListTotal,
     Project,
-    Stage,
     SnailProject,
     SnailRule,
+    Stage,
 )
 from handlers.texts import moment
 from storage.projects import EventRecord, RedFlagRecord
@@ -50,7 +50,9 @@ def project_line(project: Project, unit: str) -> str:
 
 
 def flags(project: Project) -> str:
-    marks = [m for m, on in (("外资", project.is_foreign), ("世界500强", project.is_world500)) if on]
+    marks = [
+        m for m, on in (("外资", project.is_foreign), ("世界500强", project.is_world500)) if on
+    ]
     return f"（{'、'.join(marks)}）" if marks else ""
 
 
@@ -81,7 +83,9 @@ def first_talk_refused(company: str, hold: FirstTalkHold) -> str:
 
 
 def advanced(project: Project, stage: Stage, on: date) -> Reply:
-    text = f"### ✅ #{project.id} {project.name} · {stage}\n日期：{day(on)}\n当前阶段：{project.stage}"
+    text = (
+        f"### ✅ #{project.id} {project.name} · {stage}\n日期：{day(on)}\n当前阶段：{project.stage}"
+    )
     return Reply.markdown(f"项目{stage}", text)
 
 
@@ -98,12 +102,16 @@ def project_list(title: str, projects: Sequence[Project], unit: str) -> Reply:
     if not projects:
         return Reply.markdown("项目列表", f"### {title}\n暂无项目。登记：{REGISTER_EXAMPLE}")
     lines = [f"### {title}（{len(projects)}个）"]
-    lines += [f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if "全市" in title else "")
-              for i, p in enumerate(projects, 1)]
+    lines += [
+        f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if "全市" in title else "")
+        for i, p in enumerate(projects, 1)
+    ]
     return Reply.markdown("项目列表", "\n".join(lines))
 
 
-def project_detail(project: Project, events: Sequence[EventRecord], unit: str, tz: ZoneInfo) -> Reply:
+def project_detail(
+    project: Project, events: Sequence[EventRecord], unit: str, tz: ZoneInfo
+) -> Reply:
     lines = [
         f"### #{project.id} {project.name}{flags(project)}",
         f"单位：{project.unit} · 阶段：{project.stage}",
@@ -118,7 +126,9 @@ def project_detail(project: Project, events: Sequence[EventRecord], unit: str, t
     lines += ["", "历史："]
     for i, event in enumerate(events, 1):
         detail = f" {event.detail}" if event.detail else ""
-        lines.append(f"{i}. {day(event.on)} {event.kind}{detail}（{event.staff_id}，{moment(event.at, tz)}）")
+        lines.append(
+            f"{i}. {day(event.on)} {event.kind}{detail}（{event.staff_id}，{moment(event.at, tz)}）"
+        )
     return Reply.markdown(f"项目#{project.id}", "\n".join(lines))
 
 
@@ -131,7 +141,11 @@ def list_lines(lists: Mapping[Stage, ListTotal], unit: str) -> list[str]:
 
 
 def four_lists_text(
-    title: str, lists: Mapping[str, Mapping[Stage, ListTotal]], units: Iterable[str], unit: str, today: date
+    title: str,
+    lists: Mapping[str, Mapping[Stage, ListTotal]],
+    units: Iterable[str],
+    unit: str,
+    today: date,
 ) -> Reply:
     lines = [f"### 四张清单 · {title}", f"截至{day(today)} · 总投资合计"]
     empty = {stage: ListTotal() for stage in LISTS}
@@ -150,7 +164,7 @@ def four_lists_text(
             )
             for stage in LISTS
         }
-        lines += ["", "全市："] + list_lines(city, unit)
+        lines += ["", "全市：", *list_lines(city, unit)]
     return Reply.markdown("四张清单", "\n".join(lines))
 
 
@@ -173,10 +187,15 @@ def snail_lines(snails: Sequence[SnailProject], rule: SnailRule) -> list[str]:
 
 
 def red_flag_lines(
-    confirmed: Sequence[RedFlagRecord], proposals: Sequence[tuple[Project, str]], show_proposals: bool
+    confirmed: Sequence[RedFlagRecord],
+    proposals: Sequence[tuple[Project, str]],
+    show_proposals: bool,
 ) -> list[str]:
     lines = ["**红旗项目**：" + ("" if confirmed else "暂无")]
-    lines += [f"{i}. {r.project.unit} · #{r.project.id} {r.project.name}：{r.reason}" for i, r in enumerate(confirmed, 1)]
+    lines += [
+        f"{i}. {r.project.unit} · #{r.project.id} {r.project.name}：{r.reason}"
+        for i, r in enumerate(confirmed, 1)
+    ]
     if show_proposals and proposals:
         lines.append(f"按规则推荐、待管理员确认（{RED_FLAG_EXAMPLE}）：")
         lines += [f"- {p.unit} · #{p.id} {p.name}：{reason}" for p, reason in proposals]
@@ -184,13 +203,23 @@ def red_flag_lines(
 
 
 def red_flag_confirmed(project: Project, reason: str) -> Reply:
-    return Reply.markdown("红旗项目", f"### 🚩 已确认红旗项目\n{project.unit} · #{project.id} {project.name}\n理由：{reason}")
+    return Reply.markdown(
+        "红旗项目",
+        f"### 🚩 已确认红旗项目\n{project.unit} · #{project.id} {project.name}\n理由：{reason}",
+    )
 
 
 def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str) -> Reply:
     lines = ["### 赛事"]
     for i, campaign in enumerate(campaigns, 1):
-        marks = [m for m, on in (("本群当前", campaign.id == active_id), ("默认", campaign.id == default_id)) if on]
+        marks = [
+            m
+            for m, on in (
+                ("本群当前", campaign.id == active_id),
+                ("默认", campaign.id == default_id),
+            )
+            if on
+        ]
         suffix = f"（{'、'.join(marks)}）" if marks else ""
         lines.append(f"{i}. {campaign.id} · {campaign.name}{suffix}")
     lines.append("管理员切换：/赛事 <编号>")
@@ -199,4 +228,6 @@ def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str
 
 def campaign_chosen(campaign: Campaign) -> Reply:
     window = f"{day(campaign.window.start)}–{day(campaign.window.end)}"
-    return Reply.markdown("赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}")
+    return Reply.markdown(
+        "赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}"
+    )

@@ -37,13 +37,21 @@ from storage.projects import ProjectRepository, ledger_day
 router = Router("projects")
 
 REGISTER_KEYS = {
-    "名称": "name", "项目": "name", "项目名称": "name",
-    "总投资": "total", "投资": "total",
-    "外资": "foreign", "外资项目": "foreign",
-    "世界500强": "world500", "500强": "world500",
-    "合同开工": "contract_start", "合同竣工": "contract_end",
-    "公司": "company", "企业": "company",
-    "日期": "on", "登记日期": "on",
+    "名称": "name",
+    "项目": "name",
+    "项目名称": "name",
+    "总投资": "total",
+    "投资": "total",
+    "外资": "foreign",
+    "外资项目": "foreign",
+    "世界500强": "world500",
+    "500强": "world500",
+    "合同开工": "contract_start",
+    "合同竣工": "contract_end",
+    "公司": "company",
+    "企业": "company",
+    "日期": "on",
+    "登记日期": "on",
 }
 YES = {"是", "y", "yes", "true", "1", "有"}
 NO = {"否", "n", "no", "false", "0", "无", "不是"}
@@ -53,7 +61,8 @@ MAX_NAME = 60
 
 
 @router.command(
-    "项目", "project",
+    "项目",
+    "project",
     help="项目台账：登记、签约/注册/开工/竣工/投产、到资、列表、详情",
     usage="/项目 登记|签约|注册|开工|竣工|投产|到资|列表|<编号> …",
 )
@@ -76,7 +85,12 @@ async def manage_project(ctx: CommandContext) -> Reply:
     raise UserFacingError(f"无法识别“{word}”。\n{texts.USAGE}")
 
 
-@router.command("清单", "lists", help="四张清单：在谈、签约、注册(备案)、开工的个数与总投资", usage="/清单 [单位]")
+@router.command(
+    "清单",
+    "lists",
+    help="四张清单：在谈、签约、注册(备案)、开工的个数与总投资",
+    usage="/清单 [单位]",
+)
 async def show_four_lists(ctx: CommandContext) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     today = ledger_day(ctx.campaign, ctx.now)
@@ -88,7 +102,9 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     settings = settings_of(ctx.campaign.extra)
     if unit is not None:
         return texts.four_lists_text(unit.name, lists, [unit.name], settings.unit, today)
-    return texts.four_lists_text("全市", lists, [u.name for u in ctx.campaign.units], settings.unit, today)
+    return texts.four_lists_text(
+        "全市", lists, [u.name for u in ctx.campaign.units], settings.unit, today
+    )
 
 
 # ---- /项目 subcommands ----
@@ -104,7 +120,9 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
     if len(name) > MAX_NAME:
         raise UserFacingError(f"项目名称过长（最多{MAX_NAME}字）。")
     if name.lstrip("#＃").translate(FULL_WIDTH).isdigit():
-        raise UserFacingError(f"项目名称不能是纯数字（会与编号混淆）。\n例：{texts.REGISTER_EXAMPLE}")
+        raise UserFacingError(
+            f"项目名称不能是纯数字（会与编号混淆）。\n例：{texts.REGISTER_EXAMPLE}"
+        )
     if "total" not in fields:
         raise UserFacingError(f"请写明总投资。\n例：{texts.REGISTER_EXAMPLE}")
     total = _money(fields["total"], "总投资", settings, texts.REGISTER_EXAMPLE)
@@ -117,12 +135,16 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
     contract_start = _optional_date(fields, "contract_start", "合同开工")
     contract_end = _optional_date(fields, "contract_end", "合同竣工")
     if contract_start and contract_end and contract_end < contract_start:
-        raise UserFacingError(f"合同竣工日期早于合同开工日期，请核对。\n例：{texts.REGISTER_EXAMPLE}")
+        raise UserFacingError(
+            f"合同竣工日期早于合同开工日期，请核对。\n例：{texts.REGISTER_EXAMPLE}"
+        )
 
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     if await repo.named(name, unit.name):
         existing = (await repo.named(name, unit.name))[0]
-        raise UserFacingError(f"{unit.name}已有项目“{name}”（#{existing.id}）。请换个名称，或用编号更新它。")
+        raise UserFacingError(
+            f"{unit.name}已有项目“{name}”（#{existing.id}）。请换个名称，或用编号更新它。"
+        )
     company = fields.get("company", "")
     project = Project(
         id=0,
@@ -143,9 +165,17 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
             raise UserFacingError(texts.first_talk_refused(company, conflict))
     detail = f"总投资 {fields['total'].strip()}" + (f"，企业 {company}" if company else "")
     project = await repo.add(
-        project, created_at=ctx.now, created_by=ctx.actor.staff_id, msg_id=ctx.message.msg_id, detail=detail
+        project,
+        created_at=ctx.now,
+        created_by=ctx.actor.staff_id,
+        msg_id=ctx.message.msg_id,
+        detail=detail,
     )
-    hold = first_talk_hold(company, await repo.with_company(company), settings.first_talk) if company else None
+    hold = (
+        first_talk_hold(company, await repo.with_company(company), settings.first_talk)
+        if company
+        else None
+    )
     return texts.registered(project, settings.unit, hold)
 
 
@@ -158,7 +188,9 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
         raise UserFacingError(str(error)) from None
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.save(moved)
-    await repo.add_event(moved.id, stage.value, on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, "")
+    await repo.add_event(
+        moved.id, stage.value, on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, ""
+    )
     return texts.advanced(moved, stage, on)
 
 
@@ -186,7 +218,12 @@ async def record_funds(ctx: CommandContext, args: str) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.save(moved)
     await repo.add_event(
-        moved.id, "到资", on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id,
+        moved.id,
+        "到资",
+        on,
+        ctx.now,
+        ctx.actor.staff_id,
+        ctx.message.msg_id,
         f"{before} → {format_amount(amount, settings.unit)}",
     )
     return texts.funded(moved, before, settings.unit)
@@ -232,10 +269,14 @@ def acting_unit(ctx: CommandContext, named: str, example: str) -> Unit:
         unit = _find_unit(ctx.campaign, named, example)
         if actor.is_admin or unit.name == actor.unit:
             return unit
-        raise UserFacingError(f"您只能登记本单位（{actor.unit or '未绑定'}）的项目，不能代{unit.name}登记。")
+        raise UserFacingError(
+            f"您只能登记本单位（{actor.unit or '未绑定'}）的项目，不能代{unit.name}登记。"
+        )
     if actor.unit:
         return ctx.campaign.unit(actor.unit)
-    raise UserFacingError("管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…")
+    raise UserFacingError(
+        "管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…"
+    )
 
 
 async def find_project(ctx: CommandContext, reference: str, example: str) -> Project:
@@ -261,7 +302,9 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
             raise UserFacingError(f"有多个项目叫“{reference}”：{ids}。请用编号。")
         project = found[0]
     if own_unit is not None and project.unit != own_unit:
-        raise UserFacingError(f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。")
+        raise UserFacingError(
+            f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
+        )
     return project
 
 
@@ -290,7 +333,9 @@ def _fields(args: str) -> tuple[str, dict[str, str]]:
         end = keys[index + 1].start() if index + 1 < len(keys) else len(text)
         attr = REGISTER_KEYS[key]
         if attr in fields:
-            raise UserFacingError(f"“{key}”填写了两次，请只保留一个。\n例：{texts.REGISTER_EXAMPLE}")
+            raise UserFacingError(
+                f"“{key}”填写了两次，请只保留一个。\n例：{texts.REGISTER_EXAMPLE}"
+            )
         fields[attr] = text[match.end() : end].strip()
     return prefix, fields
 
@@ -301,7 +346,9 @@ def _money(text: str, label: str, settings: ProjectSettings, example: str) -> De
     try:
         return parse_money(text, settings)
     except AmountError as error:
-        raise UserFacingError(f"{label}：{error}，应为{settings.unit}数字（可写亿美元、亿元等）。\n例：{example}") from None
+        raise UserFacingError(
+            f"{label}：{error}，应为{settings.unit}数字（可写亿美元、亿元等）。\n例：{example}"
+        ) from None
 
 
 def _parse_date(text: str) -> date | None:
@@ -332,7 +379,9 @@ def _yes_no(fields: dict[str, str], attr: str, label: str) -> bool:
         return False
     if text in YES:
         return True
-    raise UserFacingError(f"{label}请填“是”或“否”，不是“{fields[attr]}”。\n例：{texts.REGISTER_EXAMPLE}")
+    raise UserFacingError(
+        f"{label}请填“是”或“否”，不是“{fields[attr]}”。\n例：{texts.REGISTER_EXAMPLE}"
+    )
 
 
 def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[str, date]:
@@ -368,7 +417,9 @@ async def red_flag_projects_section(scope: BulletinScope) -> list[str]:
     return texts.red_flag_lines(confirmed, [], show_proposals=False)
 
 
-async def red_flag_proposals(campaign: Campaign, session: AsyncSession, as_of: datetime) -> list[tuple[Project, str]]:
+async def red_flag_proposals(
+    campaign: Campaign, session: AsyncSession, as_of: datetime
+) -> list[tuple[Project, str]]:
     """Projects the rule proposes as 红旗项目 that an admin has not confirmed yet."""
     repo = ProjectRepository(session, campaign.id)
     confirmed = {r.project.id for r in await repo.red_flags()}
@@ -385,7 +436,9 @@ async def red_flag_proposals(campaign: Campaign, session: AsyncSession, as_of: d
 async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     """/红旗's project part: confirmed ones for everyone, rule proposals for admins to confirm."""
     confirmed = await ProjectRepository(ctx.session, ctx.campaign.id).red_flags()
-    proposals = await red_flag_proposals(ctx.campaign, ctx.session, ctx.now) if ctx.actor.is_admin else []
+    proposals = (
+        await red_flag_proposals(ctx.campaign, ctx.session, ctx.now) if ctx.actor.is_admin else []
+    )
     return texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
 
@@ -404,7 +457,13 @@ async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
     project = await find_project(ctx, reference, texts.RED_FLAG_EXAMPLE)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)
-    await repo.add_event(project.id, "红旗", ledger_day(ctx.campaign, ctx.now), ctx.now, ctx.actor.staff_id,
-                         ctx.message.msg_id, reason)
+    await repo.add_event(
+        project.id,
+        "红旗",
+        ledger_day(ctx.campaign, ctx.now),
+        ctx.now,
+        ctx.actor.staff_id,
+        ctx.message.msg_id,
+        reason,
+    )
     return texts.red_flag_confirmed(project, reason)
-

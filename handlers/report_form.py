@@ -67,7 +67,9 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         metric = campaign.find_metric(key)
         assert metric is not None
         if metric.is_computed:
-            raise UserFacingError(f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。")
+            raise UserFacingError(
+                f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
+            )
         if metric.id in form.values:
             raise UserFacingError(f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}")
         if not value:

@@ -110,8 +110,12 @@ async def correct_report(ctx: CommandContext) -> Reply:
     changes = [(k, current.values.get(k), v) for k, v in form.values.items()]
     if lock is not None:  # the next bulletin discloses it
         await locks.add_correction(
-            bulletin_key=lock.key, unit=unit.name, staff_id=ctx.actor.staff_id, reason=form.reason,
-            changes={k: (old, new) for k, old, new in changes}, corrected_at=ctx.now,
+            bulletin_key=lock.key,
+            unit=unit.name,
+            staff_id=ctx.actor.staff_id,
+            reason=form.reason,
+            changes={k: (old, new) for k, old, new in changes},
+            corrected_at=ctx.now,
         )
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
     return texts.correction_recorded(ctx.campaign, unit.name, changes, form.reason, standings)

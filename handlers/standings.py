@@ -22,7 +22,9 @@ async def load_standings(
     """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins."""
     latest = await reports.latest_per_unit(as_of)
     # Metrics declared `from_projects` come from the ledger and override anything posted.
-    computed = await ProjectRepository(reports.session, campaign.id).computed_values(campaign, as_of)
+    computed = await ProjectRepository(reports.session, campaign.id).computed_values(
+        campaign, as_of
+    )
     figures = {
         unit.name: Figures(
             values={

@@ -34,10 +34,7 @@ def moment(at: datetime, tz: ZoneInfo) -> str:
 
 def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo) -> str:
     units = len(campaign.units)
-    if standings.mode is Mode.FINAL:
-        phase = "最终结果"
-    else:
-        phase = f"序时进度 {pct(standings.elapsed)}"
+    phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
     return f"截至{moment(standings.as_of, tz)} · {phase} · 已报送 {standings.reported}/{units}"
 
 

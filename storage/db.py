@@ -64,7 +64,10 @@ def open_database(url: str) -> Database:
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=not is_sqlite)
+    # SQLite has one writer; several pooled connections would only wait on each other inside
+    # SQLite's busy handler (sleeps of 1–100 ms). One connection queues them in asyncio instead.
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if is_sqlite else {}
+    engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **pool)
     if is_sqlite:
         _tune_sqlite(engine)
     return Database(engine=engine, sessionmaker=async_sessionmaker(engine, expire_on_commit=False))

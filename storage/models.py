@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -29,7 +29,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(AsyncAttrs, DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
 
 
 class InboxMessage(Base):
@@ -43,7 +43,9 @@ class InboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
     received_at: Mapped[datetime] = mapped_column()
-    message_json: Mapped[str] = mapped_column(Text)  # the whole IncomingMessage, to replay after a crash
+    message_json: Mapped[str] = mapped_column(
+        Text
+    )  # the whole IncomingMessage, to replay after a crash
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     command: Mapped[str | None] = mapped_column(String(32), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -124,8 +126,12 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    result: Mapped[str | None] = mapped_column(String(128), nullable=True)  # processQueryKey or errcode
-    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)  # DingTalk's code only
+    result: Mapped[str | None] = mapped_column(
+        String(128), nullable=True
+    )  # processQueryKey or errcode
+    last_error: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # DingTalk's code only
 
     __table_args__ = (
         UniqueConstraint("key", name="uq_outbox_key"),
@@ -214,7 +220,9 @@ class Bulletin(Base):
 
     __tablename__ = "bulletins"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the outbox key, e.g. monthly:2021-10
+    key: Mapped[str] = mapped_column(
+        String(64), primary_key=True
+    )  # the outbox key, e.g. monthly:2021-10
     campaign_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     period: Mapped[str] = mapped_column(String(16))

@@ -100,7 +100,9 @@ class ProjectRepository:
         )
         self.session.add(row)
         await self.session.flush()
-        await self.add_event(row.id, "登记", project.registered_on, created_at, created_by, msg_id, detail)
+        await self.add_event(
+            row.id, "登记", project.registered_on, created_at, created_by, msg_id, detail
+        )
         return to_project(row)
 
     async def save(self, project: Project) -> None:
@@ -149,15 +151,21 @@ class ProjectRepository:
         )
         if unit is not None:
             query = query.where(ProjectRow.unit == unit)
-        return [to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))]
+        return [
+            to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))
+        ]
 
     async def all(self, unit: str | None = None) -> list[Project]:
         query = select(ProjectRow).where(ProjectRow.campaign_id == self.campaign_id)
         if unit is not None:
             query = query.where(ProjectRow.unit == unit)
-        return [to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))]
+        return [
+            to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))
+        ]
 
-    async def computed_values(self, campaign: Campaign, as_of: datetime) -> dict[str, dict[str, Decimal]]:
+    async def computed_values(
+        self, campaign: Campaign, as_of: datetime
+    ) -> dict[str, dict[str, Decimal]]:
         """unit -> computed metric -> value at `as_of`, for units with projects ({} without such metrics)."""
         queries = [(m.id, m.query) for m in campaign.metrics if m.query is not None]
         if not queries:
@@ -184,9 +192,13 @@ class ProjectRepository:
         )
         return [EventRecord(r.kind, r.on, r.at, r.staff_id, r.detail) for r in rows]
 
-    async def confirm_red_flag(self, project_id: int, reason: str, staff_id: str, at: datetime) -> None:
+    async def confirm_red_flag(
+        self, project_id: int, reason: str, staff_id: str, at: datetime
+    ) -> None:
         await self.session.merge(
-            RedFlagProject(project_id=project_id, reason=reason, confirmed_by=staff_id, confirmed_at=at)
+            RedFlagProject(
+                project_id=project_id, reason=reason, confirmed_by=staff_id, confirmed_at=at
+            )
         )
         await self.session.flush()
 
@@ -215,10 +227,17 @@ class TargetRepository:
         source: str,
     ) -> int:
         """Replace every imported target of the campaign; returns how many values were stored."""
-        await self.session.execute(delete(CampaignTarget).where(CampaignTarget.campaign_id == campaign_id))
+        await self.session.execute(
+            delete(CampaignTarget).where(CampaignTarget.campaign_id == campaign_id)
+        )
         rows = [
             CampaignTarget(
-                campaign_id=campaign_id, unit=unit, metric=metric, value=str(value), imported_at=at, source=source
+                campaign_id=campaign_id,
+                unit=unit,
+                metric=metric,
+                value=str(value),
+                imported_at=at,
+                source=source,
             )
             for unit, values in targets.items()
             for metric, value in values.items()

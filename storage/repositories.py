@@ -7,9 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AppState, Binding, InboxMessage, Report
@@ -58,18 +60,27 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: InboxMessage) -> bool:
-        """Insert the message; False when its msg_id is already there (a redelivery)."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+    async def add_many(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert rows, skipping msg_ids already stored; returns the msg_ids actually inserted."""
+        if not rows:
+            return set()
+        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
+        statement = (
+            insert(InboxMessage)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["msg_id"])
+            .returning(InboxMessage.msg_id)
+        )
+        return set(await self.session.scalars(statement))
 
     async def get(self, msg_id: str) -> InboxMessage | None:
         return await self.session.get(InboxMessage, msg_id)
+
+    async def get_many(self, msg_ids: Iterable[str]) -> dict[str, InboxMessage]:
+        rows = await self.session.scalars(
+            select(InboxMessage).where(InboxMessage.msg_id.in_(list(msg_ids)))
+        )
+        return {row.msg_id: row for row in rows}
 
     async def unprocessed(self, limit: int = 1000) -> list[InboxMessage]:
         rows = await self.session.scalars(

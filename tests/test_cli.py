@@ -65,7 +65,7 @@ def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> 
 
     final = json.loads(saima("rank", "--at", "2021-11-30", "--json", env=env).stdout)
     assert final["mode"] == "final"
-    assert [row["points"] for row in final["standings"]][0] == 0.5
+    assert next(row["points"] for row in final["standings"]) == 0.5
 
 
 def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, str]) -> None:

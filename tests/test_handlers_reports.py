@@ -1,10 +1,12 @@
 """Weekly posts end to end through the real pipeline on a SQLite file: stored once, refused cleanly."""
 
+import asyncio
 from datetime import datetime
 
 import pytest
 
 from bot.app import App
+from bot.messages import IncomingMessage
 from storage import ReportRepository
 from tests.conftest import ADMIN, Say
 
@@ -167,3 +169,37 @@ async def test_a_correction_does_not_count_as_this_weeks_post(app: App, say: Say
     await say(NANHU, "/更正 实际利用外资=29000 原因=口径", at="2021-10-11T09:00:00+08:00")
     missing = await say("mayor", "/未报", at="2021-10-12T09:00:00+08:00")
     assert missing is not None and "9/9" in missing.text
+
+
+async def test_messages_arriving_together_are_processed_in_order_in_one_batch(app: App) -> None:
+    """A /绑定 and the bound person's first post, arriving at once, behave as if sent one by one."""
+    messages = [
+        IncomingMessage(
+            msg_id="b1",
+            conversation_id="cid-group",
+            sender_staff_id=ADMIN,
+            text="/绑定 newbie 秀洲区",
+            created_at=datetime.fromisoformat("2021-10-15T10:00:00+08:00"),
+        ),
+        IncomingMessage(
+            msg_id="b2",
+            conversation_id="cid-group",
+            sender_staff_id="newbie",
+            text="/周报 实际利用外资=40000",
+            created_at=datetime.fromisoformat("2021-10-15T10:01:00+08:00"),
+        ),
+        IncomingMessage(
+            msg_id="b2",
+            conversation_id="cid-group",
+            sender_staff_id="newbie",
+            text="/周报 实际利用外资=40000",
+            created_at=datetime.fromisoformat("2021-10-15T10:01:00+08:00"),
+        ),
+    ]
+    new = await asyncio.gather(*(app.pipeline.receive(m) for m in messages))
+    assert new == [True, True, False]  # the same msgId twice in one batch is new once
+    replies = await asyncio.gather(*(app.pipeline.process(m) for m in messages))
+    assert "绑定" in replies[0].text
+    assert "已收到报送 · 秀洲区" in replies[1].text
+    assert replies[2] == replies[1]  # processed once; the stored reply comes back
+    assert await report_count(app) == 1

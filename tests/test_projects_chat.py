@@ -45,9 +45,13 @@ async def count_rows(app: App, model: type) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def test_project_moves_through_its_stages_in_order_and_keeps_its_history(app: App, say: Say) -> None:
+async def test_project_moves_through_its_stages_in_order_and_keeps_its_history(
+    app: App, say: Say
+) -> None:
     await use_2024(say)
-    registered = await text(say, "head-nanhu", REGISTER + " 公司=某某集团", at="2024-02-01T09:00:00+08:00")
+    registered = await text(
+        say, "head-nanhu", REGISTER + " 公司=某某集团", at="2024-02-01T09:00:00+08:00"
+    )
     assert "已登记项目 #1 · 南湖区" in registered and "总投资：32,000万美元" in registered
 
     refused = await text(say, "head-nanhu", "/项目 竣工 新能源电池")
@@ -90,21 +94,42 @@ async def test_bad_registrations_get_a_chinese_example_and_store_nothing(
     assert await count_rows(app, ProjectRow) == 0
 
 
-async def test_first_talk_tells_a_second_unit_who_holds_the_company_until_when(app: App, say: Say) -> None:
+async def test_first_talk_tells_a_second_unit_who_holds_the_company_until_when(
+    app: App, say: Say
+) -> None:
     await use_2024(say)
-    await text(say, "head-nanhu", "/项目 登记 名称=一期 总投资=12亿元 公司=特斯拉（上海）有限公司", at="2024-03-10T09:00:00+08:00")
-    inside = await text(say, "head-xiuzhou", "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司", at="2024-04-09T18:00:00+08:00")
+    await text(
+        say,
+        "head-nanhu",
+        "/项目 登记 名称=一期 总投资=12亿元 公司=特斯拉（上海）有限公司",
+        at="2024-03-10T09:00:00+08:00",
+    )
+    inside = await text(
+        say,
+        "head-xiuzhou",
+        "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司",
+        at="2024-04-09T18:00:00+08:00",
+    )
     assert "已由南湖区于2024年3月10日首报" in inside and "首谈期至2024年4月9日" in inside
     assert await count_rows(app, ProjectRow) == 1
-    outside = await text(say, "head-xiuzhou", "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司", at="2024-04-10T09:00:00+08:00")
+    outside = await text(
+        say,
+        "head-xiuzhou",
+        "/项目 登记 名称=二期 总投资=5亿元 公司=特斯拉(上海)有限公司",
+        at="2024-04-10T09:00:00+08:00",
+    )
     assert "已登记项目 #" in outside and "秀洲区" in outside
 
 
 async def test_heads_act_for_their_own_unit_and_admins_name_one(app: App, say: Say) -> None:
     await use_2024(say)
-    assert "不能代秀洲区登记" in await text(say, "head-nanhu", "/项目 登记 秀洲区 名称=甲 总投资=1亿美元")
+    assert "不能代秀洲区登记" in await text(
+        say, "head-nanhu", "/项目 登记 秀洲区 名称=甲 总投资=1亿美元"
+    )
     assert "请在“登记”后写明单位" in await text(say, ADMIN, "/项目 登记 名称=甲 总投资=1亿美元")
-    assert "已登记项目 #1 · 秀洲区" in await text(say, ADMIN, "/项目 登记 秀洲 名称=甲 总投资=1亿美元")
+    assert "已登记项目 #1 · 秀洲区" in await text(
+        say, ADMIN, "/项目 登记 秀洲 名称=甲 总投资=1亿美元"
+    )
     assert "属于秀洲区" in await text(say, "head-nanhu", "/项目 签约 1")
     assert "不是本群赛马成员" in await text(say, "stranger", "/项目 登记 名称=乙 总投资=1亿美元")
 
@@ -130,7 +155,9 @@ async def standings_2024(app: App, as_of: datetime) -> Standings:
         return await load_standings(campaign, ReportRepository(session, campaign.id), as_of)
 
 
-async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(app: App, say: Say) -> None:
+async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(
+    app: App, say: Say
+) -> None:
     await use_2024(say)
     nanhu = [
         "名称=甲 总投资=3.2亿美元 世界500强=是",  # 32,000万美元: ≥1亿美元, ≥10亿元
@@ -162,7 +189,11 @@ async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(app: Ap
     # 秀洲区: one 1.5亿美元 世界500强 project (15,000万美元 ≥ 10亿元 ≈ 14,084.5万美元)
     xiuzhou = final.row("秀洲区")
     assert xiuzhou.total == pytest.approx(Decimal(15) / 3 + Decimal(15) / 5 + Decimal(15) / 8)
-    assert [(r.rank, r.entity) for r in final.rows[:3]] == [(1, "南湖区"), (2, "秀洲区"), (3, "嘉善县")]
+    assert [(r.rank, r.entity) for r in final.rows[:3]] == [
+        (1, "南湖区"),
+        (2, "秀洲区"),
+        (3, "嘉善县"),
+    ]
     assert final.rows[-1].rank == 3  # the other seven share third place on zero
 
     before_signing = await standings_2024(app, datetime.fromisoformat("2024-02-29T23:00:00+08:00"))
@@ -189,8 +220,14 @@ def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> N
     lines = ["单位,实际利用外资,world500"] + [
         f"{name},{fdi},{n}"
         for name, fdi, n in [
-            ("南湖区", "3亿美元", 4), ("秀洲", "29000", 3), ("嘉善县", "41000", 3), ("平湖市", "41000", 3),
-            ("海盐县", "26000", 2), ("海宁市", "37000", 3), ("桐乡市", "37000", 3), ("经开区", "41000", 3),
+            ("南湖区", "3亿美元", 4),
+            ("秀洲", "29000", 3),
+            ("嘉善县", "41000", 3),
+            ("平湖市", "41000", 3),
+            ("海盐县", "26000", 2),
+            ("海宁市", "37000", 3),
+            ("桐乡市", "37000", 3),
+            ("经开区", "41000", 3),
             ("嘉兴港区", "19000", 1),
         ]
     ]
@@ -200,7 +237,11 @@ def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> N
     def saima(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot", "--env-file", "", *args],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     done = saima("campaign", "import-targets", "zhaoda-2024", str(csv))
@@ -227,11 +268,23 @@ class Period:
     as_of: datetime
 
 
-async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flags(app: App, say: Say) -> None:
+async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flags(
+    app: App, say: Say
+) -> None:
     await use_2024(say)
-    await text(say, "head-nanhu", "/项目 登记 名称=慢项目 总投资=2亿美元 合同开工=2024-02-01", at="2024-01-02T10:00:00+08:00")
+    await text(
+        say,
+        "head-nanhu",
+        "/项目 登记 名称=慢项目 总投资=2亿美元 合同开工=2024-02-01",
+        at="2024-01-02T10:00:00+08:00",
+    )
     await text(say, "head-nanhu", "/项目 签约 慢项目", at="2024-01-02T10:00:00+08:00")
-    await text(say, "head-nanhu", "/项目 登记 名称=快项目 总投资=1亿美元 合同开工=2024-06-01", at="2024-01-02T10:00:00+08:00")
+    await text(
+        say,
+        "head-nanhu",
+        "/项目 登记 名称=快项目 总投资=1亿美元 合同开工=2024-06-01",
+        at="2024-01-02T10:00:00+08:00",
+    )
     for step in ("签约 快项目 2024-01-05", "注册 快项目 2024-01-06", "开工 快项目 2024-03-01"):
         await text(say, "head-nanhu", f"/项目 {step}", at="2024-03-02T10:00:00+08:00")
     assert app.book is not None
@@ -254,7 +307,9 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
         assert [(p.name, reason) for p, reason in proposals] == [
             ("快项目", "提前开工：合同约定2024年6月1日，实际2024年3月1日开工")
         ]
-        await ProjectRepository(session, campaign.id).confirm_red_flag(2, "提前三个月开工", ADMIN, as_of)
+        await ProjectRepository(session, campaign.id).confirm_red_flag(
+            2, "提前三个月开工", ADMIN, as_of
+        )
     _, red = await sections("2024-08-02T10:00:00+08:00")
     assert red == ["**红旗项目**：", "1. 南湖区 · #2 快项目：提前三个月开工"]
     async with app.database.sessionmaker() as session:

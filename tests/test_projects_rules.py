@@ -33,7 +33,11 @@ YEAR_2024 = Window(date(2024, 1, 1), date(2024, 12, 31))
 
 def project(**overrides: object) -> Project:
     values: dict[str, object] = {
-        "id": 1, "unit": "南湖区", "name": "电池", "total": Decimal(20000), "registered_on": date(2021, 1, 5)
+        "id": 1,
+        "unit": "南湖区",
+        "name": "电池",
+        "total": Decimal(20000),
+        "registered_on": date(2021, 1, 5),
     }
     values.update(overrides)
     return Project(**values)  # type: ignore[arg-type]
@@ -50,15 +54,23 @@ def project(**overrides: object) -> Project:
 def test_snail_rule_starts_one_day_after_six_months_past_the_contract_start(
     today: date, is_snail: bool, months: int | None
 ) -> None:
-    snail = find_snail(project(contract_start_on=date(2021, 3, 1), stage_dates=SIGNED), today, SnailRule())
+    snail = find_snail(
+        project(contract_start_on=date(2021, 3, 1), stage_dates=SIGNED), today, SnailRule()
+    )
     assert (snail is not None) is is_snail
     if snail is not None:
-        assert (snail.missed, snail.due_on, snail.months_overdue) == (Stage.STARTED, date(2021, 3, 1), months)
+        assert (snail.missed, snail.due_on, snail.months_overdue) == (
+            Stage.STARTED,
+            date(2021, 3, 1),
+            months,
+        )
 
 
 def test_snail_rule_on_completion_uses_the_contract_completion_date_and_month_ends() -> None:
     started = {**SIGNED, Stage.REGISTERED: date(2021, 2, 1), Stage.STARTED: date(2021, 3, 1)}
-    p = project(contract_start_on=date(2021, 3, 1), contract_end_on=date(2021, 8, 31), stage_dates=started)
+    p = project(
+        contract_start_on=date(2021, 3, 1), contract_end_on=date(2021, 8, 31), stage_dates=started
+    )
     assert find_snail(p, date(2022, 2, 28), SnailRule()) is None  # 8月31日 + 6个月 = 2月28日
     snail = find_snail(p, date(2022, 3, 1), SnailRule())
     assert snail is not None and (snail.missed, snail.months_overdue) == (Stage.COMPLETED, 6)
@@ -66,12 +78,17 @@ def test_snail_rule_on_completion_uses_the_contract_completion_date_and_month_en
 
 def test_snail_leaves_the_list_the_day_it_starts_and_unsigned_projects_are_never_snails() -> None:
     late = project(contract_start_on=date(2021, 3, 1), stage_dates=SIGNED)
-    assert find_snail(project(contract_start_on=date(2021, 3, 1)), date(2022, 1, 1), SnailRule()) is None
+    assert (
+        find_snail(project(contract_start_on=date(2021, 3, 1)), date(2022, 1, 1), SnailRule())
+        is None
+    )
     started = {**SIGNED, Stage.REGISTERED: date(2021, 2, 1), Stage.STARTED: date(2021, 12, 20)}
     moved = project(contract_start_on=date(2021, 3, 1), stage_dates=started)
     assert find_snail(late, date(2021, 12, 20), SnailRule()) is not None
     assert find_snail(moved, date(2021, 12, 20), SnailRule()) is None
-    assert find_snail(moved, date(2021, 12, 19), SnailRule()) is not None  # started later than that day
+    assert (
+        find_snail(moved, date(2021, 12, 19), SnailRule()) is not None
+    )  # started later than that day
 
 
 def test_snail_thresholds_come_from_the_rule() -> None:
@@ -91,7 +108,9 @@ def test_stages_advance_in_order_with_dates() -> None:
 
 def test_completion_before_start_is_refused_with_a_clear_chinese_error() -> None:
     p = advance(project(), Stage.SIGNED, date(2021, 2, 1), date(2021, 3, 1))
-    with pytest.raises(StageError, match="“电池”尚未注册，不能登记竣工。阶段须依次为：在谈 → 签约 → 注册 → 开工"):
+    with pytest.raises(
+        StageError, match="“电池”尚未注册，不能登记竣工。阶段须依次为：在谈 → 签约 → 注册 → 开工"
+    ):
         advance(p, Stage.COMPLETED, date(2021, 2, 2), date(2021, 3, 1))
     p = advance(p, Stage.REGISTERED, date(2021, 2, 2), date(2021, 3, 1))
     with pytest.raises(StageError, match="尚未开工，不能登记竣工"):
@@ -122,21 +141,37 @@ def held(company: str = "特斯拉（上海）有限公司", total: Decimal = De
 
 @pytest.mark.parametrize(
     ("on", "blocked"),
-    [(date(2024, 3, 10), True), (date(2024, 4, 9), True), (date(2024, 4, 10), False), (date(2024, 3, 9), False)],
+    [
+        (date(2024, 3, 10), True),
+        (date(2024, 4, 9), True),
+        (date(2024, 4, 10), False),
+        (date(2024, 3, 9), False),
+    ],
 )
-def test_first_talk_holds_the_company_for_one_month_against_other_units(on: date, blocked: bool) -> None:
+def test_first_talk_holds_the_company_for_one_month_against_other_units(
+    on: date, blocked: bool
+) -> None:
     hold = first_talk_conflict("秀洲区", "特斯拉(上海) 有限公司", on, held(), RULE)
     assert (hold is not None) is blocked
     if hold is not None:
         assert (hold.unit, hold.project_name, hold.since, hold.until) == (
-            "南湖区", "一期", date(2024, 3, 10), date(2024, 4, 9)
+            "南湖区",
+            "一期",
+            date(2024, 3, 10),
+            date(2024, 4, 9),
         )
 
 
 def test_first_talk_never_blocks_the_holder_or_small_projects() -> None:
-    assert first_talk_conflict("南湖区", "特斯拉（上海）有限公司", date(2024, 3, 20), held(), RULE) is None
+    assert (
+        first_talk_conflict("南湖区", "特斯拉（上海）有限公司", date(2024, 3, 20), held(), RULE)
+        is None
+    )
     small = held(total=Decimal(9999))
-    assert first_talk_conflict("秀洲区", "特斯拉（上海）有限公司", date(2024, 3, 20), small, RULE) is None
+    assert (
+        first_talk_conflict("秀洲区", "特斯拉（上海）有限公司", date(2024, 3, 20), small, RULE)
+        is None
+    )
 
 
 def test_money_converts_between_currencies_at_the_declared_rate() -> None:
@@ -155,14 +190,28 @@ def test_four_lists_count_each_project_on_its_current_list_with_totals() -> None
     projects = [
         project(id=1, total=Decimal(100)),
         project(id=2, total=Decimal(200), stage_dates={Stage.SIGNED: date(2024, 2, 1)}),
-        project(id=3, total=Decimal(300), stage_dates={
-            Stage.SIGNED: date(2024, 2, 1), Stage.REGISTERED: date(2024, 3, 1), Stage.STARTED: date(2024, 4, 1),
-            Stage.COMPLETED: date(2024, 5, 1),
-        }),
-        project(id=4, total=Decimal(400), stage_dates={Stage.SIGNED: date(2024, 7, 1)}),  # signed after today
-        project(id=5, unit="秀洲区", total=Decimal(500), stage_dates={
-            Stage.SIGNED: date(2024, 2, 1), Stage.REGISTERED: date(2024, 3, 1),
-        }),
+        project(
+            id=3,
+            total=Decimal(300),
+            stage_dates={
+                Stage.SIGNED: date(2024, 2, 1),
+                Stage.REGISTERED: date(2024, 3, 1),
+                Stage.STARTED: date(2024, 4, 1),
+                Stage.COMPLETED: date(2024, 5, 1),
+            },
+        ),
+        project(
+            id=4, total=Decimal(400), stage_dates={Stage.SIGNED: date(2024, 7, 1)}
+        ),  # signed after today
+        project(
+            id=5,
+            unit="秀洲区",
+            total=Decimal(500),
+            stage_dates={
+                Stage.SIGNED: date(2024, 2, 1),
+                Stage.REGISTERED: date(2024, 3, 1),
+            },
+        ),
     ]
     lists = four_lists(projects, today)
     assert lists["南湖区"] == {
@@ -177,28 +226,47 @@ def test_four_lists_count_each_project_on_its_current_list_with_totals() -> None
 def test_red_flag_proposals_follow_seed_002() -> None:
     rule, today = RedFlagRule(), date(2024, 12, 31)
     same_year = {
-        Stage.SIGNED: date(2024, 2, 1), Stage.REGISTERED: date(2024, 3, 1), Stage.STARTED: date(2024, 9, 1)
+        Stage.SIGNED: date(2024, 2, 1),
+        Stage.REGISTERED: date(2024, 3, 1),
+        Stage.STARTED: date(2024, 9, 1),
     }
     funded = project(stage_dates=same_year, first_funded_on=date(2024, 5, 1))
-    assert propose_red_flag(funded, YEAR_2024, today, rule) == "2024年当年签约、当年注册、当年到资、当年开工"
-    assert propose_red_flag(project(stage_dates=same_year), YEAR_2024, today, rule) is None  # never funded
+    assert (
+        propose_red_flag(funded, YEAR_2024, today, rule)
+        == "2024年当年签约、当年注册、当年到资、当年开工"
+    )
+    assert (
+        propose_red_flag(project(stage_dates=same_year), YEAR_2024, today, rule) is None
+    )  # never funded
     ahead = project(stage_dates=same_year, contract_start_on=date(2024, 10, 1))
-    assert propose_red_flag(ahead, YEAR_2024, today, rule) == "提前开工：合同约定2024年10月1日，实际2024年9月1日开工"
+    assert (
+        propose_red_flag(ahead, YEAR_2024, today, rule)
+        == "提前开工：合同约定2024年10月1日，实际2024年9月1日开工"
+    )
     assert propose_red_flag(ahead, YEAR_2024, today, RedFlagRule(ahead_of_contract=False)) is None
 
 
 def test_project_metrics_count_projects_signed_in_the_window_by_threshold() -> None:
     today = date(2024, 6, 30)
     projects = [
-        project(id=1, total=Decimal(10000), is_world500=True, stage_dates={Stage.SIGNED: date(2024, 2, 1)}),
+        project(
+            id=1,
+            total=Decimal(10000),
+            is_world500=True,
+            stage_dates={Stage.SIGNED: date(2024, 2, 1)},
+        ),
         project(id=2, total=Decimal(9999), stage_dates={Stage.SIGNED: date(2024, 2, 1)}),
-        project(id=3, total=Decimal(50000), stage_dates={Stage.SIGNED: date(2023, 12, 31)}),  # last year
+        project(
+            id=3, total=Decimal(50000), stage_dates={Stage.SIGNED: date(2023, 12, 31)}
+        ),  # last year
         project(id=4, total=Decimal(50000)),  # still 在谈
     ]
     over_1yi_usd = ProjectQuery(min_total=Decimal(10000))
     assert measure_projects(over_1yi_usd, projects, YEAR_2024, today) == 1
     assert measure_projects(ProjectQuery(world500=True), projects, YEAR_2024, today) == 1
-    assert measure_projects(ProjectQuery(measure="total"), projects, YEAR_2024, today) == Decimal(19999)
+    assert measure_projects(ProjectQuery(measure="total"), projects, YEAR_2024, today) == Decimal(
+        19999
+    )
     assert measure_projects(ProjectQuery(in_window=False), projects, YEAR_2024, today) == 3
 
 

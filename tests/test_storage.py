@@ -43,7 +43,7 @@ async def test_migrations_downgrade_to_base_and_upgrade_again(database_url: str)
     await database.close()
 
 
-async def test_every_pooled_sqlite_connection_gets_the_pragmas(database_url: str) -> None:
+async def test_sqlite_connections_are_tuned_and_queued_on_one_connection(database_url: str) -> None:
     database = open_database(database_url)
     await database.upgrade()
 
@@ -52,9 +52,12 @@ async def test_every_pooled_sqlite_connection_gets_the_pragmas(database_url: str
             rows = []
             for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
                 rows.append((await connection.execute(text(f"PRAGMA {name}"))).scalar())
-            await asyncio.sleep(0)  # hold the connection so the others open new ones
+            await asyncio.sleep(0)  # hold the connection: the others wait for it in asyncio
             return tuple(rows)
 
     results = await asyncio.gather(*(pragmas() for _ in range(8)))
     assert set(results) == {("wal", 2, 10000, 1)}
+    assert database.engine.pool.size() == 1
+    await database.engine.dispose()  # a fresh connection is tuned the same way
+    assert await pragmas() == ("wal", 2, 10000, 1)
     await database.close()
