@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: run test bench lint clean
 
@@ -11,6 +12,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The ranking chart needs a CJK font; Debian's WenQuanYi Micro Hei (1.6 MB) when we can install it.
+	@test -e $(CJK_FONT) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; } \
+	  || echo "note: no CJK font; install fonts-wqy-microhei for the ranking chart"
 	touch $(STAMP)
 
 run: $(STAMP)
