@@ -42,14 +42,13 @@ def bulletin_service(app: App, dingtalk: DingTalk) -> BulletinService:
 
 
 @asynccontextmanager
-async def scheduled_bulletins(app: App) -> AsyncIterator[RunningBulletins]:
+async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[RunningBulletins]:
     """The scheduler for the stream and HTTP transports, around the transport's run.
 
-    Its outbox relay only queues (it is never started): the transport's own relay is the one that
-    sends, so two relays never race for the same row. A queued push goes out at that relay's next
-    check (at most a minute).
+    It queues into the transport's own outbox relay, which wakes at once to send (and, before the
+    transport has started it, sends the queued catch-up pushes when it starts).
     """
-    running = await start_bulletins(bulletin_service(app, build_dingtalk(app)))
+    running = await start_bulletins(bulletin_service(app, dingtalk))
     try:
         yield running
     finally:

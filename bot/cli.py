@@ -119,17 +119,20 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
         )
         return 2
     from bot.bulletins import scheduled_bulletins
+    from bot.dingtalk.services import build_dingtalk
 
     app = App.build(settings)
-    async with app, scheduled_bulletins(app):
-        if transport == "stream":
-            from bot.dingtalk.stream import run_stream
+    async with app:
+        dingtalk = build_dingtalk(app)  # one sender and one outbox relay for replies and pushes
+        async with scheduled_bulletins(app, dingtalk):
+            if transport == "stream":
+                from bot.dingtalk.stream import run_stream
 
-            await run_stream(app)
-        else:
-            from bot.dingtalk.http import run_http
+                await run_stream(app, dingtalk)
+            else:
+                from bot.dingtalk.http import run_http
 
-            await run_http(app, host, port)
+                await run_http(app, dingtalk, host, port)
     return 0
 
 

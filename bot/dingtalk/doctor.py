@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
@@ -14,6 +14,9 @@ from bot.dingtalk.sender import APP, ROBOT, Sender
 from bot.errors import DingTalkApiError
 from bot.pipeline import PUSH_CONVERSATION_KEY
 from storage import StateRepository
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 OPEN_TIMEOUT_SECONDS = 15.0
 
@@ -63,7 +66,7 @@ async def _stream_registration(settings: Any) -> Check:
     )
 
 
-async def run_checks(app: Any, *, send_test: bool = False) -> list[Check]:
+async def run_checks(app: App, *, send_test: bool = False) -> list[Check]:
     settings = app.settings
     checks: list[Check] = []
     async with create_http_session() as session:
@@ -183,5 +186,5 @@ def render(checks: list[Check], write: Callable[[str], None] = print) -> int:
     return 1 if failed_required else 0
 
 
-async def run_doctor(app: Any, *, send_test: bool = False) -> int:
+async def run_doctor(app: App, *, send_test: bool = False) -> int:
     return render(await run_checks(app, send_test=send_test))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.dingtalk import wire
-from bot.dingtalk.services import DingTalk, build_dingtalk, wait_for_shutdown
+from bot.dingtalk.services import DingTalk, wait_for_shutdown
 from bot.dingtalk.signing import CALLBACK_WINDOW_MS, SignCheck, check_callback_sign
 from bot.dingtalk.timing import wall_ms
 from bot.messages import IncomingMessage
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ class CallbackServer:
         return web.json_response(report, status=200 if report.get("database") == "ok" else 503)
 
 
-def health_check(app: Any, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
+def health_check(app: App, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def health() -> dict[str, Any]:
         database_ok = await app.database.ping()
         return {
@@ -115,9 +118,8 @@ def health_check(app: Any, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[st
     return health
 
 
-async def run_http(app: Any, host: str, port: int) -> None:
+async def run_http(app: App, dingtalk: DingTalk, host: str, port: int) -> None:
     """`saima run --transport http`: serve DingTalk's callbacks until SIGTERM/SIGINT."""
-    dingtalk = build_dingtalk(app)
     server = CallbackServer(
         app_secret=app.settings.client_secret,
         accept=dingtalk.inbound.accept,

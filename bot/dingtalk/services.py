@@ -6,14 +6,18 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from bot.dingtalk.inbound import Inbound, MessagePipeline
+from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.sender import Sender
 from bot.dingtalk.timing import Timer
 from bot.outbox import OutboxRelay
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +40,11 @@ class DingTalk:
 
 
 def build_dingtalk(
-    app: object, *, session: aiohttp.ClientSession | None = None, timer: Timer | None = None
+    app: App, *, session: aiohttp.ClientSession | None = None, timer: Timer | None = None
 ) -> DingTalk:
     """Wire the DingTalk side onto a started App (`settings`, `database`, `pipeline`, `http`)."""
-    settings = app.settings  # type: ignore[attr-defined]
-    http = session or getattr(app, "http", None) or create_http_session()
+    settings = app.settings
+    http = session or app.http or create_http_session()
     client = OpenApiClient(
         http,
         endpoint=settings.openapi_endpoint,
@@ -55,9 +59,8 @@ def build_dingtalk(
         webhook_secret=settings.webhook_secret,
         timer=timer,
     )
-    outbox = OutboxRelay(app.database.sessionmaker, sender)  # type: ignore[attr-defined]
-    pipeline: MessagePipeline = app.pipeline  # type: ignore[attr-defined]
-    return DingTalk(client, sender, outbox, Inbound(pipeline, outbox))
+    outbox = OutboxRelay(app.database.sessionmaker, sender)
+    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox))
 
 
 async def wait_for_shutdown() -> None:

@@ -14,7 +14,7 @@ import random
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote_plus
 
 import dingtalk_stream
@@ -22,9 +22,12 @@ import websockets
 from dingtalk_stream import AckMessage, CallbackMessage, SystemMessage
 
 from bot.dingtalk import wire
-from bot.dingtalk.services import build_dingtalk, wait_for_shutdown
+from bot.dingtalk.services import DingTalk, wait_for_shutdown
 from bot.dingtalk.timing import SystemTimer, Timer
 from bot.messages import IncomingMessage
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 logger = logging.getLogger(__name__)
 
@@ -261,9 +264,8 @@ class StreamClient:
             logger.exception("stream frame handling failed")
 
 
-async def run_stream(app: Any) -> None:
+async def run_stream(app: App, dingtalk: DingTalk) -> None:
     """`saima run --transport stream`: receive through Stream mode until SIGTERM/SIGINT."""
-    dingtalk = build_dingtalk(app)
     settings = app.settings
     client = StreamClient(
         client_id=settings.client_id,
