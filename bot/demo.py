@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from campaign import Campaign, Role, calendar
 from storage import Database, ReportRepository, StateRepository
 
-DEMO_CLOCK_START = "2021-11-15T10:00:00+08:00"  # a Monday: posts exist up to the Sunday before
+DEMO_CLOCK_START = "2021-11-15T10:00:00+08:00"  # a Monday, two weeks before the window ends
 SEEDED_KEY = "demo_seeded"
 FINAL_COMPLETION = [
     Decimal(x) for x in ("1.04", "1.12", "0.98", "1.01", "1.06", "0.88", "0.95", "0.92", "0.81")

@@ -10,7 +10,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TextIO
 
 from bot import demo
@@ -126,7 +126,9 @@ class Sandbox:
 async def prepare(app: App) -> OffsetClock:
     """Seed the demo season on first start and restore the sandbox clock."""
     start = datetime.fromisoformat(demo.DEMO_CLOCK_START)
-    await demo.seed_demo(app.database, app.campaign, start.date() - timedelta(days=1))
+    # The whole season is written up front; posts after the sandbox clock stay invisible until
+    # /快进 moves past them, so fast-forwarding shows the campaign unfold.
+    await demo.seed_demo(app.database, app.campaign, app.campaign.window.end)
     async with app.database.sessionmaker() as session:
         saved = await StateRepository(session).get(CLOCK_KEY)
     return OffsetClock(datetime.fromisoformat(saved) if saved else start)

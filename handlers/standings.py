@@ -63,7 +63,7 @@ async def show_missing(ctx: CommandContext) -> Reply:
     tz = calendar.zone(ctx.campaign)
     week = calendar.week_key(ctx.now, tz)
     start, end = calendar.week_bounds(week, tz)
-    posted = await ctx.reports.units_reported_between(start, end)
+    posted = await ctx.reports.units_reported_between(start, min(end, ctx.now))
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
     text = texts.missing_text(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
     return Reply.markdown("未报", text)
