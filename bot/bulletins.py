@@ -12,8 +12,9 @@ from bot.config import Settings
 from bot.dingtalk.services import DingTalk, build_dingtalk
 from campaign import calendar
 from campaign.pushes import PushKind, latest_due
+from scheduler.chart import ranking_chart
 from scheduler.runtime import RunningBulletins, start_bulletins
-from scheduler.service import BulletinService
+from scheduler.service import BulletinService, ChartSink
 from scheduler.workdays import CHINA
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,22 @@ OUTCOMES = {
 }
 
 
+CHART_KEY_SUFFIX = "#chart"  # the chart of `monthly:2021-10` is pushed as `monthly:2021-10#chart`
+
+
+def chart_sink(dingtalk: DingTalk) -> ChartSink:
+    """Queue a bulletin's ranking chart in the outbox, right behind the bulletin and to its group."""
+
+    async def queue_chart(key: str, title: str, png: bytes) -> None:
+        if await dingtalk.outbox.push_image(key + CHART_KEY_SUFFIX, title, png, after=key):
+            logger.info("chart for %s queued", key)
+
+    return queue_chart
+
+
 def bulletin_service(app: App, dingtalk: DingTalk) -> BulletinService:
-    return BulletinService(
+    images = dingtalk.sender.has_app_channel  # only the app robot can send images
+    service = BulletinService(
         app.database,
         app.campaign,
         app.clock,
@@ -38,7 +53,15 @@ def bulletin_service(app: App, dingtalk: DingTalk) -> BulletinService:
         admins=app.settings.admins,
         can_mention=dingtalk.sender.has_robot_channel,
         work=CHINA,
+        chart_sink=chart_sink(dingtalk) if images else None,
+        chart_renderer=ranking_chart if images else None,
     )
+    if not images and dingtalk.sender.has_robot_channel and service.settings.bulletins.chart:
+        logger.info(
+            "bulletins go without the ranking chart: the custom robot cannot send images "
+            "(set DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET for the app robot)"
+        )
+    return service
 
 
 @asynccontextmanager

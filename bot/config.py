@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/saima.db"
 DEFAULT_SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
 DEFAULT_OPENAPI_ENDPOINT = "https://api.dingtalk.com"
+DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"  # the legacy host: media upload
 SHIPPED_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "fdi-2021.toml"
 
 
@@ -27,6 +28,7 @@ class Settings:
     webhook_url: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
     openapi_endpoint: str = DEFAULT_OPENAPI_ENDPOINT
+    oapi_endpoint: str = DEFAULT_OAPI_ENDPOINT
     sandbox_database_url: str = DEFAULT_SANDBOX_DATABASE_URL
 
     @property
@@ -61,5 +63,6 @@ class Settings:
             openapi_endpoint=(get("DINGTALK_OPENAPI_ENDPOINT") or DEFAULT_OPENAPI_ENDPOINT).rstrip(
                 "/"
             ),
+            oapi_endpoint=(get("DINGTALK_OAPI_ENDPOINT") or DEFAULT_OAPI_ENDPOINT).rstrip("/"),
             sandbox_database_url=get("SAIMA_SANDBOX_DATABASE_URL") or DEFAULT_SANDBOX_DATABASE_URL,
         )

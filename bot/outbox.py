@@ -23,6 +23,7 @@ from storage.outbox import REPLY_KEY_PREFIX, OutboxRepository
 logger = logging.getLogger(__name__)
 
 REPLY = "reply"
+IMAGE = "image"  # an image through the app robot: the row holds the PNG, uploaded when sent
 IDLE_RECHECK_SECONDS = 60.0
 MARKER_BATCH_SECONDS = 0.05
 
@@ -84,6 +85,36 @@ class OutboxRelay:
         is_new, _ = await self._add(
             key, channel, conversation_id, title, text, at_staff_ids, None, None
         )
+        self._wake.set()
+        return is_new
+
+    async def push_image(self, key: str, title: str, png: bytes, *, after: str) -> bool:
+        """Queue an image to follow the message stored under `after`, to the same group, once per
+        `key`; False (nothing queued) if `key` was queued before or `after` was never queued."""
+        if not png:
+            raise ValueError(f"image {key} is empty")
+        now = self._now()
+        async with self._sessionmaker.begin() as session:
+            repository = OutboxRepository(session)
+            lead = await repository.by_key(after)
+            if lead is None:
+                logger.warning("image %s not queued: no message %s to follow", key, after)
+                return False
+            is_new = await repository.add(
+                Outbox(
+                    key=key,
+                    channel=IMAGE,
+                    conversation_id=lead.conversation_id,
+                    title=title[:128],
+                    text="",
+                    at_staff_ids="",
+                    media=png,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
         self._wake.set()
         return is_new
 
@@ -218,7 +249,9 @@ class OutboxRelay:
         queues: dict[tuple[str, str], list[Outbox]] = {}
         for row in rows:
             if row.id not in self._inflight:
-                queues.setdefault((row.channel, row.conversation_id), []).append(row)
+                # Images go through the app robot: in its queue, so a chart follows its bulletin.
+                lane = APP if row.channel == IMAGE else row.channel
+                queues.setdefault((lane, row.conversation_id), []).append(row)
 
         async def drain(queue: list[Outbox]) -> int:
             sent = 0
@@ -247,6 +280,8 @@ class OutboxRelay:
 
     async def _transmit(self, row: Outbox) -> Delivery:
         at = tuple(filter(None, row.at_staff_ids.split(",")))
+        if row.channel == IMAGE:
+            return await self.sender.push_image(row.conversation_id, row.media or b"")
         if row.channel == REPLY:
             expires = row.session_webhook_expires_at
             return await self.sender.reply(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -114,7 +124,7 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(160))  # e.g. "weekly:2021-W40", "reply:<msgId>"
-    channel: Mapped[str] = mapped_column(String(16))  # "reply" | "app" | "robot"
+    channel: Mapped[str] = mapped_column(String(16))  # "reply" | "app" | "robot" | "image"
     conversation_id: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
@@ -132,6 +142,9 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(
         String(64), nullable=True
     )  # DingTalk's code only
+    media: Mapped[bytes | None] = mapped_column(
+        LargeBinary, nullable=True
+    )  # an "image" row's PNG, uploaded at each send attempt; cleared once sent
 
     __table_args__ = (
         UniqueConstraint("key", name="uq_outbox_key"),

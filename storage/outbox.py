@@ -67,6 +67,7 @@ class OutboxRepository:
             return
         row.state, row.result, row.sent_at = SENT, result[:128], now
         row.session_webhook = None  # a bearer URL: keep it no longer than needed
+        row.media = None  # an image's PNG is DingTalk's now
         row.attempts += 1
 
     async def mark_failed(self, row_id: int, code: str, next_attempt_at: datetime | None) -> None:

@@ -1,4 +1,5 @@
-"""Async DingTalk HTTP client on one shared aiohttp session: access token, group send, webhooks.
+"""Async DingTalk HTTP client on one shared aiohttp session: access token, group send, media upload,
+webhooks.
 
 Raises DingTalkApiError on any failure; never logs secrets, tokens or full webhook URLs.
 """
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+MEDIA_UPLOAD_PATH = "/media/upload"  # on the legacy host (oapi), which takes ?access_token=
+DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0  # the doc says tokens last 7200 s; renew well before
 THROTTLED_ERRCODE = "130101"  # "send too fast, exceed 20 times per minute"
 AUTH_ERROR_CODES = frozenset({"InvalidAuthentication", "InvalidAccessToken", "40014", "42001"})
@@ -69,6 +72,23 @@ async def _post_json(
         raise DingTalkApiError(0, "network", type(error).__name__) from error
 
 
+async def _post_form(
+    session: aiohttp.ClientSession, url: str, form: aiohttp.FormData, params: Mapping[str, str]
+) -> tuple[int, Any]:
+    """POST a multipart form. Errors never carry the URL: its query holds the access token."""
+    try:
+        async with session.post(url, data=form, params=params) as response:
+            try:
+                payload = await response.json(content_type=None)
+            except ValueError:
+                payload = None
+            return response.status, payload
+    except TimeoutError as error:
+        raise DingTalkApiError(0, "timeout", "no answer in time") from error
+    except aiohttp.ClientError as error:
+        raise DingTalkApiError(0, "network", type(error).__name__) from error
+
+
 class OpenApiClient:
     """The app robot's OpenAPI (token + group send) and the webhook posts, on a shared session."""
 
@@ -80,10 +100,12 @@ class OpenApiClient:
         client_id: str = "",
         client_secret: str = "",
         robot_code: str = "",
+        oapi_endpoint: str = DEFAULT_OAPI_ENDPOINT,
         timer: Timer | None = None,
     ) -> None:
         self._session = session
         self._endpoint = endpoint.rstrip("/")
+        self._oapi_endpoint = oapi_endpoint.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self._robot_code = robot_code or client_id
@@ -126,7 +148,15 @@ class OpenApiClient:
 
     async def send_group_markdown(self, conversation_id: str, title: str, text: str) -> str:
         """Proactive app-robot send to a group; returns DingTalk's processQueryKey. Cannot @-mention."""
-        body = wire.group_markdown(self._robot_code, conversation_id, title, text)
+        return await self._send_group(
+            wire.group_markdown(self._robot_code, conversation_id, title, text)
+        )
+
+    async def send_group_image(self, conversation_id: str, photo: str) -> str:
+        """App-robot image send (`photo`: a media_id from upload_image, or a URL); processQueryKey."""
+        return await self._send_group(wire.group_image(self._robot_code, conversation_id, photo))
+
+    async def _send_group(self, body: Mapping[str, Any]) -> str:
         for attempt in (1, 2):
             token = await self.access_token(force_refresh=attempt == 2)
             status, answer = await _post_json(
@@ -142,6 +172,33 @@ class OpenApiClient:
             if is_auth_error(error) and attempt == 1:
                 # A token revoked or rotated early: fetch a fresh one and try once more.
                 logger.info("group send got an auth error (code=%s); refreshing the token", code)
+                self.invalidate_token()
+                continue
+            raise error
+        raise AssertionError("unreachable")
+
+    async def upload_image(self, png: bytes, filename: str = "chart.png") -> str:
+        """Upload a PNG as DingTalk media (legacy `/media/upload`, type image); returns its media_id."""
+        for attempt in (1, 2):
+            token = await self.access_token(force_refresh=attempt == 2)
+            form = aiohttp.FormData()
+            form.add_field("media", png, filename=filename, content_type="image/png")
+            status, answer = await _post_form(
+                self._session,
+                self._oapi_endpoint + MEDIA_UPLOAD_PATH,
+                form,
+                {"access_token": token, "type": "image"},
+            )
+            errcode = wire.legacy_errcode(answer)
+            if status == 200 and errcode == 0:
+                media_id = wire.media_id(answer)
+                if not media_id:
+                    raise DingTalkApiError(status, "media_malformed", "no media_id in the answer")
+                return media_id
+            code, message = wire.error_fields(answer)
+            error = DingTalkApiError(status, code or str(errcode), message)
+            if is_auth_error(error) and attempt == 1:
+                logger.info("media upload got an auth error (code=%s); refreshing the token", code)
                 self.invalidate_token()
                 continue
             raise error

@@ -198,6 +198,19 @@ class Sender:
         )
         return Delivery(APP, key)
 
+    async def push_image(self, conversation_id: str, png: bytes) -> Delivery:
+        """Upload `png` and send it to the group through the app robot (the only channel for images)."""
+        if not self.has_app_channel:
+            raise DingTalkApiError(0, "no_channel", "only the app robot can send images")
+        media_id = await self._with_retries(
+            "media:", lambda: self.client.upload_image(png), limited=False
+        )
+        key = await self._with_retries(
+            f"{APP}:{conversation_id}",
+            lambda: self.client.send_group_image(conversation_id, media_id),
+        )
+        return Delivery(APP, key)
+
     async def _with_retries(
         self, limit_key: str, send: Callable[[], Awaitable[T]], *, limited: bool = True
     ) -> T:

@@ -51,6 +51,7 @@ def build_dingtalk(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         robot_code=settings.effective_robot_code,
+        oapi_endpoint=settings.oapi_endpoint,
         timer=timer,
     )
     sender = Sender(

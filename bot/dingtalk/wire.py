@@ -94,6 +94,21 @@ def group_markdown(robot_code: str, conversation_id: str, title: str, text: str)
     }
 
 
+def group_image(robot_code: str, conversation_id: str, photo: str) -> dict[str, Any]:
+    """Body for an app-robot image send: `photo` is a media_id from /media/upload or an image URL."""
+    return {
+        "robotCode": robot_code,
+        "openConversationId": conversation_id,
+        "msgKey": "sampleImageMsg",
+        "msgParam": json.dumps({"photoURL": photo}),
+    }
+
+
+def media_id(body: Any) -> str:
+    """The media_id of a /media/upload answer; "" when absent."""
+    return str(body.get("media_id") or "") if isinstance(body, Mapping) else ""
+
+
 def token_request(client_id: str, client_secret: str) -> dict[str, str]:
     return {"appKey": client_id, "appSecret": client_secret}
 

@@ -26,6 +26,8 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_BYTES = 1_048_576  # DingTalk's limit for an image upload (type=image)
 SESSION_TTL_MS = 5_400_000  # DingTalk gives ~90 minutes
 
 
@@ -41,6 +43,19 @@ class SentMessage:
     stamp: float  # the fake's clock when it arrived (virtual if the test gave a clock)
     process_query_key: str = ""
     session: str = ""  # for sessionWebhook replies: the session id, see `session_of(msg_id)`
+    msg_key: str = ""  # for group sends: "sampleMarkdown", "sampleText" or "sampleImageMsg"
+    photo_url: str = ""  # for sampleImageMsg: the media_id (or URL) shown
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file accepted by POST /media/upload."""
+
+    media_id: str
+    media_type: str  # the `type` query parameter: "image"
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,7 @@ class FakeDingTalk:
     group_sends: list[SentMessage] = field(default_factory=list)
     webhook_sends: list[SentMessage] = field(default_factory=list)
     robot_sends: list[SentMessage] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     connection_requests: list[dict[str, Any]] = field(default_factory=list)
     sockets_opened: int = 0
@@ -97,6 +113,7 @@ class FakeDingTalk:
         # Below: state of the fake's own thread only.
         self._tickets: set[str] = set()
         self._tokens: set[str] = set()
+        self._media_ids: set[str] = set()
         self._token_numbers = itertools.count(1)
         self._streams: list[_Stream] = []
         self._stream_numbers = itertools.count(1)
@@ -167,6 +184,7 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/robot/sendBySession", self._session_send)
         app.router.add_post("/robot/send", self._robot_send)
+        app.router.add_post("/media/upload", self._media_upload)  # the legacy host (oapi)
         # Cancel a handler whose client went away, so a held send from a killed bot is never recorded.
         self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
@@ -555,10 +573,16 @@ class FakeDingTalk:
             return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
         if body.get("robotCode") != self.client_id:
             return self._reject(request.path, 400, {"code": "invalidParameter.robotCode.auth"})
-        if body.get("msgKey") not in ("sampleMarkdown", "sampleText") or not body.get(
+        msg_key = body.get("msgKey")
+        if msg_key not in ("sampleMarkdown", "sampleText", "sampleImageMsg") or not body.get(
             "openConversationId"
         ):
             return self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"})
+        photo = str(content.get("photoURL", "")) if msg_key == "sampleImageMsg" else ""
+        if msg_key == "sampleImageMsg" and not (
+            photo in self._media_ids or photo.startswith(("https://", "http://"))
+        ):
+            return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
         key = uuid.uuid4().hex
         sent = SentMessage(
             channel="group",
@@ -568,9 +592,56 @@ class FakeDingTalk:
             at_user_ids=(),
             stamp=self.clock(),
             process_query_key=key,
+            msg_key=str(msg_key),
+            photo_url=photo,
         )
         self._deliver(sent, self.group_sends)
         return web.json_response({"processQueryKey": key})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """Legacy media upload: ?access_token=<an issued token>&type=image, multipart part `media`."""
+        if request.query.get("access_token") not in self._tokens:
+            return self._reject(
+                request.path, 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+            )
+        media_type = request.query.get("type", "")
+        if media_type != "image":
+            return self._reject(
+                request.path, 200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+            )
+        if not request.content_type.startswith("multipart/"):
+            return self._reject(
+                request.path, 200, {"errcode": 41005, "errmsg": "缺少多媒体文件数据"}
+            )
+        upload: Upload | None = None
+        reader = await request.multipart()
+        async for part in reader:
+            if isinstance(part, aiohttp.BodyPartReader) and part.name == "media":
+                data = await part.read()
+                upload = Upload(
+                    media_id=f"@lA{uuid.uuid4().hex}",
+                    media_type=media_type,
+                    filename=part.filename or "",
+                    content_type=part.headers.get(aiohttp.hdrs.CONTENT_TYPE, ""),
+                    data=bytes(data),
+                )
+        if upload is None:
+            return self._reject(
+                request.path, 200, {"errcode": 41005, "errmsg": "缺少多媒体文件数据"}
+            )
+        if not upload.data.startswith(PNG_SIGNATURE) or len(upload.data) > MAX_IMAGE_BYTES:
+            return self._reject(request.path, 200, {"errcode": 40005, "errmsg": "不合法的文件类型"})
+        self._media_ids.add(upload.media_id)
+        self._emit(lambda: self.uploads.append(upload))
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": media_type,
+                "media_id": upload.media_id,
+                "created_at": int(time.time() * 1000),
+            }
+        )
 
     async def _session_send(self, request: web.Request) -> web.Response:
         session = request.query.get("session", "")
