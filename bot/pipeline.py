@@ -36,8 +36,6 @@ from storage.models import Binding, InboxMessage
 
 logger = logging.getLogger(__name__)
 
-PUSH_CONVERSATION_KEY = "push_conversation_id"
-
 
 class Pipeline:
     def __init__(
@@ -191,9 +189,9 @@ class Pipeline:
         if not (message.is_group and message.conversation_id):
             return
         if self._push_conversation_id is None:
-            self._push_conversation_id = await state.get(PUSH_CONVERSATION_KEY) or ""
+            self._push_conversation_id = await state.push_conversation() or ""
         if self._push_conversation_id != message.conversation_id:
-            await state.set(PUSH_CONVERSATION_KEY, message.conversation_id)
+            await state.remember_push_conversation(message.conversation_id)
             self._push_conversation_id = message.conversation_id
 
     async def _campaign(

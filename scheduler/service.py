@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.pipeline import PUSH_CONVERSATION_KEY
 from campaign import Campaign, Role, calendar
 from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
@@ -185,7 +184,7 @@ class BulletinService:
     async def _conversation(self, session: Any) -> str | None:
         if self.conversation_id:
             return self.conversation_id
-        return await StateRepository(session).get(PUSH_CONVERSATION_KEY)
+        return await StateRepository(session).push_conversation()
 
     async def deliver_published(self) -> list[str]:
         """Queue every bulletin an admin has published (/发布) that is not in the outbox yet."""

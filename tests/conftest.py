@@ -8,6 +8,7 @@ import ipaddress
 import socket
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
@@ -61,6 +62,13 @@ def virtual_timer() -> VirtualTimer:
 
 
 @pytest.fixture
+async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session whose requests the virtual timer waits for before it advances."""
+    async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
+        yield session
+
+
+@pytest.fixture
 async def fake_dingtalk(virtual_timer: VirtualTimer) -> AsyncIterator[FakeDingTalk]:
     """A FakeDingTalk on 127.0.0.1:<random port>; its arrival stamps use the test's virtual timer."""
     fake = FakeDingTalk(clock=virtual_timer.monotonic)
@@ -83,6 +91,7 @@ from bot.app import App  # noqa: E402
 from bot.config import SHIPPED_CAMPAIGN, Settings  # noqa: E402
 from bot.messages import IncomingMessage, Reply  # noqa: E402
 from campaign import Campaign, load_campaign  # noqa: E402
+from storage import Database, open_database  # noqa: E402
 
 ADMIN = "admin-1"
 
@@ -95,6 +104,15 @@ def campaign() -> Campaign:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/saima.db"
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated SQLite file, without the rest of the app."""
+    db = open_database(database_url)
+    await db.upgrade()
+    yield db
+    await db.close()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def test_campaign_imports_only_the_standard_library_and_itself() -> None:
         ("campaign", ("bot", "handlers", "storage", "scheduler")),
         ("storage", ("bot", "handlers", "scheduler")),
         ("handlers", ("bot.dingtalk", "bot.app", "bot.cli", "bot.pipeline", "scheduler")),
+        ("scheduler", ("bot.app", "bot.cli", "bot.pipeline", "bot.sandbox")),
     ],
 )
 def test_packages_do_not_import_upstream(package: str, forbidden: tuple[str, ...]) -> None:

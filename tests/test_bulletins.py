@@ -5,8 +5,6 @@ Real SQLite file, real outbox relay and sender; only DingTalk is fake. Time is a
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,8 +19,6 @@ from bot.bulletins import run_push, scheduled_bulletins
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.demo import seed_demo
-from bot.dingtalk.openapi import OpenApiClient
-from bot.dingtalk.sender import Sender
 from bot.dingtalk.services import build_dingtalk
 from bot.outbox import OutboxRelay
 from campaign import Campaign, calendar, compute_standings, format_amount
@@ -36,6 +32,7 @@ from storage.bulletins import BulletinRepository
 from storage.models import Outbox
 from tests.conftest import ADMIN, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
+from tests.wiring import make_relay
 
 D = Decimal
 TZ = calendar.ZoneInfo("Asia/Shanghai")
@@ -43,40 +40,6 @@ TZ = calendar.ZoneInfo("Asia/Shanghai")
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'bulletins.db'}")
-    await database.upgrade()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
-        yield session
-
-
-def make_relay(
-    database: Database, http: aiohttp.ClientSession, fake: FakeDingTalk, timer: VirtualTimer
-) -> OutboxRelay:
-    client = OpenApiClient(
-        http,
-        endpoint=fake.url,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        timer=timer,
-    )
-    sender = Sender(
-        client,
-        webhook_url=fake.robot_webhook_url,
-        webhook_secret=fake.robot_secret,
-        timer=timer,
-        rng=random.Random(1),
-    )
-    return OutboxRelay(database.sessionmaker, sender, retry_initial=0.0, rng=random.Random(1))
 
 
 def make_service(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -41,12 +40,6 @@ UPLOAD = "/media/upload"
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-@pytest.fixture
-async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
-        yield session
 
 
 def campaign_file(tmp_path: Path, *, sign_off: bool) -> Path:

@@ -2,63 +2,17 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
-import pytest
 import sqlalchemy as sa
 
-from bot.dingtalk.openapi import OpenApiClient
-from bot.dingtalk.sender import Sender
-from bot.outbox import OutboxRelay
-from storage import Database, open_database
+from storage import Database
 from storage.models import Outbox
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
+from tests.wiring import make_relay
 
 GROUP_SEND = "/v1.0/robot/groupMessages/send"
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    await database.upgrade()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def http(virtual_timer: VirtualTimer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(trace_configs=[virtual_timer.trace_config()]) as session:
-        yield session
-
-
-def make_relay(
-    database: Database,
-    http: aiohttp.ClientSession,
-    fake: FakeDingTalk,
-    timer: VirtualTimer,
-    *,
-    max_attempts: int = 1,
-) -> OutboxRelay:
-    client = OpenApiClient(
-        http,
-        endpoint=fake.url,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        timer=timer,
-    )
-    sender = Sender(
-        client,
-        webhook_url=fake.robot_webhook_url,
-        webhook_secret=fake.robot_secret,
-        timer=timer,
-        max_attempts=max_attempts,
-        rng=random.Random(1),
-    )
-    return OutboxRelay(database.sessionmaker, sender, retry_initial=0.0, rng=random.Random(1))
 
 
 async def rows(database: Database) -> list[Outbox]:
@@ -72,7 +26,7 @@ async def test_push_is_stored_then_sent_and_marked_with_the_process_query_key(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     assert await relay.push("weekly:2021-W40", "cid-1", "第40周通报", "1. 甲县")
     assert [row.state for row in await rows(database)] == ["pending"]  # stored before any send
     assert await relay.flush() == 1
@@ -87,12 +41,12 @@ async def test_a_key_is_sent_at_most_once(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     assert await relay.push("weekly:2021-W40", "cid-1", "通报", "第一次")
     await relay.flush()
     assert not await relay.push("weekly:2021-W40", "cid-1", "通报", "第二次")
     await relay.flush()
-    restarted = make_relay(database, http, fake_dingtalk, virtual_timer)
+    restarted = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     assert not await restarted.push("weekly:2021-W40", "cid-1", "通报", "重启后")
     await restarted.flush()
     assert [s.text for s in fake_dingtalk.group_sends] == ["第一次"]
@@ -104,14 +58,14 @@ async def test_failed_push_is_retried_after_a_restart(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     fake_dingtalk.fail_next(GROUP_SEND, status=503)
     await relay.push("monthly:2021-10", "cid-1", "月报", "内容")
     assert await relay.flush() == 0
     [row] = await rows(database)
     assert (row.state, row.attempts, row.last_error) == ("pending", 1, "fake.failure")
 
-    restarted = make_relay(database, http, fake_dingtalk, virtual_timer)
+    restarted = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     assert await restarted.flush() == 1
     assert [s.text for s in fake_dingtalk.group_sends] == ["内容"]
     assert [row.state for row in await rows(database)] == ["sent"]
@@ -123,11 +77,11 @@ async def test_relay_started_after_a_restart_sends_what_was_pending(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    before_crash = make_relay(database, http, fake_dingtalk, virtual_timer)
+    before_crash = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     await before_crash.push(
         "weekly:2021-W41", "cid-1", "通报", "待发送"
     )  # stored, never sent: the crash
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     await relay.start()
     try:
         sent = await fake_dingtalk.next_reply()
@@ -142,7 +96,7 @@ async def test_rejected_push_goes_dead_with_the_error_code(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     fake_dingtalk.fail_next(GROUP_SEND, status=400, code="invalid.openConversationId")
     await relay.push("weekly:2021-W42", "cid-gone", "通报", "内容")
     await relay.flush()
@@ -157,7 +111,7 @@ async def test_long_push_is_split_into_ordered_parts(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     lines = [f"{n}. 某某县 完成率 {n}%" for n in range(400)]
     await relay.push("weekly:2021-W43", "cid-1", "通报", "\n".join(lines))
     assert await relay.flush() >= 2
@@ -172,7 +126,7 @@ async def test_push_that_mentions_people_goes_through_the_custom_robot(
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     await relay.push(
         "remind:2021-W40:staff-9", "cid-1", "提醒", "请报送本周数据", at_staff_ids=("staff-9",)
     )
@@ -191,7 +145,7 @@ async def test_reply_rows_forget_the_session_webhook_once_sent(
     from bot.dingtalk import wire
     from bot.messages import Reply
 
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     message = wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id="m-1"))
     assert message is not None
     row_ids = await relay.reply(message, Reply.markdown("帮助", "内容", at=("staff-1",)))
@@ -213,7 +167,7 @@ async def test_sent_reply_markers_are_batched_and_a_duplicate_does_not_lose_the_
     from bot.dingtalk.sender import Delivery
     from bot.messages import Reply
 
-    relay = make_relay(database, http, fake_dingtalk, virtual_timer)
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     first, second = (
         wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id=m)) for m in ("m-1", "m-2")
     )

@@ -12,7 +12,6 @@ from yarl import URL
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.sender import APP, ROBOT, Sender
 from bot.errors import DingTalkApiError
-from bot.pipeline import PUSH_CONVERSATION_KEY
 from storage import StateRepository
 
 if TYPE_CHECKING:
@@ -112,7 +111,7 @@ async def run_checks(app: App, *, send_test: bool = False) -> list[Check]:
         target = settings.open_conversation_id
         if not target:
             async with app.database.sessionmaker() as db_session:
-                target = await StateRepository(db_session).get(PUSH_CONVERSATION_KEY) or ""
+                target = await StateRepository(db_session).push_conversation() or ""
         if not target:
             checks.append(
                 Check(
