@@ -73,7 +73,10 @@ def measure(rule: Rule, unit: Unit, values: Mapping[str, Decimal], elapsed: Deci
     zero = Decimal(0)
     match rule:
         case CompletionRule():
-            return ratio(value(rule.metric, zero), target_at(unit, rule.metric, elapsed))
+            due = target_at(unit, rule.metric, elapsed)
+            if due <= 0:  # nothing was asked (a zero target, or no time elapsed from a zero base)
+                return rule.full_at
+            return ratio(value(rule.metric, zero), due)
         case ExcessRule():
             return value(rule.metric, zero) - target_at(unit, rule.metric, elapsed)
         case ShareRule():

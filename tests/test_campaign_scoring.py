@@ -1,5 +1,6 @@
 """The scoring engine against hand-computed values (seed 000 四/五)."""
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaign import Campaign, Figures, Mode, compute_standings
+from campaign import Campaign, Figures, Mode, Unit, compute_standings
 from campaign.loader import parse_campaign
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -224,3 +225,11 @@ def test_interim_mode_prorates_the_target_to_elapsed_time() -> None:
 def test_final_mode_starts_after_the_windows_last_day(moment: datetime, mode: Mode) -> None:
     c = small_campaign([{"name": "甲"}])
     assert compute_standings(c, {}, moment).mode is mode
+
+
+def test_a_zero_target_is_a_completed_task() -> None:
+    c = small_campaign([{"name": "甲"}])
+    asked_nothing = Unit(name="乙", targets={"fdi": D(0)}, constants={"total": D(100)})
+    c = replace(c, units=(*c.units, asked_nothing))
+    s = compute_standings(c, {"乙": figures(0)}, FINAL)
+    assert s.row("乙").items["completion"] == D(60)  # nothing was asked of 乙

@@ -189,12 +189,12 @@ async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(
     # 秀洲区: one 1.5亿美元 世界500强 project (15,000万美元 ≥ 10亿元 ≈ 14,084.5万美元)
     xiuzhou = final.row("秀洲区")
     assert xiuzhou.total == pytest.approx(Decimal(15) / 3 + Decimal(15) / 5 + Decimal(15) / 8)
-    assert [(r.rank, r.entity) for r in final.rows[:3]] == [
-        (1, "南湖区"),
-        (2, "秀洲区"),
-        (3, "嘉善县"),
-    ]
-    assert final.rows[-1].rank == 3  # the other seven share third place on zero
+    # Units asked for no 100亿元 project (target 0) have done that task: its full 5 points.
+    zero_asked = {"海盐县", "桐乡市", "嘉兴经济技术开发区（国际商务区）", "嘉兴港区"}
+    assert all(final.row(name).total == 5 for name in zero_asked)
+    assert [(r.rank, r.entity) for r in final.rows[:2]] == [(1, "南湖区"), (2, "秀洲区")]
+    assert {r.entity for r in final.rows if r.rank == 3} == zero_asked  # 并列第3
+    assert [(r.rank, r.total) for r in final.rows[6:]] == [(7, 0), (7, 0), (7, 0)]
 
     before_signing = await standings_2024(app, datetime.fromisoformat("2024-02-29T23:00:00+08:00"))
     assert before_signing.row("南湖区").items["world500"] == 0
