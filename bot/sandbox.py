@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TextIO
 
-from bot import demo
+from bot import demo, demo_projects
 from bot.app import App
 from bot.clock import OffsetClock
 from bot.console import SandboxBulletins, charts_dir
@@ -124,11 +124,13 @@ class Sandbox:
 
 
 async def prepare(app: App) -> OffsetClock:
-    """Seed the demo season on first start and restore the sandbox clock."""
+    """Seed the demo season and project ledger on first start and restore the sandbox clock."""
     start = datetime.fromisoformat(demo.DEMO_CLOCK_START)
     # The whole season is written up front; posts after the sandbox clock stay invisible until
     # /快进 moves past them, so fast-forwarding shows the campaign unfold.
     await demo.seed_demo(app.database, app.campaign, app.campaign.window.end)
+    # A project ledger as of the clock's start: the four lists, 蜗牛项目 and 红旗项目 proposals.
+    await demo_projects.seed_demo_projects(app.database, app.campaign, start)
     async with app.database.sessionmaker() as session:
         saved = await StateRepository(session).get(CLOCK_KEY)
     return OffsetClock(datetime.fromisoformat(saved) if saved else start)
