@@ -148,7 +148,7 @@ class Pipeline:
         outcome = "ok"
         if call is None or spec is None:
             outcome = "unknown"
-            reply = texts.unknown_command(call.word if call else "")
+            reply = texts.unknown_command(call.word if call else "", campaign)
         elif spec.admin_only and not actor.is_admin:
             outcome = "refused"
             reply = texts.admin_only(spec.word)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaign import projects
-from campaign.amounts import split_unit
+from campaign.amounts import AmountError, parse_amount, split_unit
 from campaign.model import (
     Campaign,
     CompletionRule,
@@ -181,9 +182,26 @@ def _metric(r: _Reader, project_settings: projects.ProjectSettings) -> Metric:
             raise r.fail(
                 "unit", f"{expected_unit} for a metric measuring {query.measure} of projects"
             )
-    return Metric(
+    metric = Metric(
         id=r.str("id"), label=r.str("label"), unit=unit, aliases=r.strs("aliases"), query=query
     )
+    if "example" in r.table:
+        return replace(metric, example=_example(r, metric))
+    return metric
+
+
+def _example(r: _Reader, metric: Metric) -> str:
+    """'高技术=20000': one of the metric's names, '=', an amount in its unit."""
+    name, _, amount = r.str("example").partition("=")
+    try:
+        if name.strip() not in metric.names:
+            raise AmountError(name)
+        parse_amount(amount, metric.unit)
+    except AmountError:
+        raise r.fail(
+            "example", f"name=amount with one of {list(metric.names)}, e.g. {metric.label}=100"
+        ) from None
+    return f"{name.strip()}={amount.strip()}"
 
 
 def _unit(r: _Reader, metric_ids: set[str]) -> Unit:

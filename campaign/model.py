@@ -35,6 +35,7 @@ class Metric:
     unit: str  # e.g. 万美元, 亿元, 个
     aliases: tuple[str, ...] = ()
     query: ProjectQuery | None = None  # set: computed from the project ledger, not posted
+    example: str = ""  # how to post it, e.g. "高技术=20000": used in help and error replies
 
     @property
     def is_computed(self) -> bool:

@@ -8,7 +8,7 @@ once in the header.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,11 @@ RED, SNAIL = "🚩", "🐌"
 
 
 def short_moment(at: datetime, tz: ZoneInfo) -> str:
+    """'10月31日 24:00' for the midnight that ends a period, so a bulletin names its own days."""
     local = at.astimezone(tz)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        day = local - timedelta(days=1)
+        return f"{day.month}月{day.day}日 24:00"
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
@@ -137,7 +141,7 @@ def period_text(
     phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
     lines = [
         f"### {heading}",
-        f"截至{short_moment(standings.as_of, tz)} · {phase} · 已报送 {standings.reported}/{len(campaign.units)}",
+        f"截至{short_moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{len(campaign.units)}",
         scoring_key(campaign),
         "",
         *scoring_rows(campaign, standings),

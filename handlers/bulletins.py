@@ -30,7 +30,7 @@ from campaign.selection import (
 from handlers import bulletin_texts as texts
 from handlers.projects import nominate_red_flag, red_flag_projects_section, snail_projects_section
 from handlers.standings import load_standings, resolve_unit
-from handlers.texts import RULE_EXAMPLE
+from handlers.texts import report_example
 from storage import BindingRepository, ReportRepository
 from storage.bulletins import BulletinRepository
 
@@ -205,7 +205,9 @@ async def reminder(
             at += [staff_id for staff_id, _ in people]
         else:
             names.append((unit, "、".join(name for _, name in people)))
-    text = texts.reminder_text(calendar.week_label(push.period, tz), names, now, tz, RULE_EXAMPLE)
+    text = texts.reminder_text(
+        calendar.week_label(push.period, tz), names, now, tz, report_example(campaign)
+    )
     return Rendered(PushKind.REMINDER, push.key, "催报", text, now, at_staff_ids=tuple(at))
 
 

@@ -16,6 +16,7 @@ from campaign import AmountError, Campaign, Unit, parse_amount
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
 _KEY = re.compile(r"(?:^|(?<=\s))([^\s=＝:：]+)[ \t]*[=＝:：]")
 MAX_TEXT = 500
+CENT = Decimal("0.01")
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         if key in TEXT_FIELDS:
             attr = TEXT_FIELDS[key]
             if len(value) > MAX_TEXT:
-                raise UserFacingError(f"“{key}”过长（最多{MAX_TEXT}字）。")
+                raise UserFacingError(f"“{key}”过长（最多{MAX_TEXT}字），请精简。\n例：{example}")
             setattr(form, attr, value)
             continue
         metric = campaign.find_metric(key)
@@ -76,6 +77,8 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
             raise UserFacingError(f"“{key}”缺少数字。\n例：{example}")
         try:
             form.values[metric.id] = parse_amount(value, metric.unit)
+            if form.values[metric.id] != form.values[metric.id].quantize(CENT):
+                raise AmountError(f"“{value}”折合{metric.unit}超过两位小数")
         except AmountError as error:
             raise UserFacingError(
                 f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}"

@@ -8,7 +8,7 @@ from bot.context import CommandContext
 from bot.errors import UserFacingError
 from bot.messages import Reply
 from bot.router import Router
-from campaign import Campaign, Role, Unit, calendar, format_amount
+from campaign import Campaign, Role, Unit, calendar
 from campaign.model import ShareRule
 from handlers import bulletin_texts, texts
 from handlers.report_form import ReportForm, parse_report_form
@@ -17,23 +17,26 @@ from storage.bulletins import BulletinRepository
 
 router = Router("reports")
 
-REPORT_EXAMPLE = texts.RULE_EXAMPLE
-CORRECT_EXAMPLE = "/更正 实际利用外资=41000 原因=统计口径调整"
 IMPLAUSIBLE_FACTOR = 10
 
 
 @router.command(
     "周报",
     "report",
-    help="报送本周累计数（自1月1日起，万美元）；管理员可在指令后写单位代报",
+    help="报送本周累计数（自1月1日起）；管理员可在指令后写单位代报",
     usage="/周报 字段=数字 …",
 )
 async def record_report(ctx: CommandContext) -> Reply:
-    form = parse_report_form(ctx.args, ctx.campaign, REPORT_EXAMPLE)
-    unit = reporting_unit(ctx, form, REPORT_EXAMPLE)
+    campaign = ctx.campaign
+    example = texts.report_example(campaign)
+    form = parse_report_form(ctx.args, campaign, example)
+    unit = reporting_unit(ctx, form, example)
     if not form.values:
-        raise UserFacingError(f"没有读到任何数字。\n例：{REPORT_EXAMPLE}")
-    tz = calendar.zone(ctx.campaign)
+        raise UserFacingError(texts.nothing_posted(example))
+    tz = calendar.zone(campaign)
+    if calendar.is_final(campaign.window, tz, ctx.now):
+        # The final result is frozen at the window's end; late figures would silently reorder it.
+        raise UserFacingError(texts.window_closed(campaign, texts.correct_example(campaign)))
     week = calendar.week_key(ctx.now, tz)
     week_start, _ = calendar.week_bounds(week, tz)
 
@@ -42,17 +45,16 @@ async def record_report(ctx: CommandContext) -> Reply:
     for metric_id, value in form.values.items():
         previous = previous_values.get(metric_id)
         if previous is not None and value < previous:
-            metric = ctx.campaign.metric(metric_id)
             raise UserFacingError(
-                f"{metric.label} {format_amount(value, metric.unit)} 低于上次的"
-                f" {format_amount(previous, metric.unit)}。报送的是累计数；如确需调低，请用更正：\n"
-                f"{CORRECT_EXAMPLE}"
+                texts.lower_than_before(
+                    campaign.metric(metric_id), value, previous, texts.correct_example(campaign)
+                )
             )
-    check_plausible(ctx.campaign, unit, form.values, REPORT_EXAMPLE)
+    check_plausible(campaign, unit, form.values, example)
 
     current = await ctx.reports.latest(unit.name, ctx.now)
     values = {**unit.baselines, **(current.values if current else {}), **form.values}
-    check_shares(ctx.campaign, values)
+    check_shares(campaign, values, example)
     await ctx.reports.add(
         unit=unit.name,
         week=week,
@@ -66,9 +68,10 @@ async def record_report(ctx: CommandContext) -> Reply:
         problems=form.problems,
     )
     superseded = current is not None and current.week == week and current.kind == "post"
-    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
+    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    carried_from = "上次报送" if current else f"{campaign.baseline_label}基数"
     return texts.report_recorded(
-        ctx.campaign, unit.name, form.values, values, standings, superseded, tz
+        campaign, unit.name, form.values, values, standings, superseded, tz, carried_from
     )
 
 
@@ -76,28 +79,39 @@ async def record_report(ctx: CommandContext) -> Reply:
     "更正", "correct", help="更正本单位最近一次报送的数字，须写原因", usage="/更正 字段=数字 原因=…"
 )
 async def correct_report(ctx: CommandContext) -> Reply:
-    form = parse_report_form(ctx.args, ctx.campaign, CORRECT_EXAMPLE)
-    unit = reporting_unit(ctx, form, CORRECT_EXAMPLE)
+    campaign = ctx.campaign
+    example = texts.correct_example(campaign)
+    form = parse_report_form(ctx.args, campaign, example)
+    unit = reporting_unit(ctx, form, example)
     if not form.values:
-        raise UserFacingError(f"请写明要更正的数字。\n例：{CORRECT_EXAMPLE}")
+        raise UserFacingError(f"请写明要更正的数字。\n例：{example}")
     if not form.reason:
-        raise UserFacingError(f"更正须写明原因。\n例：{CORRECT_EXAMPLE}")
+        raise UserFacingError(f"更正须写明原因。\n例：{example}")
     current = await ctx.reports.latest(unit.name, ctx.now)
     if current is None:
-        raise UserFacingError(f"{unit.name}还没有报送，无可更正。请先用 /周报 报送。")
+        raise UserFacingError(
+            f"{unit.name}还没有报送，无可更正。请先报送：\n例：{texts.report_example(campaign)}"
+        )
+    changes = [
+        (k, current.values.get(k), v) for k, v in form.values.items() if current.values.get(k) != v
+    ]
+    if not changes:
+        raise UserFacingError(f"所填数字与最近一次报送相同，无需更正。\n例：{example}")
     # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
-    locks = BulletinRepository(ctx.session, ctx.campaign.id)
+    locks = BulletinRepository(ctx.session, campaign.id)
     lock = await locks.lock_covering(current.reported_at)
     if lock is not None and not ctx.actor.is_admin:
         raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
-    check_plausible(ctx.campaign, unit, form.values, CORRECT_EXAMPLE)
+    check_plausible(campaign, unit, form.values, example)
     values = {**current.values, **form.values}
-    check_shares(ctx.campaign, values)
-    tz = calendar.zone(ctx.campaign)
+    check_shares(campaign, values, example)
+    # A correction restates the corrected version's figures, so it carries that version's time
+    # and week: it then applies wherever that version did (a past week, the frozen final result).
+    # Who corrected it and when stay on the correction's own inbox message (msg_id).
     await ctx.reports.add(
         unit=unit.name,
-        week=calendar.week_key(ctx.now, tz),
-        reported_at=ctx.now,
+        week=current.week,
+        reported_at=current.reported_at,
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="correction",
@@ -107,7 +121,6 @@ async def correct_report(ctx: CommandContext) -> Reply:
         problems=current.problems,
         reason=form.reason,
     )
-    changes = [(k, current.values.get(k), v) for k, v in form.values.items()]
     if lock is not None:  # the next bulletin discloses it
         await locks.add_correction(
             bulletin_key=lock.key,
@@ -117,27 +130,25 @@ async def correct_report(ctx: CommandContext) -> Reply:
             changes={k: (old, new) for k, old, new in changes},
             corrected_at=ctx.now,
         )
-    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
-    return texts.correction_recorded(ctx.campaign, unit.name, changes, form.reason, standings)
+    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
 
 
 def reporting_unit(ctx: CommandContext, form: ReportForm, example: str) -> Unit:
     """Who may post for which unit: a head for its own unit, an admin for any named unit."""
     actor = ctx.actor
     if not actor.is_member:
-        raise UserFacingError("您还不是本群赛马成员，不能报送。请管理员用 /绑定 绑定您的单位。")
+        raise UserFacingError(texts.not_a_member())
     if form.unit is not None:
         if actor.is_admin or form.unit.name == actor.unit:
             return form.unit
-        own = f"本单位（{actor.unit}）" if actor.unit else "本单位"
-        raise UserFacingError(f"您只能报送{own}的数字，不能代{form.unit.name}报送。")
+        raise UserFacingError(texts.not_your_unit(actor.unit, form.unit.name, example))
     if actor.role is Role.HEAD and actor.unit:
         return ctx.campaign.unit(actor.unit)
     if actor.is_admin:
-        raise UserFacingError(
-            f"管理员代报请在指令后写明单位。\n例：/{example.split()[0][1:]} 南湖区 {' '.join(example.split()[1:])}"
-        )
-    raise UserFacingError("您未绑定单位，不能报送。请管理员用 /绑定 绑定。")
+        word, _, fields = example.partition(" ")
+        raise UserFacingError(f"管理员代报请在指令后写明单位。\n例：{word} 南湖区 {fields}")
+    raise UserFacingError(texts.not_a_member())
 
 
 def check_plausible(
@@ -147,24 +158,25 @@ def check_plausible(
     for metric_id, value in values.items():
         reference = unit.targets.get(metric_id) or unit.baselines.get(metric_id)
         if reference and value > reference * IMPLAUSIBLE_FACTOR:
-            metric = campaign.metric(metric_id)
             raise UserFacingError(
-                f"{metric.label} {format_amount(value, metric.unit)} 超过参考值"
-                f" {format_amount(reference, metric.unit)} 的{IMPLAUSIBLE_FACTOR}倍，请核对单位（万美元）。\n例：{example}"
+                texts.implausible(
+                    campaign.metric(metric_id), value, reference, IMPLAUSIBLE_FACTOR, example
+                )
             )
 
 
-def check_shares(campaign: Campaign, values: dict[str, Decimal]) -> None:
+def check_shares(campaign: Campaign, values: dict[str, Decimal], example: str) -> None:
     """A share's numerator cannot exceed its denominator (高技术 is part of 实际利用外资)."""
     for rule in campaign.rules:
         if isinstance(rule, ShareRule):
             part, whole = values.get(rule.numerator), values.get(rule.denominator)
             if part is not None and whole is not None and part > whole:
-                numerator, denominator = (
-                    campaign.metric(rule.numerator),
-                    campaign.metric(rule.denominator),
-                )
                 raise UserFacingError(
-                    f"{numerator.label}（{format_amount(part, numerator.unit)}）不能大于"
-                    f"{denominator.label}（{format_amount(whole, denominator.unit)}）。"
+                    texts.share_above_whole(
+                        campaign.metric(rule.numerator),
+                        part,
+                        campaign.metric(rule.denominator),
+                        whole,
+                        example,
+                    )
                 )

@@ -19,11 +19,17 @@ router = Router("standings")
 async def load_standings(
     campaign: Campaign, reports: ReportRepository, as_of: datetime
 ) -> Standings:
-    """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins."""
-    latest = await reports.latest_per_unit(as_of)
+    """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins.
+
+    Figures count up to the window's end at the latest, so the final result stays what it was
+    when the window closed, however late someone asks.
+    """
+    tz = calendar.zone(campaign)
+    figures_at = min(as_of, calendar.window_bounds(campaign.window, tz)[1])
+    latest = await reports.latest_per_unit(figures_at)
     # Metrics declared `from_projects` come from the ledger and override anything posted.
     computed = await ProjectRepository(reports.session, campaign.id).computed_values(
-        campaign, as_of
+        campaign, figures_at
     )
     figures = {
         unit.name: Figures(

@@ -4,18 +4,29 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
-from campaign import Campaign, Mode, Standing, Standings, format_amount
+from campaign import Campaign, Metric, Mode, Standing, Standings, format_amount
 from campaign.model import RatioRule, ShareRule
 from campaign.ranking import target_at
 from storage import ReportVersion
 
-RULE_EXAMPLE = "/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=… 问题=…"
+
+def posted_examples(campaign: Campaign) -> list[str]:
+    """'实际利用外资=41200' for each metric people post (the ledger computes the others)."""
+    return [m.example or f"{m.label}=100" for m in campaign.metrics if not m.is_computed]
+
+
+def report_example(campaign: Campaign) -> str:
+    return " ".join(["/周报", *posted_examples(campaign), "亮点=…", "问题=…"])
+
+
+def correct_example(campaign: Campaign) -> str:
+    return f"/更正 {posted_examples(campaign)[0]} 原因=统计口径调整"
 
 
 def num(value: Decimal, places: int = 2) -> str:
@@ -28,14 +39,19 @@ def pct(share: Decimal) -> str:
 
 
 def moment(at: datetime, tz: ZoneInfo) -> str:
+    """'2021年11月30日 24:00' for the midnight that ends a day: 'as of 11-30' reads as 11-30."""
     local = at.astimezone(tz)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        day = local - timedelta(days=1)
+        return f"{day.year}年{day.month}月{day.day}日 24:00"
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo) -> str:
     units = len(campaign.units)
     phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
-    return f"截至{moment(standings.as_of, tz)} · {phase} · 已报送 {standings.reported}/{units}"
+    # "有数据": units whose figures come from a post, not their baseline (/未报 is about this week).
+    return f"截至{moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{units}"
 
 
 def items_line(campaign: Campaign, row: Standing) -> str:
@@ -59,16 +75,28 @@ def standings_reply(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> R
 
 
 def metric_lines(
-    campaign: Campaign, unit_name: str, values: Mapping[str, Decimal], elapsed: Decimal, mode: Mode
+    campaign: Campaign,
+    unit_name: str,
+    values: Mapping[str, Decimal],
+    elapsed: Decimal,
+    mode: Mode,
+    carried: tuple[Collection[str], str] = ((), ""),
 ) -> list[str]:
-    """Each metric's value; with a target, completion against it and against 序时进度."""
+    """Each metric's value; with a target, completion against it and against 序时进度.
+
+    `carried` names the metrics a post left out and where their figure comes from, so nobody
+    mistakes a carried-over figure for one just posted.
+    """
     unit = campaign.unit(unit_name)
+    carried_ids, carried_from = carried
     lines = []
     for metric in campaign.metrics:
         value = values.get(metric.id)
         if value is None:
             continue
         line = f"- {metric.label}：{format_amount(value, metric.unit)}"
+        if metric.id in carried_ids and not metric.is_computed:
+            line += f"（未填，沿用{carried_from}）"
         target = unit.targets.get(metric.id)
         if target:
             line += f"\n  完成目标 {pct(value / target)}"
@@ -115,7 +143,9 @@ def report_recorded(
     standings: Standings,
     superseded: bool,
     tz: ZoneInfo,
+    carried_from: str,
 ) -> Reply:
+    carried = [k for k in values if k not in posted]
     posted_text = "、".join(
         f"{campaign.metric(k).label} {format_amount(v, campaign.metric(k).unit)}"
         for k, v in posted.items()
@@ -125,7 +155,9 @@ def report_recorded(
         f"### ✅ {head} · {unit_name}",
         f"记录：{posted_text}",
         "",
-        *metric_lines(campaign, unit_name, values, standings.elapsed, standings.mode),
+        *metric_lines(
+            campaign, unit_name, values, standings.elapsed, standings.mode, (carried, carried_from)
+        ),
         "",
         f"当前排名：{rank_phrase(standings, unit_name)}",
         f"（{moment(standings.as_of, tz)}）",
@@ -194,6 +226,57 @@ def bound(staff_id: str, name: str, target: str) -> Reply:
     return Reply.markdown("绑定成功", f"✅ 已绑定：{name}（{staff_id}）→ {target}")
 
 
+def nothing_posted(example: str) -> str:
+    return f"没有读到任何数字。\n例：{example}"
+
+
+def window_closed(campaign: Campaign, correct_example: str) -> str:
+    end = campaign.window.end
+    return (
+        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止，结果已定，不再接收周报。"
+        f"如截止前的数字有误，请用更正（须写原因）：\n例：{correct_example}"
+    )
+
+
+def lower_than_before(
+    metric: Metric, value: Decimal, previous: Decimal, correct_example: str
+) -> str:
+    return (
+        f"{metric.label} {format_amount(value, metric.unit)} 低于上次的"
+        f" {format_amount(previous, metric.unit)}。报送的是累计数；如确需调低，请用更正：\n"
+        f"例：{correct_example}"
+    )
+
+
+def implausible(
+    metric: Metric, value: Decimal, reference: Decimal, factor: int, example: str
+) -> str:
+    return (
+        f"{metric.label} {format_amount(value, metric.unit)} 超过参考值"
+        f" {format_amount(reference, metric.unit)} 的{factor}倍，请核对数字和单位（{metric.unit}）。"
+        f"\n例：{example}"
+    )
+
+
+def share_above_whole(
+    part_metric: Metric, part: Decimal, whole_metric: Metric, whole: Decimal, example: str
+) -> str:
+    return (
+        f"{part_metric.label}（{format_amount(part, part_metric.unit)}）不能大于"
+        f"{whole_metric.label}（{format_amount(whole, whole_metric.unit)}），前者是后者的一部分。"
+        f"\n例：{example}"
+    )
+
+
+def not_a_member() -> str:
+    return "您还不是本群赛马成员（未绑定单位），不能报送。请管理员绑定：\n例：/绑定 @您 南湖区"
+
+
+def not_your_unit(own_unit: str | None, other_unit: str, example: str) -> str:
+    own = f"本单位（{own_unit}）" if own_unit else "本单位"
+    return f"您只能报送{own}的数字，不能代{other_unit}报送。报送本单位无需写单位名：\n例：{example}"
+
+
 def refusal(text: str) -> Reply:
     return Reply.markdown("提示", f"⚠️ {text}")
 
@@ -204,18 +287,20 @@ def apology() -> Reply:
     )
 
 
-def unknown_command(word: str) -> Reply:
+def unknown_command(word: str, campaign: Campaign) -> Reply:
     said = f"未识别的指令“{word}”。" if word else "请输入指令。"
-    return Reply.markdown("提示", f"{said}发送 /帮助 查看可用指令。\n例：{RULE_EXAMPLE}")
+    return Reply.markdown(
+        "提示", f"{said}发送 /帮助 查看可用指令。\n例：{report_example(campaign)}"
+    )
 
 
 def admin_only(word: str) -> Reply:
     return Reply.markdown("提示", f"⚠️ /{word} 仅限管理员使用。")
 
 
-def help_text(lines: Iterable[tuple[str, str, bool]]) -> str:
+def help_text(lines: Iterable[tuple[str, str, bool]], example: str) -> str:
     out = ["### 赛马 · 指令"]
     for usage, help_line, admin in lines:
         out.append(f"- **{usage}**{'（管理员）' if admin else ''}  \n  {help_line}")
-    out += ["", f"例：{RULE_EXAMPLE}"]
+    out += ["", f"例：{example}"]
     return "\n".join(out)

@@ -21,4 +21,4 @@ async def show_help(ctx: CommandContext) -> Reply:
         for spec in ctx.commands.specs
         if not spec.admin_only or ctx.actor.is_admin
     ]
-    return Reply.markdown("帮助", texts.help_text(lines))
+    return Reply.markdown("帮助", texts.help_text(lines, texts.report_example(ctx.campaign)))

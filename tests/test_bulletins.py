@@ -100,7 +100,7 @@ async def test_weekly_bulletin_on_the_demo_season_states_increments_rank_changes
     lines = text.split("\n")
     assert rendered.key == "weekly:2021-W40"
     assert lines[0] == "### 周周比 · 10月4日–10月10日（第40周）"
-    assert "截至10月11日 00:00" in lines[1] and "本周报送 8/9" in lines[1]
+    assert "截至10月10日 24:00" in lines[1] and "本周报送 8/9" in lines[1]
 
     relative = {}
     for unit in campaign.units:
@@ -167,7 +167,7 @@ async def test_monthly_bulletin_scores_match_a_hand_computation(
         f" 高技术{hightech.quantize(D('0.1'), ROUND_HALF_UP)} 大项目{bigproject.quantize(D('0.1'), ROUND_HALF_UP)}"
     )
     assert lines[0] == "### 月月评 · 2021年10月 · 2021年利用外资百日攻坚"
-    assert lines[1] == "截至11月1日 00:00 · 序时进度 75.4% · 已报送 9/9"
+    assert lines[1] == "截至10月31日 24:00 · 序时进度 75.4% · 有数据 9/9"
     # Rank 1 is 秀洲区 (the demo's best), the last is 经开区; nobody is 20 points behind or missed two.
     assert "🚩 **红旗单位**\n- 秀洲区：综合得分第1名（100.00分）" in rendered.text
     assert (

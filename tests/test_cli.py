@@ -72,7 +72,15 @@ def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, st
     refused = saima("say", "--user", "nobody", "/周报 实际利用外资=1", env=env)
     assert refused.returncode == 0 and "不是本群赛马成员" in refused.stdout
     on_behalf = saima(
-        "say", "--user", "boss", "--nick", "局长", "/周报 南湖区 实际利用外资=41200", env=env
+        "say",
+        "--user",
+        "boss",
+        "--nick",
+        "局长",
+        "--at",
+        "2021-10-15T10:00:00+08:00",
+        "/周报 南湖区 实际利用外资=41200",
+        env=env,
     )
     assert on_behalf.returncode == 0 and "南湖区" in on_behalf.stdout
 
@@ -99,7 +107,7 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "本地沙盒" in out
-    assert "已报送 9/9" in out  # the demo season is there on first start
+    assert "有数据 9/9" in out  # the demo season is there on first start
     assert "当前身份：南湖区负责人" in out
     assert "已收到报送 · 南湖区" in out and "99,999万美元" in out
     assert "南湖区 · 进度" in out

@@ -154,7 +154,7 @@ async def test_rank_progress_and_missing(app: App, say: Say) -> None:
     await say(XIUZHOU, "/周报 实际利用外资=36000", at="2021-10-13T09:00:00+08:00")
     rank = await say("mayor", "/排名", at="2021-10-15T10:00:00+08:00")
     assert rank is not None
-    assert "已报送 2/9" in rank.text and "序时进度" in rank.text
+    assert "有数据 2/9" in rank.text and "序时进度" in rank.text
     lines = [line for line in rank.text.splitlines() if line[:2] in {f"{i}." for i in range(1, 10)}]
     assert len(lines) == 9 and "南湖区" in lines[0]
     progress = await say(NANHU, "/进度", at="2021-10-15T10:00:00+08:00")
@@ -203,3 +203,50 @@ async def test_messages_arriving_together_are_processed_in_order_in_one_batch(ap
     assert "已收到报送 · 秀洲区" in replies[1].text
     assert replies[2] == replies[1]  # processed once; the stored reply comes back
     assert await report_count(app) == 1
+
+
+async def test_the_final_result_is_frozen_at_the_windows_end(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=41200", at="2021-11-26T16:00:00+08:00")
+    late = await say("head-haining", "/周报 实际利用外资=60000", at="2021-12-03T10:00:00+08:00")
+    assert late is not None and "已于2021年11月30日截止" in late.text and "/更正" in late.text
+    assert await report_count(app) == 1
+    on_the_day = await say("mayor", "/rank", at="2021-12-01T09:00:00+08:00")
+    weeks_later = await say("mayor", "/rank", at="2022-01-15T09:00:00+08:00")
+    assert on_the_day is not None and weeks_later is not None
+    ranking = [line for line in on_the_day.text.splitlines() if line[:2] == "1."]
+    assert ranking == [line for line in weeks_later.text.splitlines() if line[:2] == "1."]
+    assert "南湖区" in ranking[0] and "最终结果" in weeks_later.text
+
+
+async def test_a_correction_after_the_window_amends_the_frozen_result(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=41200", at="2021-11-26T16:00:00+08:00")
+    fixed = await say(
+        ADMIN, "/更正 南湖区 实际利用外资=36000 原因=外汇登记口径", at="2021-12-03T10:00:00+08:00"
+    )
+    assert fixed is not None and "41,200 → 36,000万美元" in fixed.text
+    progress = await say("mayor", "/进度 南湖区", at="2021-12-05T10:00:00+08:00")
+    assert progress is not None and "实际利用外资：36,000万美元" in progress.text
+    latest, _ = await history(app, "南湖区")
+    assert latest.kind == "correction" and latest.week == "2021-W47"  # the corrected week
+
+
+async def test_a_partial_post_says_which_figures_were_carried_over(app: App, say: Say) -> None:
+    first = await say(NANHU, "/周报 实际利用外资=41200")
+    assert first is not None
+    assert "高技术产业实到外资：10,797万美元（未填，沿用1-7月基数）" in first.text
+    assert "实际利用外资：41,200万美元（未填" not in first.text
+    later = await say(NANHU, "/周报 实际利用外资=42000", at="2021-10-22T10:00:00+08:00")
+    assert later is not None and "（未填，沿用上次报送）" in later.text
+
+
+async def test_a_correction_that_changes_nothing_is_refused(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=41200")
+    same = await say(NANHU, "/更正 实际利用外资=41200 原因=核对", at="2021-10-16T10:00:00+08:00")
+    assert same is not None and "无需更正" in same.text
+    assert await report_count(app) == 1
+
+
+async def test_more_than_two_decimals_in_the_metrics_unit_is_refused(app: App, say: Say) -> None:
+    reply = await say(NANHU, "/周报 实际利用外资=42000.123")
+    assert reply is not None and "超过两位小数" in reply.text and "例：" in reply.text
+    assert await report_count(app) == 0

@@ -64,3 +64,20 @@ def test_a_metric_computed_from_the_project_ledger_cannot_be_posted() -> None:
     with pytest.raises(UserFacingError) as error:
         parse_report_form(f"{computed.label}=3", zhaoda, EXAMPLE)
     assert "项目台账自动统计" in error.value.text
+
+
+def test_examples_come_from_the_campaign_file() -> None:
+    from bot.config import SHIPPED_CAMPAIGN
+    from campaign import load_campaign
+    from handlers import texts
+
+    fdi = load_campaign(SHIPPED_CAMPAIGN)
+    assert texts.report_example(fdi) == (
+        "/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=… 问题=…"
+    )
+    zhaoda = load_campaign(SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml")
+    assert texts.report_example(zhaoda) == "/周报 实际利用外资=12000 亮点=… 问题=…"
+    with pytest.raises(UserFacingError) as error:
+        parse_report_form("高技术=5", zhaoda, texts.report_example(zhaoda))
+    assert "可用字段：实际利用外资、亮点、问题" in error.value.text
+    assert "高技术" not in error.value.text.split("例：")[1]
