@@ -103,10 +103,10 @@ async def run_say(
 async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
     transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
     if transport == "sandbox":
-        from bot.sandbox import run_sandbox
-
+        # Before the import: matplotlib logs its font-cache build at import time.
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
+        from bot.sandbox import run_sandbox
 
         app = App.build(settings, database_url=settings.sandbox_database_url)
         async with app:

@@ -210,14 +210,19 @@ class OutboxRelay:
         if not markers:
             return
         try:
-            async with self._sessionmaker.begin() as session:
-                session.add_all(markers)  # one INSERT batch: the write lock is held briefly
-        except IntegrityError:
-            # A reply row already exists for one of them (queued after a failure): go one by one.
-            async with self._sessionmaker.begin() as session:
-                repository = OutboxRepository(session)
-                for marker in markers:
-                    await repository.add(_copy(marker))
+            try:
+                async with self._sessionmaker.begin() as session:
+                    session.add_all(markers)  # one INSERT batch: the write lock is held briefly
+            except IntegrityError:
+                # A reply row already exists for one of them (queued after a failure): one by one.
+                async with self._sessionmaker.begin() as session:
+                    repository = OutboxRepository(session)
+                    for marker in markers:
+                        await repository.add(_copy(marker))
+        except Exception:
+            # Keep them for the next batch: a lost marker would resend its reply after a restart.
+            self._markers = [_copy(marker) for marker in markers] + self._markers
+            raise
 
     async def _marker_writer(self) -> None:
         while True:
@@ -265,8 +270,16 @@ class OutboxRelay:
         return sum(results)
 
     async def _send(self, row: Outbox) -> bool:
+        """Send one row unless another path (deliver, a flush) is sending or has sent it."""
+        if row.id in self._inflight:
+            return False
         self._inflight.add(row.id)
         try:
+            # Callers hold a snapshot; the row may have been sent since it was read.
+            async with self._sessionmaker() as session:
+                fresh = await OutboxRepository(session).get(row.id)
+            if fresh is None or fresh.state != "pending":
+                return True
             try:
                 delivery = await self._transmit(row)
             except DingTalkApiError as error:

@@ -132,7 +132,7 @@ def weekly_comparison(
             )
     missing = [r for r in rows if not r.has_reported_this_week]
     if missing:
-        snails = tuple(Pick(r.unit, ("本周未报送",)) for r in missing)
+        snails = tuple(Pick(r.unit, ("当周未报送",)) for r in missing)
     elif posted:
         worst = min(r.relative for r in posted)
         snails = tuple(

@@ -236,7 +236,9 @@ def gap_text(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo) -
                 f"{index}. {metric.label}{also}：{format_amount(answer.amount, metric.unit)}"
                 f" → {num(answer.total_after)}分，第{answer.rank_after}名"
             )
-    lines.append("（由评分引擎逐项试算得出，精确到1个单位）")
+    units = {campaign.metric(answer.lever.metric).unit for answer in gap.answers}
+    precision = f"精确到1{units.pop()}" if len(units) == 1 else "精确到各项的1个计量单位"
+    lines.append(f"（由评分引擎逐项试算得出，{precision}）")
     return "\n".join(lines)
 
 

@@ -128,7 +128,7 @@ async def test_weekly_bulletin_on_the_demo_season_states_increments_rank_changes
     best = max(posted, key=lambda name: posted[name])
     share = (posted[best] * 100).quantize(D("0.1"))
     assert f"🚩 **本周红旗**：{best}（本周增量占冲刺任务 {share}%，全市最高）" in text
-    assert "🐌 **本周蜗牛**：南湖区（本周未报送）" in text
+    assert "🐌 **本周蜗牛**：南湖区（当周未报送）" in text
 
 
 async def test_monthly_bulletin_scores_match_a_hand_computation(
@@ -422,7 +422,7 @@ async def test_week_month_redflag_and_snail_commands_answer_in_chinese(app: App,
     assert week is not None and week.text.startswith("### 周周比 · 11月8日–11月14日")
     assert month is not None and month.text.startswith("### 月月评 · 2021年10月")
     assert red is not None and "**上周（11月8日–11月14日）**" in red.text and "**10月**" in red.text
-    assert snail is not None and "- 海宁市：本周未报送" in snail.text
+    assert snail is not None and "- 海宁市：当周未报送" in snail.text
     for reply in (week, month, red, snail):
         assert len(reply.text.encode()) < 4000 and "|" not in reply.text  # no tables, one message
 

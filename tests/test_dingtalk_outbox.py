@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import aiohttp
@@ -118,6 +119,24 @@ async def test_long_push_is_split_into_ordered_parts(
     keys = [row.key for row in await rows(database)]
     assert keys[0] == "weekly:2021-W43" and keys[1] == "weekly:2021-W43#2"
     assert "\n".join(s.text for s in fake_dingtalk.group_sends).split("\n") == lines
+
+
+async def test_deliver_and_flush_racing_over_the_same_parts_send_each_once_in_order(
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
+) -> None:
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
+    lines = [f"{n}. 某某县 完成率 {n}%" for n in range(600)]
+    await relay.push("weekly:2021-W44", "cid-1", "通报", "\n".join(lines))
+    ids = [row.id for row in await rows(database)]
+    assert len(ids) >= 3
+    # A reply's own delivery and the relay's flush both see every part due at once.
+    await asyncio.gather(relay.flush(), relay.deliver(ids), relay.deliver(ids[1:]))
+    await relay.flush()
+    assert "\n".join(s.text for s in fake_dingtalk.group_sends).split("\n") == lines
+    assert {row.state for row in await rows(database)} == {"sent"}
 
 
 async def test_push_that_mentions_people_goes_through_the_custom_robot(

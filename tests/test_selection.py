@@ -87,7 +87,7 @@ def test_weekly_comparison_computes_increments_rank_changes_and_picks_by_hand() 
     assert [(p.unit, p.reasons) for p in week.red_flags] == [
         ("甲", ("本周增量占冲刺任务 20.0%，全市最高",))
     ]
-    assert [(p.unit, p.reasons) for p in week.snails] == [("丙", ("本周未报送",))]
+    assert [(p.unit, p.reasons) for p in week.snails] == [("丙", ("当周未报送",))]
 
 
 def test_weekly_snail_is_the_smallest_relative_increment_when_everyone_posted() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,9 @@ class CallbackServer:
         self._health = health
         self._now_ms = now_ms
         self._window_ms = window_ms
-        self._seen: dict[tuple[str, str], int] = {}
+        # (timestamp, sign) pairs seen inside the window, and their arrival order for pruning.
+        self._seen: set[tuple[str, str]] = set()
+        self._seen_order: deque[tuple[int, tuple[str, str]]] = deque()
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.web_app = web.Application()
@@ -66,12 +69,14 @@ class CallbackServer:
 
     def _is_replay(self, timestamp: str, sign: str, now_ms: int) -> bool:
         oldest = now_ms - self._window_ms
-        # Entries older than the window are refused as stale anyway; forget them.
-        for key in [key for key, ts in self._seen.items() if ts < oldest]:
-            del self._seen[key]
+        # Entries older than the window are refused as stale anyway: forget them, oldest first.
+        while self._seen_order and self._seen_order[0][0] < oldest:
+            _, key = self._seen_order.popleft()
+            self._seen.discard(key)
         if (timestamp, sign) in self._seen:
             return True
-        self._seen[(timestamp, sign)] = int(timestamp)
+        self._seen.add((timestamp, sign))
+        self._seen_order.append((int(timestamp), (timestamp, sign)))
         return False
 
     async def _callback(self, request: web.Request) -> web.Response:
@@ -96,6 +101,7 @@ class CallbackServer:
             await self._accept(message)
         except Exception:
             logger.exception("could not store message %s", message.msg_id)
+            self._seen.discard((timestamp, sign))  # not stored: DingTalk's retry must get through
             return web.json_response({"error": "internal"}, status=500)
         # Answer at once; the reply goes out through the sessionWebhook after processing.
         return web.json_response({})

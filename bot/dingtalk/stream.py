@@ -191,6 +191,10 @@ class StreamClient:
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
                 # Never log the URL: it carries the connection ticket.
                 logger.warning("stream connection failed or dropped: %s", type(error).__name__)
+            except Exception:
+                # Anything else (an odd gateway answer, an SDK bug) must not end the loop: a bot
+                # that silently stops receiving is worse than one that retries with backoff.
+                logger.exception("stream connection failed unexpectedly; reconnecting")
             finally:
                 self._ws = None
             if opened_at is not None and self._timer.monotonic() - opened_at >= self._stable_after:
