@@ -144,8 +144,10 @@ class SnailProject:
 def find_snail(project: Project, today: date, rule: SnailRule) -> SnailProject | None:
     """ "超过合同约定开工时间6个月以上未开工或超过合同约定竣工时间6个月以上未竣工的产业项目列为'蜗牛项目'".
 
-    Only signed projects have a contract. Exactly six months past the date is not yet a snail;
-    one day more is. A project leaves the list on the day it starts (or completes).
+    Only signed projects have a contract. Six months past the date counts: "以上" includes the
+    number itself (民法典第一千二百五十九条: 以上、以下、以内、届满，包括本数), so the project is a
+    snail from the day six months after the contract date. It leaves the list on the day it
+    starts (or completes).
     """
     if not project.has_reached(Stage.SIGNED, today):
         return None
@@ -156,7 +158,7 @@ def find_snail(project: Project, today: date, rule: SnailRule) -> SnailProject |
     for stage, due_on, grace in checks:
         if due_on is None or project.has_reached(stage, today):
             continue
-        if today > add_months(due_on, grace):
+        if today >= add_months(due_on, grace):
             return SnailProject(project, stage, due_on, months_between(due_on, today))
     return None
 

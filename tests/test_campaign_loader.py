@@ -94,7 +94,12 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         ('role = "leader"', 'role = "king"', "members[0].role", "one of head"),
         ('metric = "fdi"', 'metric = "gdp"', "rules[0].metric", "a metric id"),
         ('example = "高技术=20000"', 'example = "利润=20000"', "metrics[1].example", "name=amount"),
-        ('example = "高技术=20000"', 'example = "高技术=很多"', "metrics[1].example", "name=amount"),
+        (
+            'example = "高技术=20000"',
+            'example = "高技术=很多"',
+            "metrics[1].example",
+            "name=amount",
+        ),
     ],
 )
 def test_broken_campaign_file_names_file_key_and_expectation(

@@ -296,9 +296,11 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
             scope = Period(campaign, session, datetime.fromisoformat(as_of))
             return await snail_projects_section(scope), await red_flag_projects_section(scope)
 
-    snails, red = await sections("2024-08-01T23:00:00+08:00")  # exactly 6 months after 2月1日
+    snails, red = await sections("2024-07-31T23:00:00+08:00")  # a day short of 6 months
     assert snails == ["**蜗牛项目**：无"] and red == ["**红旗项目**：暂无"]
-    snails, _ = await sections("2024-08-02T10:00:00+08:00")
+    snails, _ = await sections(
+        "2024-08-01T10:00:00+08:00"
+    )  # 6 months after 2月1日: 以上 includes 6
     assert snails[1] == "1. 南湖区 · #1 慢项目：合同开工2024年2月1日，已逾期6个月未开工"
 
     async with app.database.sessionmaker.begin() as session:

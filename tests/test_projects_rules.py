@@ -46,12 +46,13 @@ def project(**overrides: object) -> Project:
 @pytest.mark.parametrize(
     ("today", "is_snail", "months"),
     [
-        (date(2021, 9, 1), False, None),  # contract 3月1日 + exactly 6 months: not yet
+        (date(2021, 8, 31), False, None),  # one day short of 6 months past 3月1日
+        (date(2021, 9, 1), True, 6),  # exactly 6 months: "6个月以上" includes 6
         (date(2021, 9, 2), True, 6),  # one day past
         (date(2021, 12, 1), True, 9),
     ],
 )
-def test_snail_rule_starts_one_day_after_six_months_past_the_contract_start(
+def test_snail_rule_starts_six_months_to_the_day_after_the_contract_start(
     today: date, is_snail: bool, months: int | None
 ) -> None:
     snail = find_snail(
@@ -71,7 +72,9 @@ def test_snail_rule_on_completion_uses_the_contract_completion_date_and_month_en
     p = project(
         contract_start_on=date(2021, 3, 1), contract_end_on=date(2021, 8, 31), stage_dates=started
     )
-    assert find_snail(p, date(2022, 2, 28), SnailRule()) is None  # 8月31日 + 6个月 = 2月28日
+    assert find_snail(p, date(2022, 2, 27), SnailRule()) is None
+    snail = find_snail(p, date(2022, 2, 28), SnailRule())  # 8月31日 + 6个月 = 2月28日
+    assert snail is not None and (snail.missed, snail.months_overdue) == (Stage.COMPLETED, 6)
     snail = find_snail(p, date(2022, 3, 1), SnailRule())
     assert snail is not None and (snail.missed, snail.months_overdue) == (Stage.COMPLETED, 6)
 
@@ -93,8 +96,8 @@ def test_snail_leaves_the_list_the_day_it_starts_and_unsigned_projects_are_never
 
 def test_snail_thresholds_come_from_the_rule() -> None:
     p = project(contract_start_on=date(2021, 3, 1), stage_dates=SIGNED)
-    assert find_snail(p, date(2021, 6, 2), SnailRule(start_grace_months=3)) is not None
-    assert find_snail(p, date(2021, 6, 1), SnailRule(start_grace_months=3)) is None
+    assert find_snail(p, date(2021, 6, 1), SnailRule(start_grace_months=3)) is not None
+    assert find_snail(p, date(2021, 5, 31), SnailRule(start_grace_months=3)) is None
 
 
 def test_stages_advance_in_order_with_dates() -> None:
