@@ -51,33 +51,20 @@ def create_http_session(
     return aiohttp.ClientSession(timeout=timeout, trust_env=False)
 
 
-async def _post_json(
+async def _post(
     session: aiohttp.ClientSession,
     url: str | URL,
-    body: Mapping[str, Any],
     *,
+    json: Mapping[str, Any] | None = None,
+    form: aiohttp.FormData | None = None,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
+    """POST a JSON body or a multipart form. Errors never carry the URL: queries hold tokens."""
     try:
-        async with session.post(url, json=body, headers=headers, params=params) as response:
-            try:
-                payload = await response.json(content_type=None)
-            except ValueError:
-                payload = None
-            return response.status, payload
-    except TimeoutError as error:
-        raise DingTalkApiError(0, "timeout", "no answer in time") from error
-    except aiohttp.ClientError as error:
-        raise DingTalkApiError(0, "network", type(error).__name__) from error
-
-
-async def _post_form(
-    session: aiohttp.ClientSession, url: str, form: aiohttp.FormData, params: Mapping[str, str]
-) -> tuple[int, Any]:
-    """POST a multipart form. Errors never carry the URL: its query holds the access token."""
-    try:
-        async with session.post(url, data=form, params=params) as response:
+        async with session.post(
+            url, json=json, data=form, headers=headers, params=params
+        ) as response:
             try:
                 payload = await response.json(content_type=None)
             except ValueError:
@@ -126,10 +113,10 @@ class OpenApiClient:
                 return self._token
             if not self.has_app_credentials:
                 raise DingTalkApiError(0, "no_credentials", "client id/secret not configured")
-            status, body = await _post_json(
+            status, body = await _post(
                 self._session,
                 self._endpoint + TOKEN_PATH,
-                wire.token_request(self._client_id, self._client_secret),
+                json=wire.token_request(self._client_id, self._client_secret),
             )
             if status != 200:
                 code, message = wire.error_fields(body)
@@ -159,10 +146,10 @@ class OpenApiClient:
     async def _send_group(self, body: Mapping[str, Any]) -> str:
         for attempt in (1, 2):
             token = await self.access_token(force_refresh=attempt == 2)
-            status, answer = await _post_json(
+            status, answer = await _post(
                 self._session,
                 self._endpoint + GROUP_SEND_PATH,
-                body,
+                json=body,
                 headers={"x-acs-dingtalk-access-token": token},
             )
             if status == 200:
@@ -183,11 +170,11 @@ class OpenApiClient:
             token = await self.access_token(force_refresh=attempt == 2)
             form = aiohttp.FormData()
             form.add_field("media", png, filename=filename, content_type="image/png")
-            status, answer = await _post_form(
+            status, answer = await _post(
                 self._session,
                 self._oapi_endpoint + MEDIA_UPLOAD_PATH,
-                form,
-                {"access_token": token, "type": "image"},
+                form=form,
+                params={"access_token": token, "type": "image"},
             )
             errcode = wire.legacy_errcode(answer)
             if status == 200 and errcode == 0:
@@ -206,7 +193,7 @@ class OpenApiClient:
 
     async def post_session_webhook(self, webhook_url: str, body: Mapping[str, Any]) -> None:
         """Reply through a message's sessionWebhook; raises unless DingTalk answers errcode 0."""
-        status, answer = await _post_json(self._session, webhook_url, body)
+        status, answer = await _post(self._session, webhook_url, json=body)
         _raise_for_webhook(status, answer)
 
     async def post_custom_robot(
@@ -217,7 +204,7 @@ class OpenApiClient:
         params = dict(url.query)
         if secret:
             params.update(robot_sign_params(secret, wall_ms() if now_ms is None else now_ms))
-        status, answer = await _post_json(self._session, url.with_query(None), body, params=params)
+        status, answer = await _post(self._session, url.with_query(None), json=body, params=params)
         _raise_for_webhook(status, answer)
 
 
