@@ -12,7 +12,6 @@ from storage.models import Binding
 
 router = Router("admin")
 
-BIND_EXAMPLE = "/绑定 @张三 南湖区（或 /绑定 user123 南湖区 张三）"
 ROLE_WORDS = {"领导": Role.LEADER, "leader": Role.LEADER, "管理员": Role.ADMIN, "admin": Role.ADMIN}
 
 
@@ -31,19 +30,16 @@ async def bind_member(ctx: CommandContext) -> Reply:
     elif len(words) >= 2:
         staff_id = words.pop(0)
     else:
-        raise UserFacingError(f"请写明要绑定的人和单位。\n例：{BIND_EXAMPLE}")
+        raise UserFacingError(texts.bind_member_missing())
     if not words:
-        raise UserFacingError(f"请写明单位（或“领导”“管理员”）。\n例：{BIND_EXAMPLE}")
+        raise UserFacingError(texts.bind_target_missing())
     target, name = words[0], " ".join(words[1:]) or staff_id
     if target in ROLE_WORDS:
         role, unit_name = ROLE_WORDS[target], None
     else:
         unit = ctx.campaign.find_unit(target)
         if unit is None:
-            names = "、".join(u.name for u in ctx.campaign.units)
-            raise UserFacingError(
-                f"未知单位“{target}”。可选：{names}、领导、管理员。\n例：{BIND_EXAMPLE}"
-            )
+            raise UserFacingError(texts.unknown_bind_target(target, ctx.campaign))
         role, unit_name = Role.HEAD, unit.name
     await ctx.bindings.put(
         Binding(
@@ -56,5 +52,5 @@ async def bind_member(ctx: CommandContext) -> Reply:
             bound_at=ctx.now,
         )
     )
-    label = unit_name or {Role.LEADER: "领导", Role.ADMIN: "管理员"}[role]
+    label = unit_name or texts.ROLE_LABELS[role]
     return texts.bound(staff_id, name, label)

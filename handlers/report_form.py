@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from bot.errors import UserFacingError
 from campaign import AmountError, Campaign, Unit, parse_amount
+from handlers import texts
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
 _KEY = re.compile(r"(?:^|(?<=\s))([^\s=＝:：]+)[ \t]*[=＝:：]")
@@ -49,9 +50,7 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         if not known and in_text:
             continue  # e.g. "亮点=完成率:100%": part of the free text
         if not known:
-            raise UserFacingError(
-                f"未知字段“{key}”。可用字段：{_field_names(campaign)}。\n例：{example}"
-            )
+            raise UserFacingError(texts.unknown_field(key, campaign, example))
         if current is not None:
             fields.append((current[0], text[current[1] : match.start()].strip()))
         current = (key, match.end())
@@ -62,38 +61,28 @@ def parse_report_form(args: str, campaign: Campaign, example: str) -> ReportForm
         if key in TEXT_FIELDS:
             attr = TEXT_FIELDS[key]
             if len(value) > MAX_TEXT:
-                raise UserFacingError(f"“{key}”过长（最多{MAX_TEXT}字），请精简。\n例：{example}")
+                raise UserFacingError(texts.text_too_long(key, MAX_TEXT, example))
             setattr(form, attr, value)
             continue
         metric = campaign.find_metric(key)
         assert metric is not None
         if metric.is_computed:
-            raise UserFacingError(
-                f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
-            )
+            raise UserFacingError(texts.computed_metric(metric))
         if metric.id in form.values:
-            raise UserFacingError(f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}")
+            raise UserFacingError(texts.posted_twice(metric, example))
         if not value:
-            raise UserFacingError(f"“{key}”缺少数字。\n例：{example}")
+            raise UserFacingError(texts.missing_number(key, example))
         try:
             form.values[metric.id] = parse_amount(value, metric.unit)
             if form.values[metric.id] != form.values[metric.id].quantize(CENT):
-                raise AmountError(f"“{value}”折合{metric.unit}超过两位小数")
+                raise AmountError(texts.beyond_cents(value, metric.unit))
         except AmountError as error:
-            raise UserFacingError(
-                f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}"
-            ) from None
+            raise UserFacingError(texts.bad_amount(metric, error, example)) from None
     return form
-
-
-def _field_names(campaign: Campaign) -> str:
-    posted = [m.label for m in campaign.metrics if not m.is_computed]
-    return "、".join([*posted, "亮点", "问题"])
 
 
 def _unknown_prefix(prefix: str, campaign: Campaign, example: str) -> str:
     first = prefix.split()[0]
     if len(prefix.split()) == 1 and not any(c.isdigit() for c in prefix):
-        names = "、".join(u.name for u in campaign.units)
-        return f"未知单位“{first}”。可选单位：{names}。"
-    return f"无法识别“{prefix[:20]}”，请按“字段=数字”填写。\n例：{example}"
+        return texts.unknown_report_unit(first, campaign)
+    return texts.unreadable_prefix(prefix, example)

@@ -69,7 +69,7 @@ async def record_report(ctx: CommandContext) -> Reply:
     )
     superseded = current is not None and current.week == week and current.kind == "post"
     standings = await load_standings(campaign, ctx.reports, ctx.now)
-    carried_from = "上次报送" if current else f"{campaign.baseline_label}基数"
+    carried_from = texts.carried_source(campaign, current is not None)
     return texts.report_recorded(
         campaign, unit.name, form.values, values, standings, superseded, tz, carried_from
     )
@@ -84,19 +84,17 @@ async def correct_report(ctx: CommandContext) -> Reply:
     form = parse_report_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
     if not form.values:
-        raise UserFacingError(f"请写明要更正的数字。\n例：{example}")
+        raise UserFacingError(texts.correction_values_missing(example))
     if not form.reason:
-        raise UserFacingError(f"更正须写明原因。\n例：{example}")
+        raise UserFacingError(texts.correction_reason_missing(example))
     current = await ctx.reports.latest(unit.name, ctx.now)
     if current is None:
-        raise UserFacingError(
-            f"{unit.name}还没有报送，无可更正。请先报送：\n例：{texts.report_example(campaign)}"
-        )
+        raise UserFacingError(texts.nothing_to_correct(unit.name, texts.report_example(campaign)))
     changes = [
         (k, current.values.get(k), v) for k, v in form.values.items() if current.values.get(k) != v
     ]
     if not changes:
-        raise UserFacingError(f"所填数字与最近一次报送相同，无需更正。\n例：{example}")
+        raise UserFacingError(texts.correction_unchanged(example))
     # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
     locks = BulletinRepository(ctx.session, campaign.id)
     lock = await locks.lock_covering(current.reported_at)
@@ -146,8 +144,7 @@ def reporting_unit(ctx: CommandContext, form: ReportForm, example: str) -> Unit:
     if actor.role is Role.HEAD and actor.unit:
         return ctx.campaign.unit(actor.unit)
     if actor.is_admin:
-        word, _, fields = example.partition(" ")
-        raise UserFacingError(f"管理员代报请在指令后写明单位。\n例：{word} 南湖区 {fields}")
+        raise UserFacingError(texts.admin_names_unit(example))
     raise UserFacingError(texts.not_a_member())
 
 

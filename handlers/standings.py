@@ -55,13 +55,11 @@ async def show_standings(ctx: CommandContext) -> Reply:
 
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
 async def show_progress(ctx: CommandContext) -> Reply:
-    unit = resolve_unit(ctx, ctx.args, "/进度 南湖区")
+    unit = resolve_unit(ctx, ctx.args, texts.PROGRESS_EXAMPLE)
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
     latest = await ctx.reports.latest(unit.name, ctx.now)
     tz = calendar.zone(ctx.campaign)
-    return Reply.markdown(
-        "进度", texts.progress_text(ctx.campaign, standings, unit.name, latest, tz)
-    )
+    return texts.progress_reply(ctx.campaign, standings, unit.name, latest, tz)
 
 
 @router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")
@@ -71,8 +69,7 @@ async def show_missing(ctx: CommandContext) -> Reply:
     start, end = calendar.week_bounds(week, tz)
     posted = await ctx.reports.units_reported_between(start, min(end, ctx.now))
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
-    text = texts.missing_text(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
-    return Reply.markdown("未报", text)
+    return texts.missing_reply(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
 
 
 def resolve_unit(ctx: CommandContext, name: str, example: str) -> Unit:
@@ -81,9 +78,8 @@ def resolve_unit(ctx: CommandContext, name: str, example: str) -> Unit:
     if name:
         unit = ctx.campaign.find_unit(name)
         if unit is None:
-            names = "、".join(u.name for u in ctx.campaign.units)
-            raise UserFacingError(f"未知单位“{name}”。可选：{names}。\n例：{example}")
+            raise UserFacingError(texts.unknown_unit(name, ctx.campaign, example))
         return unit
     if ctx.actor.unit:
         return ctx.campaign.unit(ctx.actor.unit)
-    raise UserFacingError(f"请写明单位。\n例：{example}")
+    raise UserFacingError(texts.unit_required(example))

@@ -10,10 +10,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
-from campaign import Campaign, Metric, Mode, Standing, Standings, format_amount
+from campaign import AmountError, Campaign, Metric, Mode, Role, Standing, Standings, format_amount
 from campaign.model import RatioRule, ShareRule
 from campaign.ranking import target_at
 from storage import ReportVersion
+
+BIND_EXAMPLE = "/绑定 @张三 南湖区（或 /绑定 user123 南湖区 张三）"
+ROLE_LABELS = {Role.LEADER: "领导", Role.ADMIN: "管理员"}
+PROGRESS_EXAMPLE = "/进度 南湖区"
 
 
 def posted_examples(campaign: Campaign) -> list[str]:
@@ -27,6 +31,21 @@ def report_example(campaign: Campaign) -> str:
 
 def correct_example(campaign: Campaign) -> str:
     return f"/更正 {posted_examples(campaign)[0]} 原因=统计口径调整"
+
+
+def unit_names(campaign: Campaign, *extra: str) -> str:
+    """'南湖区、秀洲区、…', with `extra` choices (e.g. 领导, 管理员) after the units."""
+    return "、".join([*(u.name for u in campaign.units), *extra])
+
+
+def field_names(campaign: Campaign) -> str:
+    posted = [m.label for m in campaign.metrics if not m.is_computed]
+    return "、".join([*posted, "亮点", "问题"])
+
+
+def carried_source(campaign: Campaign, reported_before: bool) -> str:
+    """Where a metric left out of a post takes its figure from."""
+    return "上次报送" if reported_before else f"{campaign.baseline_label}基数"
 
 
 def num(value: Decimal, places: int = 2) -> str:
@@ -181,13 +200,13 @@ def correction_recorded(
     return Reply.markdown("已更正", "\n".join(lines))
 
 
-def progress_text(
+def progress_reply(
     campaign: Campaign,
     standings: Standings,
     unit_name: str,
     latest: ReportVersion | None,
     tz: ZoneInfo,
-) -> str:
+) -> Reply:
     row = standings.row(unit_name)
     lines = [
         f"### {unit_name} · 进度",
@@ -210,16 +229,18 @@ def progress_text(
             lines.append(f"> 亮点：{latest.highlights}")
         if latest.problems:
             lines.append(f"> 问题：{latest.problems}")
-    return "\n".join(lines)
+    return Reply.markdown("进度", "\n".join(lines))
 
 
-def missing_text(week_label: str, missing: Iterable[str], total: int) -> str:
+def missing_reply(week_label: str, missing: Iterable[str], total: int) -> Reply:
     names = list(missing)
     if not names:
-        return f"### 本周报送情况（{week_label}）\n全部 {total} 个单位已报送 👍"
+        return Reply.markdown(
+            "未报", f"### 本周报送情况（{week_label}）\n全部 {total} 个单位已报送 👍"
+        )
     lines = [f"### 本周未报（{week_label}）", f"{len(names)}/{total} 个单位尚未报送：", ""]
     lines += [f"{i}. {name}" for i, name in enumerate(names, 1)]
-    return "\n".join(lines)
+    return Reply.markdown("未报", "\n".join(lines))
 
 
 def bound(staff_id: str, name: str, target: str) -> Reply:
@@ -268,6 +289,84 @@ def share_above_whole(
     )
 
 
+def unknown_field(key: str, campaign: Campaign, example: str) -> str:
+    return f"未知字段“{key}”。可用字段：{field_names(campaign)}。\n例：{example}"
+
+
+def text_too_long(key: str, limit: int, example: str) -> str:
+    return f"“{key}”过长（最多{limit}字），请精简。\n例：{example}"
+
+
+def computed_metric(metric: Metric) -> str:
+    return f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
+
+
+def posted_twice(metric: Metric, example: str) -> str:
+    return f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}"
+
+
+def missing_number(key: str, example: str) -> str:
+    return f"“{key}”缺少数字。\n例：{example}"
+
+
+def beyond_cents(value: str, unit: str) -> str:
+    return f"“{value}”折合{unit}超过两位小数"
+
+
+def bad_amount(metric: Metric, error: AmountError, example: str) -> str:
+    return f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}"
+
+
+def unknown_report_unit(name: str, campaign: Campaign) -> str:
+    return f"未知单位“{name}”。可选单位：{unit_names(campaign)}。"
+
+
+def unreadable_prefix(prefix: str, example: str) -> str:
+    return f"无法识别“{prefix[:20]}”，请按“字段=数字”填写。\n例：{example}"
+
+
+def unknown_unit(name: str, campaign: Campaign, example: str, *extra: str) -> str:
+    return f"未知单位“{name}”。可选：{unit_names(campaign, *extra)}。\n例：{example}"
+
+
+def unit_required(example: str) -> str:
+    return f"请写明单位。\n例：{example}"
+
+
+def admin_names_unit(example: str) -> str:
+    """An admin posts for a unit by naming it after the command word."""
+    word, _, fields = example.partition(" ")
+    return f"管理员代报请在指令后写明单位。\n例：{word} 南湖区 {fields}"
+
+
+def correction_values_missing(example: str) -> str:
+    return f"请写明要更正的数字。\n例：{example}"
+
+
+def correction_reason_missing(example: str) -> str:
+    return f"更正须写明原因。\n例：{example}"
+
+
+def nothing_to_correct(unit_name: str, report_example: str) -> str:
+    return f"{unit_name}还没有报送，无可更正。请先报送：\n例：{report_example}"
+
+
+def correction_unchanged(example: str) -> str:
+    return f"所填数字与最近一次报送相同，无需更正。\n例：{example}"
+
+
+def bind_member_missing() -> str:
+    return f"请写明要绑定的人和单位。\n例：{BIND_EXAMPLE}"
+
+
+def bind_target_missing() -> str:
+    return f"请写明单位（或“领导”“管理员”）。\n例：{BIND_EXAMPLE}"
+
+
+def unknown_bind_target(target: str, campaign: Campaign) -> str:
+    return unknown_unit(target, campaign, BIND_EXAMPLE, *ROLE_LABELS.values())
+
+
 def not_a_member() -> str:
     return "您还不是本群赛马成员（未绑定单位），不能报送。请管理员绑定：\n例：/绑定 @您 南湖区"
 
@@ -298,9 +397,14 @@ def admin_only(word: str) -> Reply:
     return Reply.markdown("提示", f"⚠️ /{word} 仅限管理员使用。")
 
 
-def help_text(lines: Iterable[tuple[str, str, bool]], example: str) -> str:
+def usage_line(usage: str, aliases: Sequence[str]) -> str:
+    """'/周报 字段=数字 …（/report）': the usage with the command's first alias."""
+    return usage + (f"（/{aliases[0]}）" if aliases else "")
+
+
+def help_reply(lines: Iterable[tuple[str, str, bool]], example: str) -> Reply:
     out = ["### 赛马 · 指令"]
     for usage, help_line, admin in lines:
         out.append(f"- **{usage}**{'（管理员）' if admin else ''}  \n  {help_line}")
     out += ["", f"例：{example}"]
-    return "\n".join(out)
+    return Reply.markdown("帮助", "\n".join(out))

@@ -13,12 +13,8 @@ router = Router("usage")
 @router.command("帮助", "help", help="查看指令说明", usage="/帮助")
 async def show_help(ctx: CommandContext) -> Reply:
     lines = [
-        (
-            f"{spec.usage}" + (f"（/{spec.words[1]}）" if len(spec.words) > 1 else ""),
-            spec.help,
-            spec.admin_only,
-        )
+        (texts.usage_line(spec.usage, spec.words[1:]), spec.help, spec.admin_only)
         for spec in ctx.commands.specs
         if not spec.admin_only or ctx.actor.is_admin
     ]
-    return Reply.markdown("帮助", texts.help_text(lines, texts.report_example(ctx.campaign)))
+    return texts.help_reply(lines, texts.report_example(ctx.campaign))
