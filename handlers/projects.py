@@ -32,6 +32,7 @@ from campaign.projects import (
     settings_of,
 )
 from handlers import project_texts as texts
+from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
 
 router = Router("projects")
@@ -311,8 +312,7 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
 def _find_unit(campaign: Campaign, name: str, example: str) -> Unit:
     unit = campaign.find_unit(name)
     if unit is None:
-        names = "、".join(u.name for u in campaign.units)
-        raise UserFacingError(f"未知单位“{name}”。可选：{names}。\n例：{example}")
+        raise UserFacingError(unknown_unit(name, campaign, example))
     return unit
 
 
