@@ -22,12 +22,12 @@ run: $(STAMP)
 	$(BIN)/saima run
 
 test: $(STAMP)
-	$(BIN)/ruff check bot campaign handlers scheduler storage tests benchmarks
+	$(BIN)/ruff check bot bulletins campaign handlers scheduler storage tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check bot campaign handlers scheduler storage tests benchmarks
-	$(BIN)/ruff check bot campaign handlers scheduler storage tests benchmarks
+	$(BIN)/ruff format --check bot bulletins campaign handlers scheduler storage tests benchmarks
+	$(BIN)/ruff check bot bulletins campaign handlers scheduler storage tests benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_speed.py

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.chat.pipeline import Pipeline
+from bot.chat.router import CommandTable
 from bot.clock import SystemClock
 from bot.messages import IncomingMessage
-from bot.pipeline import Pipeline
-from bot.router import CommandTable
 from campaign import Campaign, calendar, load_campaign
 from campaign.loader import parse_campaign
 from handlers import ROUTERS

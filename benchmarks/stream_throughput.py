@@ -21,11 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event
 
-from bot.app import App
+from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
-from bot.dingtalk.services import build_dingtalk
 from bot.dingtalk.stream import StreamClient
 from bot.messages import IncomingMessage
 from tests.fakes.dingtalk import FakeDingTalk

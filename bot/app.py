@@ -1,25 +1,43 @@
-"""Composition root: builds the database, campaign, command table and pipeline; starts and stops them."""
+"""Composition root: the one place that builds the object graph and starts and stops it in order.
+
+`App.build` makes the database, campaigns, command table and pipeline; `build_dingtalk` the
+DingTalk client, sender, outbox relay and inbound flow; `bulletin_service` the bulletin use case
+for a relay. The CLI, the doctor, the sandbox and the transports take their objects from here.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from bot.campaigns import CampaignBook
+from bot.chat.campaign_book import CampaignBook
+from bot.chat.pipeline import Pipeline
+from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
-from bot.pipeline import Pipeline
-from bot.router import CommandTable
+from bot.dingtalk.inbound import Inbound
+from bot.dingtalk.openapi import OpenApiClient, create_http_session
+from bot.dingtalk.outbox import OutboxRelay
+from bot.dingtalk.sender import Sender
+from bot.dingtalk.services import DingTalk
+from bot.dingtalk.timing import Timer
+from bulletins.chart import ranking_chart
+from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
-from handlers import ROUTERS
-from handlers.campaigns import campaign_router
+from handlers import ROUTERS, UNKNOWN
+from handlers.campaign_choice import campaign_router
+from scheduler.runtime import RunningBulletins, start_bulletins
+from scheduler.workdays import CHINA
 from storage import Database, open_database
 
 logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+CHART_KEY_SUFFIX = "#chart"  # the chart of `monthly:2021-10` is pushed as `monthly:2021-10#chart`
 
 
 @dataclass
@@ -40,7 +58,7 @@ class App:
         book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
         campaign = book.default
         database = open_database(database_url or settings.database_url)
-        table = CommandTable.from_routers((*ROUTERS, campaign_router(book)))
+        table = CommandTable.from_routers((*ROUTERS, campaign_router(book)), fallback=UNKNOWN)
         clock = clock or SystemClock()
         pipeline = Pipeline(database, campaign, table, clock, settings.admins, book=book)
         return cls(settings, database, campaign, table, pipeline, clock, book=book)
@@ -65,3 +83,102 @@ class App:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.stop()
+
+
+def build_dingtalk(
+    app: App,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    timer: Timer | None = None,
+    max_attempts: int | None = None,
+) -> DingTalk:
+    """The DingTalk side of a started App: client, sender, outbox relay and inbound flow.
+
+    `max_attempts=1` (the doctor) reports a failure at once instead of retrying it.
+    """
+    settings = app.settings
+    http = session or app.http or create_http_session()
+    client = OpenApiClient(
+        http,
+        endpoint=settings.openapi_endpoint,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        robot_code=settings.effective_robot_code,
+        oapi_endpoint=settings.oapi_endpoint,
+        timer=timer,
+    )
+    retries = {} if max_attempts is None else {"max_attempts": max_attempts}
+    sender = Sender(
+        client,
+        webhook_url=settings.webhook_url,
+        webhook_secret=settings.webhook_secret,
+        timer=timer,
+        **retries,
+    )
+    outbox = OutboxRelay(app.database.sessionmaker, sender)
+    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox))
+
+
+def bulletin_service(
+    app: App,
+    relay: Relay,
+    *,
+    conversation_id: str,
+    can_mention: bool,
+    chart_sink: ChartSink | None,
+) -> BulletinService:
+    """The bulletin use case pushing through `relay`; charts only where a sink can take them."""
+    return BulletinService(
+        app.database,
+        app.campaign,
+        app.clock,
+        relay,
+        conversation_id=conversation_id,
+        admins=app.settings.admins,
+        can_mention=can_mention,
+        work=CHINA,
+        chart_sink=chart_sink,
+        chart_renderer=ranking_chart if chart_sink is not None else None,
+    )
+
+
+def chart_sink(dingtalk: DingTalk) -> ChartSink:
+    """Queue a bulletin's ranking chart in the outbox, right behind the bulletin and to its group."""
+
+    async def queue_chart(key: str, title: str, png: bytes) -> None:
+        if await dingtalk.outbox.push_image(key + CHART_KEY_SUFFIX, title, png, after=key):
+            logger.info("chart for %s queued", key)
+
+    return queue_chart
+
+
+def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> BulletinService:
+    """Bulletins through DingTalk: the chart only when the app robot (which can send images) is set."""
+    images = dingtalk.sender.has_app_channel
+    service = bulletin_service(
+        app,
+        dingtalk.outbox,
+        conversation_id=app.settings.open_conversation_id,
+        can_mention=dingtalk.sender.has_robot_channel,
+        chart_sink=chart_sink(dingtalk) if images else None,
+    )
+    if not images and dingtalk.sender.has_robot_channel and service.settings.bulletins.chart:
+        logger.info(
+            "bulletins go without the ranking chart: the custom robot cannot send images "
+            "(set DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET for the app robot)"
+        )
+    return service
+
+
+@asynccontextmanager
+async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[RunningBulletins]:
+    """The scheduler for the stream and HTTP transports, around the transport's run.
+
+    It queues into the transport's own outbox relay, which wakes at once to send (and, before the
+    transport has started it, sends the queued catch-up pushes when it starts).
+    """
+    running = await start_bulletins(dingtalk_bulletins(app, dingtalk))
+    try:
+        yield running
+    finally:
+        await running.stop()

@@ -14,18 +14,31 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
-from bot.app import App
+from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins
+from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
 from bot.messages import IncomingMessage
 from campaign import Campaign, CampaignError, Standings, calendar
+from campaign.pushes import PushKind, latest_due
+from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
-from handlers.standings import load_standings
 from storage import ReportRepository
+from storage.projects import TargetRepository
+from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
 
 TRANSPORTS = ("sandbox", "stream", "http")
+OUTCOMES = {
+    "queued": "已发送",
+    "drafted": "已生成草稿，待管理员 /发布",
+    "already": "此前已发送过，本次不再发送",
+    "nothing": "无需发送（所有单位均已报送）",
+    "expired": "该周已结束，催报不再发送",
+    "no-target": "未发送：还不知道推送到哪个群（请设置 DINGTALK_OPEN_CONVERSATION_ID）",
+}
 
 
 def parse_moment(text: str, campaign: Campaign) -> datetime:
@@ -106,7 +119,7 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
         # Before the import: matplotlib logs its font-cache build at import time.
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
-        from bot.sandbox import run_sandbox
+        from bot.sandbox.console import run_sandbox
 
         app = App.build(settings, database_url=settings.sandbox_database_url)
         async with app:
@@ -118,9 +131,6 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
             file=sys.stderr,
         )
         return 2
-    from bot.bulletins import scheduled_bulletins
-    from bot.dingtalk.services import build_dingtalk
-
     app = App.build(settings)
     async with app:
         dingtalk = build_dingtalk(app)  # one sender and one outbox relay for replies and pushes
@@ -128,11 +138,65 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
             if transport == "stream":
                 from bot.dingtalk.stream import run_stream
 
-                await run_stream(app, dingtalk)
+                await run_stream(settings, dingtalk)
             else:
                 from bot.dingtalk.http import run_http
 
-                await run_http(app, dingtalk, host, port)
+                await run_http(settings, app.database, dingtalk, host, port)
+    return 0
+
+
+async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool) -> int:
+    """Render the `kind` push due at `at` (default now); without dry_run, send it through the outbox."""
+    app = App.build(settings)
+    async with app:
+        dingtalk = build_dingtalk(app)
+        service = dingtalk_bulletins(app, dingtalk)
+        moment = parse_moment(at, app.campaign) if at else app.clock.now()
+        push = latest_due(service.plan, PushKind(kind), moment)
+        tz = calendar.zone(app.campaign)
+        if push is None:
+            print(
+                f"{moment.astimezone(tz):%Y-%m-%d %H:%M} 之前没有到期的 {kind} 推送",
+                file=sys.stderr,
+            )
+            return 1
+        if dry_run:
+            rendered = await service.preview(push, moment)
+            print(
+                f"# {push.key} · 应于 {push.due_at.astimezone(tz):%Y-%m-%d %H:%M} 推送（预览，未发送）"
+            )
+            print(rendered.text if rendered else OUTCOMES["nothing"])
+            return 0
+        if not (dingtalk.sender.has_app_channel or dingtalk.sender.has_robot_channel):
+            print(
+                "需要钉钉应用凭据或自定义机器人 Webhook / configure DingTalk credentials or a robot webhook",
+                file=sys.stderr,
+            )
+            return 2
+        outcome = await service.fire(push.key, moment)
+        await (
+            dingtalk.outbox.flush()
+        )  # this process exits next: send now, not at a relay's next check
+        print(f"{push.key}: {OUTCOMES.get(outcome, outcome)}")
+        return 0 if outcome != "no-target" else 2
+
+
+async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
+    """`saima campaign import-targets`: validate the whole CSV, then replace the stored targets."""
+    book = app.book or CampaignBook([app.campaign], app.campaign.id)
+    campaign = book.find(id_or_path)
+    try:
+        text = await asyncio.to_thread(Path(csv_path).read_text, encoding="utf-8")
+        targets = parse_targets_csv(text, campaign)
+    except (OSError, UnicodeDecodeError, TargetsError) as error:
+        print(f"{csv_path}: {error}", file=sys.stderr)
+        return 2
+    async with app.database.sessionmaker.begin() as session:
+        count = await TargetRepository(session).replace(
+            campaign.id, targets, app.clock.now(), Path(csv_path).name
+        )
+    print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")
     return 0
 
 
@@ -195,19 +259,16 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "rank":
             return await run_rank(settings, args.at, args.json)
         case "push":
-            from bot.bulletins import run_push
-
             return await run_push(settings, args.kind, args.at, args.dry_run)
         case "campaign":
-            from bot.campaigns import import_targets
-
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)
         case "doctor":
             from bot.dingtalk.doctor import run_doctor
 
             async with App.build(settings) as app:
-                return await run_doctor(app, send_test=args.send)
+                dingtalk = build_dingtalk(app, max_attempts=1)
+                return await run_doctor(app.settings, app.database, dingtalk, send_test=args.send)
     raise SystemExit(f"unknown command {args.command}")
 
 

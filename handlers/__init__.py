@@ -1,4 +1,5 @@
-"""Chat command handlers, one module per feature; ROUTERS is the ordered registration list."""
+"""Chat command handlers, one module per feature; ROUTERS is the ordered registration list and
+UNKNOWN answers a message that names no command."""
 
 from handlers import admin, bulletins, projects, reports, standings, usage
 
@@ -10,3 +11,4 @@ ROUTERS = (
     bulletins.router,
     usage.router,
 )
+UNKNOWN = usage.show_unknown

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import CommandContext
+from bot.chat.context import CommandContext
+from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from bot.router import Router
 from campaign import Role
 from handlers import texts
 from storage.models import Binding

@@ -9,17 +9,15 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
 from campaign import Campaign, format_amount
+from campaign.formatting import day, moment
 from campaign.projects import (
     LISTS,
     FirstTalkHold,
     ListTotal,
     Project,
-    SnailProject,
-    SnailRule,
     Stage,
 )
-from handlers.texts import moment
-from storage.projects import EventRecord, RedFlagRecord
+from storage.projects import EventRecord
 
 REGISTER_EXAMPLE = (
     "/项目 登记 名称=新能源电池 总投资=3.2亿美元 外资=是 世界500强=否 "
@@ -27,7 +25,6 @@ REGISTER_EXAMPLE = (
 )
 STAGE_EXAMPLE = "/项目 签约 新能源电池 2024-03-15（或写编号：/项目 签约 12）"
 FUNDS_EXAMPLE = "/项目 到资 新能源电池 1200（累计到资，单位同总投资）"
-RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
 USAGE = "\n".join(
     [
         "### 项目 · 用法",
@@ -39,10 +36,6 @@ USAGE = "\n".join(
         "6. 四张清单：/清单 [单位]",
     ]
 )
-
-
-def day(on: date) -> str:
-    return f"{on.year}年{on.month}月{on.day}日"
 
 
 def project_line(project: Project, unit: str) -> str:
@@ -166,40 +159,6 @@ def four_lists_text(
         }
         lines += ["", "全市：", *list_lines(city, unit)]
     return Reply.markdown("四张清单", "\n".join(lines))
-
-
-def snail_lines(snails: Sequence[SnailProject], rule: SnailRule) -> list[str]:
-    if not snails:
-        return ["**蜗牛项目**：无"]
-    months = (
-        f"{rule.start_grace_months}个月"
-        if rule.start_grace_months == rule.completion_grace_months
-        else f"{rule.start_grace_months}/{rule.completion_grace_months}个月"
-    )
-    lines = [f"**蜗牛项目**（超过合同约定开工/竣工时间{months}以上，{len(snails)}个）："]
-    for i, snail in enumerate(snails, 1):
-        project = snail.project
-        lines.append(
-            f"{i}. {project.unit} · #{project.id} {project.name}：合同{snail.missed}"
-            f"{day(snail.due_on)}，已逾期{snail.months_overdue}个月未{snail.missed}"
-        )
-    return lines
-
-
-def red_flag_lines(
-    confirmed: Sequence[RedFlagRecord],
-    proposals: Sequence[tuple[Project, str]],
-    show_proposals: bool,
-) -> list[str]:
-    lines = ["**红旗项目**：" + ("" if confirmed else "暂无")]
-    lines += [
-        f"{i}. {r.project.unit} · #{r.project.id} {r.project.name}：{r.reason}"
-        for i, r in enumerate(confirmed, 1)
-    ]
-    if show_proposals and proposals:
-        lines.append(f"按规则推荐、待管理员确认（{RED_FLAG_EXAMPLE}）：")
-        lines += [f"- {p.unit} · #{p.id} {p.name}：{reason}" for p, reason in proposals]
-    return lines
 
 
 def red_flag_confirmed(project: Project, reason: str) -> Reply:

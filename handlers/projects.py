@@ -6,14 +6,14 @@ import re
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import CommandContext
+from bot.chat.context import CommandContext
+from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from bot.router import Router
+from bulletins import texts as bulletin_texts
 from campaign import AmountError, Campaign, Role, Unit, calendar, format_amount
 from campaign.amounts import FULL_WIDTH
 from campaign.projects import (
@@ -22,7 +22,6 @@ from campaign.projects import (
     Stage,
     StageError,
     advance,
-    find_snails,
     find_stage,
     first_talk_conflict,
     first_talk_hold,
@@ -397,26 +396,6 @@ def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[s
 # ---- sections for bulletins (/月评, /红旗, /蜗牛) ----
 
 
-class BulletinScope(Protocol):
-    campaign: Campaign
-    session: AsyncSession
-    as_of: datetime
-
-
-async def snail_projects_section(scope: BulletinScope) -> list[str]:
-    """蜗牛项目 by seed 003's rule as of the bulletin's time, with months overdue."""
-    settings = settings_of(scope.campaign.extra)
-    projects = await ProjectRepository(scope.session, scope.campaign.id).all()
-    snails = find_snails(projects, ledger_day(scope.campaign, scope.as_of), settings.snail)
-    return texts.snail_lines(snails, settings.snail)
-
-
-async def red_flag_projects_section(scope: BulletinScope) -> list[str]:
-    """Confirmed 红旗项目 only (what bulletins publish)."""
-    confirmed = await ProjectRepository(scope.session, scope.campaign.id).red_flags()
-    return texts.red_flag_lines(confirmed, [], show_proposals=False)
-
-
 async def red_flag_proposals(
     campaign: Campaign, session: AsyncSession, as_of: datetime
 ) -> list[tuple[Project, str]]:
@@ -439,7 +418,7 @@ async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     proposals = (
         await red_flag_proposals(ctx.campaign, ctx.session, ctx.now) if ctx.actor.is_admin else []
     )
-    return texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
+    return bulletin_texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
 
 async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
@@ -453,8 +432,8 @@ async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
     reference = args[: match.start()] if match else args
     reason = args[match.end() :].strip() if match else ""
     if not reason:
-        raise UserFacingError(f"请写明理由。\n例：{texts.RED_FLAG_EXAMPLE}")
-    project = await find_project(ctx, reference, texts.RED_FLAG_EXAMPLE)
+        raise UserFacingError(f"请写明理由。\n例：{bulletin_texts.RED_FLAG_EXAMPLE}")
+    project = await find_project(ctx, reference, bulletin_texts.RED_FLAG_EXAMPLE)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)
     await repo.add_event(

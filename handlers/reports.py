@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.context import CommandContext
+from bot.chat.context import CommandContext
+from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from bot.router import Router
+from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar
 from campaign.model import ShareRule
-from handlers import bulletin_texts, texts
+from handlers import texts
 from handlers.report_form import ReportForm, parse_report_form
-from handlers.standings import load_standings
 from storage.bulletins import BulletinRepository
+from storage.standings import load_standings
 
 router = Router("reports")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
-from campaign import AmountError, Campaign, Metric, Mode, Role, Standing, Standings, format_amount
+from bulletins.texts import posted_examples
+from bulletins.texts import report_example as report_example  # the example post, for handlers
+from campaign import AmountError, Campaign, Metric, Mode, Role, Standings, format_amount
+from campaign.formatting import items_line, moment, num, pct
 from campaign.model import RatioRule, ShareRule
 from campaign.ranking import target_at
 from storage import ReportVersion
@@ -18,15 +20,6 @@ from storage import ReportVersion
 BIND_EXAMPLE = "/绑定 @张三 南湖区（或 /绑定 user123 南湖区 张三）"
 ROLE_LABELS = {Role.LEADER: "领导", Role.ADMIN: "管理员"}
 PROGRESS_EXAMPLE = "/进度 南湖区"
-
-
-def posted_examples(campaign: Campaign) -> list[str]:
-    """'实际利用外资=41200' for each metric people post (the ledger computes the others)."""
-    return [m.example or f"{m.label}=100" for m in campaign.metrics if not m.is_computed]
-
-
-def report_example(campaign: Campaign) -> str:
-    return " ".join(["/周报", *posted_examples(campaign), "亮点=…", "问题=…"])
 
 
 def correct_example(campaign: Campaign) -> str:
@@ -48,33 +41,11 @@ def carried_source(campaign: Campaign, reported_before: bool) -> str:
     return "上次报送" if reported_before else f"{campaign.baseline_label}基数"
 
 
-def num(value: Decimal, places: int = 2) -> str:
-    quantum = Decimal(1).scaleb(-places)
-    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):.{places}f}"
-
-
-def pct(share: Decimal) -> str:
-    return f"{num(share * 100, 1)}%"
-
-
-def moment(at: datetime, tz: ZoneInfo) -> str:
-    """'2021年11月30日 24:00' for the midnight that ends a day: 'as of 11-30' reads as 11-30."""
-    local = at.astimezone(tz)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        day = local - timedelta(days=1)
-        return f"{day.year}年{day.month}月{day.day}日 24:00"
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
 def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo) -> str:
     units = len(campaign.units)
     phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
     # "有数据": units whose figures come from a post, not their baseline (/未报 is about this week).
     return f"截至{moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{units}"
-
-
-def items_line(campaign: Campaign, row: Standing) -> str:
-    return " ".join(f"{rule.short}{num(row.items[rule.id], 1)}" for rule in campaign.rules)
 
 
 def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> str:
@@ -374,27 +345,6 @@ def not_a_member() -> str:
 def not_your_unit(own_unit: str | None, other_unit: str, example: str) -> str:
     own = f"本单位（{own_unit}）" if own_unit else "本单位"
     return f"您只能报送{own}的数字，不能代{other_unit}报送。报送本单位无需写单位名：\n例：{example}"
-
-
-def refusal(text: str) -> Reply:
-    return Reply.markdown("提示", f"⚠️ {text}")
-
-
-def apology() -> Reply:
-    return Reply.markdown(
-        "出错了", "⚠️ 抱歉，系统处理出错，本条消息未生效。请稍后重试，或联系管理员。"
-    )
-
-
-def unknown_command(word: str, campaign: Campaign) -> Reply:
-    said = f"未识别的指令“{word}”。" if word else "请输入指令。"
-    return Reply.markdown(
-        "提示", f"{said}发送 /帮助 查看可用指令。\n例：{report_example(campaign)}"
-    )
-
-
-def admin_only(word: str) -> Reply:
-    return Reply.markdown("提示", f"⚠️ /{word} 仅限管理员使用。")
 
 
 def usage_line(usage: str, aliases: Sequence[str]) -> str:

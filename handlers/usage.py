@@ -1,10 +1,11 @@
-"""帮助: the command list, rendered from the command table so it cannot drift from it."""
+"""帮助, and the answer to a message that names no command: rendered from the command table."""
 
 from __future__ import annotations
 
-from bot.context import CommandContext
+from bot.chat import replies
+from bot.chat.context import CommandContext
+from bot.chat.router import Router
 from bot.messages import Reply
-from bot.router import Router
 from handlers import texts
 
 router = Router("usage")
@@ -18,3 +19,8 @@ async def show_help(ctx: CommandContext) -> Reply:
         if not spec.admin_only or ctx.actor.is_admin
     ]
     return texts.help_reply(lines, texts.report_example(ctx.campaign))
+
+
+async def show_unknown(ctx: CommandContext) -> Reply:
+    """The command table's fallback: `ctx.args` is the word that matched no command."""
+    return replies.unknown_command(ctx.args, texts.report_example(ctx.campaign))

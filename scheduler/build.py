@@ -15,10 +15,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bulletins.service import BulletinService
 from campaign import calendar
 from campaign.pushes import PlannedPush
 from scheduler import jobs
-from scheduler.service import BulletinService
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from scheduler.service import BulletinService
+from bulletins.service import BulletinService
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bulletins.service import BulletinService
 from scheduler.build import build_scheduler, schedule_pushes
-from scheduler.service import BulletinService
 
 logger = logging.getLogger(__name__)
 

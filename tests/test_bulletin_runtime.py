@@ -12,16 +12,16 @@ import pytest
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.console import ConsoleSender
-from bot.demo import seed_demo
-from bot.outbox import OutboxRelay
-from bot.sandbox import run_sandbox
+from bot.dingtalk.outbox import OutboxRelay
+from bot.sandbox.console import run_sandbox
+from bot.sandbox.demo_season import seed_demo
+from bot.sandbox.outbound import ConsoleSender
+from bulletins.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
+from bulletins.service import BulletinService
 from campaign import calendar
-from handlers.standings import load_standings
 from scheduler.build import PUBLISH_JOB_ID, build_scheduler
-from scheduler.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
-from scheduler.service import BulletinService
 from storage import ReportRepository, StateRepository
+from storage.standings import load_standings
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
 

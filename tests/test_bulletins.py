@@ -14,22 +14,21 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
-from bot.bulletins import run_push, scheduled_bulletins
+from bot.app import App, build_dingtalk, scheduled_bulletins
+from bot.cli import run_push
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.demo import seed_demo
-from bot.dingtalk.services import build_dingtalk
-from bot.outbox import OutboxRelay
+from bot.dingtalk.outbox import OutboxRelay
+from bot.sandbox.demo_season import seed_demo
+from bulletins.compose import period_bulletin, weekly_bulletin
+from bulletins.service import BulletinService
 from campaign import Campaign, calendar, compute_standings, format_amount
 from campaign.pushes import PushKind
-from handlers.bulletins import period_bulletin, weekly_bulletin
-from handlers.standings import load_standings
-from scheduler.service import BulletinService
 from scheduler.workdays import CHINA
 from storage import Database, ReportRepository, ReportVersion, open_database
 from storage.bulletins import BulletinRepository
 from storage.models import Outbox
+from storage.standings import load_standings
 from tests.conftest import ADMIN, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay

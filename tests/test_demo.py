@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import demo, demo_projects
 from bot.app import App
 from bot.config import Settings
-from bot.sandbox import run_sandbox
+from bot.sandbox import demo_projects
+from bot.sandbox import demo_season as demo
+from bot.sandbox.console import run_sandbox
 from campaign import Campaign, load_campaign
 from campaign.projects import STAGES, Stage
 from storage.models import Project as ProjectRow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
+from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk.doctor import render, run_checks
 from tests.fakes.dingtalk import FakeDingTalk
@@ -24,7 +24,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 async def checks_for(settings: Settings, *, send_test: bool = False) -> tuple[int, list[str], list]:
     lines: list[str] = []
     async with App.build(settings) as app:
-        checks = await run_checks(app, send_test=send_test)
+        checks = await run_checks(
+            app.settings, app.database, build_dingtalk(app, max_attempts=1), send_test=send_test
+        )
     return render(checks, lines.append), lines, checks
 
 

@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
+from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk.http import CallbackServer, health_check
-from bot.dingtalk.services import DingTalk, build_dingtalk
+from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import wall_ms
 from storage.models import InboxMessage
 from tests.fakes.dingtalk import FakeDingTalk
@@ -80,7 +80,7 @@ async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
     server = CallbackServer(
         app_secret=settings.client_secret,
         accept=dingtalk.inbound.accept,
-        health=health_check(app, dingtalk),
+        health=health_check(app.database, dingtalk),
         now_ms=clock,
     )
     await dingtalk.start()

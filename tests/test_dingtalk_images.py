@@ -16,17 +16,16 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
-from bot.bulletins import bulletin_service, chart_sink
+from bot.app import App, build_dingtalk, chart_sink, dingtalk_bulletins
 from bot.clock import FixedClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
-from bot.demo import seed_demo
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient
-from bot.dingtalk.services import DingTalk, build_dingtalk
+from bot.dingtalk.outbox import OutboxRelay
+from bot.dingtalk.services import DingTalk
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage
-from bot.outbox import OutboxRelay
+from bot.sandbox.demo_season import seed_demo
 from campaign import calendar
 from storage.models import Outbox
 from tests.conftest import ADMIN
@@ -107,7 +106,7 @@ async def test_monthly_bulletin_goes_out_with_its_chart_uploaded_then_sent_once(
     async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = bulletin_service(app, dingtalk)
+        service = dingtalk_bulletins(app, dingtalk)
 
         assert await service.fire(MONTHLY) == "queued"
         assert await service.fire(MONTHLY) == "already"  # the trigger firing twice
@@ -153,13 +152,13 @@ async def test_restart_before_sending_delivers_the_bulletin_and_its_chart_once(
     config = settings(tmp_path, fake_dingtalk)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
-        crashed = bulletin_service(app, make_dingtalk(app, http, virtual_timer))
+        crashed = dingtalk_bulletins(app, make_dingtalk(app, http, virtual_timer))
         assert await crashed.fire(MONTHLY) == "queued"  # stored; the process dies before sending
     assert fake_dingtalk.uploads == [] and fake_dingtalk.group_sends == []
 
     async with started_app(config, "2021-11-05T09:05") as app:
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = bulletin_service(app, dingtalk)
+        service = dingtalk_bulletins(app, dingtalk)
         assert await service.catch_up() == []  # the key is in the outbox: nothing rendered twice
         assert await dingtalk.outbox.flush() == 2  # what the relay does at start
         assert await dingtalk.outbox.flush() == 0
@@ -178,7 +177,7 @@ async def test_a_published_monthly_bulletin_is_followed_by_its_chart(
     ) as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = bulletin_service(app, dingtalk)
+        service = dingtalk_bulletins(app, dingtalk)
         assert await service.fire(MONTHLY) == "drafted"
         await dingtalk.outbox.flush()
         assert fake_dingtalk.uploads == []  # a draft goes without a chart
@@ -211,7 +210,7 @@ async def test_a_refused_upload_leaves_the_bulletin_sent_once_and_the_chart_mark
     async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await bulletin_service(app, dingtalk).fire(MONTHLY) == "queued"
+        assert await dingtalk_bulletins(app, dingtalk).fire(MONTHLY) == "queued"
         fake_dingtalk.fail_next(UPLOAD, errcode=40005)  # refused: trying again will not help
 
         assert await dingtalk.outbox.flush() == 1
@@ -234,7 +233,7 @@ async def test_an_upload_outage_retries_the_chart_after_a_restart_without_repeat
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await bulletin_service(app, dingtalk).fire(MONTHLY) == "queued"
+        assert await dingtalk_bulletins(app, dingtalk).fire(MONTHLY) == "queued"
         # Every upload attempt the sender makes in this flush fails with a server error.
         fake_dingtalk.fail_next(UPLOAD, status=503, times=5)
         assert await dingtalk.outbox.flush() == 1
@@ -246,7 +245,7 @@ async def test_an_upload_outage_retries_the_chart_after_a_restart_without_repeat
 
     async with started_app(config, "2021-11-05T09:30") as app:
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await bulletin_service(app, dingtalk).catch_up() == []
+        assert await dingtalk_bulletins(app, dingtalk).catch_up() == []
         assert await dingtalk.outbox.flush() == 1
         assert await dingtalk.outbox.flush() == 0
         bulletin, chart = await outbox_rows(app)
@@ -262,12 +261,12 @@ async def test_without_app_credentials_the_bulletin_goes_through_the_robot_witho
     virtual_timer: VirtualTimer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.bulletins")
+    caplog.set_level(logging.INFO, logger="bot.app")
     config = settings(tmp_path, fake_dingtalk, app_credentials=False)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = bulletin_service(app, dingtalk)
+        service = dingtalk_bulletins(app, dingtalk)
         assert service.chart_sink is None and service.chart_renderer is None
         assert await service.fire(MONTHLY) == "queued"
         assert await dingtalk.outbox.flush() == 1

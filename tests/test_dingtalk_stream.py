@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
+from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk import wire
-from bot.dingtalk.services import DingTalk, build_dingtalk
+from bot.dingtalk.services import DingTalk
 from bot.dingtalk.stream import StreamClient
 from storage import open_database
 from storage.models import InboxMessage, Outbox

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
+from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Standings
-from handlers.projects import red_flag_projects_section, red_flag_proposals, snail_projects_section
-from handlers.standings import load_standings
+from handlers.projects import red_flag_proposals
 from storage import ReportRepository
 from storage.models import Project as ProjectRow
 from storage.models import ProjectEvent
 from storage.projects import ProjectRepository
+from storage.standings import load_standings
 from tests.conftest import ADMIN, Say
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import random
 import aiohttp
 
 from bot.dingtalk.openapi import OpenApiClient
+from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import Sender
-from bot.outbox import OutboxRelay
 from storage import Database
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 

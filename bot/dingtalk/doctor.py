@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
-from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.sender import APP, ROBOT, Sender
 from bot.errors import DingTalkApiError
 from storage import StateRepository
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
+    from bot.dingtalk.services import DingTalk
+    from storage import Database
 
 OPEN_TIMEOUT_SECONDS = 15.0
 
@@ -65,79 +66,68 @@ async def _stream_registration(settings: Any) -> Check:
     )
 
 
-async def run_checks(app: App, *, send_test: bool = False) -> list[Check]:
-    settings = app.settings
+async def run_checks(
+    settings: Settings, database: Database, dingtalk: DingTalk, *, send_test: bool = False
+) -> list[Check]:
+    """`dingtalk` is built with max_attempts=1, so a failure is reported rather than retried."""
     checks: list[Check] = []
-    async with create_http_session() as session:
-        client = OpenApiClient(
-            session,
-            endpoint=settings.openapi_endpoint,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            robot_code=settings.effective_robot_code,
+    client, sender = dingtalk.client, dingtalk.sender
+    app_ok = False
+    if not settings.has_app_credentials:
+        checks.append(
+            Check(
+                "应用凭证 / app credentials",
+                False,
+                "未设置 / not set",
+                "设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET（开发者后台 → 应用凭证）",
+            )
         )
-        sender = Sender(
-            client,
-            webhook_url=settings.webhook_url,
-            webhook_secret=settings.webhook_secret,
-            max_attempts=1,
+    else:
+        try:
+            await client.access_token()
+            app_ok = True
+            checks.append(Check("获取 access token / access token", True, "ok"))
+        except DingTalkApiError as error:
+            checks.append(
+                Check(
+                    "获取 access token / access token",
+                    False,
+                    _explain(error),
+                    "核对 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET",
+                )
+            )
+    if app_ok:
+        checks.append(await _stream_registration(settings))
+    target = settings.open_conversation_id
+    if not target:
+        async with database.sessionmaker() as db_session:
+            target = await StateRepository(db_session).push_conversation() or ""
+    if not target:
+        checks.append(
+            Check(
+                "推送目标群 / push target",
+                False,
+                "未知 / unknown",
+                "设置 DINGTALK_OPEN_CONVERSATION_ID，或在群里 @机器人 说一句话让它记住本群",
+            )
         )
-        app_ok = False
-        if not settings.has_app_credentials:
-            checks.append(
-                Check(
-                    "应用凭证 / app credentials",
-                    False,
-                    "未设置 / not set",
-                    "设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET（开发者后台 → 应用凭证）",
-                )
+    else:
+        checks.append(Check("推送目标群 / push target", True, target))
+    if app_ok and target and send_test:
+        checks.append(await _try_send(sender, APP, target))
+    if not settings.webhook_url:
+        checks.append(
+            Check(
+                "自定义机器人 / custom robot",
+                False,
+                "未设置（只有它能在推送里 @ 人） / not set (only it can @-mention)",
+                "可选：设置 DINGTALK_WEBHOOK_URL 和 DINGTALK_WEBHOOK_SECRET",
             )
-        else:
-            try:
-                await client.access_token()
-                app_ok = True
-                checks.append(Check("获取 access token / access token", True, "ok"))
-            except DingTalkApiError as error:
-                checks.append(
-                    Check(
-                        "获取 access token / access token",
-                        False,
-                        _explain(error),
-                        "核对 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET",
-                    )
-                )
-        if app_ok:
-            checks.append(await _stream_registration(settings))
-        target = settings.open_conversation_id
-        if not target:
-            async with app.database.sessionmaker() as db_session:
-                target = await StateRepository(db_session).push_conversation() or ""
-        if not target:
-            checks.append(
-                Check(
-                    "推送目标群 / push target",
-                    False,
-                    "未知 / unknown",
-                    "设置 DINGTALK_OPEN_CONVERSATION_ID，或在群里 @机器人 说一句话让它记住本群",
-                )
-            )
-        else:
-            checks.append(Check("推送目标群 / push target", True, target))
-        if app_ok and target and send_test:
-            checks.append(await _try_send(sender, APP, target))
-        if not settings.webhook_url:
-            checks.append(
-                Check(
-                    "自定义机器人 / custom robot",
-                    False,
-                    "未设置（只有它能在推送里 @ 人） / not set (only it can @-mention)",
-                    "可选：设置 DINGTALK_WEBHOOK_URL 和 DINGTALK_WEBHOOK_SECRET",
-                )
-            )
-        else:
-            checks.append(_robot_config(settings))
-            if send_test:
-                checks.append(await _try_send(sender, ROBOT, target or "robot"))
+        )
+    else:
+        checks.append(_robot_config(settings))
+        if send_test:
+            checks.append(await _try_send(sender, ROBOT, target or "robot"))
     return checks
 
 
@@ -185,5 +175,7 @@ def render(checks: list[Check], write: Callable[[str], None] = print) -> int:
     return 1 if failed_required else 0
 
 
-async def run_doctor(app: App, *, send_test: bool = False) -> int:
-    return render(await run_checks(app, send_test=send_test))
+async def run_doctor(
+    settings: Settings, database: Database, dingtalk: DingTalk, *, send_test: bool = False
+) -> int:
+    return render(await run_checks(settings, database, dingtalk, send_test=send_test))

@@ -16,7 +16,8 @@ from bot.dingtalk.timing import wall_ms
 from bot.messages import IncomingMessage
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
+    from storage import Database
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,9 @@ class CallbackServer:
         return web.json_response(report, status=200 if report.get("database") == "ok" else 503)
 
 
-def health_check(app: App, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
+def health_check(database: Database, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def health() -> dict[str, Any]:
-        database_ok = await app.database.ping()
+        database_ok = await database.ping()
         return {
             "database": "ok" if database_ok else "error",
             "transport": "http",
@@ -124,12 +125,14 @@ def health_check(app: App, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[st
     return health
 
 
-async def run_http(app: App, dingtalk: DingTalk, host: str, port: int) -> None:
+async def run_http(
+    settings: Settings, database: Database, dingtalk: DingTalk, host: str, port: int
+) -> None:
     """`saima run --transport http`: serve DingTalk's callbacks until SIGTERM/SIGINT."""
     server = CallbackServer(
-        app_secret=app.settings.client_secret,
+        app_secret=settings.client_secret,
         accept=dingtalk.inbound.accept,
-        health=health_check(app, dingtalk),
+        health=health_check(database, dingtalk),
     )
     await dingtalk.start()
     await server.start(host, port)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.chat.codec import decode_message
+from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import split_markdown
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage, Reply
-from bot.outbox import OutboxRelay
-from bot.pipeline import decode_message
 
 logger = logging.getLogger(__name__)
 

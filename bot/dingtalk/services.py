@@ -1,4 +1,4 @@
-"""The DingTalk services of one process, built from the App: client, sender, outbox relay, inbound flow."""
+"""The DingTalk services of one process (client, sender, outbox relay, inbound flow), built by bot.app."""
 
 from __future__ import annotations
 
@@ -6,18 +6,11 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import aiohttp
 
 from bot.dingtalk.inbound import Inbound
-from bot.dingtalk.openapi import OpenApiClient, create_http_session
+from bot.dingtalk.openapi import OpenApiClient
+from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import Sender
-from bot.dingtalk.timing import Timer
-from bot.outbox import OutboxRelay
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 logger = logging.getLogger(__name__)
 
@@ -37,31 +30,6 @@ class DingTalk:
     async def stop(self) -> None:
         await self.inbound.drain()
         await self.outbox.stop()
-
-
-def build_dingtalk(
-    app: App, *, session: aiohttp.ClientSession | None = None, timer: Timer | None = None
-) -> DingTalk:
-    """Wire the DingTalk side onto a started App (`settings`, `database`, `pipeline`, `http`)."""
-    settings = app.settings
-    http = session or app.http or create_http_session()
-    client = OpenApiClient(
-        http,
-        endpoint=settings.openapi_endpoint,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        robot_code=settings.effective_robot_code,
-        oapi_endpoint=settings.oapi_endpoint,
-        timer=timer,
-    )
-    sender = Sender(
-        client,
-        webhook_url=settings.webhook_url,
-        webhook_secret=settings.webhook_secret,
-        timer=timer,
-    )
-    outbox = OutboxRelay(app.database.sessionmaker, sender)
-    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox))
 
 
 async def wait_for_shutdown() -> None:

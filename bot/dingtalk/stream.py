@@ -27,7 +27,7 @@ from bot.dingtalk.timing import SystemTimer, Timer
 from bot.messages import IncomingMessage
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -268,9 +268,8 @@ class StreamClient:
             logger.exception("stream frame handling failed")
 
 
-async def run_stream(app: App, dingtalk: DingTalk) -> None:
+async def run_stream(settings: Settings, dingtalk: DingTalk) -> None:
     """`saima run --transport stream`: receive through Stream mode until SIGTERM/SIGINT."""
-    settings = app.settings
     client = StreamClient(
         client_id=settings.client_id,
         client_secret=settings.client_secret,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.campaigns import CampaignBook
-from bot.context import CommandContext
+from bot.chat.campaign_book import CampaignBook
+from bot.chat.context import CommandContext
+from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from bot.router import Router
 from handlers import project_texts
 
 

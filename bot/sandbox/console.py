@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TextIO
 
-from bot import demo, demo_projects
 from bot.app import App
 from bot.clock import OffsetClock
-from bot.console import SandboxBulletins, charts_dir
 from bot.messages import IncomingMessage, Reply
+from bot.sandbox import demo_projects
+from bot.sandbox import demo_season as demo
+from bot.sandbox.outbound import SandboxBulletins, charts_dir
 from campaign import Role, calendar
 from storage import StateRepository
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.router import CommandTable
 from bot.messages import IncomingMessage
-from bot.router import CommandTable
 from campaign import Campaign, Role
 from storage import BindingRepository, ReportRepository, StateRepository
 

@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.chat import replies
+
 if TYPE_CHECKING:
-    from bot.context import CommandContext
+    from bot.chat.context import CommandContext
     from bot.messages import Reply
 
 Handler = Callable[["CommandContext"], Awaitable["Reply"]]
@@ -44,8 +46,11 @@ class Router:
 
 
 class CommandTable:
-    def __init__(self, specs: Iterable[CommandSpec]) -> None:
+    """Every command word; `fallback` answers a message that names none (else a generic hint)."""
+
+    def __init__(self, specs: Iterable[CommandSpec], fallback: Handler | None = None) -> None:
         self.specs = tuple(specs)
+        self.fallback: Handler = fallback or _unknown_command
         self._by_word: dict[str, CommandSpec] = {}
         for spec in self.specs:
             for word in spec.words:
@@ -55,8 +60,14 @@ class CommandTable:
                 self._by_word[key] = spec
 
     @classmethod
-    def from_routers(cls, routers: Iterable[Router]) -> CommandTable:
-        return cls(spec for router in routers for spec in router.specs)
+    def from_routers(
+        cls, routers: Iterable[Router], fallback: Handler | None = None
+    ) -> CommandTable:
+        return cls((spec for router in routers for spec in router.specs), fallback)
 
     def lookup(self, word: str) -> CommandSpec | None:
         return self._by_word.get(word.lower())
+
+
+async def _unknown_command(ctx: CommandContext) -> Reply:
+    return replies.unknown_command(ctx.args)

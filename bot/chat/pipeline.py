@@ -7,24 +7,23 @@ twice returns the first reply instead of running the command again.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.batching import Batcher
-from bot.campaigns import CampaignBook
+from bot.chat import replies
+from bot.chat.batching import Batcher
+from bot.chat.campaign_book import CampaignBook
+from bot.chat.codec import decode_message, encode_message
+from bot.chat.commands import parse_command
+from bot.chat.context import Actor, CommandContext
+from bot.chat.router import CommandTable
 from bot.clock import Clock
-from bot.commands import parse_command
-from bot.context import Actor, CommandContext
 from bot.errors import UserFacingError
 from bot.messages import IncomingMessage, Reply
-from bot.router import CommandTable
 from campaign import Campaign, Role
-from handlers import texts
 from storage import (
     BindingRepository,
     Database,
@@ -123,7 +122,7 @@ class Pipeline:
                 return await self._process_one(session, batch, message)
         except Exception:
             logger.exception("message %s failed", message.msg_id)
-            reply = _addressed(texts.apology(), message)
+            reply = _addressed(replies.apology(), message)
             async with self.database.sessionmaker.begin() as session:
                 batch = _Batch(await InboxRepository(session).get_many([message.msg_id]))
                 self._mark(batch, message, "", "error", reply)
@@ -146,16 +145,16 @@ class Pipeline:
         bindings = BindingRepository(session, campaign.id)
         actor = await self._actor(bindings, batch, message, campaign)
         outcome = "ok"
-        if call is None or spec is None:
-            outcome = "unknown"
-            reply = texts.unknown_command(call.word if call else "", campaign)
-        elif spec.admin_only and not actor.is_admin:
+        if spec is not None and spec.admin_only and not actor.is_admin:
             outcome = "refused"
-            reply = texts.admin_only(spec.word)
+            reply = replies.admin_only(spec.word)
         else:
+            handler = spec.handler if spec is not None else self.table.fallback
             context = CommandContext(
                 message=message,
-                args=call.args,
+                args=call.args
+                if spec is not None and call is not None
+                else (call.word if call else ""),
                 actor=actor,
                 campaign=campaign,
                 session=session,
@@ -169,15 +168,19 @@ class Pipeline:
                 async with (
                     session.begin_nested()
                 ):  # a refusal or a failure undoes the handler's writes
-                    reply = await spec.handler(context)
+                    reply = await handler(context)
+                if spec is None:
+                    outcome = "unknown"
             except UserFacingError as error:
                 outcome = "refused"
-                reply = texts.refusal(error.text)
+                reply = replies.refusal(error.text)
             except Exception:
-                logger.exception("message %s: handler for /%s failed", message.msg_id, spec.word)
+                logger.exception("message %s: handler for /%s failed", message.msg_id, command)
                 outcome = "error"
-                reply = texts.apology()
-            if spec.admin_only:  # /绑定 may have changed who later messages in the batch are
+                reply = replies.apology()
+            if (
+                spec is not None and spec.admin_only
+            ):  # /绑定 may have changed who later messages in the batch are
                 batch.bindings.clear()
         reply = _addressed(reply, message)
         self._mark(batch, message, command, outcome, reply)
@@ -278,20 +281,3 @@ def _stored_reply(inbox: InboxMessage) -> Reply | None:
     if inbox.reply_text is None:
         return None
     return Reply(inbox.reply_title or "", inbox.reply_text, (inbox.sender_staff_id,))
-
-
-def encode_message(message: IncomingMessage) -> str:
-    data = asdict(message)
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = value.isoformat()
-    return json.dumps(data, ensure_ascii=False)
-
-
-def decode_message(text: str) -> IncomingMessage:
-    data = json.loads(text)
-    for key in ("created_at", "session_webhook_expires_at"):
-        if data.get(key):
-            data[key] = datetime.fromisoformat(data[key])
-    data["at_staff_ids"] = tuple(data.get("at_staff_ids") or ())
-    return IncomingMessage(**data)

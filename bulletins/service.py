@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bulletins import texts as bulletin_texts
+from bulletins.chart import NoCjkFont
+from bulletins.compose import Rendered, render_push
 from campaign import Campaign, Role, calendar
 from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
-from handlers import bulletin_texts
-from handlers.bulletins import Rendered, render_push
-from handlers.standings import load_standings
-from scheduler.chart import NoCjkFont
 from storage import Database, ReportRepository, StateRepository
 from storage.bulletins import BulletinRepository
 from storage.outbox import OutboxRepository
+from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ FIRST_START_KEY = "bulletins_first_start"  # pushes due before it predate the bo
 
 
 class Relay(Protocol):
-    """What the bulletins need from bot.outbox.OutboxRelay."""
+    """What the bulletins need from bot.dingtalk.outbox.OutboxRelay."""
 
     sender: Any
 

@@ -6,21 +6,15 @@ group's choice (/赛事) live in the database and are applied per message, so ne
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Campaign, CampaignError, load_campaign
-from campaign.targets import TargetsError, apply_targets, parse_targets_csv
+from campaign.targets import apply_targets
 from storage import StateRepository
 from storage.projects import TargetRepository
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 ACTIVE_KEY = "active_campaign:"  # + conversationId
 
@@ -80,21 +74,3 @@ class CampaignBook:
 
     async def choose(self, session: AsyncSession, conversation_id: str, campaign_id: str) -> None:
         await StateRepository(session).set(ACTIVE_KEY + conversation_id, campaign_id)
-
-
-async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
-    """`saima campaign import-targets`: validate the whole CSV, then replace the stored targets."""
-    book = app.book or CampaignBook([app.campaign], app.campaign.id)
-    campaign = book.find(id_or_path)
-    try:
-        text = await asyncio.to_thread(Path(csv_path).read_text, encoding="utf-8")
-        targets = parse_targets_csv(text, campaign)
-    except (OSError, UnicodeDecodeError, TargetsError) as error:
-        print(f"{csv_path}: {error}", file=sys.stderr)
-        return 2
-    async with app.database.sessionmaker.begin() as session:
-        count = await TargetRepository(session).replace(
-            campaign.id, targets, app.clock.now(), Path(csv_path).name
-        )
-    print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")
-    return 0

@@ -9,15 +9,12 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.app import App
+from bot.app import App, bulletin_service
 from bot.clock import OffsetClock
+from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
-from bot.outbox import OutboxRelay
 from campaign import calendar
-from scheduler.chart import ranking_chart
 from scheduler.runtime import RunningBulletins, start_bulletins
-from scheduler.service import BulletinService
-from scheduler.workdays import CHINA
 
 Write = Callable[[str], None]
 
@@ -70,17 +67,12 @@ class SandboxBulletins:
         self.app, self.clock, self.write, self.save_clock = app, clock, write, save_clock
         self.charts_dir = charts_dir
         self.relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(write), now=clock.now)  # type: ignore[arg-type]
-        self.service = BulletinService(
-            app.database,
-            app.campaign,
-            clock,
+        self.service = bulletin_service(
+            app,
             self.relay,
             conversation_id=conversation_id,
-            admins=app.settings.admins,
             can_mention=True,
-            work=CHINA,
             chart_sink=self.save_chart,
-            chart_renderer=ranking_chart,
         )
         self.running: RunningBulletins | None = None
 

@@ -13,11 +13,23 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from campaign import Campaign, Mode, Standings, format_amount
+from campaign.formatting import day, items_line, num, pct
+from campaign.projects import Project, SnailProject, SnailRule
 from campaign.selection import Gap, Pick, WeeklyComparison
-from handlers.texts import items_line, num, pct
 from storage.bulletins import Disclosure
+from storage.projects import RedFlagRecord
 
 RED, SNAIL = "🚩", "🐌"
+RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
+
+
+def posted_examples(campaign: Campaign) -> list[str]:
+    """'实际利用外资=41200' for each metric people post (the ledger computes the others)."""
+    return [m.example or f"{m.label}=100" for m in campaign.metrics if not m.is_computed]
+
+
+def report_example(campaign: Campaign) -> str:
+    return " ".join(["/周报", *posted_examples(campaign), "亮点=…", "问题=…"])
 
 
 def short_moment(at: datetime, tz: ZoneInfo) -> str:
@@ -265,3 +277,37 @@ def locked_correction_refused(title: str) -> str:
 
 def chart_title(heading: str) -> str:
     return f"{heading} · 排名图"
+
+
+def snail_lines(snails: Sequence[SnailProject], rule: SnailRule) -> list[str]:
+    if not snails:
+        return ["**蜗牛项目**：无"]
+    months = (
+        f"{rule.start_grace_months}个月"
+        if rule.start_grace_months == rule.completion_grace_months
+        else f"{rule.start_grace_months}/{rule.completion_grace_months}个月"
+    )
+    lines = [f"**蜗牛项目**（超过合同约定开工/竣工时间{months}以上，{len(snails)}个）："]
+    for i, snail in enumerate(snails, 1):
+        project = snail.project
+        lines.append(
+            f"{i}. {project.unit} · #{project.id} {project.name}：合同{snail.missed}"
+            f"{day(snail.due_on)}，已逾期{snail.months_overdue}个月未{snail.missed}"
+        )
+    return lines
+
+
+def red_flag_lines(
+    confirmed: Sequence[RedFlagRecord],
+    proposals: Sequence[tuple[Project, str]],
+    show_proposals: bool,
+) -> list[str]:
+    lines = ["**红旗项目**：" + ("" if confirmed else "暂无")]
+    lines += [
+        f"{i}. {r.project.unit} · #{r.project.id} {r.project.name}：{r.reason}"
+        for i, r in enumerate(confirmed, 1)
+    ]
+    if show_proposals and proposals:
+        lines.append(f"按规则推荐、待管理员确认（{RED_FLAG_EXAMPLE}）：")
+        lines += [f"- {p.unit} · #{p.id} {p.name}：{reason}" for p, reason in proposals]
+    return lines

@@ -1,0 +1,25 @@
+"""The framework's own replies: a refusal's frame, the apology, admin-only, an unknown command."""
+
+from __future__ import annotations
+
+from bot.messages import Reply
+
+
+def refusal(text: str) -> Reply:
+    return Reply.markdown("提示", f"⚠️ {text}")
+
+
+def apology() -> Reply:
+    return Reply.markdown(
+        "出错了", "⚠️ 抱歉，系统处理出错，本条消息未生效。请稍后重试，或联系管理员。"
+    )
+
+
+def admin_only(word: str) -> Reply:
+    return Reply.markdown("提示", f"⚠️ /{word} 仅限管理员使用。")
+
+
+def unknown_command(word: str, example: str = "") -> Reply:
+    said = f"未识别的指令“{word}”。" if word else "请输入指令。"
+    example_line = f"\n例：{example}" if example else ""
+    return Reply.markdown("提示", f"{said}发送 /帮助 查看可用指令。{example_line}")
