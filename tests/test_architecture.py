@@ -7,6 +7,7 @@ that wires features in.
 
 import ast
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports(package: str, *, typing_too: bool = True) -> list[tuple[str, str]]:
+@cache
+def imports(package: str) -> list[tuple[str, str]]:
     """(module, imported module) for every absolute import in the package's files."""
     found = []
     for path in (ROOT / package).rglob("*.py"):

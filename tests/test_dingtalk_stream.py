@@ -251,6 +251,7 @@ def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Po
         )
 
 
+@pytest.mark.slow
 async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(
     fake: FakeDingTalk, tmp_path: Path
 ) -> None:

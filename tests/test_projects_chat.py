@@ -210,6 +210,7 @@ async def test_groups_keep_the_default_campaign_until_an_admin_switches(app: App
     assert "2024年招大引强 · 排名" in await text(say, "mayor", "/排名")
 
 
+@pytest.mark.slow
 def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))},
