@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -204,6 +204,22 @@ def propose_red_flag(
     if rule.same_year and all(m is not None and m.year == started_on.year for m in milestones):
         return f"{started_on.year}年当年签约、当年注册、当年到资、当年开工"
     return None
+
+
+def propose_red_flags(
+    projects: Iterable[Project],
+    confirmed: Collection[int],
+    window: Window,
+    today: date,
+    rule: RedFlagRule,
+) -> list[tuple[Project, str]]:
+    """The projects the rule proposes, with why, leaving out those an admin already confirmed."""
+    return [
+        (project, reason)
+        for project in projects
+        if project.id not in confirmed
+        and (reason := propose_red_flag(project, window, today, rule)) is not None
+    ]
 
 
 def _md(day: date) -> str:

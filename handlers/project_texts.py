@@ -10,6 +10,33 @@ from zoneinfo import ZoneInfo
 from bot.messages import Reply
 from campaign import Campaign, format_amount
 from campaign.formatting import day, moment
+from campaign.project_entry import (
+    REGISTER_KEYS,
+    AmbiguousName,
+    AmountMissing,
+    BadMoney,
+    ContractEndsBeforeStart,
+    FundsArgsMissing,
+    FundsDecreased,
+    FutureDate,
+    InvalidDate,
+    KeyTwice,
+    LedgerRefusal,
+    NameAllDigits,
+    NameMissing,
+    NameTaken,
+    NameTooLong,
+    NoProjectWithId,
+    NotADate,
+    NotOwnProject,
+    NotYesNo,
+    ProjectNotFound,
+    ReasonMissing,
+    ReferenceMissing,
+    TotalMissing,
+    TotalNotPositive,
+    UnknownKey,
+)
 from campaign.projects import (
     LISTS,
     FirstTalkHold,
@@ -190,3 +217,61 @@ def campaign_chosen(campaign: Campaign) -> Reply:
     return Reply.markdown(
         "赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}"
     )
+
+
+def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
+    """The reply to a ledger entry the rules refuse; `unit` is the ledger's money unit and
+    `example` the command's own (a registration's refusals always show the registration)."""
+    match refusal:
+        case UnknownKey(key):
+            known = "、".join(dict.fromkeys(k for k in REGISTER_KEYS if len(k) > 1))
+            return f"未知字段“{key}”。可用：{known}。\n例：{REGISTER_EXAMPLE}"
+        case KeyTwice(key):
+            return f"“{key}”填写了两次，请只保留一个。\n例：{REGISTER_EXAMPLE}"
+        case NameMissing():
+            return f"请写明项目名称。\n例：{REGISTER_EXAMPLE}"
+        case NameTooLong(limit):
+            return f"项目名称过长（最多{limit}字）。"
+        case NameAllDigits():
+            return f"项目名称不能是纯数字（会与编号混淆）。\n例：{REGISTER_EXAMPLE}"
+        case NameTaken(unit_name, name, existing_id):
+            return f"{unit_name}已有项目“{name}”（#{existing_id}）。请换个名称，或用编号更新它。"
+        case TotalMissing():
+            return f"请写明总投资。\n例：{REGISTER_EXAMPLE}"
+        case TotalNotPositive():
+            return f"总投资须大于0。\n例：{REGISTER_EXAMPLE}"
+        case AmountMissing(label):
+            return f"“{label}”缺少数字。\n例：{example}"
+        case BadMoney(label, error, ledger_unit):
+            return f"{label}：{error}，应为{ledger_unit}数字（可写亿美元、亿元等）。\n例：{example}"
+        case NotADate(label, text):
+            return f"{label}“{text}”不是日期，应写成 2024-03-01。\n例：{REGISTER_EXAMPLE}"
+        case InvalidDate(text):
+            return f"日期“{text}”无效。\n例：{example}"
+        case FutureDate(label, on):
+            return f"{label}日期 {on.isoformat()} 晚于今天，请填写实际日期。"
+        case ContractEndsBeforeStart():
+            return f"合同竣工日期早于合同开工日期，请核对。\n例：{REGISTER_EXAMPLE}"
+        case NotYesNo(label, text):
+            return f"{label}请填“是”或“否”，不是“{text}”。\n例：{REGISTER_EXAMPLE}"
+        case FundsArgsMissing():
+            return f"请写明项目和累计到资。\n例：{FUNDS_EXAMPLE}"
+        case FundsDecreased(amount, previous):
+            return (
+                f"累计到资 {format_amount(amount, unit)} 低于上次的"
+                f" {format_amount(previous, unit)}。到资填写累计数。\n例：{FUNDS_EXAMPLE}"
+            )
+        case ReferenceMissing():
+            return f"请写明项目名称或编号。\n例：{example}"
+        case NoProjectWithId(digits):
+            return f"没有编号为{digits}的项目。发送 /项目 列表 查看。"
+        case ProjectNotFound(name):
+            return f"没有找到项目“{name}”。发送 /项目 列表 查看名称和编号。"
+        case AmbiguousName(name, projects):
+            ids = "、".join(f"#{p.id}（{p.unit}）" for p in projects)
+            return f"有多个项目叫“{name}”：{ids}。请用编号。"
+        case NotOwnProject(project, own_unit):
+            return f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
+        case ReasonMissing():
+            return f"请写明理由。\n例：{example}"
+    raise TypeError(f"no text for {refusal!r}")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +11,22 @@ from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
 from bulletins import texts as bulletin_texts
-from campaign import AmountError, Campaign, Role, Unit, calendar, format_amount
+from campaign import Campaign, Role, Unit, calendar, format_amount
 from campaign.amounts import FULL_WIDTH
+from campaign.project_entry import (
+    LedgerRefusal,
+    choose_project,
+    funds_entry,
+    new_project,
+    nomination,
+    project_reference,
+    read_money,
+    reference_and_date,
+    register_fields,
+    with_funds,
+)
 from campaign.projects import (
     Project,
-    ProjectSettings,
     Stage,
     StageError,
     advance,
@@ -26,8 +34,7 @@ from campaign.projects import (
     first_talk_conflict,
     first_talk_hold,
     four_lists,
-    parse_money,
-    propose_red_flag,
+    propose_red_flags,
     settings_of,
 )
 from handlers import project_texts as texts
@@ -35,29 +42,6 @@ from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
 
 router = Router("projects")
-
-REGISTER_KEYS = {
-    "名称": "name",
-    "项目": "name",
-    "项目名称": "name",
-    "总投资": "total",
-    "投资": "total",
-    "外资": "foreign",
-    "外资项目": "foreign",
-    "世界500强": "world500",
-    "500强": "world500",
-    "合同开工": "contract_start",
-    "合同竣工": "contract_end",
-    "公司": "company",
-    "企业": "company",
-    "日期": "on",
-    "登记日期": "on",
-}
-YES = {"是", "y", "yes", "true", "1", "有"}
-NO = {"否", "n", "no", "false", "0", "无", "不是"}
-_KEY = re.compile(r"(?:^|(?<=\s))([^\s=＝:：]+)[ \t]*[=＝:：]")
-_DATE = re.compile(r"^(\d{4})(?:[-/.年])(\d{1,2})(?:[-/.月])(\d{1,2})日?$")
-MAX_NAME = 60
 
 
 @router.command(
@@ -112,55 +96,24 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
 
 async def register_project(ctx: CommandContext, args: str) -> Reply:
     settings = settings_of(ctx.campaign.extra)
-    prefix, fields = _fields(args)
+    try:
+        prefix, fields = register_fields(args)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.REGISTER_EXAMPLE) from None
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
-    name = fields.get("name", "")
-    if not name:
-        raise UserFacingError(f"请写明项目名称。\n例：{texts.REGISTER_EXAMPLE}")
-    if len(name) > MAX_NAME:
-        raise UserFacingError(f"项目名称过长（最多{MAX_NAME}字）。")
-    if name.lstrip("#＃").translate(FULL_WIDTH).isdigit():
-        raise UserFacingError(
-            f"项目名称不能是纯数字（会与编号混淆）。\n例：{texts.REGISTER_EXAMPLE}"
-        )
-    if "total" not in fields:
-        raise UserFacingError(f"请写明总投资。\n例：{texts.REGISTER_EXAMPLE}")
-    total = _money(fields["total"], "总投资", settings, texts.REGISTER_EXAMPLE)
-    if total <= 0:
-        raise UserFacingError(f"总投资须大于0。\n例：{texts.REGISTER_EXAMPLE}")
-    today = ledger_day(ctx.campaign, ctx.now)
-    on = _date(fields["on"], "日期", texts.REGISTER_EXAMPLE) if "on" in fields else today
-    if on > today:
-        raise UserFacingError(f"登记日期 {on.isoformat()} 晚于今天，请填写实际日期。")
-    contract_start = _optional_date(fields, "contract_start", "合同开工")
-    contract_end = _optional_date(fields, "contract_end", "合同竣工")
-    if contract_start and contract_end and contract_end < contract_start:
-        raise UserFacingError(
-            f"合同竣工日期早于合同开工日期，请核对。\n例：{texts.REGISTER_EXAMPLE}"
-        )
-
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
-    if await repo.named(name, unit.name):
-        existing = (await repo.named(name, unit.name))[0]
-        raise UserFacingError(
-            f"{unit.name}已有项目“{name}”（#{existing.id}）。请换个名称，或用编号更新它。"
-        )
-    company = fields.get("company", "")
-    project = Project(
-        id=0,
-        unit=unit.name,
-        name=name,
-        total=total,
-        registered_on=on,
-        company=company,
-        is_foreign=_yes_no(fields, "foreign", "外资"),
-        is_world500=_yes_no(fields, "world500", "世界500强"),
-        contract_start_on=contract_start,
-        contract_end_on=contract_end,
-    )
+    same_name = await repo.named(fields.get("name", ""), unit.name)
+    today = ledger_day(ctx.campaign, ctx.now)
+    try:
+        project = new_project(unit.name, fields, settings, today, same_name)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.REGISTER_EXAMPLE) from None
+    company = project.company
     if company:
         same_company = await repo.with_company(company)
-        conflict = first_talk_conflict(unit.name, company, on, same_company, settings.first_talk)
+        conflict = first_talk_conflict(
+            unit.name, company, project.registered_on, same_company, settings.first_talk
+        )
         if conflict is not None:
             raise UserFacingError(texts.first_talk_refused(company, conflict))
     detail = f"总投资 {fields['total'].strip()}" + (f"，企业 {company}" if company else "")
@@ -180,7 +133,10 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
 
 
 async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply:
-    reference, on = _reference_and_date(ctx, args, texts.STAGE_EXAMPLE)
+    try:
+        reference, on = reference_and_date(args, ledger_day(ctx.campaign, ctx.now))
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.STAGE_EXAMPLE) from None
     project = await find_project(ctx, reference, texts.STAGE_EXAMPLE)
     try:
         moved = advance(project, stage, on, ledger_day(ctx.campaign, ctx.now))
@@ -196,25 +152,16 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
 
 async def record_funds(ctx: CommandContext, args: str) -> Reply:
     settings = settings_of(ctx.campaign.extra)
-    words = args.split()
-    today = ledger_day(ctx.campaign, ctx.now)
-    on = today
-    if len(words) >= 3 and (parsed := _parse_date(words[-1])) is not None:
-        on, words = parsed, words[:-1]
-    if len(words) < 2:
-        raise UserFacingError(f"请写明项目和累计到资。\n例：{texts.FUNDS_EXAMPLE}")
-    if on > today:
-        raise UserFacingError(f"到资日期 {on.isoformat()} 晚于今天，请填写实际日期。")
-    project = await find_project(ctx, " ".join(words[:-1]), texts.FUNDS_EXAMPLE)
-    amount = _money(words[-1], "累计到资", settings, texts.FUNDS_EXAMPLE)
-    if amount < project.funded:
-        raise UserFacingError(
-            f"累计到资 {format_amount(amount, settings.unit)} 低于上次的"
-            f" {format_amount(project.funded, settings.unit)}。到资填写累计数。\n例：{texts.FUNDS_EXAMPLE}"
-        )
+    try:
+        reference, amount_text, on = funds_entry(args, ledger_day(ctx.campaign, ctx.now))
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.FUNDS_EXAMPLE) from None
+    project = await find_project(ctx, reference, texts.FUNDS_EXAMPLE)
+    try:
+        moved = with_funds(project, read_money(amount_text, "累计到资", settings), on)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.FUNDS_EXAMPLE) from None
     before = format_amount(project.funded, settings.unit)
-    first_funded_on = project.first_funded_on or (on if amount > 0 else None)
-    moved = replace(project, funded=amount, first_funded_on=first_funded_on)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.save(moved)
     await repo.add_event(
@@ -224,7 +171,7 @@ async def record_funds(ctx: CommandContext, args: str) -> Reply:
         ctx.now,
         ctx.actor.staff_id,
         ctx.message.msg_id,
-        f"{before} → {format_amount(amount, settings.unit)}",
+        f"{before} → {format_amount(moved.funded, settings.unit)}",
     )
     return texts.funded(moved, before, settings.unit)
 
@@ -281,31 +228,28 @@ def acting_unit(ctx: CommandContext, named: str, example: str) -> Unit:
 
 async def find_project(ctx: CommandContext, reference: str, example: str) -> Project:
     """A project by 编号 (#12 or 12) or by name; heads may only touch their own unit's projects."""
-    reference = reference.strip()
-    if not reference:
-        raise UserFacingError(f"请写明项目名称或编号。\n例：{example}")
+    try:
+        wanted = project_reference(reference)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, example) from None
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
-    digits = reference.lstrip("#＃").translate(FULL_WIDTH)
     own_unit = None if ctx.actor.is_admin else ctx.actor.unit
     if not ctx.actor.is_admin and not own_unit:
         raise UserFacingError("您未绑定单位，不能更新项目。请管理员用 /绑定 绑定。")
-    if digits.isdigit():
-        project = await repo.get(int(digits))
-        if project is None:
-            raise UserFacingError(f"没有编号为{digits}的项目。发送 /项目 列表 查看。")
+    if wanted.id is not None:
+        by_id = await repo.get(wanted.id)
+        found = [by_id] if by_id is not None else []
     else:
-        found = await repo.named(reference, own_unit)
-        if not found:
-            raise UserFacingError(f"没有找到项目“{reference}”。发送 /项目 列表 查看名称和编号。")
-        if len(found) > 1:
-            ids = "、".join(f"#{p.id}（{p.unit}）" for p in found)
-            raise UserFacingError(f"有多个项目叫“{reference}”：{ids}。请用编号。")
-        project = found[0]
-    if own_unit is not None and project.unit != own_unit:
-        raise UserFacingError(
-            f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
-        )
-    return project
+        found = await repo.named(wanted.text, own_unit)
+    try:
+        return choose_project(wanted, found, own_unit)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, example) from None
+
+
+def refused(ctx: CommandContext, refusal: LedgerRefusal, example: str) -> UserFacingError:
+    unit = settings_of(ctx.campaign.extra).unit
+    return UserFacingError(texts.ledger_refused(refusal, unit, example))
 
 
 def _find_unit(campaign: Campaign, name: str, example: str) -> Unit:
@@ -313,84 +257,6 @@ def _find_unit(campaign: Campaign, name: str, example: str) -> Unit:
     if unit is None:
         raise UserFacingError(unknown_unit(name, campaign, example))
     return unit
-
-
-# ---- parsing ----
-
-
-def _fields(args: str) -> tuple[str, dict[str, str]]:
-    """'南湖区 名称=… 总投资=…' -> ('南湖区', {'name': …, 'total': …}); values run to the next key."""
-    text = args.strip()
-    keys = list(_KEY.finditer(text))
-    prefix = text[: keys[0].start()].strip() if keys else text
-    fields: dict[str, str] = {}
-    for index, match in enumerate(keys):
-        key = match.group(1)
-        if key not in REGISTER_KEYS:
-            known = "、".join(dict.fromkeys(k for k in REGISTER_KEYS if len(k) > 1))
-            raise UserFacingError(f"未知字段“{key}”。可用：{known}。\n例：{texts.REGISTER_EXAMPLE}")
-        end = keys[index + 1].start() if index + 1 < len(keys) else len(text)
-        attr = REGISTER_KEYS[key]
-        if attr in fields:
-            raise UserFacingError(
-                f"“{key}”填写了两次，请只保留一个。\n例：{texts.REGISTER_EXAMPLE}"
-            )
-        fields[attr] = text[match.end() : end].strip()
-    return prefix, fields
-
-
-def _money(text: str, label: str, settings: ProjectSettings, example: str) -> Decimal:
-    if not text.strip():
-        raise UserFacingError(f"“{label}”缺少数字。\n例：{example}")
-    try:
-        return parse_money(text, settings)
-    except AmountError as error:
-        raise UserFacingError(
-            f"{label}：{error}，应为{settings.unit}数字（可写亿美元、亿元等）。\n例：{example}"
-        ) from None
-
-
-def _parse_date(text: str) -> date | None:
-    match = _DATE.match(text.strip().translate(FULL_WIDTH))
-    if not match:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
-def _date(text: str, label: str, example: str) -> date:
-    parsed = _parse_date(text)
-    if parsed is None:
-        raise UserFacingError(f"{label}“{text}”不是日期，应写成 2024-03-01。\n例：{example}")
-    return parsed
-
-
-def _optional_date(fields: dict[str, str], attr: str, label: str) -> date | None:
-    text = fields.get(attr, "")
-    return _date(text, label, texts.REGISTER_EXAMPLE) if text else None
-
-
-def _yes_no(fields: dict[str, str], attr: str, label: str) -> bool:
-    text = fields.get(attr, "").strip().casefold()
-    if not text or text in NO:
-        return False
-    if text in YES:
-        return True
-    raise UserFacingError(
-        f"{label}请填“是”或“否”，不是“{fields[attr]}”。\n例：{texts.REGISTER_EXAMPLE}"
-    )
-
-
-def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[str, date]:
-    """'新能源电池 2024-03-15' -> ('新能源电池', date); the date defaults to the message's day."""
-    words = args.split()
-    if len(words) >= 2 and (parsed := _parse_date(words[-1])) is not None:
-        return " ".join(words[:-1]), parsed
-    if words and _DATE.match(words[-1].translate(FULL_WIDTH)):
-        raise UserFacingError(f"日期“{words[-1]}”无效。\n例：{example}")
-    return " ".join(words), ledger_day(ctx.campaign, ctx.now)
 
 
 # ---- sections for bulletins (/月评, /红旗, /蜗牛) ----
@@ -404,12 +270,7 @@ async def red_flag_proposals(
     confirmed = {r.project.id for r in await repo.red_flags()}
     rule = settings_of(campaign.extra).red_flag
     today = ledger_day(campaign, as_of)
-    return [
-        (project, reason)
-        for project in await repo.all()
-        if project.id not in confirmed
-        and (reason := propose_red_flag(project, campaign.window, today, rule)) is not None
-    ]
+    return propose_red_flags(await repo.all(), confirmed, campaign.window, today, rule)
 
 
 async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
@@ -428,11 +289,10 @@ async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
     if not args.strip():  # the rule's proposals, for the admin to confirm
         lines = await red_flag_projects_reply_lines(ctx)
         return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))
-    match = re.search(r"(?:理由|原因)\s*[=＝:：]", args)
-    reference = args[: match.start()] if match else args
-    reason = args[match.end() :].strip() if match else ""
-    if not reason:
-        raise UserFacingError(f"请写明理由。\n例：{bulletin_texts.RED_FLAG_EXAMPLE}")
+    try:
+        reference, reason = nomination(args)
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, bulletin_texts.RED_FLAG_EXAMPLE) from None
     project = await find_project(ctx, reference, bulletin_texts.RED_FLAG_EXAMPLE)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar
-from campaign.model import ShareRule
+from campaign.post_form import PostForm, PostFormError, parse_post_form
+from campaign.posting import (
+    PostRefused,
+    check_correction_form,
+    corrected_values,
+    correction_changes,
+    post_values,
+)
 from handlers import texts
-from handlers.report_form import ReportForm, parse_report_form
 from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
 
 router = Router("reports")
-
-IMPLAUSIBLE_FACTOR = 10
 
 
 @router.command(
@@ -30,32 +32,24 @@ IMPLAUSIBLE_FACTOR = 10
 async def record_report(ctx: CommandContext) -> Reply:
     campaign = ctx.campaign
     example = texts.report_example(campaign)
-    form = parse_report_form(ctx.args, campaign, example)
+    form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
-    if not form.values:
-        raise UserFacingError(texts.nothing_posted(example))
     tz = calendar.zone(campaign)
-    if calendar.is_final(campaign.window, tz, ctx.now):
-        # The final result is frozen at the window's end; late figures would silently reorder it.
-        raise UserFacingError(texts.window_closed(campaign, texts.correct_example(campaign)))
     week = calendar.week_key(ctx.now, tz)
     week_start, _ = calendar.week_bounds(week, tz)
-
     before_week = await ctx.reports.latest_before(unit.name, week_start)
-    previous_values = before_week.values if before_week else dict(unit.baselines)
-    for metric_id, value in form.values.items():
-        previous = previous_values.get(metric_id)
-        if previous is not None and value < previous:
-            raise UserFacingError(
-                texts.lower_than_before(
-                    campaign.metric(metric_id), value, previous, texts.correct_example(campaign)
-                )
-            )
-    check_plausible(campaign, unit, form.values, example)
-
     current = await ctx.reports.latest(unit.name, ctx.now)
-    values = {**unit.baselines, **(current.values if current else {}), **form.values}
-    check_shares(campaign, values, example)
+    try:
+        values = post_values(
+            campaign,
+            unit,
+            form.values,
+            now=ctx.now,
+            before_week=before_week.values if before_week else None,
+            current=current.values if current else None,
+        )
+    except PostRefused as refusal:
+        raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
     await ctx.reports.add(
         unit=unit.name,
         week=week,
@@ -82,28 +76,24 @@ async def record_report(ctx: CommandContext) -> Reply:
 async def correct_report(ctx: CommandContext) -> Reply:
     campaign = ctx.campaign
     example = texts.correct_example(campaign)
-    form = parse_report_form(ctx.args, campaign, example)
+    form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
-    if not form.values:
-        raise UserFacingError(texts.correction_values_missing(example))
-    if not form.reason:
-        raise UserFacingError(texts.correction_reason_missing(example))
     current = await ctx.reports.latest(unit.name, ctx.now)
-    if current is None:
-        raise UserFacingError(texts.nothing_to_correct(unit.name, texts.report_example(campaign)))
-    changes = [
-        (k, current.values.get(k), v) for k, v in form.values.items() if current.values.get(k) != v
-    ]
-    if not changes:
-        raise UserFacingError(texts.correction_unchanged(example))
+    try:
+        check_correction_form(form.values, form.reason)
+        changes = correction_changes(unit, form.values, current.values if current else None)
+    except PostRefused as refusal:
+        raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
+    assert current is not None  # correction_changes refuses a unit that never posted
     # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
     locks = BulletinRepository(ctx.session, campaign.id)
     lock = await locks.lock_covering(current.reported_at)
     if lock is not None and not ctx.actor.is_admin:
         raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
-    check_plausible(campaign, unit, form.values, example)
-    values = {**current.values, **form.values}
-    check_shares(campaign, values, example)
+    try:
+        values = corrected_values(campaign, unit, form.values, current.values)
+    except PostRefused as refusal:
+        raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
     # Who corrected it and when stay on the correction's own inbox message (msg_id).
@@ -133,7 +123,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
     return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
 
 
-def reporting_unit(ctx: CommandContext, form: ReportForm, example: str) -> Unit:
+def reporting_unit(ctx: CommandContext, form: PostForm, example: str) -> Unit:
     """Who may post for which unit: a head for its own unit, an admin for any named unit."""
     actor = ctx.actor
     if not actor.is_member:
@@ -149,32 +139,8 @@ def reporting_unit(ctx: CommandContext, form: ReportForm, example: str) -> Unit:
     raise UserFacingError(texts.not_a_member())
 
 
-def check_plausible(
-    campaign: Campaign, unit: Unit, values: dict[str, Decimal], example: str
-) -> None:
-    """Refuse a value above 10× the metric's target (or its baseline when it has no target)."""
-    for metric_id, value in values.items():
-        reference = unit.targets.get(metric_id) or unit.baselines.get(metric_id)
-        if reference and value > reference * IMPLAUSIBLE_FACTOR:
-            raise UserFacingError(
-                texts.implausible(
-                    campaign.metric(metric_id), value, reference, IMPLAUSIBLE_FACTOR, example
-                )
-            )
-
-
-def check_shares(campaign: Campaign, values: dict[str, Decimal], example: str) -> None:
-    """A share's numerator cannot exceed its denominator (高技术 is part of 实际利用外资)."""
-    for rule in campaign.rules:
-        if isinstance(rule, ShareRule):
-            part, whole = values.get(rule.numerator), values.get(rule.denominator)
-            if part is not None and whole is not None and part > whole:
-                raise UserFacingError(
-                    texts.share_above_whole(
-                        campaign.metric(rule.numerator),
-                        part,
-                        campaign.metric(rule.denominator),
-                        whole,
-                        example,
-                    )
-                )
+def read_form(args: str, campaign: Campaign, example: str) -> PostForm:
+    try:
+        return parse_post_form(args, campaign)
+    except PostFormError as error:
+        raise UserFacingError(texts.form_refused(error, campaign, example)) from None

@@ -14,6 +14,30 @@ from bulletins.texts import report_example as report_example  # the example post
 from campaign import AmountError, Campaign, Metric, Mode, Role, Standings, format_amount
 from campaign.formatting import items_line, moment, num, pct
 from campaign.model import RatioRule, ShareRule
+from campaign.post_form import (
+    BadAmount,
+    BeyondCents,
+    ComputedMetric,
+    MissingNumber,
+    PostedTwice,
+    PostFormError,
+    TextTooLong,
+    UnknownField,
+    UnknownUnit,
+    UnreadablePrefix,
+)
+from campaign.posting import (
+    CorrectionReasonMissing,
+    CorrectionUnchanged,
+    CorrectionValuesMissing,
+    Implausible,
+    LowerThanBefore,
+    NothingPosted,
+    NothingToCorrect,
+    PostRefused,
+    ShareAboveWhole,
+    WindowClosed,
+)
 from campaign.ranking import target_at
 from storage import ReportVersion
 
@@ -358,3 +382,51 @@ def help_reply(lines: Iterable[tuple[str, str, bool]], example: str) -> Reply:
         out.append(f"- **{usage}**{'（管理员）' if admin else ''}  \n  {help_line}")
     out += ["", f"例：{example}"]
     return Reply.markdown("帮助", "\n".join(out))
+
+
+def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
+    """The reply to a post or correction the rules refuse; `example` is the command's own."""
+    match refusal:
+        case NothingPosted():
+            return nothing_posted(example)
+        case WindowClosed():
+            return window_closed(campaign, correct_example(campaign))
+        case LowerThanBefore(metric, value, previous):
+            return lower_than_before(metric, value, previous, correct_example(campaign))
+        case Implausible(metric, value, reference, factor):
+            return implausible(metric, value, reference, factor, example)
+        case ShareAboveWhole(part_metric, part, whole_metric, whole):
+            return share_above_whole(part_metric, part, whole_metric, whole, example)
+        case CorrectionValuesMissing():
+            return correction_values_missing(example)
+        case CorrectionReasonMissing():
+            return correction_reason_missing(example)
+        case NothingToCorrect(unit_name):
+            return nothing_to_correct(unit_name, report_example(campaign))
+        case CorrectionUnchanged():
+            return correction_unchanged(example)
+    raise TypeError(f"no text for {refusal!r}")
+
+
+def form_refused(error: PostFormError, campaign: Campaign, example: str) -> str:
+    """The reply to a post or correction whose fields cannot be read exactly."""
+    match error:
+        case UnknownField(key):
+            return unknown_field(key, campaign, example)
+        case UnknownUnit(name):
+            return unknown_report_unit(name, campaign)
+        case UnreadablePrefix(prefix):
+            return unreadable_prefix(prefix, example)
+        case TextTooLong(key, limit):
+            return text_too_long(key, limit, example)
+        case ComputedMetric(metric):
+            return computed_metric(metric)
+        case PostedTwice(metric):
+            return posted_twice(metric, example)
+        case MissingNumber(key):
+            return missing_number(key, example)
+        case BadAmount(metric, amount_error):
+            return bad_amount(metric, amount_error, example)
+        case BeyondCents(metric, text):
+            return bad_amount(metric, AmountError(beyond_cents(text, metric.unit)), example)
+    raise TypeError(f"no text for {error!r}")

@@ -1,0 +1,179 @@
+"""What a weekly post (周报) or a correction (更正) may record, and the figures it then stores.
+
+Pure: the caller loads the unit's earlier figures and passes plain values. A refusal raises a
+PostRefused subclass carrying the figures its reply quotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from campaign import calendar
+from campaign.model import Campaign, Metric, Rule, ShareRule, Unit
+
+IMPLAUSIBLE_FACTOR = 10
+
+
+class PostRefused(ValueError):
+    """A post or correction the rules refuse; each subclass carries the data its reply names."""
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+@dataclass
+class NothingPosted(PostRefused):
+    pass
+
+
+@dataclass
+class WindowClosed(PostRefused):
+    """The final result is frozen at the window's end; late figures would silently reorder it."""
+
+
+@dataclass
+class LowerThanBefore(PostRefused):
+    """Posts are cumulative: lowering a figure is a correction, with a reason."""
+
+    metric: Metric
+    value: Decimal
+    previous: Decimal
+
+
+@dataclass
+class Implausible(PostRefused):
+    """Above `factor` × the target (or the baseline without a target): most likely a unit slip."""
+
+    metric: Metric
+    value: Decimal
+    reference: Decimal
+    factor: int
+
+
+@dataclass
+class ShareAboveWhole(PostRefused):
+    part_metric: Metric
+    part: Decimal
+    whole_metric: Metric
+    whole: Decimal
+
+
+@dataclass
+class CorrectionValuesMissing(PostRefused):
+    pass
+
+
+@dataclass
+class CorrectionReasonMissing(PostRefused):
+    pass
+
+
+@dataclass
+class NothingToCorrect(PostRefused):
+    unit: str
+
+
+@dataclass
+class CorrectionUnchanged(PostRefused):
+    pass
+
+
+class Change(NamedTuple):
+    metric_id: str
+    old: Decimal | None
+    new: Decimal
+
+
+def check_window_open(campaign: Campaign, now: datetime) -> None:
+    if calendar.is_final(campaign.window, calendar.zone(campaign), now):
+        raise WindowClosed()
+
+
+def check_not_lower(
+    campaign: Campaign, posted: Mapping[str, Decimal], previous: Mapping[str, Decimal]
+) -> None:
+    """Each posted figure is at least the unit's figure before this week (equal passes)."""
+    for metric_id, value in posted.items():
+        before = previous.get(metric_id)
+        if before is not None and value < before:
+            raise LowerThanBefore(campaign.metric(metric_id), value, before)
+
+
+def check_plausible(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
+    """Refuse a value above 10× the metric's target (or its baseline when it has no target)."""
+    for metric_id, value in posted.items():
+        reference = unit.targets.get(metric_id) or unit.baselines.get(metric_id)
+        if reference and value > reference * IMPLAUSIBLE_FACTOR:
+            raise Implausible(campaign.metric(metric_id), value, reference, IMPLAUSIBLE_FACTOR)
+
+
+def check_shares(campaign: Campaign, values: Mapping[str, Decimal]) -> None:
+    """A share's numerator cannot exceed its denominator (高技术 is part of 实际利用外资)."""
+    for rule in _share_rules(campaign.rules):
+        part, whole = values.get(rule.numerator), values.get(rule.denominator)
+        if part is not None and whole is not None and part > whole:
+            raise ShareAboveWhole(
+                campaign.metric(rule.numerator), part, campaign.metric(rule.denominator), whole
+            )
+
+
+def post_values(
+    campaign: Campaign,
+    unit: Unit,
+    posted: Mapping[str, Decimal],
+    *,
+    now: datetime,
+    before_week: Mapping[str, Decimal] | None,
+    current: Mapping[str, Decimal] | None,
+) -> dict[str, Decimal]:
+    """The figures a weekly post stores: the unit's current ones updated with what it posted.
+
+    `before_week` are the unit's newest figures from before this week (None: it never posted,
+    so its baselines count); `current` its newest figures now, this week's included.
+    """
+    if not posted:
+        raise NothingPosted()
+    check_window_open(campaign, now)
+    check_not_lower(campaign, posted, unit.baselines if before_week is None else before_week)
+    check_plausible(campaign, unit, posted)
+    values = {**unit.baselines, **(current or {}), **posted}
+    check_shares(campaign, values)
+    return values
+
+
+def check_correction_form(posted: Mapping[str, Decimal], reason: str) -> None:
+    """A correction names at least one figure and says why."""
+    if not posted:
+        raise CorrectionValuesMissing()
+    if not reason:
+        raise CorrectionReasonMissing()
+
+
+def correction_changes(
+    unit: Unit, posted: Mapping[str, Decimal], current: Mapping[str, Decimal] | None
+) -> list[Change]:
+    """What a correction changes in the unit's newest figures (`current`; None: never posted)."""
+    if current is None:
+        raise NothingToCorrect(unit.name)
+    changes = [Change(k, current.get(k), v) for k, v in posted.items() if current.get(k) != v]
+    if not changes:
+        raise CorrectionUnchanged()
+    return changes
+
+
+def corrected_values(
+    campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal], current: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """The figures a correction stores; it may lower a figure, but not implausibly or below a part."""
+    check_plausible(campaign, unit, posted)
+    values = {**current, **posted}
+    check_shares(campaign, values)
+    return values
+
+
+def _share_rules(rules: Iterable[Rule]) -> list[ShareRule]:
+    return [rule for rule in rules if isinstance(rule, ShareRule)]

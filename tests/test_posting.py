@@ -1,0 +1,220 @@
+"""Posting rules (周报 / 更正) over plain values, with hand-computed cases at each boundary."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from campaign import Campaign, Metric, Unit, Window
+from campaign.model import ShareRule
+from campaign.posting import (
+    Change,
+    CorrectionReasonMissing,
+    CorrectionUnchanged,
+    CorrectionValuesMissing,
+    Implausible,
+    LowerThanBefore,
+    NothingPosted,
+    NothingToCorrect,
+    PostRefused,
+    ShareAboveWhole,
+    WindowClosed,
+    check_correction_form,
+    corrected_values,
+    correction_changes,
+    post_values,
+)
+
+D = Decimal
+FDI = Metric("fdi", "实际利用外资", "万美元")
+HIGHTECH = Metric("hightech", "高技术", "万美元")
+# 南湖区 has a target; 秀洲区 has only a baseline (the 10× reference falls back to it).
+NANHU = Unit("南湖区", targets={"fdi": D(100)}, baselines={"fdi": D(50), "hightech": D(20)})
+XIUZHOU = Unit("秀洲区", baselines={"fdi": D(30)})
+CAMPAIGN = Campaign(
+    id="t",
+    name="测试赛",
+    timezone="Asia/Shanghai",
+    window=Window(date(2024, 1, 1), date(2024, 12, 31)),
+    metrics=(FDI, HIGHTECH),
+    units=(NANHU, XIUZHOU),
+    rules=(ShareRule("share", "高技术占比", D(10), "占比", "hightech", "fdi", D("0.4")),),
+)
+OPEN = datetime.fromisoformat("2024-06-01T10:00:00+08:00")
+
+
+def post(
+    posted: dict[str, Decimal],
+    unit: Unit = NANHU,
+    *,
+    now: datetime = OPEN,
+    before_week: dict[str, Decimal] | None = None,
+    current: dict[str, Decimal] | None = None,
+) -> dict[str, Decimal]:
+    return post_values(CAMPAIGN, unit, posted, now=now, before_week=before_week, current=current)
+
+
+@pytest.mark.parametrize(
+    ("posted", "before_week", "now", "refusal"),
+    [
+        ({}, None, OPEN, NothingPosted()),
+        # The window ends at 2025-01-01 00:00 local time: the last instant before it still posts.
+        ({"fdi": D(60)}, None, datetime.fromisoformat("2025-01-01T00:00:00+08:00"), WindowClosed()),
+        ({"fdi": D(60)}, None, datetime.fromisoformat("2024-12-31T16:00:00+00:00"), WindowClosed()),
+        # Never posted before this week: the baseline (50) is the floor.
+        ({"fdi": D("49.99")}, None, OPEN, LowerThanBefore(FDI, D("49.99"), D(50))),
+        # Posted before this week: last week's figure is the floor, not the baseline.
+        ({"fdi": D("69.99")}, {"fdi": D(70)}, OPEN, LowerThanBefore(FDI, D("69.99"), D(70))),
+        # 10 × target 100 = 1000 is the limit.
+        ({"fdi": D("1000.01")}, None, OPEN, Implausible(FDI, D("1000.01"), D(100), 10)),
+        # 高技术 has no target: 10 × baseline 20 = 200.
+        ({"hightech": D("200.01")}, None, OPEN, Implausible(HIGHTECH, D("200.01"), D(20), 10)),
+        # The part may not exceed the whole (the whole comes from the baseline here).
+        ({"hightech": D("50.01")}, None, OPEN, ShareAboveWhole(HIGHTECH, D("50.01"), FDI, D(50))),
+    ],
+)
+def test_a_post_is_refused_at_each_boundary(
+    posted: dict[str, Decimal],
+    before_week: dict[str, Decimal] | None,
+    now: datetime,
+    refusal: PostRefused,
+) -> None:
+    with pytest.raises(PostRefused) as error:
+        post(posted, now=now, before_week=before_week)
+    assert error.value == refusal
+
+
+@pytest.mark.parametrize(
+    ("posted", "unit", "before_week", "current", "now", "stored"),
+    [
+        # Equal to the floor passes.
+        ({"fdi": D(50)}, NANHU, None, None, OPEN, {"fdi": D(50), "hightech": D(20)}),
+        ({"fdi": D(70)}, NANHU, {"fdi": D(70)}, None, OPEN, {"fdi": D(70), "hightech": D(20)}),
+        # Below the baseline is fine once last week's figure is lower still (it was corrected).
+        ({"fdi": D(45)}, NANHU, {"fdi": D(40)}, None, OPEN, {"fdi": D(45), "hightech": D(20)}),
+        # Exactly 10× passes.
+        ({"fdi": D(1000)}, NANHU, None, None, OPEN, {"fdi": D(1000), "hightech": D(20)}),
+        ({"hightech": D(50)}, NANHU, None, None, OPEN, {"fdi": D(50), "hightech": D(50)}),
+        # A share equal to its whole passes.
+        ({"hightech": D(50)}, NANHU, None, None, OPEN, {"fdi": D(50), "hightech": D(50)}),
+        # 秀洲区: no target, 10 × baseline 30 = 300 is its limit; no 高技术 to compare.
+        ({"fdi": D(300)}, XIUZHOU, None, None, OPEN, {"fdi": D(300)}),
+        # Left-out metrics carry the newest figures (this week's included) over the baseline.
+        (
+            {"fdi": D(80)},
+            NANHU,
+            {"fdi": D(60), "hightech": D(25)},
+            {"fdi": D(70), "hightech": D(30)},
+            OPEN,
+            {"fdi": D(80), "hightech": D(30)},
+        ),
+        # The last instant of the window still counts.
+        (
+            {"fdi": D(60)},
+            NANHU,
+            None,
+            None,
+            datetime.fromisoformat("2024-12-31T23:59:59+08:00"),
+            {"fdi": D(60), "hightech": D(20)},
+        ),
+    ],
+)
+def test_a_post_passes_at_each_boundary(
+    posted: dict[str, Decimal],
+    unit: Unit,
+    before_week: dict[str, Decimal] | None,
+    current: dict[str, Decimal] | None,
+    now: datetime,
+    stored: dict[str, Decimal],
+) -> None:
+    assert post(posted, unit, now=now, before_week=before_week, current=current) == stored
+
+
+def test_refusals_come_in_the_order_the_replies_promise() -> None:
+    """Empty first, then the closed window, then lower, 10×, share: one reply names one problem."""
+    late = datetime.fromisoformat("2025-02-01T10:00:00+08:00")
+    with pytest.raises(NothingPosted):
+        post({}, now=late)
+    with pytest.raises(WindowClosed):
+        post({"fdi": D(1)}, now=late)
+    with pytest.raises(LowerThanBefore):
+        post({"fdi": D(1), "hightech": D(9999)})
+    with pytest.raises(Implausible):
+        post({"hightech": D(9999)})
+
+
+@pytest.mark.parametrize(
+    ("posted", "reason", "refusal"),
+    [
+        ({}, "口径", CorrectionValuesMissing()),
+        ({}, "", CorrectionValuesMissing()),
+        ({"fdi": D(1)}, "", CorrectionReasonMissing()),
+    ],
+)
+def test_a_correction_names_figures_and_a_reason(
+    posted: dict[str, Decimal], reason: str, refusal: PostRefused
+) -> None:
+    with pytest.raises(PostRefused) as error:
+        check_correction_form(posted, reason)
+    assert error.value == refusal
+
+
+def test_a_complete_correction_form_passes() -> None:
+    check_correction_form({"fdi": D(1)}, "口径")
+
+
+@pytest.mark.parametrize(
+    ("posted", "current", "outcome"),
+    [
+        ({"fdi": D(60)}, None, NothingToCorrect("南湖区")),
+        ({"fdi": D(60)}, {"fdi": D(60)}, CorrectionUnchanged()),
+        ({"fdi": D("60.00")}, {"fdi": D(60)}, CorrectionUnchanged()),  # same amount, other spelling
+        ({"fdi": D("59.99")}, {"fdi": D(60)}, [Change("fdi", D(60), D("59.99"))]),
+        # Only what differs is a change; a metric never posted changes from nothing.
+        (
+            {"fdi": D(60), "hightech": D(10)},
+            {"fdi": D(60)},
+            [Change("hightech", None, D(10))],
+        ),
+    ],
+)
+def test_what_a_correction_changes(
+    posted: dict[str, Decimal],
+    current: dict[str, Decimal] | None,
+    outcome: PostRefused | list[Change],
+) -> None:
+    if isinstance(outcome, PostRefused):
+        with pytest.raises(PostRefused) as error:
+            correction_changes(NANHU, posted, current)
+        assert error.value == outcome
+    else:
+        assert correction_changes(NANHU, posted, current) == outcome
+
+
+@pytest.mark.parametrize(
+    ("posted", "current", "outcome"),
+    [
+        # A correction may lower a figure below last week and the baseline …
+        ({"fdi": D(10)}, {"fdi": D(60), "hightech": D(5)}, {"fdi": D(10), "hightech": D(5)}),
+        ({"fdi": D(1000)}, {"fdi": D(60)}, {"fdi": D(1000)}),
+        # … but not implausibly high, nor below its own part.
+        ({"fdi": D("1000.01")}, {"fdi": D(60)}, Implausible(FDI, D("1000.01"), D(100), 10)),
+        (
+            {"fdi": D(20)},
+            {"fdi": D(60), "hightech": D("20.01")},
+            ShareAboveWhole(HIGHTECH, D("20.01"), FDI, D(20)),
+        ),
+        ({"fdi": D(20)}, {"fdi": D(60), "hightech": D(20)}, {"fdi": D(20), "hightech": D(20)}),
+    ],
+)
+def test_corrected_values(
+    posted: dict[str, Decimal],
+    current: dict[str, Decimal],
+    outcome: PostRefused | dict[str, Decimal],
+) -> None:
+    if isinstance(outcome, PostRefused):
+        with pytest.raises(PostRefused) as error:
+            corrected_values(CAMPAIGN, NANHU, posted, current)
+        assert error.value == outcome
+    else:
+        assert corrected_values(CAMPAIGN, NANHU, posted, current) == outcome
