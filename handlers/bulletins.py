@@ -21,7 +21,6 @@ from campaign import calendar
 from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PushKind
 from campaign.selection import compute_gap, weekly_comparison
-from handlers.projects import nominate_red_flag
 from handlers.standings import resolve_unit
 from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
@@ -88,8 +87,6 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
 
 @router.command("红旗", "redflag", help="红旗单位：上周增量最大者与上月第一名", usage="/红旗")
 async def show_red_flags(ctx: CommandContext) -> Reply:
-    if ctx.args.strip().startswith("提名"):  # /红旗 提名 <项目> 理由=… (issue #5)
-        return await nominate_red_flag(ctx, ctx.args.strip()[2:])
     return await picks_reply(ctx, red=True)
 
 
@@ -113,8 +110,8 @@ async def show_gap(ctx: CommandContext) -> Reply:
 @router.command(
     "发布",
     "publish",
-    help="发布待审核的月评/最终通报并锁定数据（“/发布 预览”先查看）",
-    usage="/发布 [预览]",
+    help="发布待审核的月评/最终通报并锁定数据",
+    usage="/发布",
     admin_only=True,
 )
 async def publish_bulletins(ctx: CommandContext) -> Reply:
@@ -122,10 +119,25 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
     drafts = await repository.pending()
     if not drafts:
         return Reply.markdown("发布", texts.nothing_to_publish())
-    if ctx.args.strip() in ("预览", "preview"):
-        return Reply.markdown("草稿", texts.preview([(d.title, d.text) for d in drafts]))
     if ctx.args.strip():
         raise UserFacingError("用法：/发布（发布全部草稿）或 /发布 预览")
     for draft in drafts:
         await repository.publish(draft.key, ctx.actor.staff_id, ctx.now)
     return Reply.markdown("已发布", texts.published([d.title for d in drafts]))
+
+
+@router.command(
+    "预览",
+    "preview",
+    parent="发布",
+    help="先查看待发布的草稿",
+    usage="/发布 预览",
+    admin_only=True,
+)
+async def preview_bulletins(ctx: CommandContext) -> Reply:
+    drafts = await BulletinRepository(ctx.session, ctx.campaign.id).pending()
+    if not drafts:
+        return Reply.markdown("发布", texts.nothing_to_publish())
+    if ctx.args.strip():
+        raise UserFacingError("用法：/发布（发布全部草稿）或 /发布 预览")
+    return Reply.markdown("草稿", texts.preview([(d.title, d.text) for d in drafts]))

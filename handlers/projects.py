@@ -63,23 +63,14 @@ MAX_NAME = 60
 @router.command(
     "项目",
     "project",
-    help="项目台账：登记、签约/注册/开工/竣工/投产、到资、列表、详情",
-    usage="/项目 登记|签约|注册|开工|竣工|投产|到资|列表|<编号> …",
+    help="项目详情；不写编号查看台账用法",
+    usage="/项目 [编号]",
 )
 async def manage_project(ctx: CommandContext) -> Reply:
     word, _, rest = ctx.args.strip().partition(" ")
     word, rest = word.strip(), rest.strip()
     if not word:
         return Reply.markdown("项目", texts.USAGE)
-    if word == "登记":
-        return await register_project(ctx, rest)
-    if word == "到资":
-        return await record_funds(ctx, rest)
-    if word == "列表":
-        return await list_projects(ctx, rest)
-    stage = find_stage(word)
-    if stage is not None and stage is not Stage.TALKING:
-        return await advance_project(ctx, stage, rest)
     if word.lstrip("#＃").translate(FULL_WIDTH).isdigit() and not rest:
         return await show_project(ctx, word)
     raise UserFacingError(f"无法识别“{word}”。\n{texts.USAGE}")
@@ -107,12 +98,19 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     )
 
 
-# ---- /项目 subcommands ----
+# ---- /项目 sub-commands ----
 
 
-async def register_project(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "登记",
+    "register",
+    parent="项目",
+    help="登记在谈项目（管理员代登记先写单位）",
+    usage="/项目 登记 名称=… 总投资=… [外资=是] [公司=…]",
+)
+async def register_project(ctx: CommandContext) -> Reply:
     settings = settings_of(ctx.campaign.extra)
-    prefix, fields = _fields(args)
+    prefix, fields = _fields(ctx.args)
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
     name = fields.get("name", "")
     if not name:
@@ -179,8 +177,50 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
     return texts.registered(project, settings.unit, hold)
 
 
-async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply:
-    reference, on = _reference_and_date(ctx, args, texts.STAGE_EXAMPLE)
+@router.command(
+    "签约", "sign", parent="项目", help="项目签约", usage="/项目 签约 <名称或编号> [日期]"
+)
+async def sign_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.SIGNED)
+
+
+@router.command(
+    "注册",
+    "注册(备案)",
+    "注册（备案）",
+    "备案",
+    "incorporate",
+    parent="项目",
+    help="项目注册(备案)",
+    usage="/项目 注册 <名称或编号> [日期]",
+)
+async def incorporate_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.REGISTERED)
+
+
+@router.command(
+    "开工", "start", parent="项目", help="项目开工", usage="/项目 开工 <名称或编号> [日期]"
+)
+async def start_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.STARTED)
+
+
+@router.command(
+    "竣工", "finish", parent="项目", help="项目竣工", usage="/项目 竣工 <名称或编号> [日期]"
+)
+async def finish_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.COMPLETED)
+
+
+@router.command(
+    "投产", "produce", parent="项目", help="项目投产", usage="/项目 投产 <名称或编号> [日期]"
+)
+async def produce_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.PRODUCING)
+
+
+async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
+    reference, on = _reference_and_date(ctx, ctx.args, texts.STAGE_EXAMPLE)
     project = await find_project(ctx, reference, texts.STAGE_EXAMPLE)
     try:
         moved = advance(project, stage, on, ledger_day(ctx.campaign, ctx.now))
@@ -194,9 +234,16 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
     return texts.advanced(moved, stage, on)
 
 
-async def record_funds(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "到资",
+    "funds",
+    parent="项目",
+    help="记录项目累计到资",
+    usage="/项目 到资 <名称或编号> <累计到资> [日期]",
+)
+async def record_funds(ctx: CommandContext) -> Reply:
     settings = settings_of(ctx.campaign.extra)
-    words = args.split()
+    words = ctx.args.split()
     today = ledger_day(ctx.campaign, ctx.now)
     on = today
     if len(words) >= 3 and (parsed := _parse_date(words[-1])) is not None:
@@ -229,10 +276,17 @@ async def record_funds(ctx: CommandContext, args: str) -> Reply:
     return texts.funded(moved, before, settings.unit)
 
 
-async def list_projects(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "列表",
+    "list",
+    parent="项目",
+    help="项目列表，可按单位、阶段筛选",
+    usage="/项目 列表 [单位] [阶段]",
+)
+async def list_projects(ctx: CommandContext) -> Reply:
     unit: Unit | None = None
     stage: Stage | None = None
-    for word in args.split():
+    for word in ctx.args.split():
         if (found := find_stage(word)) is not None:
             stage = found
         else:
@@ -421,10 +475,18 @@ async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     return bulletin_texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
 
-async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
-    """/红旗 提名 <项目> 理由=… (admin): confirm a proposed project, or add one, with a reason."""
-    if not ctx.actor.is_admin:
-        raise UserFacingError("仅管理员可提名红旗项目。")
+@router.command(
+    "提名",
+    "nominate",
+    parent="红旗",
+    help="确认红旗项目；不写项目则列出规则提名",
+    usage="/红旗 提名 <项目> 理由=…",
+    admin_only=True,
+    refusal="仅管理员可提名红旗项目。",
+)
+async def nominate_red_flag(ctx: CommandContext) -> Reply:
+    """Confirm a proposed project, or add one, with a reason."""
+    args = ctx.args
     if not args.strip():  # the rule's proposals, for the admin to confirm
         lines = await red_flag_projects_reply_lines(ctx)
         return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))

@@ -352,9 +352,19 @@ def usage_line(usage: str, aliases: Sequence[str]) -> str:
     return usage + (f"（/{aliases[0]}）" if aliases else "")
 
 
-def help_reply(lines: Iterable[tuple[str, str, bool]], example: str) -> Reply:
+HelpRow = tuple[str, str, bool]  # usage, help line, admin only
+
+
+def help_reply(groups: Iterable[tuple[HelpRow, Sequence[HelpRow]]], example: str) -> Reply:
+    """One list item per command: its usage in bold, then one line per sub-command under it."""
     out = ["### 赛马 · 指令"]
-    for usage, help_line, admin in lines:
-        out.append(f"- **{usage}**{'（管理员）' if admin else ''}  \n  {help_line}")
+    for (usage, help_line, admin), sub_rows in groups:
+        rows = [f"- **{usage}**{_admin_mark(admin)}：{help_line}"]
+        rows += [f"  └ {sub}{_admin_mark(sub_admin)}：{line}" for sub, line, sub_admin in sub_rows]
+        out.append("  \n".join(rows))
     out += ["", f"例：{example}"]
     return Reply.markdown("帮助", "\n".join(out))
+
+
+def _admin_mark(admin: bool) -> str:
+    return "（管理员）" if admin else ""
