@@ -30,7 +30,7 @@ from campaign.projects import (
     propose_red_flag,
     settings_of,
 )
-from handlers import project_texts as texts
+from handlers.texts import projects as texts
 from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
 
@@ -70,10 +70,10 @@ async def manage_project(ctx: CommandContext) -> Reply:
     word, _, rest = ctx.args.strip().partition(" ")
     word, rest = word.strip(), rest.strip()
     if not word:
-        return Reply.markdown("项目", texts.USAGE)
+        return texts.usage_reply()
     if word.lstrip("#＃").translate(FULL_WIDTH).isdigit() and not rest:
         return await show_project(ctx, word)
-    raise UserFacingError(f"无法识别“{word}”。\n{texts.USAGE}")
+    raise UserFacingError(texts.unrecognized(word))
 
 
 @router.command(
@@ -86,7 +86,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     today = ledger_day(ctx.campaign, ctx.now)
     name = ctx.args.strip()
-    unit = _find_unit(ctx.campaign, name, "/清单 南湖区") if name else None
+    unit = _find_unit(ctx.campaign, name, texts.LISTS_EXAMPLE) if name else None
     if unit is None and not name and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     lists = four_lists(await repo.all(), today)
@@ -94,7 +94,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     if unit is not None:
         return texts.four_lists_text(unit.name, lists, [unit.name], settings.unit, today)
     return texts.four_lists_text(
-        "全市", lists, [u.name for u in ctx.campaign.units], settings.unit, today
+        texts.CITY, lists, [u.name for u in ctx.campaign.units], settings.unit, today
     )
 
 
@@ -114,35 +114,29 @@ async def register_project(ctx: CommandContext) -> Reply:
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
     name = fields.get("name", "")
     if not name:
-        raise UserFacingError(f"请写明项目名称。\n例：{texts.REGISTER_EXAMPLE}")
+        raise UserFacingError(texts.name_missing())
     if len(name) > MAX_NAME:
-        raise UserFacingError(f"项目名称过长（最多{MAX_NAME}字）。")
+        raise UserFacingError(texts.name_too_long(MAX_NAME))
     if name.lstrip("#＃").translate(FULL_WIDTH).isdigit():
-        raise UserFacingError(
-            f"项目名称不能是纯数字（会与编号混淆）。\n例：{texts.REGISTER_EXAMPLE}"
-        )
+        raise UserFacingError(texts.name_is_a_number())
     if "total" not in fields:
-        raise UserFacingError(f"请写明总投资。\n例：{texts.REGISTER_EXAMPLE}")
-    total = _money(fields["total"], "总投资", settings, texts.REGISTER_EXAMPLE)
+        raise UserFacingError(texts.total_missing())
+    total = _money(fields["total"], texts.TOTAL, settings, texts.REGISTER_EXAMPLE)
     if total <= 0:
-        raise UserFacingError(f"总投资须大于0。\n例：{texts.REGISTER_EXAMPLE}")
+        raise UserFacingError(texts.total_not_positive())
     today = ledger_day(ctx.campaign, ctx.now)
-    on = _date(fields["on"], "日期", texts.REGISTER_EXAMPLE) if "on" in fields else today
+    on = _date(fields["on"], texts.DATE, texts.REGISTER_EXAMPLE) if "on" in fields else today
     if on > today:
-        raise UserFacingError(f"登记日期 {on.isoformat()} 晚于今天，请填写实际日期。")
-    contract_start = _optional_date(fields, "contract_start", "合同开工")
-    contract_end = _optional_date(fields, "contract_end", "合同竣工")
+        raise UserFacingError(texts.registered_after_today(on))
+    contract_start = _optional_date(fields, "contract_start", texts.CONTRACT_START)
+    contract_end = _optional_date(fields, "contract_end", texts.CONTRACT_END)
     if contract_start and contract_end and contract_end < contract_start:
-        raise UserFacingError(
-            f"合同竣工日期早于合同开工日期，请核对。\n例：{texts.REGISTER_EXAMPLE}"
-        )
+        raise UserFacingError(texts.contract_end_before_start())
 
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     if await repo.named(name, unit.name):
         existing = (await repo.named(name, unit.name))[0]
-        raise UserFacingError(
-            f"{unit.name}已有项目“{name}”（#{existing.id}）。请换个名称，或用编号更新它。"
-        )
+        raise UserFacingError(texts.name_taken(unit.name, name, existing.id))
     company = fields.get("company", "")
     project = Project(
         id=0,
@@ -151,8 +145,8 @@ async def register_project(ctx: CommandContext) -> Reply:
         total=total,
         registered_on=on,
         company=company,
-        is_foreign=_yes_no(fields, "foreign", "外资"),
-        is_world500=_yes_no(fields, "world500", "世界500强"),
+        is_foreign=_yes_no(fields, "foreign", texts.FOREIGN),
+        is_world500=_yes_no(fields, "world500", texts.WORLD500),
         contract_start_on=contract_start,
         contract_end_on=contract_end,
     )
@@ -161,7 +155,7 @@ async def register_project(ctx: CommandContext) -> Reply:
         conflict = first_talk_conflict(unit.name, company, on, same_company, settings.first_talk)
         if conflict is not None:
             raise UserFacingError(texts.first_talk_refused(company, conflict))
-    detail = f"总投资 {fields['total'].strip()}" + (f"，企业 {company}" if company else "")
+    detail = texts.registration_detail(fields["total"].strip(), company)
     project = await repo.add(
         project,
         created_at=ctx.now,
@@ -249,16 +243,13 @@ async def record_funds(ctx: CommandContext) -> Reply:
     if len(words) >= 3 and (parsed := _parse_date(words[-1])) is not None:
         on, words = parsed, words[:-1]
     if len(words) < 2:
-        raise UserFacingError(f"请写明项目和累计到资。\n例：{texts.FUNDS_EXAMPLE}")
+        raise UserFacingError(texts.funds_missing())
     if on > today:
-        raise UserFacingError(f"到资日期 {on.isoformat()} 晚于今天，请填写实际日期。")
+        raise UserFacingError(texts.funded_after_today(on))
     project = await find_project(ctx, " ".join(words[:-1]), texts.FUNDS_EXAMPLE)
-    amount = _money(words[-1], "累计到资", settings, texts.FUNDS_EXAMPLE)
+    amount = _money(words[-1], texts.FUNDS, settings, texts.FUNDS_EXAMPLE)
     if amount < project.funded:
-        raise UserFacingError(
-            f"累计到资 {format_amount(amount, settings.unit)} 低于上次的"
-            f" {format_amount(project.funded, settings.unit)}。到资填写累计数。\n例：{texts.FUNDS_EXAMPLE}"
-        )
+        raise UserFacingError(texts.funds_below_before(amount, project.funded, settings.unit))
     before = format_amount(project.funded, settings.unit)
     first_funded_on = project.first_funded_on or (on if amount > 0 else None)
     moved = replace(project, funded=amount, first_funded_on=first_funded_on)
@@ -290,14 +281,14 @@ async def list_projects(ctx: CommandContext) -> Reply:
         if (found := find_stage(word)) is not None:
             stage = found
         else:
-            unit = _find_unit(ctx.campaign, word, "/项目 列表 南湖区 签约")
+            unit = _find_unit(ctx.campaign, word, texts.LIST_EXAMPLE)
     if unit is None and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     projects = await repo.all(unit.name if unit else None)
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
-    title = f"{unit.name if unit else '全市'}项目" + (f" · {stage}" if stage else "")
+    title = texts.project_list_title(unit.name if unit else None, stage)
     return texts.project_list(title, projects, settings_of(ctx.campaign.extra).unit)
 
 
@@ -305,7 +296,7 @@ async def show_project(ctx: CommandContext, word: str) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     project = await repo.get(int(word.lstrip("#＃").translate(FULL_WIDTH)))
     if project is None:
-        raise UserFacingError(f"没有编号为{word.lstrip('#＃')}的项目。发送 /项目 列表 查看。")
+        raise UserFacingError(texts.no_project_numbered(word.lstrip("#＃")))
     events = await repo.events(project.id)
     tz = calendar.zone(ctx.campaign)
     return texts.project_detail(project, events, settings_of(ctx.campaign.extra).unit, tz)
@@ -318,47 +309,40 @@ def acting_unit(ctx: CommandContext, named: str, example: str) -> Unit:
     """A head acts for its own unit; an admin must name the unit."""
     actor = ctx.actor
     if not actor.is_member:
-        raise UserFacingError("您还不是本群赛马成员，不能登记项目。请管理员用 /绑定 绑定您的单位。")
+        raise UserFacingError(texts.not_a_member())
     if named:
         unit = _find_unit(ctx.campaign, named, example)
         if actor.is_admin or unit.name == actor.unit:
             return unit
-        raise UserFacingError(
-            f"您只能登记本单位（{actor.unit or '未绑定'}）的项目，不能代{unit.name}登记。"
-        )
+        raise UserFacingError(texts.not_your_unit(actor.unit, unit.name))
     if actor.unit:
         return ctx.campaign.unit(actor.unit)
-    raise UserFacingError(
-        "管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…"
-    )
+    raise UserFacingError(texts.admin_names_unit())
 
 
 async def find_project(ctx: CommandContext, reference: str, example: str) -> Project:
     """A project by 编号 (#12 or 12) or by name; heads may only touch their own unit's projects."""
     reference = reference.strip()
     if not reference:
-        raise UserFacingError(f"请写明项目名称或编号。\n例：{example}")
+        raise UserFacingError(texts.reference_missing(example))
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     digits = reference.lstrip("#＃").translate(FULL_WIDTH)
     own_unit = None if ctx.actor.is_admin else ctx.actor.unit
     if not ctx.actor.is_admin and not own_unit:
-        raise UserFacingError("您未绑定单位，不能更新项目。请管理员用 /绑定 绑定。")
+        raise UserFacingError(texts.unbound_cannot_update())
     if digits.isdigit():
         project = await repo.get(int(digits))
         if project is None:
-            raise UserFacingError(f"没有编号为{digits}的项目。发送 /项目 列表 查看。")
+            raise UserFacingError(texts.no_project_numbered(digits))
     else:
         found = await repo.named(reference, own_unit)
         if not found:
-            raise UserFacingError(f"没有找到项目“{reference}”。发送 /项目 列表 查看名称和编号。")
+            raise UserFacingError(texts.no_project_named(reference))
         if len(found) > 1:
-            ids = "、".join(f"#{p.id}（{p.unit}）" for p in found)
-            raise UserFacingError(f"有多个项目叫“{reference}”：{ids}。请用编号。")
+            raise UserFacingError(texts.several_projects_named(reference, found))
         project = found[0]
     if own_unit is not None and project.unit != own_unit:
-        raise UserFacingError(
-            f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
-        )
+        raise UserFacingError(texts.other_units_project(project, own_unit))
     return project
 
 
@@ -381,27 +365,23 @@ def _fields(args: str) -> tuple[str, dict[str, str]]:
     for index, match in enumerate(keys):
         key = match.group(1)
         if key not in REGISTER_KEYS:
-            known = "、".join(dict.fromkeys(k for k in REGISTER_KEYS if len(k) > 1))
-            raise UserFacingError(f"未知字段“{key}”。可用：{known}。\n例：{texts.REGISTER_EXAMPLE}")
+            known = dict.fromkeys(k for k in REGISTER_KEYS if len(k) > 1)
+            raise UserFacingError(texts.unknown_field(key, known))
         end = keys[index + 1].start() if index + 1 < len(keys) else len(text)
         attr = REGISTER_KEYS[key]
         if attr in fields:
-            raise UserFacingError(
-                f"“{key}”填写了两次，请只保留一个。\n例：{texts.REGISTER_EXAMPLE}"
-            )
+            raise UserFacingError(texts.field_twice(key))
         fields[attr] = text[match.end() : end].strip()
     return prefix, fields
 
 
 def _money(text: str, label: str, settings: ProjectSettings, example: str) -> Decimal:
     if not text.strip():
-        raise UserFacingError(f"“{label}”缺少数字。\n例：{example}")
+        raise UserFacingError(texts.money_missing(label, example))
     try:
         return parse_money(text, settings)
     except AmountError as error:
-        raise UserFacingError(
-            f"{label}：{error}，应为{settings.unit}数字（可写亿美元、亿元等）。\n例：{example}"
-        ) from None
+        raise UserFacingError(texts.bad_money(label, error, settings.unit, example)) from None
 
 
 def _parse_date(text: str) -> date | None:
@@ -417,7 +397,7 @@ def _parse_date(text: str) -> date | None:
 def _date(text: str, label: str, example: str) -> date:
     parsed = _parse_date(text)
     if parsed is None:
-        raise UserFacingError(f"{label}“{text}”不是日期，应写成 2024-03-01。\n例：{example}")
+        raise UserFacingError(texts.not_a_date(label, text, example))
     return parsed
 
 
@@ -432,9 +412,7 @@ def _yes_no(fields: dict[str, str], attr: str, label: str) -> bool:
         return False
     if text in YES:
         return True
-    raise UserFacingError(
-        f"{label}请填“是”或“否”，不是“{fields[attr]}”。\n例：{texts.REGISTER_EXAMPLE}"
-    )
+    raise UserFacingError(texts.yes_or_no(label, fields[attr]))
 
 
 def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[str, date]:
@@ -443,7 +421,7 @@ def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[s
     if len(words) >= 2 and (parsed := _parse_date(words[-1])) is not None:
         return " ".join(words[:-1]), parsed
     if words and _DATE.match(words[-1].translate(FULL_WIDTH)):
-        raise UserFacingError(f"日期“{words[-1]}”无效。\n例：{example}")
+        raise UserFacingError(texts.invalid_date(words[-1], example))
     return " ".join(words), ledger_day(ctx.campaign, ctx.now)
 
 
@@ -489,12 +467,12 @@ async def nominate_red_flag(ctx: CommandContext) -> Reply:
     args = ctx.args
     if not args.strip():  # the rule's proposals, for the admin to confirm
         lines = await red_flag_projects_reply_lines(ctx)
-        return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))
+        return texts.red_flag_nominations(lines)
     match = re.search(r"(?:理由|原因)\s*[=＝:：]", args)
     reference = args[: match.start()] if match else args
     reason = args[match.end() :].strip() if match else ""
     if not reason:
-        raise UserFacingError(f"请写明理由。\n例：{bulletin_texts.RED_FLAG_EXAMPLE}")
+        raise UserFacingError(texts.red_flag_reason_missing())
     project = await find_project(ctx, reference, bulletin_texts.RED_FLAG_EXAMPLE)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)

@@ -1,30 +1,28 @@
-"""Every user-visible string of the project ledger (/项目, /清单, 红旗项目, 蜗牛项目, /赛事): short
-Simplified Chinese markdown within DingTalk's subset (numbered lines, no tables)."""
+"""/项目, /清单 and /红旗 提名: the project ledger's replies and refusals."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
-from campaign import Campaign, format_amount
+from bulletins.texts import RED_FLAG_EXAMPLE
+from campaign import AmountError, format_amount
 from campaign.formatting import day, moment
-from campaign.projects import (
-    LISTS,
-    FirstTalkHold,
-    ListTotal,
-    Project,
-    Stage,
-)
+from campaign.projects import LISTS, FirstTalkHold, ListTotal, Project, Stage
 from storage.projects import EventRecord
 
 REGISTER_EXAMPLE = (
     "/项目 登记 名称=新能源电池 总投资=3.2亿美元 外资=是 世界500强=否 "
     "合同开工=2024-03-01 合同竣工=2025-06-30 公司=某某集团"
 )
+
 STAGE_EXAMPLE = "/项目 签约 新能源电池 2024-03-15（或写编号：/项目 签约 12）"
+
 FUNDS_EXAMPLE = "/项目 到资 新能源电池 1200（累计到资，单位同总投资）"
+
 USAGE = "\n".join(
     [
         "### 项目 · 用法",
@@ -35,6 +33,20 @@ USAGE = "\n".join(
         "5. 详情：/项目 <编号>",
         "6. 四张清单：/清单 [单位]",
     ]
+)
+
+LISTS_EXAMPLE = "/清单 南湖区"
+LIST_EXAMPLE = "/项目 列表 南湖区 签约"
+CITY = "全市"
+# Field labels as refusals name them (the words people type are projects.REGISTER_KEYS).
+TOTAL, FUNDS, DATE, CONTRACT_START, CONTRACT_END, FOREIGN, WORLD500 = (
+    "总投资",
+    "累计到资",
+    "日期",
+    "合同开工",
+    "合同竣工",
+    "外资",
+    "世界500强",
 )
 
 
@@ -96,7 +108,7 @@ def project_list(title: str, projects: Sequence[Project], unit: str) -> Reply:
         return Reply.markdown("项目列表", f"### {title}\n暂无项目。登记：{REGISTER_EXAMPLE}")
     lines = [f"### {title}（{len(projects)}个）"]
     lines += [
-        f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if "全市" in title else "")
+        f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if CITY in title else "")
         for i, p in enumerate(projects, 1)
     ]
     return Reply.markdown("项目列表", "\n".join(lines))
@@ -168,25 +180,138 @@ def red_flag_confirmed(project: Project, reason: str) -> Reply:
     )
 
 
-def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str) -> Reply:
-    lines = ["### 赛事"]
-    for i, campaign in enumerate(campaigns, 1):
-        marks = [
-            m
-            for m, on in (
-                ("本群当前", campaign.id == active_id),
-                ("默认", campaign.id == default_id),
-            )
-            if on
-        ]
-        suffix = f"（{'、'.join(marks)}）" if marks else ""
-        lines.append(f"{i}. {campaign.id} · {campaign.name}{suffix}")
-    lines.append("管理员切换：/赛事 <编号>")
-    return Reply.markdown("赛事", "\n".join(lines))
+def usage_reply() -> Reply:
+    return Reply.markdown("项目", USAGE)
 
 
-def campaign_chosen(campaign: Campaign) -> Reply:
-    window = f"{day(campaign.window.start)}–{day(campaign.window.end)}"
-    return Reply.markdown(
-        "赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}"
+def unrecognized(word: str) -> str:
+    return f"无法识别“{word}”。\n{USAGE}"
+
+
+def project_list_title(unit_name: str | None, stage: Stage | None) -> str:
+    return f"{unit_name or CITY}项目" + (f" · {stage}" if stage else "")
+
+
+def name_missing() -> str:
+    return f"请写明项目名称。\n例：{REGISTER_EXAMPLE}"
+
+
+def name_too_long(limit: int) -> str:
+    return f"项目名称过长（最多{limit}字）。"
+
+
+def name_is_a_number() -> str:
+    return f"项目名称不能是纯数字（会与编号混淆）。\n例：{REGISTER_EXAMPLE}"
+
+
+def total_missing() -> str:
+    return f"请写明总投资。\n例：{REGISTER_EXAMPLE}"
+
+
+def total_not_positive() -> str:
+    return f"总投资须大于0。\n例：{REGISTER_EXAMPLE}"
+
+
+def registered_after_today(on: date) -> str:
+    return f"登记日期 {on.isoformat()} 晚于今天，请填写实际日期。"
+
+
+def contract_end_before_start() -> str:
+    return f"合同竣工日期早于合同开工日期，请核对。\n例：{REGISTER_EXAMPLE}"
+
+
+def name_taken(unit_name: str, name: str, existing_id: int) -> str:
+    return f"{unit_name}已有项目“{name}”（#{existing_id}）。请换个名称，或用编号更新它。"
+
+
+def registration_detail(total: str, company: str) -> str:
+    """The 登记 event's note in the project's history."""
+    return f"总投资 {total}" + (f"，企业 {company}" if company else "")
+
+
+def funds_missing() -> str:
+    return f"请写明项目和累计到资。\n例：{FUNDS_EXAMPLE}"
+
+
+def funded_after_today(on: date) -> str:
+    return f"到资日期 {on.isoformat()} 晚于今天，请填写实际日期。"
+
+
+def funds_below_before(amount: Decimal, before: Decimal, unit: str) -> str:
+    return (
+        f"累计到资 {format_amount(amount, unit)} 低于上次的"
+        f" {format_amount(before, unit)}。到资填写累计数。\n例：{FUNDS_EXAMPLE}"
     )
+
+
+def no_project_numbered(number: str) -> str:
+    return f"没有编号为{number}的项目。发送 /项目 列表 查看。"
+
+
+def not_a_member() -> str:
+    return "您还不是本群赛马成员，不能登记项目。请管理员用 /绑定 绑定您的单位。"
+
+
+def not_your_unit(own_unit: str | None, other_unit: str) -> str:
+    return f"您只能登记本单位（{own_unit or '未绑定'}）的项目，不能代{other_unit}登记。"
+
+
+def admin_names_unit() -> str:
+    return "管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…"
+
+
+def reference_missing(example: str) -> str:
+    return f"请写明项目名称或编号。\n例：{example}"
+
+
+def unbound_cannot_update() -> str:
+    return "您未绑定单位，不能更新项目。请管理员用 /绑定 绑定。"
+
+
+def no_project_named(reference: str) -> str:
+    return f"没有找到项目“{reference}”。发送 /项目 列表 查看名称和编号。"
+
+
+def several_projects_named(reference: str, projects: Sequence[Project]) -> str:
+    ids = "、".join(f"#{p.id}（{p.unit}）" for p in projects)
+    return f"有多个项目叫“{reference}”：{ids}。请用编号。"
+
+
+def other_units_project(project: Project, own_unit: str) -> str:
+    return f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
+
+
+def unknown_field(key: str, known: Iterable[str]) -> str:
+    return f"未知字段“{key}”。可用：{'、'.join(known)}。\n例：{REGISTER_EXAMPLE}"
+
+
+def field_twice(key: str) -> str:
+    return f"“{key}”填写了两次，请只保留一个。\n例：{REGISTER_EXAMPLE}"
+
+
+def money_missing(label: str, example: str) -> str:
+    return f"“{label}”缺少数字。\n例：{example}"
+
+
+def bad_money(label: str, error: AmountError, unit: str, example: str) -> str:
+    return f"{label}：{error}，应为{unit}数字（可写亿美元、亿元等）。\n例：{example}"
+
+
+def not_a_date(label: str, text: str, example: str) -> str:
+    return f"{label}“{text}”不是日期，应写成 2024-03-01。\n例：{example}"
+
+
+def yes_or_no(label: str, value: str) -> str:
+    return f"{label}请填“是”或“否”，不是“{value}”。\n例：{REGISTER_EXAMPLE}"
+
+
+def invalid_date(word: str, example: str) -> str:
+    return f"日期“{word}”无效。\n例：{example}"
+
+
+def red_flag_nominations(lines: Sequence[str]) -> Reply:
+    return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))
+
+
+def red_flag_reason_missing() -> str:
+    return f"请写明理由。\n例：{RED_FLAG_EXAMPLE}"

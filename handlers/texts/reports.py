@@ -1,0 +1,183 @@
+"""/周报 and /更正: what a post recorded, and why a post or a correction was refused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply
+from bulletins.texts import posted_examples
+from campaign import AmountError, Campaign, Metric, Standings, format_amount
+from campaign.formatting import moment
+from handlers.texts.common import unit_names
+from handlers.texts.standings import metric_lines, rank_phrase
+
+
+def correct_example(campaign: Campaign) -> str:
+    return f"/更正 {posted_examples(campaign)[0]} 原因=统计口径调整"
+
+
+def field_names(campaign: Campaign) -> str:
+    posted = [m.label for m in campaign.metrics if not m.is_computed]
+    return "、".join([*posted, "亮点", "问题"])
+
+
+def carried_source(campaign: Campaign, reported_before: bool) -> str:
+    """Where a metric left out of a post takes its figure from."""
+    return "上次报送" if reported_before else f"{campaign.baseline_label}基数"
+
+
+def report_recorded(
+    campaign: Campaign,
+    unit_name: str,
+    posted: Mapping[str, Decimal],
+    values: Mapping[str, Decimal],
+    standings: Standings,
+    superseded: bool,
+    tz: ZoneInfo,
+    carried_from: str,
+) -> Reply:
+    carried = [k for k in values if k not in posted]
+    posted_text = "、".join(
+        f"{campaign.metric(k).label} {format_amount(v, campaign.metric(k).unit)}"
+        for k, v in posted.items()
+    )
+    head = "已更新本周报送" if superseded else "已收到报送"
+    lines = [
+        f"### ✅ {head} · {unit_name}",
+        f"记录：{posted_text}",
+        "",
+        *metric_lines(
+            campaign, unit_name, values, standings.elapsed, standings.mode, (carried, carried_from)
+        ),
+        "",
+        f"当前排名：{rank_phrase(standings, unit_name)}",
+        f"（{moment(standings.as_of, tz)}）",
+    ]
+    return Reply.markdown("周报已记录", "\n".join(lines))
+
+
+def correction_recorded(
+    campaign: Campaign,
+    unit_name: str,
+    changes: Sequence[tuple[str, Decimal | None, Decimal]],
+    reason: str,
+    standings: Standings,
+) -> Reply:
+    lines = [f"### ✏️ 已更正 · {unit_name}"]
+    for metric_id, old, new in changes:
+        metric = campaign.metric(metric_id)
+        before = format_amount(old, "") if old is not None else "无"
+        lines.append(f"- {metric.label}：{before} → {format_amount(new, metric.unit)}")
+    lines += [f"原因：{reason}", "", f"当前排名：{rank_phrase(standings, unit_name)}"]
+    return Reply.markdown("已更正", "\n".join(lines))
+
+
+def nothing_posted(example: str) -> str:
+    return f"没有读到任何数字。\n例：{example}"
+
+
+def window_closed(campaign: Campaign, correct_example: str) -> str:
+    end = campaign.window.end
+    return (
+        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止，结果已定，不再接收周报。"
+        f"如截止前的数字有误，请用更正（须写原因）：\n例：{correct_example}"
+    )
+
+
+def lower_than_before(
+    metric: Metric, value: Decimal, previous: Decimal, correct_example: str
+) -> str:
+    return (
+        f"{metric.label} {format_amount(value, metric.unit)} 低于上次的"
+        f" {format_amount(previous, metric.unit)}。报送的是累计数；如确需调低，请用更正：\n"
+        f"例：{correct_example}"
+    )
+
+
+def implausible(
+    metric: Metric, value: Decimal, reference: Decimal, factor: int, example: str
+) -> str:
+    return (
+        f"{metric.label} {format_amount(value, metric.unit)} 超过参考值"
+        f" {format_amount(reference, metric.unit)} 的{factor}倍，请核对数字和单位（{metric.unit}）。"
+        f"\n例：{example}"
+    )
+
+
+def share_above_whole(
+    part_metric: Metric, part: Decimal, whole_metric: Metric, whole: Decimal, example: str
+) -> str:
+    return (
+        f"{part_metric.label}（{format_amount(part, part_metric.unit)}）不能大于"
+        f"{whole_metric.label}（{format_amount(whole, whole_metric.unit)}），前者是后者的一部分。"
+        f"\n例：{example}"
+    )
+
+
+def unknown_field(key: str, campaign: Campaign, example: str) -> str:
+    return f"未知字段“{key}”。可用字段：{field_names(campaign)}。\n例：{example}"
+
+
+def text_too_long(key: str, limit: int, example: str) -> str:
+    return f"“{key}”过长（最多{limit}字），请精简。\n例：{example}"
+
+
+def computed_metric(metric: Metric) -> str:
+    return f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
+
+
+def posted_twice(metric: Metric, example: str) -> str:
+    return f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}"
+
+
+def missing_number(key: str, example: str) -> str:
+    return f"“{key}”缺少数字。\n例：{example}"
+
+
+def beyond_cents(value: str, unit: str) -> str:
+    return f"“{value}”折合{unit}超过两位小数"
+
+
+def bad_amount(metric: Metric, error: AmountError, example: str) -> str:
+    return f"{metric.label}：{error}，应为{metric.unit}数字。\n例：{example}"
+
+
+def unknown_report_unit(name: str, campaign: Campaign) -> str:
+    return f"未知单位“{name}”。可选单位：{unit_names(campaign)}。"
+
+
+def unreadable_prefix(prefix: str, example: str) -> str:
+    return f"无法识别“{prefix[:20]}”，请按“字段=数字”填写。\n例：{example}"
+
+
+def admin_names_unit(example: str) -> str:
+    """An admin posts for a unit by naming it after the command word."""
+    word, _, fields = example.partition(" ")
+    return f"管理员代报请在指令后写明单位。\n例：{word} 南湖区 {fields}"
+
+
+def correction_values_missing(example: str) -> str:
+    return f"请写明要更正的数字。\n例：{example}"
+
+
+def correction_reason_missing(example: str) -> str:
+    return f"更正须写明原因。\n例：{example}"
+
+
+def nothing_to_correct(unit_name: str, report_example: str) -> str:
+    return f"{unit_name}还没有报送，无可更正。请先报送：\n例：{report_example}"
+
+
+def correction_unchanged(example: str) -> str:
+    return f"所填数字与最近一次报送相同，无需更正。\n例：{example}"
+
+
+def not_a_member() -> str:
+    return "您还不是本群赛马成员（未绑定单位），不能报送。请管理员绑定：\n例：/绑定 @您 南湖区"
+
+
+def not_your_unit(own_unit: str | None, other_unit: str, example: str) -> str:
+    own = f"本单位（{own_unit}）" if own_unit else "本单位"
+    return f"您只能报送{own}的数字，不能代{other_unit}报送。报送本单位无需写单位名：\n例：{example}"
