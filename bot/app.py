@@ -29,7 +29,6 @@ from bulletins.chart import ranking_chart
 from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
 from handlers import ROUTERS, UNKNOWN
-from handlers.campaign_choice import campaign_router
 from scheduler.runtime import RunningBulletins, start_bulletins
 from scheduler.workdays import CHINA
 from storage import Database, open_database
@@ -58,7 +57,7 @@ class App:
         book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
         campaign = book.default
         database = open_database(database_url or settings.database_url)
-        table = CommandTable.from_routers((*ROUTERS, campaign_router(book)), fallback=UNKNOWN)
+        table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)
         clock = clock or SystemClock()
         pipeline = Pipeline(database, campaign, table, clock, settings.admins, book=book)
         return cls(settings, database, campaign, table, pipeline, clock, book=book)

@@ -1,7 +1,7 @@
 """Chat command handlers, one module per feature; ROUTERS is the ordered registration list and
 UNKNOWN answers a message that names no command."""
 
-from handlers import admin, bulletins, projects, reports, standings, usage
+from handlers import admin, bulletins, campaign_choice, projects, reports, standings, usage
 
 ROUTERS = (
     reports.router,
@@ -10,5 +10,6 @@ ROUTERS = (
     projects.router,
     bulletins.router,
     usage.router,
+    campaign_choice.router,
 )
 UNKNOWN = usage.show_unknown

@@ -21,8 +21,8 @@ from campaign import calendar
 from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PushKind
 from campaign.selection import compute_gap, weekly_comparison
-from handlers.projects import nominate_red_flag
 from handlers.standings import resolve_unit
+from handlers.texts import bulletins as chat_texts
 from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
 
@@ -72,24 +72,25 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         month,
         settings,
     )
-    week_label, month_label = calendar.week_label(week, tz), f"{int(month.split('-')[1])}月"
-    sections = [
-        (f"上周（{week_label}）", comparison.red_flags if red else comparison.snails),
-        (f"{month_label}", red_units if red else snail_units),
-    ]
-    text = texts.picks_text("红旗" if red else "蜗牛", texts.RED if red else texts.SNAIL, sections)
+    sections = chat_texts.picks_sections(
+        calendar.week_label(week, tz),
+        month,
+        comparison.red_flags if red else comparison.snails,
+        red_units if red else snail_units,
+    )
+    text = texts.picks_text(
+        chat_texts.picks_heading(red), texts.RED if red else texts.SNAIL, sections
+    )
     extra_sections = RED_FLAG_SECTIONS if red else SNAIL_SECTIONS
     scope = Scope(campaign, ctx.session, ctx.now, month)
     extra = [line for section in extra_sections for line in await section(scope)]
     if extra:
         text += "\n\n" + "\n".join(extra)
-    return Reply.markdown("红旗" if red else "蜗牛", text)
+    return chat_texts.picks_reply(red, text)
 
 
 @router.command("红旗", "redflag", help="红旗单位：上周增量最大者与上月第一名", usage="/红旗")
 async def show_red_flags(ctx: CommandContext) -> Reply:
-    if ctx.args.strip().startswith("提名"):  # /红旗 提名 <项目> 理由=… (issue #5)
-        return await nominate_red_flag(ctx, ctx.args.strip()[2:])
     return await picks_reply(ctx, red=True)
 
 
@@ -102,30 +103,43 @@ async def show_snails(ctx: CommandContext) -> Reply:
     "差距", "gap", help="本单位各项得分，及超过前一名还需多少实到外资等", usage="/差距 [单位]"
 )
 async def show_gap(ctx: CommandContext) -> Reply:
-    unit = resolve_unit(ctx, ctx.args, "/差距 南湖区")
+    unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
     standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
     gap = compute_gap(ctx.campaign, standings, unit.name)
-    return Reply.markdown(
-        "差距", texts.gap_text(ctx.campaign, gap, standings, calendar.zone(ctx.campaign))
-    )
+    return chat_texts.gap_reply(ctx.campaign, gap, standings, calendar.zone(ctx.campaign))
 
 
 @router.command(
     "发布",
     "publish",
-    help="发布待审核的月评/最终通报并锁定数据（“/发布 预览”先查看）",
-    usage="/发布 [预览]",
+    help="发布待审核的月评/最终通报并锁定数据",
+    usage="/发布",
     admin_only=True,
 )
 async def publish_bulletins(ctx: CommandContext) -> Reply:
     repository = BulletinRepository(ctx.session, ctx.campaign.id)
     drafts = await repository.pending()
     if not drafts:
-        return Reply.markdown("发布", texts.nothing_to_publish())
-    if ctx.args.strip() in ("预览", "preview"):
-        return Reply.markdown("草稿", texts.preview([(d.title, d.text) for d in drafts]))
+        return chat_texts.nothing_to_publish()
     if ctx.args.strip():
-        raise UserFacingError("用法：/发布（发布全部草稿）或 /发布 预览")
+        raise UserFacingError(chat_texts.publish_usage())
     for draft in drafts:
         await repository.publish(draft.key, ctx.actor.staff_id, ctx.now)
-    return Reply.markdown("已发布", texts.published([d.title for d in drafts]))
+    return chat_texts.published([d.title for d in drafts])
+
+
+@router.command(
+    "预览",
+    "preview",
+    parent="发布",
+    help="先查看待发布的草稿",
+    usage="/发布 预览",
+    admin_only=True,
+)
+async def preview_bulletins(ctx: CommandContext) -> Reply:
+    drafts = await BulletinRepository(ctx.session, ctx.campaign.id).pending()
+    if not drafts:
+        return chat_texts.nothing_to_publish()
+    if ctx.args.strip():
+        raise UserFacingError(chat_texts.publish_usage())
+    return chat_texts.preview([(d.title, d.text) for d in drafts])

@@ -37,7 +37,7 @@ from campaign.projects import (
     propose_red_flags,
     settings_of,
 )
-from handlers import project_texts as texts
+from handlers.texts import projects as texts
 from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
 
@@ -47,26 +47,17 @@ router = Router("projects")
 @router.command(
     "项目",
     "project",
-    help="项目台账：登记、签约/注册/开工/竣工/投产、到资、列表、详情",
-    usage="/项目 登记|签约|注册|开工|竣工|投产|到资|列表|<编号> …",
+    help="项目详情；不写编号查看台账用法",
+    usage="/项目 [编号]",
 )
 async def manage_project(ctx: CommandContext) -> Reply:
     word, _, rest = ctx.args.strip().partition(" ")
     word, rest = word.strip(), rest.strip()
     if not word:
-        return Reply.markdown("项目", texts.USAGE)
-    if word == "登记":
-        return await register_project(ctx, rest)
-    if word == "到资":
-        return await record_funds(ctx, rest)
-    if word == "列表":
-        return await list_projects(ctx, rest)
-    stage = find_stage(word)
-    if stage is not None and stage is not Stage.TALKING:
-        return await advance_project(ctx, stage, rest)
+        return texts.usage_reply()
     if word.lstrip("#＃").translate(FULL_WIDTH).isdigit() and not rest:
         return await show_project(ctx, word)
-    raise UserFacingError(f"无法识别“{word}”。\n{texts.USAGE}")
+    raise UserFacingError(texts.unrecognized(word))
 
 
 @router.command(
@@ -79,7 +70,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     today = ledger_day(ctx.campaign, ctx.now)
     name = ctx.args.strip()
-    unit = _find_unit(ctx.campaign, name, "/清单 南湖区") if name else None
+    unit = _find_unit(ctx.campaign, name, texts.LISTS_EXAMPLE) if name else None
     if unit is None and not name and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     lists = four_lists(await repo.all(), today)
@@ -87,17 +78,24 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     if unit is not None:
         return texts.four_lists_text(unit.name, lists, [unit.name], settings.unit, today)
     return texts.four_lists_text(
-        "全市", lists, [u.name for u in ctx.campaign.units], settings.unit, today
+        texts.CITY, lists, [u.name for u in ctx.campaign.units], settings.unit, today
     )
 
 
-# ---- /项目 subcommands ----
+# ---- /项目 sub-commands ----
 
 
-async def register_project(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "登记",
+    "register",
+    parent="项目",
+    help="登记在谈项目（管理员代登记先写单位）",
+    usage="/项目 登记 名称=… 总投资=… [外资=是] [公司=…]",
+)
+async def register_project(ctx: CommandContext) -> Reply:
     settings = settings_of(ctx.campaign.extra)
     try:
-        prefix, fields = register_fields(args)
+        prefix, fields = register_fields(ctx.args)
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, texts.REGISTER_EXAMPLE) from None
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
@@ -116,7 +114,7 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
         )
         if conflict is not None:
             raise UserFacingError(texts.first_talk_refused(company, conflict))
-    detail = f"总投资 {fields['total'].strip()}" + (f"，企业 {company}" if company else "")
+    detail = texts.registration_detail(fields["total"].strip(), company)
     project = await repo.add(
         project,
         created_at=ctx.now,
@@ -132,9 +130,51 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
     return texts.registered(project, settings.unit, hold)
 
 
-async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply:
+@router.command(
+    "签约", "sign", parent="项目", help="项目签约", usage="/项目 签约 <名称或编号> [日期]"
+)
+async def sign_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.SIGNED)
+
+
+@router.command(
+    "注册",
+    "注册(备案)",
+    "注册（备案）",
+    "备案",
+    "incorporate",
+    parent="项目",
+    help="项目注册(备案)",
+    usage="/项目 注册 <名称或编号> [日期]",
+)
+async def incorporate_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.REGISTERED)
+
+
+@router.command(
+    "开工", "start", parent="项目", help="项目开工", usage="/项目 开工 <名称或编号> [日期]"
+)
+async def start_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.STARTED)
+
+
+@router.command(
+    "竣工", "finish", parent="项目", help="项目竣工", usage="/项目 竣工 <名称或编号> [日期]"
+)
+async def finish_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.COMPLETED)
+
+
+@router.command(
+    "投产", "produce", parent="项目", help="项目投产", usage="/项目 投产 <名称或编号> [日期]"
+)
+async def produce_project(ctx: CommandContext) -> Reply:
+    return await advance_project(ctx, Stage.PRODUCING)
+
+
+async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
     try:
-        reference, on = reference_and_date(args, ledger_day(ctx.campaign, ctx.now))
+        reference, on = reference_and_date(ctx.args, ledger_day(ctx.campaign, ctx.now))
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, texts.STAGE_EXAMPLE) from None
     project = await find_project(ctx, reference, texts.STAGE_EXAMPLE)
@@ -150,10 +190,17 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
     return texts.advanced(moved, stage, on)
 
 
-async def record_funds(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "到资",
+    "funds",
+    parent="项目",
+    help="记录项目累计到资",
+    usage="/项目 到资 <名称或编号> <累计到资> [日期]",
+)
+async def record_funds(ctx: CommandContext) -> Reply:
     settings = settings_of(ctx.campaign.extra)
     try:
-        reference, amount_text, on = funds_entry(args, ledger_day(ctx.campaign, ctx.now))
+        reference, amount_text, on = funds_entry(ctx.args, ledger_day(ctx.campaign, ctx.now))
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, texts.FUNDS_EXAMPLE) from None
     project = await find_project(ctx, reference, texts.FUNDS_EXAMPLE)
@@ -176,21 +223,28 @@ async def record_funds(ctx: CommandContext, args: str) -> Reply:
     return texts.funded(moved, before, settings.unit)
 
 
-async def list_projects(ctx: CommandContext, args: str) -> Reply:
+@router.command(
+    "列表",
+    "list",
+    parent="项目",
+    help="项目列表，可按单位、阶段筛选",
+    usage="/项目 列表 [单位] [阶段]",
+)
+async def list_projects(ctx: CommandContext) -> Reply:
     unit: Unit | None = None
     stage: Stage | None = None
-    for word in args.split():
+    for word in ctx.args.split():
         if (found := find_stage(word)) is not None:
             stage = found
         else:
-            unit = _find_unit(ctx.campaign, word, "/项目 列表 南湖区 签约")
+            unit = _find_unit(ctx.campaign, word, texts.LIST_EXAMPLE)
     if unit is None and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     projects = await repo.all(unit.name if unit else None)
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
-    title = f"{unit.name if unit else '全市'}项目" + (f" · {stage}" if stage else "")
+    title = texts.project_list_title(unit.name if unit else None, stage)
     return texts.project_list(title, projects, settings_of(ctx.campaign.extra).unit)
 
 
@@ -198,7 +252,7 @@ async def show_project(ctx: CommandContext, word: str) -> Reply:
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     project = await repo.get(int(word.lstrip("#＃").translate(FULL_WIDTH)))
     if project is None:
-        raise UserFacingError(f"没有编号为{word.lstrip('#＃')}的项目。发送 /项目 列表 查看。")
+        raise UserFacingError(texts.no_project_numbered(word.lstrip("#＃")))
     events = await repo.events(project.id)
     tz = calendar.zone(ctx.campaign)
     return texts.project_detail(project, events, settings_of(ctx.campaign.extra).unit, tz)
@@ -211,19 +265,15 @@ def acting_unit(ctx: CommandContext, named: str, example: str) -> Unit:
     """A head acts for its own unit; an admin must name the unit."""
     actor = ctx.actor
     if not actor.is_member:
-        raise UserFacingError("您还不是本群赛马成员，不能登记项目。请管理员用 /绑定 绑定您的单位。")
+        raise UserFacingError(texts.not_a_member())
     if named:
         unit = _find_unit(ctx.campaign, named, example)
         if actor.is_admin or unit.name == actor.unit:
             return unit
-        raise UserFacingError(
-            f"您只能登记本单位（{actor.unit or '未绑定'}）的项目，不能代{unit.name}登记。"
-        )
+        raise UserFacingError(texts.not_your_unit(actor.unit, unit.name))
     if actor.unit:
         return ctx.campaign.unit(actor.unit)
-    raise UserFacingError(
-        "管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…"
-    )
+    raise UserFacingError(texts.admin_names_unit())
 
 
 async def find_project(ctx: CommandContext, reference: str, example: str) -> Project:
@@ -235,7 +285,7 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
     repo = ProjectRepository(ctx.session, ctx.campaign.id)
     own_unit = None if ctx.actor.is_admin else ctx.actor.unit
     if not ctx.actor.is_admin and not own_unit:
-        raise UserFacingError("您未绑定单位，不能更新项目。请管理员用 /绑定 绑定。")
+        raise UserFacingError(texts.unbound_cannot_update())
     if wanted.id is not None:
         by_id = await repo.get(wanted.id)
         found = [by_id] if by_id is not None else []
@@ -282,13 +332,21 @@ async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     return bulletin_texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
 
-async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
-    """/红旗 提名 <项目> 理由=… (admin): confirm a proposed project, or add one, with a reason."""
-    if not ctx.actor.is_admin:
-        raise UserFacingError("仅管理员可提名红旗项目。")
+@router.command(
+    "提名",
+    "nominate",
+    parent="红旗",
+    help="确认红旗项目；不写项目则列出规则提名",
+    usage="/红旗 提名 <项目> 理由=…",
+    admin_only=True,
+    refusal="仅管理员可提名红旗项目。",
+)
+async def nominate_red_flag(ctx: CommandContext) -> Reply:
+    """Confirm a proposed project, or add one, with a reason."""
+    args = ctx.args
     if not args.strip():  # the rule's proposals, for the admin to confirm
         lines = await red_flag_projects_reply_lines(ctx)
-        return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))
+        return texts.red_flag_nominations(lines)
     try:
         reference, reason = nomination(args)
     except LedgerRefusal as refusal:

@@ -147,6 +147,33 @@ async def test_unknown_command_and_help(app: App, say: Say) -> None:
     assert "/绑定" not in help_reply.text  # admin-only commands are listed to admins only
     admin_help = await say(ADMIN, "/help")
     assert admin_help is not None and "/绑定" in admin_help.text
+    assert "  └ /项目 登记 名称=… 总投资=…" in admin_help.text  # sub-commands under their parent
+
+
+async def test_help_lists_every_row_an_admin_may_use_and_hides_admin_rows_from_heads(
+    app: App, say: Say
+) -> None:
+    admin_help, head_help = await say(ADMIN, "/帮助"), await say(NANHU, "/帮助")
+    assert admin_help is not None and head_help is not None
+    specs = app.table.specs
+    assert {s.name for s in specs} >= {"项目 登记", "项目 签约", "红旗 提名", "发布 预览", "赛事"}
+    admin_rows = [line.strip() for line in admin_help.text.splitlines()]
+    head_rows = [line.strip() for line in head_help.text.splitlines()]
+    for spec in specs:
+        row = f"{spec.usage}（管理员）：" if spec.admin_only else f"{spec.usage}："
+        listed = [line for line in admin_rows if row in line or f"{spec.usage}（/" in line]
+        assert len(listed) == 1, spec.name
+        head_listed = [line for line in head_rows if spec.usage in line]
+        assert head_listed == ([] if spec.admin_only else [listed[0]]), spec.name
+
+
+async def test_sub_command_admin_check_keeps_the_refusal_users_see(app: App, say: Say) -> None:
+    refused = await say(NANHU, "/红旗 提名 #1 理由=提前开工")
+    assert refused is not None and refused.text == "⚠️ 仅管理员可提名红旗项目。"
+    preview = await say(NANHU, "/发布 预览")
+    assert preview is not None and preview.text == "⚠️ /发布 预览 仅限管理员使用。"
+    nothing = await say(ADMIN, "/publish preview")
+    assert nothing is not None and nothing.title == "发布"
 
 
 async def test_rank_progress_and_missing(app: App, say: Say) -> None:

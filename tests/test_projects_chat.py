@@ -15,10 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
+from bot.chat.pipeline import Pipeline
+from bot.chat.router import CommandTable
+from bot.clock import FixedClock
+from bot.messages import IncomingMessage
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Standings
+from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
-from storage import ReportRepository
+from storage import Database, ReportRepository
 from storage.models import Project as ProjectRow
 from storage.models import ProjectEvent
 from storage.projects import ProjectRepository
@@ -208,6 +213,19 @@ async def test_groups_keep_the_default_campaign_until_an_admin_switches(app: App
     assert "未知赛事“x”" in await text(say, ADMIN, "/赛事 x")
     await use_2024(say)
     assert "2024年招大引强 · 排名" in await text(say, "mayor", "/排名")
+
+
+async def test_a_pipeline_built_for_one_campaign_offers_just_that_one(
+    database: Database, campaign: Campaign
+) -> None:
+    table = CommandTable.from_routers(ROUTERS)
+    pipeline = Pipeline(database, campaign, table, FixedClock(datetime.fromisoformat(JUNE)))
+    message = IncomingMessage("m-1", "cid", "mayor", "/赛事", datetime.fromisoformat(JUNE))
+    reply = await pipeline.handle(message)
+    assert reply is not None
+    assert re.findall(r"^\d\. .+$", reply.text, re.MULTILINE) == [
+        "1. fdi-2021 · 2021年利用外资百日攻坚（本群当前、默认）"
+    ]
 
 
 @pytest.mark.slow

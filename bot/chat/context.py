@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.campaign_book import CampaignBook
 from bot.chat.router import CommandTable
 from bot.messages import IncomingMessage
 from campaign import Campaign, Role
@@ -40,3 +41,4 @@ class CommandContext:
     state: StateRepository
     now: datetime  # the message time: a post counts when it was sent, not when it was processed
     commands: CommandTable  # the bot's whole command table (help renders from it)
+    campaigns: CampaignBook  # every campaign the bot holds (/赛事 lists and switches them)

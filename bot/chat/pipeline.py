@@ -49,6 +49,7 @@ class Pipeline:
         self.database, self.campaign, self.table = database, campaign, table
         self.clock, self.admins = clock, frozenset(admins)
         self.book = book  # several campaigns: each group uses the one it chose (/赛事)
+        self.campaigns = book or CampaignBook((campaign,), campaign.id)  # what /赛事 offers
         self._receiver: Batcher[IncomingMessage, bool] = Batcher(self._store)
         self._processor: Batcher[IncomingMessage, Reply | None] = Batcher(self._process_batch)
         self._push_conversation_id: str | None = None  # cache of the stored push target
@@ -133,8 +134,9 @@ class Pipeline:
     ) -> Reply | None:
         started = time.perf_counter()
         call = parse_command(message.text)
-        spec = self.table.lookup(call.word) if call else None
-        command = spec.word if spec else (call.word[:32] if call else "")
+        route = self.table.lookup(call.word, call.args) if call else None
+        spec = route.spec if route else None
+        command = spec.name if spec else (call.word[:32] if call else "")
         inbox = batch.inbox.get(message.msg_id)
         if inbox is not None and inbox.processed_at is not None:
             _log(message, command, "duplicate", started)
@@ -147,14 +149,12 @@ class Pipeline:
         outcome = "ok"
         if spec is not None and spec.admin_only and not actor.is_admin:
             outcome = "refused"
-            reply = replies.admin_only(spec.word)
+            reply = replies.refusal(spec.refusal) if spec.refusal else replies.admin_only(spec.name)
         else:
             handler = spec.handler if spec is not None else self.table.fallback
             context = CommandContext(
                 message=message,
-                args=call.args
-                if spec is not None and call is not None
-                else (call.word if call else ""),
+                args=route.args if route is not None else (call.word if call else ""),
                 actor=actor,
                 campaign=campaign,
                 session=session,
@@ -163,6 +163,7 @@ class Pipeline:
                 state=state,
                 now=message.created_at,
                 commands=self.table,
+                campaigns=self.campaigns,
             )
             try:
                 async with (

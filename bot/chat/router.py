@@ -1,7 +1,12 @@
-"""Command registration: a Router per handler module, collected into one CommandTable at start."""
+"""Command registration: a Router per handler module, collected into one CommandTable at start.
+
+A row is a command (`/排名`) or a sub-command under one (`/项目 登记`): every command a user can
+type is a row, so help, the admin check and the duplicate-word check see all of them.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,18 +19,35 @@ if TYPE_CHECKING:
 
 Handler = Callable[["CommandContext"], Awaitable["Reply"]]
 
+_SUB_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
+
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    words: tuple[str, ...]  # Chinese word first, then ASCII aliases
+    words: tuple[str, ...]  # Chinese word first, then ASCII aliases (a sub-command: its sub-words)
     help: str
     usage: str
     handler: Handler
     admin_only: bool = False
+    parent: str = ""  # a sub-command: its parent command's word (`项目` for `/项目 登记`)
+    refusal: str = ""  # what a non-admin is told instead of the generic admin-only reply
 
     @property
     def word(self) -> str:
         return self.words[0]
+
+    @property
+    def name(self) -> str:
+        """'排名', or '项目 登记' for a sub-command: what the user types after the slash."""
+        return f"{self.parent} {self.word}" if self.parent else self.word
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The row a message names, and the arguments its handler gets."""
+
+    spec: CommandSpec
+    args: str
 
 
 class Router:
@@ -34,11 +56,18 @@ class Router:
         self.specs: list[CommandSpec] = []
 
     def command(
-        self, *words: str, help: str, usage: str = "", admin_only: bool = False
+        self,
+        *words: str,
+        help: str,
+        usage: str = "",
+        admin_only: bool = False,
+        parent: str = "",
+        refusal: str = "",
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            name = f"{parent} {words[0]}" if parent else words[0]
             self.specs.append(
-                CommandSpec(words, help, usage or f"/{words[0]}", handler, admin_only)
+                CommandSpec(words, help, usage or f"/{name}", handler, admin_only, parent, refusal)
             )
             return handler
 
@@ -46,18 +75,20 @@ class Router:
 
 
 class CommandTable:
-    """Every command word; `fallback` answers a message that names none (else a generic hint)."""
+    """Every command word and sub-word; `fallback` answers a message that names none."""
 
     def __init__(self, specs: Iterable[CommandSpec], fallback: Handler | None = None) -> None:
         self.specs = tuple(specs)
         self.fallback: Handler = fallback or _unknown_command
         self._by_word: dict[str, CommandSpec] = {}
+        self._subs: dict[str, dict[str, CommandSpec]] = {}  # parent word -> sub-word -> row
         for spec in self.specs:
-            for word in spec.words:
-                key = word.lower()
-                if key in self._by_word:
-                    raise ValueError(f"command word {word!r} registered twice")
-                self._by_word[key] = spec
+            if not spec.parent:
+                _add_words(self._by_word, spec)
+        for spec in self.specs:  # after every parent, whichever router registered it
+            if spec.parent:
+                parent = self._parent_of(spec)
+                _add_words(self._subs.setdefault(parent.word, {}), spec)
 
     @classmethod
     def from_routers(
@@ -65,8 +96,38 @@ class CommandTable:
     ) -> CommandTable:
         return cls((spec for router in routers for spec in router.specs), fallback)
 
-    def lookup(self, word: str) -> CommandSpec | None:
-        return self._by_word.get(word.lower())
+    def lookup(self, word: str, args: str = "") -> Route | None:
+        """`项目`, `登记 名称=…` -> the `/项目 登记` row with `名称=…`; `项目`, `12` -> `/项目` with `12`."""
+        spec = self._by_word.get(word.lower())
+        if spec is None:
+            return None
+        subs = self._subs.get(spec.word)
+        sub_call = _SUB_WORD.match(args.strip()) if subs else None
+        if subs and sub_call and (sub := subs.get(sub_call.group(1).lower())) is not None:
+            return Route(sub, sub_call.group(2).strip())
+        return Route(spec, args)
+
+    def sub_commands(self, parent: CommandSpec) -> tuple[CommandSpec, ...]:
+        """A command's sub-command rows, in registration order."""
+        return tuple(dict.fromkeys(self._subs.get(parent.word, {}).values()))
+
+    def _parent_of(self, spec: CommandSpec) -> CommandSpec:
+        parent = self._by_word.get(spec.parent.lower())
+        if parent is None or parent.word != spec.parent:
+            raise ValueError(f"sub-command {spec.name!r}: no command {spec.parent!r} to hang under")
+        if parent.admin_only and not spec.admin_only:
+            raise ValueError(
+                f"sub-command {spec.name!r} of an admin-only command must be admin-only"
+            )
+        return parent
+
+
+def _add_words(index: dict[str, CommandSpec], spec: CommandSpec) -> None:
+    for word in spec.words:
+        key = word.lower()
+        if key in index:
+            raise ValueError(f"command word {word!r} registered twice (/{spec.name})")
+        index[key] = spec
 
 
 async def _unknown_command(ctx: CommandContext) -> Reply:

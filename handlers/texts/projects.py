@@ -1,5 +1,4 @@
-"""Every user-visible string of the project ledger (/项目, /清单, 红旗项目, 蜗牛项目, /赛事): short
-Simplified Chinese markdown within DingTalk's subset (numbered lines, no tables)."""
+"""/项目, /清单 and /红旗 提名: the project ledger's replies and refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
-from campaign import Campaign, format_amount
+from campaign import format_amount
 from campaign.formatting import day, moment
 from campaign.project_entry import (
     REGISTER_KEYS,
@@ -37,21 +36,18 @@ from campaign.project_entry import (
     TotalNotPositive,
     UnknownKey,
 )
-from campaign.projects import (
-    LISTS,
-    FirstTalkHold,
-    ListTotal,
-    Project,
-    Stage,
-)
+from campaign.projects import LISTS, FirstTalkHold, ListTotal, Project, Stage
 from storage.projects import EventRecord
 
 REGISTER_EXAMPLE = (
     "/项目 登记 名称=新能源电池 总投资=3.2亿美元 外资=是 世界500强=否 "
     "合同开工=2024-03-01 合同竣工=2025-06-30 公司=某某集团"
 )
+
 STAGE_EXAMPLE = "/项目 签约 新能源电池 2024-03-15（或写编号：/项目 签约 12）"
+
 FUNDS_EXAMPLE = "/项目 到资 新能源电池 1200（累计到资，单位同总投资）"
+
 USAGE = "\n".join(
     [
         "### 项目 · 用法",
@@ -62,6 +58,20 @@ USAGE = "\n".join(
         "5. 详情：/项目 <编号>",
         "6. 四张清单：/清单 [单位]",
     ]
+)
+
+LISTS_EXAMPLE = "/清单 南湖区"
+LIST_EXAMPLE = "/项目 列表 南湖区 签约"
+CITY = "全市"
+# Field labels as refusals name them (the words people type are projects.REGISTER_KEYS).
+TOTAL, FUNDS, DATE, CONTRACT_START, CONTRACT_END, FOREIGN, WORLD500 = (
+    "总投资",
+    "累计到资",
+    "日期",
+    "合同开工",
+    "合同竣工",
+    "外资",
+    "世界500强",
 )
 
 
@@ -123,7 +133,7 @@ def project_list(title: str, projects: Sequence[Project], unit: str) -> Reply:
         return Reply.markdown("项目列表", f"### {title}\n暂无项目。登记：{REGISTER_EXAMPLE}")
     lines = [f"### {title}（{len(projects)}个）"]
     lines += [
-        f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if "全市" in title else "")
+        f"{i}. {project_line(p, unit)}" + (f" · {p.unit}" if CITY in title else "")
         for i, p in enumerate(projects, 1)
     ]
     return Reply.markdown("项目列表", "\n".join(lines))
@@ -195,28 +205,21 @@ def red_flag_confirmed(project: Project, reason: str) -> Reply:
     )
 
 
-def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str) -> Reply:
-    lines = ["### 赛事"]
-    for i, campaign in enumerate(campaigns, 1):
-        marks = [
-            m
-            for m, on in (
-                ("本群当前", campaign.id == active_id),
-                ("默认", campaign.id == default_id),
-            )
-            if on
-        ]
-        suffix = f"（{'、'.join(marks)}）" if marks else ""
-        lines.append(f"{i}. {campaign.id} · {campaign.name}{suffix}")
-    lines.append("管理员切换：/赛事 <编号>")
-    return Reply.markdown("赛事", "\n".join(lines))
+def usage_reply() -> Reply:
+    return Reply.markdown("项目", USAGE)
 
 
-def campaign_chosen(campaign: Campaign) -> Reply:
-    window = f"{day(campaign.window.start)}–{day(campaign.window.end)}"
-    return Reply.markdown(
-        "赛事已切换", f"✅ 本群赛事已切换为：{campaign.name}（{campaign.id}）\n{window}"
-    )
+def unrecognized(word: str) -> str:
+    return f"无法识别“{word}”。\n{USAGE}"
+
+
+def project_list_title(unit_name: str | None, stage: Stage | None) -> str:
+    return f"{unit_name or CITY}项目" + (f" · {stage}" if stage else "")
+
+
+def registration_detail(total: str, company: str) -> str:
+    """The 登记 event's note in the project's history."""
+    return f"总投资 {total}" + (f"，企业 {company}" if company else "")
 
 
 def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
@@ -275,3 +278,27 @@ def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
         case ReasonMissing():
             return f"请写明理由。\n例：{example}"
     raise TypeError(f"no text for {refusal!r}")
+
+
+def no_project_numbered(number: str) -> str:
+    return f"没有编号为{number}的项目。发送 /项目 列表 查看。"
+
+
+def not_a_member() -> str:
+    return "您还不是本群赛马成员，不能登记项目。请管理员用 /绑定 绑定您的单位。"
+
+
+def not_your_unit(own_unit: str | None, other_unit: str) -> str:
+    return f"您只能登记本单位（{own_unit or '未绑定'}）的项目，不能代{other_unit}登记。"
+
+
+def admin_names_unit() -> str:
+    return "管理员代登记请在“登记”后写明单位。\n例：/项目 登记 南湖区 名称=… 总投资=…"
+
+
+def unbound_cannot_update() -> str:
+    return "您未绑定单位，不能更新项目。请管理员用 /绑定 绑定。"
+
+
+def red_flag_nominations(lines: Sequence[str]) -> Reply:
+    return Reply.markdown("红旗项目", "\n".join(["### 红旗项目 · 提名", *lines]))

@@ -1,0 +1,57 @@
+"""Every user-visible string of the chat commands, one module per feature: short Simplified Chinese
+markdown within DingTalk's documented subset (headings, bold, lists, quotes; no tables), sized for a
+phone. Bulletin bodies are bulletins/texts.py's; the framework's own replies are bot/chat/replies.py's.
+
+The names below are re-exported so that `from handlers import texts; texts.report_recorded(...)` keeps
+working; the project, campaign and bulletin-command modules are imported by name.
+"""
+
+from handlers.texts.admin import BIND_EXAMPLE as BIND_EXAMPLE
+from handlers.texts.admin import ROLE_LABELS as ROLE_LABELS
+from handlers.texts.admin import bind_member_missing as bind_member_missing
+from handlers.texts.admin import bind_target_missing as bind_target_missing
+from handlers.texts.admin import bound as bound
+from handlers.texts.admin import unknown_bind_target as unknown_bind_target
+from handlers.texts.common import report_example as report_example
+from handlers.texts.common import unit_names as unit_names
+from handlers.texts.common import unit_required as unit_required
+from handlers.texts.common import unknown_unit as unknown_unit
+from handlers.texts.reports import admin_names_unit as admin_names_unit
+from handlers.texts.reports import bad_amount as bad_amount
+from handlers.texts.reports import beyond_cents as beyond_cents
+from handlers.texts.reports import carried_source as carried_source
+from handlers.texts.reports import computed_metric as computed_metric
+from handlers.texts.reports import correct_example as correct_example
+from handlers.texts.reports import correction_reason_missing as correction_reason_missing
+from handlers.texts.reports import correction_recorded as correction_recorded
+from handlers.texts.reports import correction_unchanged as correction_unchanged
+from handlers.texts.reports import correction_values_missing as correction_values_missing
+from handlers.texts.reports import field_names as field_names
+from handlers.texts.reports import form_refused as form_refused
+from handlers.texts.reports import implausible as implausible
+from handlers.texts.reports import lower_than_before as lower_than_before
+from handlers.texts.reports import missing_number as missing_number
+from handlers.texts.reports import not_a_member as not_a_member
+from handlers.texts.reports import not_your_unit as not_your_unit
+from handlers.texts.reports import nothing_posted as nothing_posted
+from handlers.texts.reports import nothing_to_correct as nothing_to_correct
+from handlers.texts.reports import post_refused as post_refused
+from handlers.texts.reports import posted_twice as posted_twice
+from handlers.texts.reports import report_recorded as report_recorded
+from handlers.texts.reports import share_above_whole as share_above_whole
+from handlers.texts.reports import text_too_long as text_too_long
+from handlers.texts.reports import unknown_field as unknown_field
+from handlers.texts.reports import unknown_report_unit as unknown_report_unit
+from handlers.texts.reports import unreadable_prefix as unreadable_prefix
+from handlers.texts.reports import window_closed as window_closed
+from handlers.texts.standings import PROGRESS_EXAMPLE as PROGRESS_EXAMPLE
+from handlers.texts.standings import as_of_line as as_of_line
+from handlers.texts.standings import metric_lines as metric_lines
+from handlers.texts.standings import missing_reply as missing_reply
+from handlers.texts.standings import progress_reply as progress_reply
+from handlers.texts.standings import rank_phrase as rank_phrase
+from handlers.texts.standings import standings_reply as standings_reply
+from handlers.texts.standings import standings_text as standings_text
+from handlers.texts.usage import HelpRow as HelpRow
+from handlers.texts.usage import help_reply as help_reply
+from handlers.texts.usage import usage_line as usage_line

@@ -1,0 +1,144 @@
+"""/排名, /进度 and /未报: the standings, one unit's figures against its targets, who has not posted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply
+from campaign import Campaign, Mode, Standings, format_amount
+from campaign.formatting import items_line, moment, num, pct
+from campaign.model import RatioRule, ShareRule
+from campaign.ranking import target_at
+from storage import ReportVersion
+
+PROGRESS_EXAMPLE = "/进度 南湖区"
+
+
+def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo) -> str:
+    units = len(campaign.units)
+    phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
+    # "有数据": units whose figures come from a post, not their baseline (/未报 is about this week).
+    return f"截至{moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{units}"
+
+
+def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> str:
+    lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz), ""]
+    shared = Counter(row.rank for row in standings.rows)
+    for row in standings.rows:
+        tie = "（并列）" if shared[row.rank] > 1 else ""
+        points = f" · 赋分{num(row.points, 2)}" if row.points is not None else ""
+        unreported = "（未报，按基数）" if not row.figures.reported else ""
+        lines.append(f"{row.rank}. **{row.entity}** {num(row.total)}分{tie}{points}{unreported}")
+        lines.append(f"   {items_line(campaign, row)}")
+    return "\n".join(lines)
+
+
+def standings_reply(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> Reply:
+    return Reply.markdown("排名", standings_text(campaign, standings, tz))
+
+
+def metric_lines(
+    campaign: Campaign,
+    unit_name: str,
+    values: Mapping[str, Decimal],
+    elapsed: Decimal,
+    mode: Mode,
+    carried: tuple[Collection[str], str] = ((), ""),
+) -> list[str]:
+    """Each metric's value; with a target, completion against it and against 序时进度.
+
+    `carried` names the metrics a post left out and where their figure comes from, so nobody
+    mistakes a carried-over figure for one just posted.
+    """
+    unit = campaign.unit(unit_name)
+    carried_ids, carried_from = carried
+    lines = []
+    for metric in campaign.metrics:
+        value = values.get(metric.id)
+        if value is None:
+            continue
+        line = f"- {metric.label}：{format_amount(value, metric.unit)}"
+        if metric.id in carried_ids and not metric.is_computed:
+            line += f"（未填，沿用{carried_from}）"
+        target = unit.targets.get(metric.id)
+        if target:
+            line += f"\n  完成目标 {pct(value / target)}"
+            if mode is Mode.INTERIM:
+                due = target_at(unit, metric.id, elapsed)
+                gap = value / target - due / target
+                sign = "+" if gap >= 0 else "−"
+                line += f" · 序时目标 {pct(due / target)}（{sign}{num(abs(gap) * 100, 1)}个百分点）"
+        line += _rule_measure(campaign, unit.constants, metric.id, values)
+        lines.append(line)
+    return lines
+
+
+def _rule_measure(
+    campaign: Campaign,
+    constants: Mapping[str, Decimal],
+    metric_id: str,
+    values: Mapping[str, Decimal],
+) -> str:
+    """The share or ratio a rule reads from this metric, e.g. '（占比 48.5%）'."""
+    for rule in campaign.rules:
+        if isinstance(rule, ShareRule) and rule.numerator == metric_id:
+            whole = values.get(rule.denominator)
+            if whole:
+                return f"（占比 {pct(values[metric_id] / whole)}，目标≥{pct(rule.threshold)}）"
+        if isinstance(rule, RatioRule) and rule.metric == metric_id:
+            whole = constants.get(rule.constant)
+            if whole:
+                return f"（比例 {pct(values[metric_id] / whole)}）"
+    return ""
+
+
+def rank_phrase(standings: Standings, unit_name: str) -> str:
+    row = standings.row(unit_name)
+    tie = "（并列）" if sum(1 for r in standings.rows if r.rank == row.rank) > 1 else ""
+    return f"第{row.rank}名{tie}/{len(standings.rows)} · {num(row.total)}分"
+
+
+def progress_reply(
+    campaign: Campaign,
+    standings: Standings,
+    unit_name: str,
+    latest: ReportVersion | None,
+    tz: ZoneInfo,
+) -> Reply:
+    row = standings.row(unit_name)
+    lines = [
+        f"### {unit_name} · 进度",
+        f"{rank_phrase(standings, unit_name)}",
+        as_of_line(standings, campaign, tz),
+        "",
+        *metric_lines(campaign, unit_name, row.figures.values, standings.elapsed, standings.mode),
+        "",
+        "得分："
+        + " · ".join(
+            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
+            for rule in campaign.rules
+        ),
+    ]
+    if latest is None:
+        lines.append(f"尚无报送，按{campaign.baseline_label}基数计算")
+    else:
+        lines.append(f"最近报送：{moment(latest.reported_at, tz)}")
+        if latest.highlights:
+            lines.append(f"> 亮点：{latest.highlights}")
+        if latest.problems:
+            lines.append(f"> 问题：{latest.problems}")
+    return Reply.markdown("进度", "\n".join(lines))
+
+
+def missing_reply(week_label: str, missing: Iterable[str], total: int) -> Reply:
+    names = list(missing)
+    if not names:
+        return Reply.markdown(
+            "未报", f"### 本周报送情况（{week_label}）\n全部 {total} 个单位已报送 👍"
+        )
+    lines = [f"### 本周未报（{week_label}）", f"{len(names)}/{total} 个单位尚未报送：", ""]
+    lines += [f"{i}. {name}" for i, name in enumerate(names, 1)]
+    return Reply.markdown("未报", "\n".join(lines))
