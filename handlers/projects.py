@@ -18,7 +18,6 @@ from campaign import AmountError, Campaign, Role, Unit, calendar, format_amount
 from campaign.amounts import FULL_WIDTH
 from campaign.projects import (
     Project,
-    ProjectSettings,
     Stage,
     StageError,
     advance,
@@ -28,8 +27,8 @@ from campaign.projects import (
     four_lists,
     parse_money,
     propose_red_flag,
-    settings_of,
 )
+from campaign.sections import ProjectSettings
 from handlers import project_texts as texts
 from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
@@ -99,7 +98,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     if unit is None and not name and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     lists = four_lists(await repo.all(), today)
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     if unit is not None:
         return texts.four_lists_text(unit.name, lists, [unit.name], settings.unit, today)
     return texts.four_lists_text(
@@ -111,7 +110,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
 
 
 async def register_project(ctx: CommandContext, args: str) -> Reply:
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     prefix, fields = _fields(args)
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
     name = fields.get("name", "")
@@ -195,7 +194,7 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
 
 
 async def record_funds(ctx: CommandContext, args: str) -> Reply:
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     words = args.split()
     today = ledger_day(ctx.campaign, ctx.now)
     on = today
@@ -244,7 +243,7 @@ async def list_projects(ctx: CommandContext, args: str) -> Reply:
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
     title = f"{unit.name if unit else '全市'}项目" + (f" · {stage}" if stage else "")
-    return texts.project_list(title, projects, settings_of(ctx.campaign.extra).unit)
+    return texts.project_list(title, projects, ctx.campaign.projects.unit)
 
 
 async def show_project(ctx: CommandContext, word: str) -> Reply:
@@ -254,7 +253,7 @@ async def show_project(ctx: CommandContext, word: str) -> Reply:
         raise UserFacingError(f"没有编号为{word.lstrip('#＃')}的项目。发送 /项目 列表 查看。")
     events = await repo.events(project.id)
     tz = calendar.zone(ctx.campaign)
-    return texts.project_detail(project, events, settings_of(ctx.campaign.extra).unit, tz)
+    return texts.project_detail(project, events, ctx.campaign.projects.unit, tz)
 
 
 # ---- who acts for which unit, and which project a reference names ----
@@ -402,7 +401,7 @@ async def red_flag_proposals(
     """Projects the rule proposes as 红旗项目 that an admin has not confirmed yet."""
     repo = ProjectRepository(session, campaign.id)
     confirmed = {r.project.id for r in await repo.red_flags()}
-    rule = settings_of(campaign.extra).red_flag
+    rule = campaign.projects.red_flag
     today = ledger_day(campaign, as_of)
     return [
         (project, reason)
