@@ -161,7 +161,7 @@ def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> BulletinService:
         can_mention=dingtalk.sender.has_robot_channel,
         chart_sink=chart_sink(dingtalk) if images else None,
     )
-    if not images and dingtalk.sender.has_robot_channel and service.settings.bulletins.chart:
+    if not images and dingtalk.sender.has_robot_channel and service.campaign.bulletins.chart:
         logger.info(
             "bulletins go without the ranking chart: the custom robot cannot send images "
             "(set DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET for the app robot)"

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bulletins import texts
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Role, Standings, calendar
-from campaign.bulletin_config import BulletinSettings, bulletin_settings
 from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_weeks, weeks_ending_in
 from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
 from storage import BindingRepository, ReportRepository
@@ -61,8 +60,7 @@ async def weekly_bulletin(campaign: Campaign, reports: ReportRepository, week: s
     current = await load_standings(campaign, reports, end)
     previous = await load_standings(campaign, reports, start)
     posted = await reports.units_reported_between(start, end)
-    settings = bulletin_settings(campaign)
-    comparison = weekly_comparison(campaign, current, previous, posted, settings.selection.metric)
+    comparison = weekly_comparison(campaign, current, previous, posted, campaign.selection.metric)
     label = calendar.week_label(week, tz)
     text = texts.weekly_text(campaign, label, week, comparison, current, tz)
     return Rendered(
@@ -75,7 +73,6 @@ async def month_picks(
     reports: ReportRepository,
     standings: Standings,
     month: str,
-    settings: BulletinSettings,
 ) -> tuple[tuple[Pick, ...], tuple[Pick, ...]]:
     tz = calendar.zone(campaign)
     weeks = weeks_ending_in(campaign, month)
@@ -87,7 +84,7 @@ async def month_picks(
             if version.kind == "post":
                 posted.setdefault(version.unit, set()).add(version.week)
     missed = missed_reports(weeks, posted, [u.name for u in campaign.units])
-    return monthly_selection(campaign, standings, missed, settings.selection)
+    return monthly_selection(campaign, standings, missed, campaign.selection)
 
 
 async def quotes(
@@ -112,7 +109,6 @@ async def period_bulletin(
     """月月评 for `month`, or the final bulletin when `month` is None; discloses corrections to
     published figures made before `now`."""
     tz = calendar.zone(campaign)
-    settings = bulletin_settings(campaign)
     reports = ReportRepository(session, campaign.id)
     if month is None:
         _, end = calendar.window_bounds(campaign.window, tz)
@@ -125,7 +121,7 @@ async def period_bulletin(
         heading, key = texts.monthly_heading(campaign, month), f"monthly:{month}"
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
     standings = await load_standings(campaign, reports, end)
-    red, snails = await month_picks(campaign, reports, standings, last_month, settings)
+    red, snails = await month_picks(campaign, reports, standings, last_month)
     disclosures = await BulletinRepository(session, campaign.id).undisclosed(now)
     scope = Scope(campaign, session, end, last_month)
     extra = [line for section in MONTHLY_SECTIONS for line in await section(scope)]
@@ -135,7 +131,7 @@ async def period_bulletin(
         standings,
         red,
         snails,
-        await quotes(reports, start, end, settings.bulletins.quotes),
+        await quotes(reports, start, end, campaign.bulletins.quotes),
         disclosures,
         extra,
         tz,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bulletins import texts
 from campaign import Campaign
-from campaign.projects import find_snails, settings_of
+from campaign.projects import find_snails
 from storage.projects import ProjectRepository, ledger_day
 
 
@@ -21,10 +21,10 @@ class BulletinScope(Protocol):
 
 async def snail_projects_section(scope: BulletinScope) -> list[str]:
     """蜗牛项目 by seed 003's rule as of the bulletin's time, with months overdue."""
-    settings = settings_of(scope.campaign.extra)
+    rule = scope.campaign.projects.snail
     projects = await ProjectRepository(scope.session, scope.campaign.id).all()
-    snails = find_snails(projects, ledger_day(scope.campaign, scope.as_of), settings.snail)
-    return texts.snail_lines(snails, settings.snail)
+    snails = find_snails(projects, ledger_day(scope.campaign, scope.as_of), rule)
+    return texts.snail_lines(snails, rule)
 
 
 async def red_flag_projects_section(scope: BulletinScope) -> list[str]:

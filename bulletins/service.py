@@ -18,7 +18,6 @@ from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
 from campaign import Campaign, Role, calendar
-from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
 from storage import Database, ReportRepository, StateRepository
 from storage.bulletins import BulletinRepository
@@ -67,8 +66,7 @@ class BulletinService:
         chart_renderer: ChartRenderer | None = None,
     ) -> None:
         self.database, self.campaign, self.clock, self.relay = database, campaign, clock, relay
-        self.settings = bulletin_settings(campaign)
-        self.plan = plan_pushes(campaign, self.settings.schedule, *([work] if work else []))
+        self.plan = plan_pushes(campaign, campaign.schedule, *([work] if work else []))
         self.by_key = {push.key: push for push in self.plan}
         self.conversation_id = conversation_id
         self.admins = tuple(
@@ -82,7 +80,7 @@ class BulletinService:
 
     @property
     def grace(self) -> timedelta:
-        return timedelta(hours=self.settings.schedule.grace_hours)
+        return timedelta(hours=self.campaign.schedule.grace_hours)
 
     async def is_done(self, push: PlannedPush) -> bool:
         async with self.database.sessionmaker() as session:
@@ -121,7 +119,7 @@ class BulletinService:
                         key,
                     )
                     return "no-target"
-                if push.kind in SIGNED_OFF and self.settings.bulletins.sign_off:
+                if push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off:
                     repository = BulletinRepository(session, self.campaign.id)
                     await repository.add_draft(
                         key=key,
@@ -133,7 +131,7 @@ class BulletinService:
                         now=now,
                     )
                     await repository.mark_disclosed(list(rendered.disclosed), key)
-            if push.kind in SIGNED_OFF and self.settings.bulletins.sign_off:
+            if push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off:
                 await self._send_draft(rendered, conversation)
                 logger.info("push %s drafted for sign-off", key)
                 return "drafted"
@@ -151,7 +149,7 @@ class BulletinService:
             return "queued"
 
     async def _send_draft(self, rendered: Rendered, conversation: str) -> None:
-        draft_conversation = self.settings.bulletins.draft_conversation
+        draft_conversation = self.campaign.bulletins.draft_conversation
         title = f"【草稿】{rendered.title}"
         if draft_conversation:
             await self.relay.push(f"draft:{rendered.key}", draft_conversation, title, rendered.text)
@@ -169,7 +167,7 @@ class BulletinService:
             or rendered.standings is None
             or self.chart_sink is None
             or self.chart_renderer is None
-            or not self.settings.bulletins.chart
+            or not self.campaign.bulletins.chart
         ):
             return
         title = bulletin_texts.chart_title(rendered.title)

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from campaign import Campaign, Mode, Standings, format_amount
 from campaign.formatting import day, items_line, num, pct
-from campaign.projects import Project, SnailProject, SnailRule
+from campaign.projects import Project, SnailProject
+from campaign.sections import SnailRule
 from campaign.selection import Gap, Pick, WeeklyComparison
 from storage.bulletins import Disclosure
 from storage.projects import RedFlagRecord

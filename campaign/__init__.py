@@ -1,7 +1,8 @@
 """The pure core: campaign definitions, calendar, scoring rules, ranking. Standard library only."""
 
 from campaign.amounts import AmountError, format_amount, parse_amount
-from campaign.loader import CampaignError, load_campaign
+from campaign.errors import CampaignError
+from campaign.loader import load_campaign
 from campaign.model import Campaign, Member, Metric, Role, Unit, Window
 from campaign.ranking import Figures, Mode, Standing, Standings, compute_standings, target_at
 

@@ -1,72 +1,29 @@
-"""The [schedule], [selection] and [bulletins] sections of a campaign file (issue #4), validated.
+"""Parse the [schedule], [selection] and [bulletins] sections of a campaign file (issue #4).
 
-Errors name the file, the key and what was expected, like the loader's. Defaults are the issue's.
+The loader calls these once per file; absent sections take the defaults in campaign/sections.py.
+Errors name the file, the key and what was expected, like the loader's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from campaign.loader import CampaignError
-from campaign.model import Campaign, CompletionRule
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True, slots=True)
-class WeeklySlot:
-    weekday: int  # 0 = Monday
-    at: time
-
-    @property
-    def name(self) -> str:
-        return WEEKDAYS[self.weekday]
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleConfig:
-    weekly: WeeklySlot | None = WeeklySlot(0, time(9))  # in the week after the one it covers
-    monthly_day: int | None = 5  # day of the following month
-    monthly_at: time = time(9)
-    final_days_after_end: int | None = 1
-    final_at: time = time(9)
-    reminders: tuple[WeeklySlot, ...] = (WeeklySlot(4, time(15)), WeeklySlot(6, time(20)))
-    grace_hours: int = 24
-    holiday_shift: bool = (
-        True  # a reminder due on an official holiday moves to the previous workday
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SelectionConfig:
-    metric: str  # the metric increments and 序时进度 are measured on (实际利用外资)
-    red_flag_ranks: int = 1  # monthly 红旗: ranks 1..n
-    snail_last: bool = True  # monthly 蜗牛: the last rank
-    snail_behind_pp: Decimal | None = Decimal(20)  # … or more than this many points behind 序时进度
-    snail_missed_reports: int | None = 2  # … or this many weekly reports missed in the month
-
-
-@dataclass(frozen=True, slots=True)
-class BulletinsConfig:
-    sign_off: bool = False  # monthly and final bulletins go to the admins as a draft first
-    chart: bool = True
-    draft_conversation: str = ""  # where drafts go; empty: a short notice in the group
-    quotes: int = 5  # 亮点/问题 quoted in a monthly bulletin, each
-
-
-@dataclass(frozen=True, slots=True)
-class BulletinSettings:
-    schedule: ScheduleConfig
-    selection: SelectionConfig
-    bulletins: BulletinsConfig
+from campaign.errors import CampaignError
+from campaign.model import CompletionRule, Metric, Rule, Unit
+from campaign.sections import (
+    WEEKDAYS,
+    BulletinsConfig,
+    ScheduleConfig,
+    SelectionConfig,
+    WeeklySlot,
+)
 
 
 class _Section:
-    def __init__(self, path: str, name: str, table: Any) -> None:
+    def __init__(self, path: Path | str, name: str, table: Any) -> None:
         if table is None:
             table = {}
         if not isinstance(table, dict):
@@ -117,17 +74,8 @@ class _Section:
             raise self.fail(key, 'a time of day such as "09:00"') from None
 
 
-def bulletin_settings(campaign: Campaign, path: str = "(campaign)") -> BulletinSettings:
-    """Parse the three sections from `campaign.extra`; absent sections take the defaults."""
-    extra: Mapping[str, Any] = campaign.extra
-    return BulletinSettings(
-        schedule=_schedule(_Section(path, "schedule", extra.get("schedule"))),
-        selection=_selection(_Section(path, "selection", extra.get("selection")), campaign),
-        bulletins=_bulletins(_Section(path, "bulletins", extra.get("bulletins"))),
-    )
-
-
-def _schedule(s: _Section) -> ScheduleConfig:
+def parse_schedule(path: Path | str, table: Any) -> ScheduleConfig:
+    s = _Section(path, "schedule", table)
     defaults = ScheduleConfig()
     weekly_value = s.table.get("weekly", {})
     weekly = None if weekly_value is False else s.slot("weekly", weekly_value, 0)
@@ -166,13 +114,19 @@ def _schedule(s: _Section) -> ScheduleConfig:
     )
 
 
-def _selection(s: _Section, campaign: Campaign) -> SelectionConfig:
-    default_metric = next(
-        (r.metric for r in campaign.rules if isinstance(r, CompletionRule)), campaign.metrics[0].id
-    )
+def parse_selection(
+    path: Path | str,
+    table: Any,
+    metrics: tuple[Metric, ...],
+    rules: tuple[Rule, ...],
+    units: tuple[Unit, ...],
+) -> SelectionConfig:
+    """[selection] of a campaign whose metrics, rules and units are already parsed."""
+    s = _Section(path, "selection", table)
+    default_metric = next((r.metric for r in rules if isinstance(r, CompletionRule)), metrics[0].id)
     metric = s.text("metric", default_metric)
-    if metric not in {m.id for m in campaign.metrics}:
-        raise s.fail("metric", f"a metric id ({', '.join(m.id for m in campaign.metrics)})")
+    if metric not in {m.id for m in metrics}:
+        raise s.fail("metric", f"a metric id ({', '.join(m.id for m in metrics)})")
     behind = s.table.get("snail_behind_pp", 20)
     if behind is not False and (
         isinstance(behind, bool) or not isinstance(behind, int | float) or behind < 0
@@ -180,14 +134,15 @@ def _selection(s: _Section, campaign: Campaign) -> SelectionConfig:
         raise s.fail("snail_behind_pp", "a non-negative number of percentage points (or false)")
     return SelectionConfig(
         metric=metric,
-        red_flag_ranks=s.integer("red_flag_ranks", 1, 1, len(campaign.units)) or 1,
+        red_flag_ranks=s.integer("red_flag_ranks", 1, 1, len(units)) or 1,
         snail_last=s.boolean("snail_last", True),
         snail_behind_pp=None if behind is False else Decimal(str(behind)),
         snail_missed_reports=s.integer("snail_missed_reports", 2, 1, 6),
     )
 
 
-def _bulletins(s: _Section) -> BulletinsConfig:
+def parse_bulletins(path: Path | str, table: Any) -> BulletinsConfig:
+    s = _Section(path, "bulletins", table)
     return BulletinsConfig(
         sign_off=s.boolean("sign_off", False),
         chart=s.boolean("chart", True),

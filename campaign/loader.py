@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaign import projects
 from campaign.amounts import AmountError, parse_amount, split_unit
+from campaign.bulletin_config import parse_bulletins, parse_schedule, parse_selection
+from campaign.errors import CampaignError
 from campaign.model import (
     Campaign,
     CompletionRule,
@@ -27,14 +29,6 @@ from campaign.model import (
     Unit,
     Window,
 )
-
-KNOWN_SECTIONS = {"campaign", "metrics", "rules", "units", "members"}  # [projects] stays in extra
-
-
-class CampaignError(ValueError):
-    def __init__(self, path: Path | str, key: str, expected: str) -> None:
-        super().__init__(f"{path}: {key}: expected {expected}")
-        self.path, self.key, self.expected = str(path), key, expected
 
 
 class _Reader:
@@ -159,7 +153,10 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         ranking_points=tuple(Decimal(str(p)) for p in points),
         members=members,
         baseline_label=head.str("baseline_label", "基数"),
-        extra=MappingProxyType({k: v for k, v in data.items() if k not in KNOWN_SECTIONS}),
+        schedule=parse_schedule(path, data.get("schedule")),
+        selection=parse_selection(path, data.get("selection"), metrics, rules, units),
+        bulletins=parse_bulletins(path, data.get("bulletins")),
+        projects=project_settings,
     )
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+
+from campaign.sections import BulletinsConfig, ProjectSettings, ScheduleConfig, SelectionConfig
 
 
 class Role(StrEnum):
@@ -149,8 +150,11 @@ class Campaign:
     ranking_points: tuple[Decimal, ...] = ()
     members: tuple[Member, ...] = ()
     baseline_label: str = "基数"
-    # Sections other packages read (schedules, red-flag/snail rules, ...), kept as parsed TOML.
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # The optional sections, parsed by the loader, which fills in what a file leaves out.
+    schedule: ScheduleConfig = field(kw_only=True)
+    selection: SelectionConfig = field(kw_only=True)
+    bulletins: BulletinsConfig = field(kw_only=True)
+    projects: ProjectSettings = field(kw_only=True)
 
     def metric(self, metric_id: str) -> Metric:
         for metric in self.metrics:

@@ -15,6 +15,7 @@ from typing import Any
 
 from campaign.amounts import AmountError, parse_amount, split_unit
 from campaign.model import ProjectQuery, Window
+from campaign.sections import FirstTalkRule, ProjectSettings, RedFlagRule, SnailRule
 
 ZERO = Decimal(0)
 
@@ -128,12 +129,6 @@ def months_between(start: date, end: date) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class SnailRule:
-    start_grace_months: int = 6
-    completion_grace_months: int = 6
-
-
-@dataclass(frozen=True, slots=True)
 class SnailProject:
     project: Project
     missed: Stage  # 开工 or 竣工
@@ -170,12 +165,6 @@ def find_snails(projects: Iterable[Project], today: date, rule: SnailRule) -> li
 
 
 # ---- 红旗项目 (seed 002: 当年洽谈、当年签约、当年到资、当年开工) ----
-
-
-@dataclass(frozen=True, slots=True)
-class RedFlagRule:
-    ahead_of_contract: bool = True
-    same_year: bool = True
 
 
 def propose_red_flag(
@@ -227,17 +216,6 @@ def _md(day: date) -> str:
 
 
 # ---- 首报首谈 (seed 001, 二、(一)3) ----
-
-
-@dataclass(frozen=True, slots=True)
-class FirstTalkRule:
-    """ "各地在谈总投资超亿美元和10亿元以上项目须及时报备…赋予首报地1个月的排他性首谈资格"."""
-
-    min_totals: tuple[Decimal, ...] = ()  # any of these (in the projects unit) qualifies
-    months: int = 1
-
-    def qualifies(self, total: Decimal) -> bool:
-        return any(total >= threshold for threshold in self.min_totals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,15 +341,6 @@ def project_values(
 # ---- Amounts and the [projects] section of a campaign file ----
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectSettings:
-    unit: str = "万美元"  # the unit of 总投资 and 到资 in the ledger
-    usd_cny: Decimal | None = None  # 元 per 美元, to compare 亿美元 and 亿元 thresholds
-    first_talk: FirstTalkRule = FirstTalkRule()
-    snail: SnailRule = SnailRule()
-    red_flag: RedFlagRule = RedFlagRule()
-
-
 def parse_money(text: str, settings: ProjectSettings) -> Decimal:
     """'3.2亿美元', '15亿元', '1200' -> an amount in the ledger's unit; the other currency is
     converted at the campaign's declared rate. Raises AmountError (Chinese) like weekly posts do."""
@@ -491,11 +460,6 @@ def parse_query(table: Mapping[str, Any], settings: ProjectSettings, key: str) -
         if min_total is None
         else parse_threshold(min_total, settings, f"{key}.min_total"),
     )
-
-
-def settings_of(extra: Mapping[str, Any]) -> ProjectSettings:
-    """The parsed [projects] section of a loaded campaign (already validated by the loader)."""
-    return parse_settings(extra.get("projects", {}))
 
 
 def _subtable(table: Mapping[str, Any], name: str) -> Mapping[str, Any]:

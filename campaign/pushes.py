@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from campaign import calendar
-from campaign.bulletin_config import ScheduleConfig
 from campaign.model import Campaign
+from campaign.sections import ScheduleConfig
 
 
 class PushKind(StrEnum):

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from campaign.bulletin_config import SelectionConfig
 from campaign.model import Campaign, CompletionRule, ExcessRule, RatioRule, ShareRule
 from campaign.ranking import Standings, compute_standings, target_at
+from campaign.sections import SelectionConfig
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

@@ -18,7 +18,6 @@ from bulletins.compose import (
     weekly_bulletin,
 )
 from campaign import calendar
-from campaign.bulletin_config import bulletin_settings
 from campaign.pushes import PushKind
 from campaign.selection import compute_gap, weekly_comparison
 from handlers.standings import resolve_unit
@@ -53,7 +52,6 @@ async def show_month(ctx: CommandContext) -> Reply:
 
 async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
-    settings = bulletin_settings(campaign)
     week = last_full_week(campaign, ctx.now)
     start, end = calendar.week_bounds(week, tz)
     comparison = weekly_comparison(
@@ -61,7 +59,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         await load_standings(campaign, ctx.reports, end),
         await load_standings(campaign, ctx.reports, start),
         await ctx.reports.units_reported_between(start, end),
-        settings.selection.metric,
+        campaign.selection.metric,
     )
     month = last_full_month(campaign, ctx.now)
     month_end = calendar.month_bounds(month, tz)[1]
@@ -70,7 +68,6 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         ctx.reports,
         await load_standings(campaign, ctx.reports, month_end),
         month,
-        settings,
     )
     sections = chat_texts.picks_sections(
         calendar.week_label(week, tz),

@@ -35,7 +35,6 @@ from campaign.projects import (
     first_talk_hold,
     four_lists,
     propose_red_flags,
-    settings_of,
 )
 from handlers.texts import projects as texts
 from handlers.texts import unknown_unit
@@ -74,7 +73,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     if unit is None and not name and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     lists = four_lists(await repo.all(), today)
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     if unit is not None:
         return texts.four_lists_text(unit.name, lists, [unit.name], settings.unit, today)
     return texts.four_lists_text(
@@ -93,7 +92,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     usage="/项目 登记 名称=… 总投资=… [外资=是] [公司=…]",
 )
 async def register_project(ctx: CommandContext) -> Reply:
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     try:
         prefix, fields = register_fields(ctx.args)
     except LedgerRefusal as refusal:
@@ -198,7 +197,7 @@ async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
     usage="/项目 到资 <名称或编号> <累计到资> [日期]",
 )
 async def record_funds(ctx: CommandContext) -> Reply:
-    settings = settings_of(ctx.campaign.extra)
+    settings = ctx.campaign.projects
     try:
         reference, amount_text, on = funds_entry(ctx.args, ledger_day(ctx.campaign, ctx.now))
     except LedgerRefusal as refusal:
@@ -245,7 +244,7 @@ async def list_projects(ctx: CommandContext) -> Reply:
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
     title = texts.project_list_title(unit.name if unit else None, stage)
-    return texts.project_list(title, projects, settings_of(ctx.campaign.extra).unit)
+    return texts.project_list(title, projects, ctx.campaign.projects.unit)
 
 
 async def show_project(ctx: CommandContext, word: str) -> Reply:
@@ -255,7 +254,7 @@ async def show_project(ctx: CommandContext, word: str) -> Reply:
         raise UserFacingError(texts.no_project_numbered(word.lstrip("#＃")))
     events = await repo.events(project.id)
     tz = calendar.zone(ctx.campaign)
-    return texts.project_detail(project, events, settings_of(ctx.campaign.extra).unit, tz)
+    return texts.project_detail(project, events, ctx.campaign.projects.unit, tz)
 
 
 # ---- who acts for which unit, and which project a reference names ----
@@ -298,7 +297,7 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
 
 
 def refused(ctx: CommandContext, refusal: LedgerRefusal, example: str) -> UserFacingError:
-    unit = settings_of(ctx.campaign.extra).unit
+    unit = ctx.campaign.projects.unit
     return UserFacingError(texts.ledger_refused(refusal, unit, example))
 
 
@@ -318,7 +317,7 @@ async def red_flag_proposals(
     """Projects the rule proposes as 红旗项目 that an admin has not confirmed yet."""
     repo = ProjectRepository(session, campaign.id)
     confirmed = {r.project.id for r in await repo.red_flags()}
-    rule = settings_of(campaign.extra).red_flag
+    rule = campaign.projects.red_flag
     today = ledger_day(campaign, as_of)
     return propose_red_flags(await repo.all(), confirmed, campaign.window, today, rule)
 

@@ -8,6 +8,7 @@ import pytest
 
 from campaign import Campaign, Figures, Metric, Unit, Window
 from campaign.figures import figures_cutoff, unit_figures
+from tests.builders import default_sections
 
 D = Decimal
 AT = datetime.fromisoformat("2024-03-04T10:00:00+08:00")
@@ -23,6 +24,7 @@ CAMPAIGN = Campaign(
         Unit("嘉善县"),
     ),
     rules=(),
+    **default_sections(),
 )
 
 

@@ -24,6 +24,7 @@ from campaign.posting import (
     correction_changes,
     post_values,
 )
+from tests.builders import default_sections
 
 D = Decimal
 FDI = Metric("fdi", "实际利用外资", "万美元")
@@ -39,6 +40,7 @@ CAMPAIGN = Campaign(
     metrics=(FDI, HIGHTECH),
     units=(NANHU, XIUZHOU),
     rules=(ShareRule("share", "高技术占比", D(10), "占比", "hightech", "fdi", D("0.4")),),
+    **default_sections(),
 )
 OPEN = datetime.fromisoformat("2024-06-01T10:00:00+08:00")
 

@@ -8,12 +8,8 @@ import pytest
 from campaign import AmountError, Window
 from campaign.model import ProjectQuery
 from campaign.projects import (
-    FirstTalkRule,
     ListTotal,
     Project,
-    ProjectSettings,
-    RedFlagRule,
-    SnailRule,
     Stage,
     StageError,
     add_months,
@@ -26,6 +22,7 @@ from campaign.projects import (
     parse_money,
     propose_red_flag,
 )
+from campaign.sections import FirstTalkRule, ProjectSettings, RedFlagRule, SnailRule
 
 SIGNED = {Stage.SIGNED: date(2021, 1, 10)}
 YEAR_2024 = Window(date(2024, 1, 1), date(2024, 12, 31))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import SHIPPED_CAMPAIGN
 from campaign import Campaign, CampaignError, Figures, compute_standings
-from campaign.bulletin_config import SelectionConfig, bulletin_settings
 from campaign.loader import parse_campaign
 from campaign.pushes import PushKind, latest_due, plan_pushes, weeks_ending_in
+from campaign.sections import SelectionConfig
 from campaign.selection import compute_gap, missed_reports, monthly_selection, weekly_comparison
 from scheduler.build import job_times
 from scheduler.workdays import CHINA
@@ -188,7 +190,7 @@ def test_gap_on_the_shipped_rules_lists_one_lever_per_scored_metric(campaign: Ca
 
 
 def test_push_plan_at_a_pinned_now(campaign: Campaign) -> None:
-    plan = plan_pushes(campaign, bulletin_settings(campaign).schedule, CHINA)
+    plan = plan_pushes(campaign, campaign.schedule, CHINA)
     now = at("2021-10-08T12:00")
     upcoming = [p for p in plan if p.due_at > now]
     assert (upcoming[0].key, upcoming[0].due_at) == (
@@ -216,7 +218,7 @@ def test_push_plan_at_a_pinned_now(campaign: Campaign) -> None:
 
 
 def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:
-    plan = plan_pushes(campaign, bulletin_settings(campaign).schedule, CHINA)
+    plan = plan_pushes(campaign, campaign.schedule, CHINA)
     keys = [p.key for p in plan]
     assert len(keys) == len(set(keys))
     weekly = [p.key for p in plan if p.kind is PushKind.WEEKLY]
@@ -243,22 +245,25 @@ def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:
 def test_a_reminder_due_on_a_holiday_moves_to_the_previous_workday(
     campaign: Campaign, key: str, due: str
 ) -> None:
-    plan = {p.key: p for p in plan_pushes(campaign, bulletin_settings(campaign).schedule, CHINA)}
+    plan = {p.key: p for p in plan_pushes(campaign, campaign.schedule, CHINA)}
     assert plan[key].due_at == at(due)
 
 
-def test_schedule_settings_errors_name_the_key(campaign: Campaign) -> None:
-    broken = replace(campaign, extra={"schedule": {"weekly": {"weekday": "monday"}}})
+def shipped_with(**sections: Any) -> Campaign:
+    """The shipped campaign with some of its optional sections replaced, through the loader."""
+    data = tomllib.loads(SHIPPED_CAMPAIGN.read_text(encoding="utf-8"))
+    return parse_campaign({**data, **sections}, Path("fdi.toml"))
+
+
+def test_schedule_settings_errors_name_the_key() -> None:
     with pytest.raises(CampaignError, match=r"schedule\.weekly\.weekday: expected one of mon"):
-        bulletin_settings(broken, "fdi.toml")
-    broken = replace(campaign, extra={"schedule": {"monthly": {"day": 31}}})
+        shipped_with(schedule={"weekly": {"weekday": "monday"}})
     with pytest.raises(
         CampaignError, match=r"schedule\.monthly\.day: expected an integer from 1 to 28"
     ):
-        bulletin_settings(broken)
-    broken = replace(campaign, extra={"selection": {"metric": "gdp"}})
+        shipped_with(schedule={"monthly": {"day": 31}})
     with pytest.raises(CampaignError, match=r"selection\.metric: expected a metric id"):
-        bulletin_settings(broken)
-    moved = replace(campaign, extra={"schedule": {"monthly": {"day": 18, "time": "10:30"}}})
-    plan = plan_pushes(campaign=moved, schedule=bulletin_settings(moved).schedule)
+        shipped_with(selection={"metric": "gdp"})
+    moved = shipped_with(schedule={"monthly": {"day": 18, "time": "10:30"}})
+    plan = plan_pushes(campaign=moved, schedule=moved.schedule)
     assert next(p for p in plan if p.kind is PushKind.MONTHLY).due_at == at("2021-09-18T10:30")

@@ -21,7 +21,6 @@ from campaign.projects import (
     Project,
     advance,
     first_talk_conflict,
-    settings_of,
 )
 from storage import Database, StateRepository
 from storage.projects import ProjectRepository, ledger_day
@@ -198,7 +197,7 @@ async def seed_demo_projects(database: Database, campaign: Campaign, as_of: date
         if await state.get(SEEDED_KEY):
             return 0
         repo = ProjectRepository(session, campaign.id)
-        settings = settings_of(campaign.extra)
+        settings = campaign.projects
         today = ledger_day(campaign, as_of)
         tz = calendar.zone(campaign)
         heads = {m.unit: m.staff_id for m in campaign.members if m.role is Role.HEAD}

@@ -1,0 +1,97 @@
+"""The optional sections of a campaign file as typed values, with the defaults a file may leave out.
+
+The loader parses every section once (campaign/loader.py; [schedule], [selection] and [bulletins] in
+campaign/bulletin_config.py, [projects] in campaign/projects.py) and puts them on the `Campaign`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+
+# ---- [schedule], [selection], [bulletins] (issue #4) ----
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklySlot:
+    weekday: int  # 0 = Monday
+    at: time
+
+    @property
+    def name(self) -> str:
+        return WEEKDAYS[self.weekday]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    weekly: WeeklySlot | None = WeeklySlot(0, time(9))  # in the week after the one it covers
+    monthly_day: int | None = 5  # day of the following month
+    monthly_at: time = time(9)
+    final_days_after_end: int | None = 1
+    final_at: time = time(9)
+    reminders: tuple[WeeklySlot, ...] = (WeeklySlot(4, time(15)), WeeklySlot(6, time(20)))
+    grace_hours: int = 24
+    holiday_shift: bool = (
+        True  # a reminder due on an official holiday moves to the previous workday
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionConfig:
+    metric: str  # the metric increments and 序时进度 are measured on (实际利用外资)
+    red_flag_ranks: int = 1  # monthly 红旗: ranks 1..n
+    snail_last: bool = True  # monthly 蜗牛: the last rank
+    snail_behind_pp: Decimal | None = Decimal(20)  # … or more than this many points behind 序时进度
+    snail_missed_reports: int | None = 2  # … or this many weekly reports missed in the month
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinsConfig:
+    sign_off: bool = False  # monthly and final bulletins go to the admins as a draft first
+    chart: bool = True
+    draft_conversation: str = ""  # where drafts go; empty: a short notice in the group
+    quotes: int = 5  # 亮点/问题 quoted in a monthly bulletin, each
+
+
+# ---- [projects]: the project ledger's amounts and rules (seeds 001, 002, 003) ----
+
+
+@dataclass(frozen=True, slots=True)
+class SnailRule:
+    """[projects.snail]: 蜗牛项目, months past the contract's 开工/竣工 date (seed 003, 三、(二)3)."""
+
+    start_grace_months: int = 6
+    completion_grace_months: int = 6
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagRule:
+    """[projects.red_flag]: which criteria propose a 红旗项目 (seed 002)."""
+
+    ahead_of_contract: bool = True
+    same_year: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FirstTalkRule:
+    """ "各地在谈总投资超亿美元和10亿元以上项目须及时报备…赋予首报地1个月的排他性首谈资格"."""
+
+    min_totals: tuple[Decimal, ...] = ()  # any of these (in the projects unit) qualifies
+    months: int = 1
+
+    def qualifies(self, total: Decimal) -> bool:
+        return any(total >= threshold for threshold in self.min_totals)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    """[projects]: the ledger's money unit and exchange rate, and its three rules' subtables."""
+
+    unit: str = "万美元"  # the unit of 总投资 and 到资 in the ledger
+    usd_cny: Decimal | None = None  # 元 per 美元, to compare 亿美元 and 亿元 thresholds
+    first_talk: FirstTalkRule = FirstTalkRule()
+    snail: SnailRule = SnailRule()
+    red_flag: RedFlagRule = RedFlagRule()
