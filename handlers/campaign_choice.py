@@ -31,7 +31,7 @@ def campaign_router(book: CampaignBook) -> Router:
             raise UserFacingError(
                 f"未知赛事“{wanted}”。可选：{'、'.join(book.by_id)}。\n例：/赛事 {book.default_id}"
             )
-        await book.choose(ctx.session, ctx.message.conversation_id, chosen.id)
+        await book.choose(ctx.repos.state, ctx.message.conversation_id, chosen.id)
         return project_texts.campaign_chosen(chosen)
 
     return router

@@ -7,8 +7,6 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
@@ -92,7 +90,7 @@ async def manage_project(ctx: CommandContext) -> Reply:
     usage="/清单 [单位]",
 )
 async def show_four_lists(ctx: CommandContext) -> Reply:
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     today = ledger_day(ctx.campaign, ctx.now)
     name = ctx.args.strip()
     unit = _find_unit(ctx.campaign, name, "/清单 南湖区") if name else None
@@ -139,7 +137,7 @@ async def register_project(ctx: CommandContext, args: str) -> Reply:
             f"合同竣工日期早于合同开工日期，请核对。\n例：{texts.REGISTER_EXAMPLE}"
         )
 
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     if await repo.named(name, unit.name):
         existing = (await repo.named(name, unit.name))[0]
         raise UserFacingError(
@@ -186,7 +184,7 @@ async def advance_project(ctx: CommandContext, stage: Stage, args: str) -> Reply
         moved = advance(project, stage, on, ledger_day(ctx.campaign, ctx.now))
     except StageError as error:
         raise UserFacingError(str(error)) from None
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.save(moved)
     await repo.add_event(
         moved.id, stage.value, on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, ""
@@ -215,7 +213,7 @@ async def record_funds(ctx: CommandContext, args: str) -> Reply:
     before = format_amount(project.funded, settings.unit)
     first_funded_on = project.first_funded_on or (on if amount > 0 else None)
     moved = replace(project, funded=amount, first_funded_on=first_funded_on)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.save(moved)
     await repo.add_event(
         moved.id,
@@ -239,7 +237,7 @@ async def list_projects(ctx: CommandContext, args: str) -> Reply:
             unit = _find_unit(ctx.campaign, word, "/项目 列表 南湖区 签约")
     if unit is None and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     projects = await repo.all(unit.name if unit else None)
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
@@ -248,7 +246,7 @@ async def list_projects(ctx: CommandContext, args: str) -> Reply:
 
 
 async def show_project(ctx: CommandContext, word: str) -> Reply:
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     project = await repo.get(int(word.lstrip("#＃").translate(FULL_WIDTH)))
     if project is None:
         raise UserFacingError(f"没有编号为{word.lstrip('#＃')}的项目。发送 /项目 列表 查看。")
@@ -284,7 +282,7 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
     reference = reference.strip()
     if not reference:
         raise UserFacingError(f"请写明项目名称或编号。\n例：{example}")
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     digits = reference.lstrip("#＃").translate(FULL_WIDTH)
     own_unit = None if ctx.actor.is_admin else ctx.actor.unit
     if not ctx.actor.is_admin and not own_unit:
@@ -397,16 +395,15 @@ def _reference_and_date(ctx: CommandContext, args: str, example: str) -> tuple[s
 
 
 async def red_flag_proposals(
-    campaign: Campaign, session: AsyncSession, as_of: datetime
+    campaign: Campaign, projects: ProjectRepository, as_of: datetime
 ) -> list[tuple[Project, str]]:
     """Projects the rule proposes as 红旗项目 that an admin has not confirmed yet."""
-    repo = ProjectRepository(session, campaign.id)
-    confirmed = {r.project.id for r in await repo.red_flags()}
+    confirmed = {r.project.id for r in await projects.red_flags()}
     rule = settings_of(campaign.extra).red_flag
     today = ledger_day(campaign, as_of)
     return [
         (project, reason)
-        for project in await repo.all()
+        for project in await projects.all()
         if project.id not in confirmed
         and (reason := propose_red_flag(project, campaign.window, today, rule)) is not None
     ]
@@ -414,9 +411,11 @@ async def red_flag_proposals(
 
 async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     """/红旗's project part: confirmed ones for everyone, rule proposals for admins to confirm."""
-    confirmed = await ProjectRepository(ctx.session, ctx.campaign.id).red_flags()
+    confirmed = await ctx.repos.projects.red_flags()
     proposals = (
-        await red_flag_proposals(ctx.campaign, ctx.session, ctx.now) if ctx.actor.is_admin else []
+        await red_flag_proposals(ctx.campaign, ctx.repos.projects, ctx.now)
+        if ctx.actor.is_admin
+        else []
     )
     return bulletin_texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
@@ -434,7 +433,7 @@ async def nominate_red_flag(ctx: CommandContext, args: str) -> Reply:
     if not reason:
         raise UserFacingError(f"请写明理由。\n例：{bulletin_texts.RED_FLAG_EXAMPLE}")
     project = await find_project(ctx, reference, bulletin_texts.RED_FLAG_EXAMPLE)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)
     await repo.add_event(
         project.id,

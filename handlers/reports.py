@@ -13,7 +13,6 @@ from campaign import Campaign, Role, Unit, calendar
 from campaign.model import ShareRule
 from handlers import texts
 from handlers.report_form import ReportForm, parse_report_form
-from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
 
 router = Router("reports")
@@ -41,7 +40,7 @@ async def record_report(ctx: CommandContext) -> Reply:
     week = calendar.week_key(ctx.now, tz)
     week_start, _ = calendar.week_bounds(week, tz)
 
-    before_week = await ctx.reports.latest_before(unit.name, week_start)
+    before_week = await ctx.repos.reports.latest_before(unit.name, week_start)
     previous_values = before_week.values if before_week else dict(unit.baselines)
     for metric_id, value in form.values.items():
         previous = previous_values.get(metric_id)
@@ -53,10 +52,10 @@ async def record_report(ctx: CommandContext) -> Reply:
             )
     check_plausible(campaign, unit, form.values, example)
 
-    current = await ctx.reports.latest(unit.name, ctx.now)
+    current = await ctx.repos.reports.latest(unit.name, ctx.now)
     values = {**unit.baselines, **(current.values if current else {}), **form.values}
     check_shares(campaign, values, example)
-    await ctx.reports.add(
+    await ctx.repos.reports.add(
         unit=unit.name,
         week=week,
         reported_at=ctx.now,
@@ -69,7 +68,7 @@ async def record_report(ctx: CommandContext) -> Reply:
         problems=form.problems,
     )
     superseded = current is not None and current.week == week and current.kind == "post"
-    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    standings = await load_standings(campaign, ctx.repos, ctx.now)
     carried_from = texts.carried_source(campaign, current is not None)
     return texts.report_recorded(
         campaign, unit.name, form.values, values, standings, superseded, tz, carried_from
@@ -88,7 +87,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
         raise UserFacingError(texts.correction_values_missing(example))
     if not form.reason:
         raise UserFacingError(texts.correction_reason_missing(example))
-    current = await ctx.reports.latest(unit.name, ctx.now)
+    current = await ctx.repos.reports.latest(unit.name, ctx.now)
     if current is None:
         raise UserFacingError(texts.nothing_to_correct(unit.name, texts.report_example(campaign)))
     changes = [
@@ -97,7 +96,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
     if not changes:
         raise UserFacingError(texts.correction_unchanged(example))
     # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
-    locks = BulletinRepository(ctx.session, campaign.id)
+    locks = ctx.repos.bulletins
     lock = await locks.lock_covering(current.reported_at)
     if lock is not None and not ctx.actor.is_admin:
         raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
@@ -107,7 +106,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
     # Who corrected it and when stay on the correction's own inbox message (msg_id).
-    await ctx.reports.add(
+    await ctx.repos.reports.add(
         unit=unit.name,
         week=current.week,
         reported_at=current.reported_at,
@@ -129,7 +128,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
             changes={k: (old, new) for k, old, new in changes},
             corrected_at=ctx.now,
         )
-    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    standings = await load_standings(campaign, ctx.repos, ctx.now)
     return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
 
 

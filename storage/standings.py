@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from campaign import Campaign, Figures, Standings, calendar, compute_standings
-from storage.projects import ProjectRepository
-from storage.repositories import ReportRepository
+from storage.bundle import Repositories
 
 
-async def load_standings(
-    campaign: Campaign, reports: ReportRepository, as_of: datetime
-) -> Standings:
+async def load_standings(campaign: Campaign, repos: Repositories, as_of: datetime) -> Standings:
     """Standings from each unit's newest figures at `as_of`; shared by /排名, the CLI and bulletins.
 
     Figures count up to the window's end at the latest, so the final result stays what it was
@@ -19,11 +16,9 @@ async def load_standings(
     """
     tz = calendar.zone(campaign)
     figures_at = min(as_of, calendar.window_bounds(campaign.window, tz)[1])
-    latest = await reports.latest_per_unit(figures_at)
+    latest = await repos.reports.latest_per_unit(figures_at)
     # Metrics declared `from_projects` come from the ledger and override anything posted.
-    computed = await ProjectRepository(reports.session, campaign.id).computed_values(
-        campaign, figures_at
-    )
+    computed = await repos.projects.computed_values(campaign, figures_at)
     figures = {
         unit.name: Figures(
             values={
