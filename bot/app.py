@@ -65,8 +65,8 @@ class App:
     async def start(self) -> None:
         await self.database.upgrade()
         if self.book is not None:  # targets imported from CSV apply over the file's
-            async with self.database.sessionmaker() as session:
-                self.campaign = await self.book.with_targets(session, self.campaign)
+            async with self.database.read(self.campaign.id) as repos:
+                self.campaign = await self.book.with_targets(repos.targets, self.campaign)
         # One shared client for every outbound call (STYLE decision 2).
         self.http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
 

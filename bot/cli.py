@@ -24,8 +24,6 @@ from campaign import Campaign, CampaignError, Standings, calendar
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
-from storage import ReportRepository
-from storage.projects import TargetRepository
 from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
@@ -80,10 +78,8 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
     app = App.build(settings)
     async with app:
         as_of = parse_moment(at, app.campaign) if at else app.clock.now()
-        async with app.database.sessionmaker() as session:
-            standings = await load_standings(
-                app.campaign, ReportRepository(session, app.campaign.id), as_of
-            )
+        async with app.database.read(app.campaign.id) as repos:
+            standings = await load_standings(app.campaign, repos, as_of)
     if as_json:
         print(json.dumps(standings_json(standings), ensure_ascii=False, indent=2))
     else:
@@ -192,8 +188,8 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
     except (OSError, UnicodeDecodeError, TargetsError) as error:
         print(f"{csv_path}: {error}", file=sys.stderr)
         return 2
-    async with app.database.sessionmaker.begin() as session:
-        count = await TargetRepository(session).replace(
+    async with app.database.write(campaign.id) as repos:
+        count = await repos.targets.replace(
             campaign.id, targets, app.clock.now(), Path(csv_path).name
         )
     print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")

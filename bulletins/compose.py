@@ -10,15 +10,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bulletins import texts
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
-from campaign import Campaign, Role, Standings, calendar
+from campaign import Campaign, Standings, calendar, membership
 from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_weeks, weeks_ending_in
 from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
-from storage import BindingRepository, ReportRepository
-from storage.bulletins import BulletinRepository
+from storage import BindingRepository, ReportRepository, Repositories
 from storage.standings import load_standings
 
 
@@ -41,7 +38,7 @@ class Scope:
     """What a bulletin section may read: the campaign, this unit of work, the period and its end."""
 
     campaign: Campaign
-    session: AsyncSession
+    repos: Repositories
     as_of: datetime
     month: str | None = None
 
@@ -53,13 +50,13 @@ RED_FLAG_SECTIONS: tuple[Section, ...] = (red_flag_projects_section,)
 SNAIL_SECTIONS: tuple[Section, ...] = (snail_projects_section,)
 
 
-async def weekly_bulletin(campaign: Campaign, reports: ReportRepository, week: str) -> Rendered:
+async def weekly_bulletin(campaign: Campaign, repos: Repositories, week: str) -> Rendered:
     """周周比 for one ISO week: standings at its end against those at the end of the week before."""
     tz = calendar.zone(campaign)
     start, end = calendar.week_bounds(week, tz)
-    current = await load_standings(campaign, reports, end)
-    previous = await load_standings(campaign, reports, start)
-    posted = await reports.units_reported_between(start, end)
+    current = await load_standings(campaign, repos, end)
+    previous = await load_standings(campaign, repos, start)
+    posted = await repos.reports.units_reported_between(start, end)
     comparison = weekly_comparison(campaign, current, previous, posted, campaign.selection.metric)
     label = calendar.week_label(week, tz)
     text = texts.weekly_text(campaign, label, week, comparison, current, tz)
@@ -104,12 +101,12 @@ async def quotes(
 
 
 async def period_bulletin(
-    campaign: Campaign, session: AsyncSession, kind: PushKind, month: str | None, now: datetime
+    campaign: Campaign, repos: Repositories, kind: PushKind, month: str | None, now: datetime
 ) -> Rendered:
     """月月评 for `month`, or the final bulletin when `month` is None; discloses corrections to
     published figures made before `now`."""
     tz = calendar.zone(campaign)
-    reports = ReportRepository(session, campaign.id)
+    reports = repos.reports
     if month is None:
         _, end = calendar.window_bounds(campaign.window, tz)
         start = calendar.month_bounds(campaign_months(campaign)[-1], tz)[0]
@@ -120,10 +117,10 @@ async def period_bulletin(
         last_month = month
         heading, key = texts.monthly_heading(campaign, month), f"monthly:{month}"
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
-    standings = await load_standings(campaign, reports, end)
+    standings = await load_standings(campaign, repos, end)
     red, snails = await month_picks(campaign, reports, standings, last_month)
-    disclosures = await BulletinRepository(session, campaign.id).undisclosed(now)
-    scope = Scope(campaign, session, end, last_month)
+    disclosures = await repos.bulletins.undisclosed(now)
+    scope = Scope(campaign, repos, end, last_month)
     extra = [line for section in MONTHLY_SECTIONS for line in await section(scope)]
     text = texts.period_text(
         campaign,
@@ -151,31 +148,20 @@ async def unit_heads(
     campaign: Campaign, bindings: BindingRepository
 ) -> dict[str, list[tuple[str, str]]]:
     """unit -> [(staffId, name)] of its heads: the campaign file's, overridden by /绑定."""
-    heads: dict[str, dict[str, str]] = {}
-    for member in campaign.members:
-        if member.role is Role.HEAD and member.unit:
-            heads.setdefault(member.unit, {})[member.staff_id] = member.name
-    for binding in await bindings.all():
-        for names in heads.values():
-            names.pop(binding.staff_id, None)
-        if binding.role == Role.HEAD.value and binding.unit:
-            heads.setdefault(binding.unit, {})[binding.staff_id] = binding.name
-    return {unit: list(names.items()) for unit, names in heads.items()}
+    return membership.unit_heads(campaign.members, await bindings.all())
 
 
 async def reminder(
-    campaign: Campaign, session: AsyncSession, push: PlannedPush, now: datetime, can_mention: bool
+    campaign: Campaign, repos: Repositories, push: PlannedPush, now: datetime, can_mention: bool
 ) -> Rendered | None:
     """催报 to the units that have not posted in the push's week by `now`; None when all have."""
     tz = calendar.zone(campaign)
     start, end = calendar.week_bounds(push.period, tz)
-    posted = await ReportRepository(session, campaign.id).units_reported_between(
-        start, min(now, end)
-    )
+    posted = await repos.reports.units_reported_between(start, min(now, end))
     missing = [u.name for u in campaign.units if u.name not in posted]
     if not missing:
         return None
-    heads = await unit_heads(campaign, BindingRepository(session, campaign.id))
+    heads = await unit_heads(campaign, repos.bindings)
     names, at = [], []
     for unit in missing:
         people = heads.get(unit, [])
@@ -191,19 +177,17 @@ async def reminder(
 
 
 async def render_push(
-    campaign: Campaign, session: AsyncSession, push: PlannedPush, now: datetime, can_mention: bool
+    campaign: Campaign, repos: Repositories, push: PlannedPush, now: datetime, can_mention: bool
 ) -> Rendered | None:
     match push.kind:
         case PushKind.WEEKLY:
-            return await weekly_bulletin(
-                campaign, ReportRepository(session, campaign.id), push.period
-            )
+            return await weekly_bulletin(campaign, repos, push.period)
         case PushKind.MONTHLY:
-            return await period_bulletin(campaign, session, push.kind, push.period, now)
+            return await period_bulletin(campaign, repos, push.kind, push.period, now)
         case PushKind.FINAL:
-            return await period_bulletin(campaign, session, push.kind, None, now)
+            return await period_bulletin(campaign, repos, push.kind, None, now)
         case PushKind.REMINDER:
-            return await reminder(campaign, session, push, now, can_mention)
+            return await reminder(campaign, repos, push, now, can_mention)
 
 
 def last_full_week(campaign: Campaign, now: datetime) -> str:

@@ -5,29 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bulletins import texts
 from campaign import Campaign
 from campaign.projects import find_snails
-from storage.projects import ProjectRepository, ledger_day
+from storage import Repositories
+from storage.projects import ledger_day
 
 
 class BulletinScope(Protocol):
     campaign: Campaign
-    session: AsyncSession
+    repos: Repositories
     as_of: datetime
 
 
 async def snail_projects_section(scope: BulletinScope) -> list[str]:
     """蜗牛项目 by seed 003's rule as of the bulletin's time, with months overdue."""
     rule = scope.campaign.projects.snail
-    projects = await ProjectRepository(scope.session, scope.campaign.id).all()
+    projects = await scope.repos.projects.all()
     snails = find_snails(projects, ledger_day(scope.campaign, scope.as_of), rule)
     return texts.snail_lines(snails, rule)
 
 
 async def red_flag_projects_section(scope: BulletinScope) -> list[str]:
     """Confirmed 红旗项目 only (what bulletins publish)."""
-    confirmed = await ProjectRepository(scope.session, scope.campaign.id).red_flags()
+    confirmed = await scope.repos.projects.red_flags()
     return texts.red_flag_lines(confirmed, [], show_proposals=False)

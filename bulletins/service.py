@@ -19,9 +19,7 @@ from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
 from campaign import Campaign, Role, calendar
 from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
-from storage import Database, ReportRepository, StateRepository
-from storage.bulletins import BulletinRepository
-from storage.outbox import OutboxRepository
+from storage import Database, StateRepository
 from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
@@ -83,16 +81,16 @@ class BulletinService:
         return timedelta(hours=self.campaign.schedule.grace_hours)
 
     async def is_done(self, push: PlannedPush) -> bool:
-        async with self.database.sessionmaker() as session:
-            if await OutboxRepository(session).by_key(push.key) is not None:
+        async with self.database.read(self.campaign.id) as repos:
+            if await repos.outbox.by_key(push.key) is not None:
                 return True
-            return await BulletinRepository(session, self.campaign.id).get(push.key) is not None
+            return await repos.bulletins.get(push.key) is not None
 
     async def preview(self, push: PlannedPush, now: datetime | None = None) -> Rendered | None:
         """Render without storing or sending anything (saima push --dry-run)."""
-        async with self.database.sessionmaker() as session:
+        async with self.database.read(self.campaign.id) as repos:
             return await render_push(
-                self.campaign, session, push, now or self.clock.now(), self.can_mention
+                self.campaign, repos, push, now or self.clock.now(), self.can_mention
             )
 
     async def fire(self, key: str, now: datetime | None = None) -> str:
@@ -107,12 +105,12 @@ class BulletinService:
                 and now >= calendar.week_bounds(push.period, calendar.zone(self.campaign))[1]
             ):
                 return "expired"  # the week it asks posts for is over
-            async with self.database.sessionmaker.begin() as session:
-                rendered = await render_push(self.campaign, session, push, now, self.can_mention)
+            async with self.database.write(self.campaign.id) as repos:
+                rendered = await render_push(self.campaign, repos, push, now, self.can_mention)
                 if rendered is None:
                     logger.info("push %s: nothing to send", key)
                     return "nothing"
-                conversation = await self._conversation(session)
+                conversation = await self._conversation(repos.state)
                 if conversation is None:
                     logger.warning(
                         "push %s not sent: no group known yet (set DINGTALK_OPEN_CONVERSATION_ID)",
@@ -120,7 +118,7 @@ class BulletinService:
                     )
                     return "no-target"
                 if push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off:
-                    repository = BulletinRepository(session, self.campaign.id)
+                    repository = repos.bulletins
                     await repository.add_draft(
                         key=key,
                         kind=push.kind.value,
@@ -140,10 +138,8 @@ class BulletinService:
                 key, conversation, rendered.title, rendered.text, at_staff_ids=rendered.at_staff_ids
             )
             if rendered.disclosed:
-                async with self.database.sessionmaker.begin() as session:
-                    await BulletinRepository(session, self.campaign.id).mark_disclosed(
-                        list(rendered.disclosed), key
-                    )
+                async with self.database.write(self.campaign.id) as repos:
+                    await repos.bulletins.mark_disclosed(list(rendered.disclosed), key)
             await self._send_chart(rendered)
             logger.info("push %s queued", key)
             return "queued"
@@ -179,18 +175,17 @@ class BulletinService:
         except Exception:
             logger.exception("chart for %s failed", rendered.key)
 
-    async def _conversation(self, session: Any) -> str | None:
+    async def _conversation(self, state: StateRepository) -> str | None:
         if self.conversation_id:
             return self.conversation_id
-        return await StateRepository(session).push_conversation()
+        return await state.push_conversation()
 
     async def deliver_published(self) -> list[str]:
         """Queue every bulletin an admin has published (/发布) that is not in the outbox yet."""
-        async with self.database.sessionmaker() as session:
-            published = await BulletinRepository(session, self.campaign.id).published()
-            outbox = OutboxRepository(session)
-            waiting = [b for b in published if await outbox.by_key(b.key) is None]
-            conversation = await self._conversation(session) if waiting else None
+        async with self.database.read(self.campaign.id) as repos:
+            published = await repos.bulletins.published()
+            waiting = [b for b in published if await repos.outbox.by_key(b.key) is None]
+            conversation = await self._conversation(repos.state) if waiting else None
         if waiting and conversation is None:
             logger.warning(
                 "published bulletins wait for a known group: %s", [b.key for b in waiting]
@@ -201,10 +196,8 @@ class BulletinService:
             assert conversation is not None
             if await self.relay.push(bulletin.key, conversation, bulletin.title, bulletin.text):
                 queued.append(bulletin.key)
-                async with self.database.sessionmaker() as session:
-                    standings = await load_standings(
-                        self.campaign, ReportRepository(session, self.campaign.id), bulletin.as_of
-                    )
+                async with self.database.read(self.campaign.id) as repos:
+                    standings = await load_standings(self.campaign, repos, bulletin.as_of)
                 kind = PushKind.FINAL if bulletin.kind == PushKind.FINAL.value else PushKind.MONTHLY
                 await self._send_chart(
                     Rendered(
@@ -222,8 +215,8 @@ class BulletinService:
         """Fire pushes that fell due while the bot was down: within the grace window, once each and in
         order; older ones are logged and not sent late. Returns the keys fired."""
         now = now or self.clock.now()
-        async with self.database.sessionmaker.begin() as session:
-            state = StateRepository(session)
+        async with self.database.write(self.campaign.id) as repos:
+            state = repos.state
             first_start = await state.get(FIRST_START_KEY)
             if first_start is None:
                 await state.set(FIRST_START_KEY, now.isoformat())

@@ -7,8 +7,8 @@ from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
 from campaign import Role
+from campaign.membership import Binding
 from handlers import texts
-from storage.models import Binding
 
 router = Router("admin")
 
@@ -41,12 +41,11 @@ async def bind_member(ctx: CommandContext) -> Reply:
         if unit is None:
             raise UserFacingError(texts.unknown_bind_target(target, ctx.campaign))
         role, unit_name = Role.HEAD, unit.name
-    await ctx.bindings.put(
+    await ctx.repos.bindings.put(
         Binding(
-            campaign_id=ctx.campaign.id,
             staff_id=staff_id,
             name=name,
-            role=role.value,
+            role=role,
             unit=unit_name,
             bound_by=ctx.actor.staff_id,
             bound_at=ctx.now,

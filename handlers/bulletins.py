@@ -22,7 +22,6 @@ from campaign.pushes import PushKind
 from campaign.selection import compute_gap, weekly_comparison
 from handlers.standings import resolve_unit
 from handlers.texts import bulletins as chat_texts
-from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
 
 router = Router("bulletins")
@@ -32,21 +31,17 @@ router = Router("bulletins")
     "周比", "week", help="周周比：上周各单位增量、累计、完成率与名次变化", usage="/周比"
 )
 async def show_week(ctx: CommandContext) -> Reply:
-    rendered = await weekly_bulletin(
-        ctx.campaign, ctx.reports, last_full_week(ctx.campaign, ctx.now)
-    )
+    rendered = await weekly_bulletin(ctx.campaign, ctx.repos, last_full_week(ctx.campaign, ctx.now))
     return Reply.markdown(rendered.title, rendered.text)
 
 
 @router.command("月评", "month", help="月月评：上月评分、排名、红旗与蜗牛单位", usage="/月评")
 async def show_month(ctx: CommandContext) -> Reply:
     if calendar.is_final(ctx.campaign.window, calendar.zone(ctx.campaign), ctx.now):
-        rendered = await period_bulletin(ctx.campaign, ctx.session, PushKind.FINAL, None, ctx.now)
+        rendered = await period_bulletin(ctx.campaign, ctx.repos, PushKind.FINAL, None, ctx.now)
     else:
         month = last_full_month(ctx.campaign, ctx.now)
-        rendered = await period_bulletin(
-            ctx.campaign, ctx.session, PushKind.MONTHLY, month, ctx.now
-        )
+        rendered = await period_bulletin(ctx.campaign, ctx.repos, PushKind.MONTHLY, month, ctx.now)
     return Reply.markdown(rendered.title, rendered.text)
 
 
@@ -56,17 +51,17 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     start, end = calendar.week_bounds(week, tz)
     comparison = weekly_comparison(
         campaign,
-        await load_standings(campaign, ctx.reports, end),
-        await load_standings(campaign, ctx.reports, start),
-        await ctx.reports.units_reported_between(start, end),
+        await load_standings(campaign, ctx.repos, end),
+        await load_standings(campaign, ctx.repos, start),
+        await ctx.repos.reports.units_reported_between(start, end),
         campaign.selection.metric,
     )
     month = last_full_month(campaign, ctx.now)
     month_end = calendar.month_bounds(month, tz)[1]
     red_units, snail_units = await month_picks(
         campaign,
-        ctx.reports,
-        await load_standings(campaign, ctx.reports, month_end),
+        ctx.repos.reports,
+        await load_standings(campaign, ctx.repos, month_end),
         month,
     )
     sections = chat_texts.picks_sections(
@@ -79,7 +74,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         chat_texts.picks_heading(red), texts.RED if red else texts.SNAIL, sections
     )
     extra_sections = RED_FLAG_SECTIONS if red else SNAIL_SECTIONS
-    scope = Scope(campaign, ctx.session, ctx.now, month)
+    scope = Scope(campaign, ctx.repos, ctx.now, month)
     extra = [line for section in extra_sections for line in await section(scope)]
     if extra:
         text += "\n\n" + "\n".join(extra)
@@ -101,7 +96,7 @@ async def show_snails(ctx: CommandContext) -> Reply:
 )
 async def show_gap(ctx: CommandContext) -> Reply:
     unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
-    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
+    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
     gap = compute_gap(ctx.campaign, standings, unit.name)
     return chat_texts.gap_reply(ctx.campaign, gap, standings, calendar.zone(ctx.campaign))
 
@@ -114,7 +109,7 @@ async def show_gap(ctx: CommandContext) -> Reply:
     admin_only=True,
 )
 async def publish_bulletins(ctx: CommandContext) -> Reply:
-    repository = BulletinRepository(ctx.session, ctx.campaign.id)
+    repository = ctx.repos.bulletins
     drafts = await repository.pending()
     if not drafts:
         return chat_texts.nothing_to_publish()
@@ -134,7 +129,7 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
     admin_only=True,
 )
 async def preview_bulletins(ctx: CommandContext) -> Reply:
-    drafts = await BulletinRepository(ctx.session, ctx.campaign.id).pending()
+    drafts = await ctx.repos.bulletins.pending()
     if not drafts:
         return chat_texts.nothing_to_publish()
     if ctx.args.strip():

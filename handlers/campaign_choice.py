@@ -28,5 +28,5 @@ async def choose_campaign(ctx: CommandContext) -> Reply:
     chosen = book.get(wanted) or next((c for c in campaigns if c.name == wanted), None)
     if chosen is None:
         raise UserFacingError(texts.unknown_campaign(wanted, book.by_id, book.default_id))
-    await book.choose(ctx.session, ctx.message.conversation_id, chosen.id)
+    await book.choose(ctx.repos.state, ctx.message.conversation_id, chosen.id)
     return texts.campaign_chosen(chosen)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
@@ -66,7 +64,7 @@ async def manage_project(ctx: CommandContext) -> Reply:
     usage="/清单 [单位]",
 )
 async def show_four_lists(ctx: CommandContext) -> Reply:
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     today = ledger_day(ctx.campaign, ctx.now)
     name = ctx.args.strip()
     unit = _find_unit(ctx.campaign, name, texts.LISTS_EXAMPLE) if name else None
@@ -98,7 +96,7 @@ async def register_project(ctx: CommandContext) -> Reply:
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, texts.REGISTER_EXAMPLE) from None
     unit = acting_unit(ctx, prefix, texts.REGISTER_EXAMPLE)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     same_name = await repo.named(fields.get("name", ""), unit.name)
     today = ledger_day(ctx.campaign, ctx.now)
     try:
@@ -181,7 +179,7 @@ async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
         moved = advance(project, stage, on, ledger_day(ctx.campaign, ctx.now))
     except StageError as error:
         raise UserFacingError(str(error)) from None
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.save(moved)
     await repo.add_event(
         moved.id, stage.value, on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, ""
@@ -208,7 +206,7 @@ async def record_funds(ctx: CommandContext) -> Reply:
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, texts.FUNDS_EXAMPLE) from None
     before = format_amount(project.funded, settings.unit)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.save(moved)
     await repo.add_event(
         moved.id,
@@ -239,7 +237,7 @@ async def list_projects(ctx: CommandContext) -> Reply:
             unit = _find_unit(ctx.campaign, word, texts.LIST_EXAMPLE)
     if unit is None and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     projects = await repo.all(unit.name if unit else None)
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
@@ -248,7 +246,7 @@ async def list_projects(ctx: CommandContext) -> Reply:
 
 
 async def show_project(ctx: CommandContext, word: str) -> Reply:
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     project = await repo.get(int(word.lstrip("#＃").translate(FULL_WIDTH)))
     if project is None:
         raise UserFacingError(texts.no_project_numbered(word.lstrip("#＃")))
@@ -281,7 +279,7 @@ async def find_project(ctx: CommandContext, reference: str, example: str) -> Pro
         wanted = project_reference(reference)
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, example) from None
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     own_unit = None if ctx.actor.is_admin else ctx.actor.unit
     if not ctx.actor.is_admin and not own_unit:
         raise UserFacingError(texts.unbound_cannot_update())
@@ -312,21 +310,22 @@ def _find_unit(campaign: Campaign, name: str, example: str) -> Unit:
 
 
 async def red_flag_proposals(
-    campaign: Campaign, session: AsyncSession, as_of: datetime
+    campaign: Campaign, projects: ProjectRepository, as_of: datetime
 ) -> list[tuple[Project, str]]:
     """Projects the rule proposes as 红旗项目 that an admin has not confirmed yet."""
-    repo = ProjectRepository(session, campaign.id)
-    confirmed = {r.project.id for r in await repo.red_flags()}
+    confirmed = {r.project.id for r in await projects.red_flags()}
     rule = campaign.projects.red_flag
     today = ledger_day(campaign, as_of)
-    return propose_red_flags(await repo.all(), confirmed, campaign.window, today, rule)
+    return propose_red_flags(await projects.all(), confirmed, campaign.window, today, rule)
 
 
 async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     """/红旗's project part: confirmed ones for everyone, rule proposals for admins to confirm."""
-    confirmed = await ProjectRepository(ctx.session, ctx.campaign.id).red_flags()
+    confirmed = await ctx.repos.projects.red_flags()
     proposals = (
-        await red_flag_proposals(ctx.campaign, ctx.session, ctx.now) if ctx.actor.is_admin else []
+        await red_flag_proposals(ctx.campaign, ctx.repos.projects, ctx.now)
+        if ctx.actor.is_admin
+        else []
     )
     return bulletin_texts.red_flag_lines(confirmed, proposals, show_proposals=ctx.actor.is_admin)
 
@@ -351,7 +350,7 @@ async def nominate_red_flag(ctx: CommandContext) -> Reply:
     except LedgerRefusal as refusal:
         raise refused(ctx, refusal, bulletin_texts.RED_FLAG_EXAMPLE) from None
     project = await find_project(ctx, reference, bulletin_texts.RED_FLAG_EXAMPLE)
-    repo = ProjectRepository(ctx.session, ctx.campaign.id)
+    repo = ctx.repos.projects
     await repo.confirm_red_flag(project.id, reason, ctx.actor.staff_id, ctx.now)
     await repo.add_event(
         project.id,

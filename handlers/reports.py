@@ -17,7 +17,6 @@ from campaign.posting import (
     post_values,
 )
 from handlers import texts
-from storage.bulletins import BulletinRepository
 from storage.standings import load_standings
 
 router = Router("reports")
@@ -37,8 +36,8 @@ async def record_report(ctx: CommandContext) -> Reply:
     tz = calendar.zone(campaign)
     week = calendar.week_key(ctx.now, tz)
     week_start, _ = calendar.week_bounds(week, tz)
-    before_week = await ctx.reports.latest_before(unit.name, week_start)
-    current = await ctx.reports.latest(unit.name, ctx.now)
+    before_week = await ctx.repos.reports.latest_before(unit.name, week_start)
+    current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:
         values = post_values(
             campaign,
@@ -50,7 +49,7 @@ async def record_report(ctx: CommandContext) -> Reply:
         )
     except PostRefused as refusal:
         raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
-    await ctx.reports.add(
+    await ctx.repos.reports.add(
         unit=unit.name,
         week=week,
         reported_at=ctx.now,
@@ -63,7 +62,7 @@ async def record_report(ctx: CommandContext) -> Reply:
         problems=form.problems,
     )
     superseded = current is not None and current.week == week and current.kind == "post"
-    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    standings = await load_standings(campaign, ctx.repos, ctx.now)
     carried_from = texts.carried_source(campaign, current is not None)
     return texts.report_recorded(
         campaign, unit.name, form.values, values, standings, superseded, tz, carried_from
@@ -78,7 +77,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
     example = texts.correct_example(campaign)
     form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
-    current = await ctx.reports.latest(unit.name, ctx.now)
+    current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:
         check_correction_form(form.values, form.reason)
         changes = correction_changes(unit, form.values, current.values if current else None)
@@ -86,7 +85,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
         raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
     assert current is not None  # correction_changes refuses a unit that never posted
     # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
-    locks = BulletinRepository(ctx.session, campaign.id)
+    locks = ctx.repos.bulletins
     lock = await locks.lock_covering(current.reported_at)
     if lock is not None and not ctx.actor.is_admin:
         raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
@@ -97,7 +96,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
     # Who corrected it and when stay on the correction's own inbox message (msg_id).
-    await ctx.reports.add(
+    await ctx.repos.reports.add(
         unit=unit.name,
         week=current.week,
         reported_at=current.reported_at,
@@ -119,7 +118,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
             changes={k: (old, new) for k, old, new in changes},
             corrected_at=ctx.now,
         )
-    standings = await load_standings(campaign, ctx.reports, ctx.now)
+    standings = await load_standings(campaign, ctx.repos, ctx.now)
     return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
 
 

@@ -15,15 +15,15 @@ router = Router("standings")
 
 @router.command("排名", "rank", help="当前排名：总分、各项得分", usage="/排名")
 async def show_standings(ctx: CommandContext) -> Reply:
-    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
+    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
     return texts.standings_reply(ctx.campaign, standings, calendar.zone(ctx.campaign))
 
 
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
 async def show_progress(ctx: CommandContext) -> Reply:
     unit = resolve_unit(ctx, ctx.args, texts.PROGRESS_EXAMPLE)
-    standings = await load_standings(ctx.campaign, ctx.reports, ctx.now)
-    latest = await ctx.reports.latest(unit.name, ctx.now)
+    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
+    latest = await ctx.repos.reports.latest(unit.name, ctx.now)
     tz = calendar.zone(ctx.campaign)
     return texts.progress_reply(ctx.campaign, standings, unit.name, latest, tz)
 
@@ -33,7 +33,7 @@ async def show_missing(ctx: CommandContext) -> Reply:
     tz = calendar.zone(ctx.campaign)
     week = calendar.week_key(ctx.now, tz)
     start, end = calendar.week_bounds(week, tz)
-    posted = await ctx.reports.units_reported_between(start, min(end, ctx.now))
+    posted = await ctx.repos.reports.units_reported_between(start, min(end, ctx.now))
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
     return texts.missing_reply(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
 

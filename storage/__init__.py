@@ -1,6 +1,7 @@
 """Persistence: SQLAlchemy 2.0 async models, repositories and Alembic migrations."""
 
-from storage.db import Database, open_database
+from storage.bundle import Repositories
+from storage.db import Database, SessionFactory, open_database
 from storage.repositories import (
     BindingRepository,
     InboxRepository,
@@ -15,6 +16,8 @@ __all__ = [
     "InboxRepository",
     "ReportRepository",
     "ReportVersion",
+    "Repositories",
+    "SessionFactory",
     "StateRepository",
     "open_database",
 ]

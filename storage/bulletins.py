@@ -18,6 +18,35 @@ from storage.models import Bulletin, LockedCorrection
 
 
 @dataclass(frozen=True, slots=True)
+class BulletinRecord:
+    """A drafted bulletin; once published (`published_at`) the figures up to `as_of` are locked."""
+
+    key: str  # the outbox key, e.g. monthly:2021-10
+    kind: str
+    period: str
+    title: str
+    text: str
+    as_of: datetime
+    drafted_at: datetime
+    published_at: datetime | None = None
+    published_by: str | None = None
+
+
+def _record(row: Bulletin) -> BulletinRecord:
+    return BulletinRecord(
+        row.key,
+        row.kind,
+        row.period,
+        row.title,
+        row.text,
+        row.as_of,
+        row.drafted_at,
+        row.published_at,
+        row.published_by,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Disclosure:
     id: int
     bulletin_key: str
@@ -32,8 +61,9 @@ class BulletinRepository:
     def __init__(self, session: AsyncSession, campaign_id: str) -> None:
         self.session, self.campaign_id = session, campaign_id
 
-    async def get(self, key: str) -> Bulletin | None:
-        return await self.session.get(Bulletin, key)
+    async def get(self, key: str) -> BulletinRecord | None:
+        row = await self.session.get(Bulletin, key)
+        return None if row is None else _record(row)
 
     async def add_draft(
         self,
@@ -60,31 +90,31 @@ class BulletinRepository:
         )
         await self.session.flush()
 
-    async def pending(self) -> list[Bulletin]:
+    async def pending(self) -> list[BulletinRecord]:
         """Drafts not yet published, oldest first."""
         rows = await self.session.scalars(
             select(Bulletin)
             .where(Bulletin.campaign_id == self.campaign_id, Bulletin.published_at.is_(None))
             .order_by(Bulletin.as_of)
         )
-        return list(rows)
+        return [_record(row) for row in rows]
 
-    async def published(self) -> list[Bulletin]:
+    async def published(self) -> list[BulletinRecord]:
         rows = await self.session.scalars(
             select(Bulletin)
             .where(Bulletin.campaign_id == self.campaign_id, Bulletin.published_at.is_not(None))
             .order_by(Bulletin.as_of)
         )
-        return list(rows)
+        return [_record(row) for row in rows]
 
     async def publish(self, key: str, staff_id: str, now: datetime) -> None:
         row = await self.session.get(Bulletin, key)
         if row is not None and row.published_at is None:
             row.published_at, row.published_by = now, staff_id
 
-    async def lock_covering(self, moment: datetime) -> Bulletin | None:
+    async def lock_covering(self, moment: datetime) -> BulletinRecord | None:
         """The latest published bulletin whose figures include `moment` (so it is locked)."""
-        return await self.session.scalar(
+        row = await self.session.scalar(
             select(Bulletin)
             .where(
                 Bulletin.campaign_id == self.campaign_id,
@@ -94,6 +124,7 @@ class BulletinRepository:
             .order_by(Bulletin.as_of.desc())
             .limit(1)
         )
+        return None if row is None else _record(row)
 
     async def add_correction(
         self,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,16 +20,34 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.bundle import Repositories
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
 
+# What the outbox relay opens its short transactions with (it needs the outbox alone).
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
 @dataclass(frozen=True, slots=True)
 class Database:
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: SessionFactory
+
+    @asynccontextmanager
+    async def write(self, campaign_id: str) -> AsyncIterator[Repositories]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        async with self.sessionmaker.begin() as session:
+            yield Repositories.bind(session, campaign_id)
+
+    @asynccontextmanager
+    async def read(self, campaign_id: str) -> AsyncIterator[Repositories]:
+        """Repositories for reading; nothing written in the block is kept."""
+        async with self.sessionmaker() as session:
+            yield Repositories.bind(session, campaign_id)
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (idempotent; run at every start)."""

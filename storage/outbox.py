@@ -2,56 +2,143 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage, Outbox
+from storage.repositories import InboxEntry, inbox_entry
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 REPLY_KEY_PREFIX = "reply:"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One outgoing message (or one part of a long one); `id` is 0 until it is stored."""
+
+    key: str  # e.g. "weekly:2021-W40", "reply:<msgId>"
+    channel: str  # "reply" | "app" | "robot" | "image"
+    conversation_id: str
+    title: str
+    text: str
+    next_attempt_at: datetime
+    created_at: datetime
+    at_staff_ids: tuple[str, ...] = ()
+    session_webhook: str | None = None  # a bearer URL, cleared once sent
+    session_webhook_expires_at: datetime | None = None
+    state: str = PENDING
+    attempts: int = 0
+    sent_at: datetime | None = None
+    result: str | None = None  # processQueryKey or errcode
+    last_error: str | None = None  # DingTalk's code only
+    media: bytes | None = None  # an "image" entry's PNG; cleared once sent
+    id: int = 0
+
+
+def _columns(entry: OutboxEntry) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "channel": entry.channel,
+        "conversation_id": entry.conversation_id,
+        "title": entry.title,
+        "text": entry.text,
+        "at_staff_ids": ",".join(entry.at_staff_ids),
+        "session_webhook": entry.session_webhook,
+        "session_webhook_expires_at": entry.session_webhook_expires_at,
+        "state": entry.state,
+        "attempts": entry.attempts,
+        "next_attempt_at": entry.next_attempt_at,
+        "created_at": entry.created_at,
+        "sent_at": entry.sent_at,
+        "result": entry.result,
+        "last_error": entry.last_error,
+        "media": entry.media,
+    }
+
+
+def _entry(row: Outbox) -> OutboxEntry:
+    return OutboxEntry(
+        key=row.key,
+        channel=row.channel,
+        conversation_id=row.conversation_id,
+        title=row.title,
+        text=row.text,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        at_staff_ids=tuple(filter(None, row.at_staff_ids.split(","))),
+        session_webhook=row.session_webhook,
+        session_webhook_expires_at=row.session_webhook_expires_at,
+        state=row.state,
+        attempts=row.attempts,
+        sent_at=row.sent_at,
+        result=row.result,
+        last_error=row.last_error,
+        media=row.media,
+        id=row.id,
+    )
 
 
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: Outbox) -> bool:
-        """Insert the row; False when its key is already there (the message was queued before)."""
+    async def add(self, entry: OutboxEntry) -> OutboxEntry | None:
+        """Store the entry and return it with its id; None when its key is already there (the
+        message was queued before)."""
+        row = Outbox(**_columns(entry))
         try:
             async with self.session.begin_nested():
                 self.session.add(row)
                 await self.session.flush()
         except IntegrityError:
-            return False
-        return True
+            return None
+        return _entry(row)
 
-    async def get(self, row_id: int) -> Outbox | None:
-        return await self.session.get(Outbox, row_id)
+    async def add_new(self, entries: Sequence[OutboxEntry]) -> None:
+        """Store the entries in one statement (an executemany), skipping any whose key is there."""
+        if not entries:
+            return
+        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
+        await self.session.execute(
+            insert(Outbox).on_conflict_do_nothing(index_elements=["key"]),
+            [_columns(entry) for entry in entries],
+        )
 
-    async def by_key(self, key: str) -> Outbox | None:
-        return await self.session.scalar(select(Outbox).where(Outbox.key == key))
+    async def get(self, entry_id: int) -> OutboxEntry | None:
+        row = await self.session.get(Outbox, entry_id)
+        return None if row is None else _entry(row)
 
-    async def parts(self, key: str) -> list[Outbox]:
-        """The row stored under `key` and its continuation parts (`key#2`, ...), in order."""
+    async def by_key(self, key: str) -> OutboxEntry | None:
+        row = await self.session.scalar(select(Outbox).where(Outbox.key == key))
+        return None if row is None else _entry(row)
+
+    async def parts(self, key: str) -> list[OutboxEntry]:
+        """The entry stored under `key` and its continuation parts (`key#2`, ...), in order."""
         rows = await self.session.scalars(
             select(Outbox)
             .where((Outbox.key == key) | Outbox.key.startswith(f"{key}#", autoescape=True))
             .order_by(Outbox.id)
         )
-        return list(rows)
+        return [_entry(row) for row in rows]
 
-    async def due(self, now: datetime, limit: int = 200) -> list[Outbox]:
-        """Pending rows whose next attempt is due, oldest first (so the parts of a message keep order)."""
+    async def due(self, now: datetime, limit: int = 200) -> list[OutboxEntry]:
+        """Pending entries whose next attempt is due, oldest first (so the parts of a message keep
+        order)."""
         rows = await self.session.scalars(
             select(Outbox)
             .where(Outbox.state == PENDING, Outbox.next_attempt_at <= now)
             .order_by(Outbox.id)
             .limit(limit)
         )
-        return list(rows)
+        return [_entry(row) for row in rows]
 
     async def next_due_at(self) -> datetime | None:
         return await self.session.scalar(
@@ -82,8 +169,8 @@ class OutboxRepository:
         else:
             row.next_attempt_at = next_attempt_at
 
-    async def unanswered(self, processed_since: datetime, limit: int = 1000) -> list[InboxMessage]:
-        """Inbox rows processed with a reply since `processed_since` whose reply has no outbox row:
+    async def unanswered(self, processed_since: datetime, limit: int = 1000) -> list[InboxEntry]:
+        """Inbox entries processed with a reply since `processed_since` whose reply has no outbox row:
         the process stopped between processing a message and recording its reply."""
         has_reply_row = exists().where(
             Outbox.key == literal(REPLY_KEY_PREFIX) + InboxMessage.msg_id
@@ -98,4 +185,4 @@ class OutboxRepository:
             .order_by(InboxMessage.processed_at)
             .limit(limit)
         )
-        return list(rows)
+        return [inbox_entry(row) for row in rows]

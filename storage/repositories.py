@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AppState, Binding, InboxMessage, Report
+from campaign import Role
+from campaign.membership import Binding
+from storage.models import AppState, InboxMessage, Report
+from storage.models import Binding as BindingRow
 
 
 def dump_values(values: Mapping[str, Decimal]) -> str:
@@ -56,40 +58,122 @@ def _version(row: Report) -> ReportVersion:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An inbound message as stored; the processed_* fields stay None until it is processed."""
+
+    msg_id: str
+    conversation_id: str
+    sender_staff_id: str
+    text: str
+    created_at: datetime
+    received_at: datetime
+    message_json: str  # the whole IncomingMessage, to replay after a crash
+    processed_at: datetime | None = None
+    command: str | None = None
+    outcome: str | None = None
+    reply_title: str | None = None
+    reply_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """What processing a message left: stored with its inbox entry (InboxRepository.mark_processed)."""
+
+    msg_id: str
+    processed_at: datetime
+    command: str
+    outcome: str
+    reply_title: str | None
+    reply_text: str | None
+
+
+def inbox_entry(row: InboxMessage) -> InboxEntry:
+    return InboxEntry(
+        msg_id=row.msg_id,
+        conversation_id=row.conversation_id,
+        sender_staff_id=row.sender_staff_id,
+        text=row.text,
+        created_at=row.created_at,
+        received_at=row.received_at,
+        message_json=row.message_json,
+        processed_at=row.processed_at,
+        command=row.command,
+        outcome=row.outcome,
+        reply_title=row.reply_title,
+        reply_text=row.reply_text,
+    )
+
+
 class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_many(self, rows: list[dict[str, Any]]) -> set[str]:
-        """Insert rows, skipping msg_ids already stored; returns the msg_ids actually inserted."""
-        if not rows:
+    async def add_many(self, entries: Sequence[InboxEntry]) -> set[str]:
+        """Insert entries, skipping msg_ids already stored; returns the msg_ids actually inserted."""
+        if not entries:
             return set()
         insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
         statement = (
             insert(InboxMessage)
-            .values(rows)
+            .values(
+                [
+                    {
+                        "msg_id": e.msg_id,
+                        "conversation_id": e.conversation_id,
+                        "sender_staff_id": e.sender_staff_id,
+                        "text": e.text,
+                        "created_at": e.created_at,
+                        "received_at": e.received_at,
+                        "message_json": e.message_json,
+                    }
+                    for e in entries
+                ]
+            )
             .on_conflict_do_nothing(index_elements=["msg_id"])
             .returning(InboxMessage.msg_id)
         )
         return set(await self.session.scalars(statement))
 
-    async def get(self, msg_id: str) -> InboxMessage | None:
-        return await self.session.get(InboxMessage, msg_id)
+    async def get(self, msg_id: str) -> InboxEntry | None:
+        row = await self.session.get(InboxMessage, msg_id)
+        return None if row is None else inbox_entry(row)
 
-    async def get_many(self, msg_ids: Iterable[str]) -> dict[str, InboxMessage]:
+    async def get_many(self, msg_ids: Iterable[str]) -> dict[str, InboxEntry]:
         rows = await self.session.scalars(
             select(InboxMessage).where(InboxMessage.msg_id.in_(list(msg_ids)))
         )
-        return {row.msg_id: row for row in rows}
+        return {row.msg_id: inbox_entry(row) for row in rows}
 
-    async def unprocessed(self, limit: int = 1000) -> list[InboxMessage]:
+    async def unprocessed(self, limit: int = 1000) -> list[InboxEntry]:
         rows = await self.session.scalars(
             select(InboxMessage)
             .where(InboxMessage.processed_at.is_(None))
             .order_by(InboxMessage.received_at)
             .limit(limit)
         )
-        return list(rows)
+        return [inbox_entry(row) for row in rows]
+
+    async def mark_processed(self, marks: Sequence[Processed]) -> None:
+        """Store each message's outcome and reply: one statement (an executemany) for all of them."""
+        if not marks:
+            return
+        table = InboxMessage.__table__
+        fields = ("processed_at", "command", "outcome", "reply_title", "reply_text")
+        # Bound names differ from the columns': SQLAlchemy reserves those for the SET clause.
+        statement = (
+            update(table)
+            .where(table.c.msg_id == bindparam("p_msg_id"))
+            .values({name: bindparam(f"p_{name}") for name in fields})
+        )
+        await self.session.execute(
+            statement,
+            [{f"p_{name}": getattr(mark, name) for name in ("msg_id", *fields)} for mark in marks],
+        )
+
+
+def _binding(row: BindingRow) -> Binding:
+    return Binding(row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at)
 
 
 class BindingRepository:
@@ -97,16 +181,28 @@ class BindingRepository:
         self.session, self.campaign_id = session, campaign_id
 
     async def get(self, staff_id: str) -> Binding | None:
-        return await self.session.get(Binding, (self.campaign_id, staff_id))
+        row = await self.session.get(BindingRow, (self.campaign_id, staff_id))
+        return None if row is None else _binding(row)
 
     async def all(self) -> list[Binding]:
         rows = await self.session.scalars(
-            select(Binding).where(Binding.campaign_id == self.campaign_id)
+            select(BindingRow).where(BindingRow.campaign_id == self.campaign_id)
         )
-        return list(rows)
+        return [_binding(row) for row in rows]
 
     async def put(self, binding: Binding) -> None:
-        await self.session.merge(binding)
+        """Bind (or rebind) `binding.staff_id` in this campaign."""
+        await self.session.merge(
+            BindingRow(
+                campaign_id=self.campaign_id,
+                staff_id=binding.staff_id,
+                name=binding.name,
+                role=binding.role.value,
+                unit=binding.unit,
+                bound_by=binding.bound_by,
+                bound_at=binding.bound_at,
+            )
+        )
 
 
 class ReportRepository:

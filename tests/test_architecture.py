@@ -160,6 +160,50 @@ def test_a_forbidden_edge_would_be_caught(module: str, imported: str) -> None:
     assert target != source and target not in ALLOWED[source]
 
 
+# Only storage/ talks SQL: ORM rows, sessions and SQLAlchemy stay behind the repositories, which
+# return frozen values (issue #8). The composition root gets a Database and repositories too.
+STORAGE_INTERNALS = ("storage.models", "sqlalchemy", "alembic")
+
+
+def leaks_storage_internals(module: str, imported: str) -> bool:
+    """True when a module outside storage/ imports the ORM models, SQLAlchemy or Alembic."""
+    if layer_of(module) == "storage":
+        return False
+    return any(imported == name or imported.startswith(f"{name}.") for name in STORAGE_INTERNALS)
+
+
+def test_only_storage_imports_the_orm_models_or_sqlalchemy() -> None:
+    bad = [(m, i) for p in PACKAGES for m, i in imports(p) if leaks_storage_internals(m, i)]
+    assert bad == []
+
+
+@pytest.mark.parametrize(
+    ("module", "imported", "leaks"),
+    [
+        ("handlers.admin", "storage.models", True),
+        ("handlers.projects", "sqlalchemy.ext.asyncio", True),
+        ("bulletins.compose", "sqlalchemy", True),
+        ("scheduler.jobs", "storage.models", True),
+        ("bot.chat.pipeline", "storage.models", True),
+        ("bot.chat.context", "sqlalchemy.ext.asyncio", True),
+        ("bot.dingtalk.outbox", "sqlalchemy.exc", True),
+        ("bot.dingtalk.outbox", "storage.models", True),
+        ("bot.app", "sqlalchemy", True),
+        ("bot.sandbox.console", "storage.models", True),
+        ("campaign.membership", "sqlalchemy", True),
+        ("handlers.admin", "storage", False),
+        ("bot.dingtalk.outbox", "storage.outbox", False),
+        ("handlers.projects", "storage.modelsx", False),
+        ("storage.repositories", "storage.models", False),
+        ("storage.outbox", "sqlalchemy.exc", False),
+        ("storage.migrations.versions.0001_core", "alembic", False),
+    ],
+)
+def test_a_storage_leak_would_be_caught(module: str, imported: str, leaks: bool) -> None:
+    """The rule above is not vacuous: it flags exactly the imports it should."""
+    assert leaks_storage_internals(module, imported) is leaks
+
+
 def test_no_project_code_imports_requests() -> None:
     bad = [(m, i) for p in PACKAGES for m, i in imports(p) if i.split(".")[0] == "requests"]
     assert bad == []

@@ -20,7 +20,7 @@ from bulletins.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
 from bulletins.service import BulletinService
 from campaign import calendar
 from scheduler.build import PUBLISH_JOB_ID, build_scheduler
-from storage import ReportRepository, StateRepository
+from storage import StateRepository
 from storage.standings import load_standings
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
@@ -58,12 +58,8 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
 
 async def test_ranking_chart_renders_a_png_with_a_font_that_has_every_unit_glyph(app: App) -> None:
     await seed_demo(app.database, app.campaign, date(2021, 10, 31))
-    async with app.database.sessionmaker() as session:
-        standings = await load_standings(
-            app.campaign,
-            ReportRepository(session, app.campaign.id),
-            datetime(2021, 11, 1, tzinfo=TZ),
-        )
+    async with app.database.read(app.campaign.id) as repos:
+        standings = await load_standings(app.campaign, repos, datetime(2021, 11, 1, tzinfo=TZ))
     names = "".join(u.name for u in app.campaign.units)
     font = find_cjk_font(names)
     assert has_glyphs(font, names + "月月评排名图分")

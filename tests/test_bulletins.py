@@ -86,15 +86,10 @@ async def test_weekly_bulletin_on_the_demo_season_states_increments_rank_changes
     start, end = at("2021-10-04T00:00"), at("2021-10-11T00:00")  # W40; 南湖区 skipped it
     history = await versions(database, campaign, end)
     before, after = latest_values(history, start, campaign), latest_values(history, end, campaign)
-    async with database.sessionmaker() as session:
-        rendered = await weekly_bulletin(
-            campaign, ReportRepository(session, campaign.id), "2021-W40"
-        )
-        reports = ReportRepository(session, campaign.id)
-        now_ranks = {r.entity: r.rank for r in (await load_standings(campaign, reports, end)).rows}
-        then_ranks = {
-            r.entity: r.rank for r in (await load_standings(campaign, reports, start)).rows
-        }
+    async with database.read(campaign.id) as repos:
+        rendered = await weekly_bulletin(campaign, repos, "2021-W40")
+        now_ranks = {r.entity: r.rank for r in (await load_standings(campaign, repos, end)).rows}
+        then_ranks = {r.entity: r.rank for r in (await load_standings(campaign, repos, start)).rows}
     text = rendered.text
     lines = text.split("\n")
     assert rendered.key == "weekly:2021-W40"
@@ -136,9 +131,9 @@ async def test_monthly_bulletin_scores_match_a_hand_computation(
     await seed_demo(database, campaign, date(2021, 11, 14))
     month_end = at("2021-11-01T00:00")
     values = latest_values(await versions(database, campaign, month_end), month_end, campaign)
-    async with database.sessionmaker() as session:
+    async with database.read(campaign.id) as repos:
         rendered = await period_bulletin(
-            campaign, session, PushKind.MONTHLY, "2021-10", at("2021-11-05T09:00")
+            campaign, repos, PushKind.MONTHLY, "2021-10", at("2021-11-05T09:00")
         )
 
     # 桐乡市 by hand, interim mode at 11/1 00:00: 92 of the window's 122 days have elapsed.
@@ -386,10 +381,8 @@ async def test_gap_command_reports_the_engine_answer(app: App, say: Say) -> None
     await seed_demo(app.database, app.campaign, date(2021, 11, 14))
     reply = await say("head-gangqu", "/差距", at="2021-11-15T10:00:00+08:00")
     assert reply is not None
-    async with app.database.sessionmaker() as session:
-        standings = await load_standings(
-            app.campaign, ReportRepository(session, app.campaign.id), at("2021-11-15T10:00")
-        )
+    async with app.database.read(app.campaign.id) as repos:
+        standings = await load_standings(app.campaign, repos, at("2021-11-15T10:00"))
     row = standings.row("嘉兴港区")
     assert f"### 嘉兴港区 · 差距\n第{row.rank}名 · {two(row.total)}分" in reply.text
     above = next(r for r in reversed(standings.rows) if r.rank < row.rank)

@@ -6,8 +6,12 @@ from datetime import datetime
 import pytest
 
 from bot.app import App
+from bot.chat.pipeline import Pipeline
+from bot.chat.router import CommandTable
 from bot.messages import IncomingMessage
-from storage import ReportRepository
+from campaign import Campaign
+from handlers import ROUTERS, UNKNOWN
+from storage import Database, ReportRepository
 from tests.conftest import ADMIN, Say
 
 NANHU = "head-nanhu"
@@ -277,3 +281,43 @@ async def test_more_than_two_decimals_in_the_metrics_unit_is_refused(app: App, s
     reply = await say(NANHU, "/周报 实际利用外资=42000.123")
     assert reply is not None and "超过两位小数" in reply.text and "例：" in reply.text
     assert await report_count(app) == 0
+
+
+class ClockFailingOnce:
+    """A Clock that fails when told to: the pipeline reads it to mark a message processed, so the
+    failure lands after the handler ran, inside the message's transaction."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment, self.fails_next = moment, False
+
+    def now(self) -> datetime:
+        if self.fails_next:
+            self.fails_next = False
+            raise RuntimeError("clock unavailable")
+        return self.moment
+
+
+async def test_a_failed_transaction_keeps_nothing_and_stores_the_apology_as_the_reply(
+    database: Database, campaign: Campaign
+) -> None:
+    clock = ClockFailingOnce(datetime.fromisoformat("2021-10-15T10:00:05+08:00"))
+    table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)
+    pipeline = Pipeline(database, campaign, table, clock)
+    message = IncomingMessage(
+        msg_id="f1",
+        conversation_id="cid-group",
+        sender_staff_id=NANHU,
+        text="/周报 实际利用外资=41200",
+        created_at=datetime.fromisoformat("2021-10-15T10:00:00+08:00"),
+    )
+    assert await pipeline.receive(message)
+    clock.fails_next = True
+    reply = await pipeline.process(message)
+    assert reply is not None and "系统处理出错" in reply.text
+    async with database.read(campaign.id) as repos:
+        assert await repos.reports.count() == 0  # the post was rolled back with its transaction
+        entry = await repos.inbox.get("f1")
+    assert entry is not None and (entry.outcome, entry.reply_text) == ("error", reply.text)
+    assert await pipeline.process(message) == reply  # stored: not run again
+    async with database.read(campaign.id) as repos:
+        assert await repos.reports.count() == 0

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.chat.pipeline import Pipeline
@@ -23,10 +22,9 @@ from bulletins.project_sections import red_flag_projects_section, snail_projects
 from campaign import Campaign, Standings
 from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
-from storage import Database, ReportRepository
+from storage import Database, Repositories
 from storage.models import Project as ProjectRow
 from storage.models import ProjectEvent
-from storage.projects import ProjectRepository
 from storage.standings import load_standings
 from tests.conftest import ADMIN, Say
 
@@ -157,8 +155,8 @@ async def standings_2024(app: App, as_of: datetime) -> Standings:
     assert app.book is not None
     campaign = app.book.get("zhaoda-2024")
     assert campaign is not None
-    async with app.database.sessionmaker() as session:
-        return await load_standings(campaign, ReportRepository(session, campaign.id), as_of)
+    async with app.database.read(campaign.id) as repos:
+        return await load_standings(campaign, repos, as_of)
 
 
 async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(
@@ -284,7 +282,7 @@ class Period:
     """What a bulletin hands its sections: the campaign, a unit of work and the period's end."""
 
     campaign: Campaign
-    session: AsyncSession
+    repos: Repositories
     as_of: datetime
 
 
@@ -312,8 +310,8 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
     assert campaign is not None
 
     async def sections(as_of: str) -> tuple[list[str], list[str]]:
-        async with app.database.sessionmaker() as session:
-            scope = Period(campaign, session, datetime.fromisoformat(as_of))
+        async with app.database.read(campaign.id) as repos:
+            scope = Period(campaign, repos, datetime.fromisoformat(as_of))
             return await snail_projects_section(scope), await red_flag_projects_section(scope)
 
     snails, red = await sections("2024-07-31T23:00:00+08:00")  # a day short of 6 months
@@ -323,16 +321,14 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
     )  # 6 months after 2月1日: 以上 includes 6
     assert snails[1] == "1. 南湖区 · #1 慢项目：合同开工2024年2月1日，已逾期6个月未开工"
 
-    async with app.database.sessionmaker.begin() as session:
+    async with app.database.write(campaign.id) as repos:
         as_of = datetime.fromisoformat("2024-08-02T10:00:00+08:00")
-        proposals = await red_flag_proposals(campaign, session, as_of)
+        proposals = await red_flag_proposals(campaign, repos.projects, as_of)
         assert [(p.name, reason) for p, reason in proposals] == [
             ("快项目", "提前开工：合同约定2024年6月1日，实际2024年3月1日开工")
         ]
-        await ProjectRepository(session, campaign.id).confirm_red_flag(
-            2, "提前三个月开工", ADMIN, as_of
-        )
+        await repos.projects.confirm_red_flag(2, "提前三个月开工", ADMIN, as_of)
     _, red = await sections("2024-08-02T10:00:00+08:00")
     assert red == ["**红旗项目**：", "1. 南湖区 · #2 快项目：提前三个月开工"]
-    async with app.database.sessionmaker() as session:
-        assert await red_flag_proposals(campaign, session, as_of) == []
+    async with app.database.read(campaign.id) as repos:
+        assert await red_flag_proposals(campaign, repos.projects, as_of) == []

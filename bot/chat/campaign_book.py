@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from campaign import Campaign, CampaignError, load_campaign
 from campaign.targets import apply_targets
 from storage import StateRepository
@@ -59,18 +57,16 @@ class CampaignBook:
             id_or_path, "(campaign)", f"a campaign id ({', '.join(self.by_id)}) or a file"
         )
 
-    async def with_targets(self, session: AsyncSession, campaign: Campaign) -> Campaign:
-        return apply_targets(campaign, await TargetRepository(session).get(campaign.id))
+    async def with_targets(self, targets: TargetRepository, campaign: Campaign) -> Campaign:
+        return apply_targets(campaign, await targets.get(campaign.id))
 
-    async def active(self, session: AsyncSession, conversation_id: str) -> Campaign:
+    async def active(
+        self, state: StateRepository, targets: TargetRepository, conversation_id: str
+    ) -> Campaign:
         """The group's chosen campaign (the default when none was chosen), with imported targets."""
-        chosen = (
-            await StateRepository(session).get(ACTIVE_KEY + conversation_id)
-            if conversation_id
-            else None
-        )
+        chosen = await state.get(ACTIVE_KEY + conversation_id) if conversation_id else None
         campaign = self.by_id.get(chosen or "", self.default)
-        return await self.with_targets(session, campaign)
+        return await self.with_targets(targets, campaign)
 
-    async def choose(self, session: AsyncSession, conversation_id: str, campaign_id: str) -> None:
-        await StateRepository(session).set(ACTIVE_KEY + conversation_id, campaign_id)
+    async def choose(self, state: StateRepository, conversation_id: str, campaign_id: str) -> None:
+        await state.set(ACTIVE_KEY + conversation_id, campaign_id)

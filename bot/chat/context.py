@@ -5,28 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.chat.campaign_book import CampaignBook
 from bot.chat.router import CommandTable
 from bot.messages import IncomingMessage
-from campaign import Campaign, Role
-from storage import BindingRepository, ReportRepository, StateRepository
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The sender as the campaign knows them; role None means not a member."""
-
-    staff_id: str
-    name: str
-    role: Role | None = None
-    unit: str | None = None
-    is_admin: bool = False
-
-    @property
-    def is_member(self) -> bool:
-        return self.role is not None or self.is_admin
+from campaign import Campaign
+from campaign.membership import Actor
+from storage import Repositories
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +19,7 @@ class CommandContext:
     args: str
     actor: Actor
     campaign: Campaign
-    session: AsyncSession
-    reports: ReportRepository
-    bindings: BindingRepository
-    state: StateRepository
+    repos: Repositories  # bound to this message's unit of work and `campaign`
     now: datetime  # the message time: a post counts when it was sent, not when it was processed
     commands: CommandTable  # the bot's whole command table (help renders from it)
     campaigns: CampaignBook  # every campaign the bot holds (/赛事 lists and switches them)

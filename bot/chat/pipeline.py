@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass, field, replace
 
 from bot.chat import replies
 from bot.chat.batching import Batcher
 from bot.chat.campaign_book import CampaignBook
 from bot.chat.codec import decode_message, encode_message
 from bot.chat.commands import parse_command
-from bot.chat.context import Actor, CommandContext
+from bot.chat.context import CommandContext
 from bot.chat.router import CommandTable
 from bot.clock import Clock
 from bot.errors import UserFacingError
 from bot.messages import IncomingMessage, Reply
-from campaign import Campaign, Role
-from storage import (
-    BindingRepository,
-    Database,
-    InboxRepository,
-    ReportRepository,
-    StateRepository,
-)
-from storage.models import Binding, InboxMessage
+from campaign import Campaign
+from campaign.membership import Actor, Binding, identify
+from storage import BindingRepository, Database, Repositories, StateRepository
+from storage.repositories import InboxEntry, Processed
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +52,9 @@ class Pipeline:
         return await self._receiver.submit(message)
 
     async def unprocessed(self) -> list[IncomingMessage]:
-        async with self.database.sessionmaker() as session:
-            rows = await InboxRepository(session).unprocessed()
-        return [decode_message(row.message_json) for row in rows]
+        async with self.database.read(self.campaign.id) as repos:
+            entries = await repos.inbox.unprocessed()
+        return [decode_message(entry.message_json) for entry in entries]
 
     async def handle(self, message: IncomingMessage) -> Reply | None:
         """receive + process, for callers that hold the message already (CLI say, sandbox)."""
@@ -75,22 +68,20 @@ class Pipeline:
     async def _store(self, messages: list[IncomingMessage]) -> list[bool]:
         """One transaction for every message that arrived together (group commit)."""
         received_at = self.clock.now()
-        rows = [
-            {
-                "msg_id": m.msg_id,
-                "conversation_id": m.conversation_id,
-                "sender_staff_id": m.sender_staff_id,
-                "text": m.text,
-                "created_at": m.created_at,
-                "received_at": received_at,
-                "message_json": encode_message(m),
-            }
+        entries = [
+            InboxEntry(
+                msg_id=m.msg_id,
+                conversation_id=m.conversation_id,
+                sender_staff_id=m.sender_staff_id,
+                text=m.text,
+                created_at=m.created_at,
+                received_at=received_at,
+                message_json=encode_message(m),
+            )
             for m in messages
         ]
-        async with self.database.sessionmaker.begin() as session:
-            inserted = await InboxRepository(session).add_many(
-                list({r["msg_id"]: r for r in rows}.values())
-            )
+        async with self.database.write(self.campaign.id) as repos:
+            inserted = await repos.inbox.add_many(list({e.msg_id: e for e in entries}.values()))
         results = []
         for message in messages:  # the same msgId twice in one batch: only the first is new
             results.append(message.msg_id in inserted)
@@ -105,11 +96,11 @@ class Pipeline:
         """
         if len(messages) > 1:
             try:
-                async with self.database.sessionmaker.begin() as session:
-                    batch = _Batch(
-                        await InboxRepository(session).get_many(m.msg_id for m in messages)
-                    )
-                    return [await self._process_one(session, batch, m) for m in messages]
+                async with self.database.write(self.campaign.id) as repos:
+                    batch = _Batch(await repos.inbox.get_many(m.msg_id for m in messages))
+                    results = [await self._process_one(repos, batch, m) for m in messages]
+                    await repos.inbox.mark_processed(batch.processed)
+                    return results
             except Exception:
                 logger.exception(
                     "batch of %d messages failed; processing one by one", len(messages)
@@ -118,19 +109,21 @@ class Pipeline:
 
     async def _process_alone(self, message: IncomingMessage) -> Reply | None:
         try:
-            async with self.database.sessionmaker.begin() as session:
-                batch = _Batch(await InboxRepository(session).get_many([message.msg_id]))
-                return await self._process_one(session, batch, message)
+            async with self.database.write(self.campaign.id) as repos:
+                batch = _Batch(await repos.inbox.get_many([message.msg_id]))
+                result = await self._process_one(repos, batch, message)
+                await repos.inbox.mark_processed(batch.processed)
+                return result
         except Exception:
             logger.exception("message %s failed", message.msg_id)
             reply = _addressed(replies.apology(), message)
-            async with self.database.sessionmaker.begin() as session:
-                batch = _Batch(await InboxRepository(session).get_many([message.msg_id]))
-                self._mark(batch, message, "", "error", reply)
+            async with self.database.write(self.campaign.id) as repos:
+                # No inbox entry (process() without receive()) makes this a no-op.
+                await repos.inbox.mark_processed([self._processed(message, "", "error", reply)])
             return reply
 
     async def _process_one(
-        self, session: AsyncSession, batch: _Batch, message: IncomingMessage
+        self, repos: Repositories, batch: _Batch, message: IncomingMessage
     ) -> Reply | None:
         started = time.perf_counter()
         call = parse_command(message.text)
@@ -141,11 +134,10 @@ class Pipeline:
         if inbox is not None and inbox.processed_at is not None:
             _log(message, command, "duplicate", started)
             return _stored_reply(inbox)
-        state = StateRepository(session)
-        await self._remember_group(state, message)
-        campaign = await self._campaign(session, batch, message)
-        bindings = BindingRepository(session, campaign.id)
-        actor = await self._actor(bindings, batch, message, campaign)
+        await self._remember_group(repos.state, message)
+        campaign = await self._campaign(repos, batch, message)
+        repos = repos.for_campaign(campaign.id)
+        actor = await self._actor(repos.bindings, batch, message, campaign)
         outcome = "ok"
         if spec is not None and spec.admin_only and not actor.is_admin:
             outcome = "refused"
@@ -157,18 +149,13 @@ class Pipeline:
                 args=route.args if route is not None else (call.word if call else ""),
                 actor=actor,
                 campaign=campaign,
-                session=session,
-                reports=ReportRepository(session, campaign.id),
-                bindings=bindings,
-                state=state,
+                repos=repos,
                 now=message.created_at,
                 commands=self.table,
                 campaigns=self.campaigns,
             )
             try:
-                async with (
-                    session.begin_nested()
-                ):  # a refusal or a failure undoes the handler's writes
+                async with repos.savepoint():  # a refusal or a failure undoes the handler's writes
                     reply = await handler(context)
                 if spec is None:
                     outcome = "unknown"
@@ -199,13 +186,13 @@ class Pipeline:
             self._push_conversation_id = message.conversation_id
 
     async def _campaign(
-        self, session: AsyncSession, batch: _Batch, message: IncomingMessage
+        self, repos: Repositories, batch: _Batch, message: IncomingMessage
     ) -> Campaign:
         if self.book is None:
             return self.campaign
         if message.conversation_id not in batch.campaigns:
             batch.campaigns[message.conversation_id] = await self.book.active(
-                session, message.conversation_id
+                repos.state, repos.targets, message.conversation_id
             )
         return batch.campaigns[message.conversation_id]
 
@@ -218,21 +205,12 @@ class Pipeline:
     ) -> Actor:
         """Identity is the staffId, checked against bindings and the campaign file; never the nick."""
         staff_id = message.sender_staff_id
-        is_listed_admin = staff_id in self.admins
         key = (campaign.id, staff_id)
         if key not in batch.bindings:
             batch.bindings[key] = await bindings.get(staff_id) if staff_id else None
-        binding = batch.bindings[key]
-        if binding is not None:
-            role = Role(binding.role)
-            return Actor(
-                staff_id, binding.name, role, binding.unit, is_listed_admin or role is Role.ADMIN
-            )
-        member = campaign.member(staff_id) if staff_id else None
-        if member is not None:
-            is_admin = is_listed_admin or member.role is Role.ADMIN
-            return Actor(staff_id, member.name, member.role, member.unit, is_admin)
-        return Actor(staff_id, message.sender_nick or staff_id, None, None, is_listed_admin)
+        return identify(
+            staff_id, message.sender_nick, campaign.members, batch.bindings[key], self.admins
+        )
 
     def _mark(
         self,
@@ -242,23 +220,44 @@ class Pipeline:
         outcome: str,
         reply: Reply | None,
     ) -> None:
+        """Queue the message's outcome for the batch's one inbox update; a later copy of the same
+        message in this batch then finds it processed."""
         inbox = batch.inbox.get(message.msg_id)
         if inbox is None:  # process() without receive(): nothing to mark
             return
-        inbox.processed_at = self.clock.now()
-        inbox.command = command
-        inbox.outcome = outcome
-        inbox.reply_title = reply.title if reply else None
-        inbox.reply_text = reply.text if reply else None
+        processed = self._processed(message, command, outcome, reply)
+        batch.processed.append(processed)
+        batch.inbox[message.msg_id] = replace(
+            inbox,
+            processed_at=processed.processed_at,
+            command=processed.command,
+            outcome=processed.outcome,
+            reply_title=processed.reply_title,
+            reply_text=processed.reply_text,
+        )
+
+    def _processed(
+        self, message: IncomingMessage, command: str, outcome: str, reply: Reply | None
+    ) -> Processed:
+        return Processed(
+            msg_id=message.msg_id,
+            processed_at=self.clock.now(),
+            command=command,
+            outcome=outcome,
+            reply_title=reply.title if reply else None,
+            reply_text=reply.text if reply else None,
+        )
 
 
 @dataclass(slots=True)
 class _Batch:
-    """Rows one transaction loaded up front: one query for the whole batch, not one per message."""
+    """What one transaction loaded up front (one query for the whole batch, not one per message),
+    and the outcomes it stores at its end (one statement for the whole batch)."""
 
-    inbox: dict[str, InboxMessage]
+    inbox: dict[str, InboxEntry]
     campaigns: dict[str, Campaign] = field(default_factory=dict)  # by conversation id
     bindings: dict[tuple[str, str], Binding | None] = field(default_factory=dict)
+    processed: list[Processed] = field(default_factory=list)
 
 
 def _log(message: IncomingMessage, command: str, outcome: str, started: float) -> None:
@@ -278,7 +277,7 @@ def _addressed(reply: Reply | None, message: IncomingMessage) -> Reply | None:
     return Reply(reply.title, reply.text, (message.sender_staff_id,))
 
 
-def _stored_reply(inbox: InboxMessage) -> Reply | None:
+def _stored_reply(inbox: InboxEntry) -> Reply | None:
     if inbox.reply_text is None:
         return None
     return Reply(inbox.reply_title or "", inbox.reply_text, (inbox.sender_staff_id,))

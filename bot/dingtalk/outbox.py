@@ -10,15 +10,13 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.dingtalk.openapi import is_retryable
 from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage, Reply
-from storage.models import InboxMessage, Outbox
-from storage.outbox import REPLY_KEY_PREFIX, OutboxRepository
+from storage import SessionFactory
+from storage.outbox import PENDING, REPLY_KEY_PREFIX, SENT, OutboxEntry, OutboxRepository
+from storage.repositories import InboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +30,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _copy(row: Outbox) -> Outbox:
-    """A fresh, transient copy of a row whose insert was rolled back."""
-    columns = Outbox.__table__.columns.keys()
-    return Outbox(**{name: getattr(row, name) for name in columns if name != "id"})
-
-
 def part_keys(key: str, count: int) -> list[str]:
     """The first part keeps the caller's key, so `key` alone decides at-most-once."""
     return [key] + [f"{key}#{n}" for n in range(2, count + 1)]
@@ -46,7 +38,7 @@ def part_keys(key: str, count: int) -> list[str]:
 class OutboxRelay:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: SessionFactory,
         sender: Sender,
         *,
         now: Callable[[], datetime] = _utc_now,
@@ -64,7 +56,7 @@ class OutboxRelay:
         self._inflight: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._markers: list[Outbox] = []
+        self._markers: list[OutboxEntry] = []
         self._markers_ready = asyncio.Event()
         self._marker_task: asyncio.Task[None] | None = None
 
@@ -100,23 +92,20 @@ class OutboxRelay:
             if lead is None:
                 logger.warning("image %s not queued: no message %s to follow", key, after)
                 return False
-            is_new = await repository.add(
-                Outbox(
+            stored = await repository.add(
+                OutboxEntry(
                     key=key,
                     channel=IMAGE,
                     conversation_id=lead.conversation_id,
                     title=title[:128],
                     text="",
-                    at_staff_ids="",
                     media=png,
-                    state="pending",
-                    attempts=0,
                     next_attempt_at=now,
                     created_at=now,
                 )
             )
         self._wake.set()
-        return is_new
+        return stored is not None
 
     async def reply(self, message: IncomingMessage, reply: Reply) -> list[int]:
         """Queue the reply to `message` (keyed by its msgId); returns the row ids to deliver."""
@@ -150,20 +139,18 @@ class OutboxRelay:
             repository = OutboxRepository(session)
             existing = await repository.parts(key)
             if existing:
-                return False, [row.id for row in existing]
-            rows = [
-                Outbox(
+                return False, [entry.id for entry in existing]
+            entries = [
+                OutboxEntry(
                     key=part_key,
                     channel=channel,
                     conversation_id=conversation_id,
                     title=title if number == 0 else f"{title}（续{number}）",
                     text=part,
                     # Mention people once, in the last part, where the reader ends up.
-                    at_staff_ids=",".join(at_staff_ids) if number == len(parts) - 1 else "",
+                    at_staff_ids=at_staff_ids if number == len(parts) - 1 else (),
                     session_webhook=session_webhook,
                     session_webhook_expires_at=session_webhook_expires_at,
-                    state="pending",
-                    attempts=0,
                     next_attempt_at=now,
                     created_at=now,
                 )
@@ -171,10 +158,13 @@ class OutboxRelay:
                     zip(part_keys(key, len(parts)), parts, strict=True)
                 )
             ]
-            for row in rows:
-                if not await repository.add(row):
-                    return False, [row.id for row in await repository.parts(key)]
-            return True, [row.id for row in rows]
+            row_ids = []
+            for entry in entries:
+                stored = await repository.add(entry)
+                if stored is None:
+                    return False, [entry.id for entry in await repository.parts(key)]
+                row_ids.append(stored.id)
+            return True, row_ids
 
     def note_reply_sent(self, message: IncomingMessage, reply: Reply, delivery: Delivery) -> None:
         """Record a reply sent straight after processing. The inbox row already held the reply before
@@ -182,16 +172,14 @@ class OutboxRelay:
         so a crash within MARKER_BATCH_SECONDS of a send can repeat that reply at the next start."""
         now = self._now()
         self._markers.append(
-            Outbox(
+            OutboxEntry(
                 key=f"{REPLY_KEY_PREFIX}{message.msg_id}",
                 channel=REPLY,
                 conversation_id=message.conversation_id,
                 title=reply.title,
                 text=reply.text,
-                at_staff_ids=",".join(reply.at_staff_ids),
-                session_webhook=None,
-                session_webhook_expires_at=None,
-                state="sent",
+                at_staff_ids=reply.at_staff_ids,
+                state=SENT,
                 attempts=1,
                 next_attempt_at=now,
                 created_at=now,
@@ -201,7 +189,7 @@ class OutboxRelay:
         )
         self._markers_ready.set()
 
-    async def unanswered(self, processed_since: datetime) -> list[InboxMessage]:
+    async def unanswered(self, processed_since: datetime) -> list[InboxEntry]:
         async with self._sessionmaker() as session:
             return await OutboxRepository(session).unanswered(processed_since)
 
@@ -210,18 +198,13 @@ class OutboxRelay:
         if not markers:
             return
         try:
-            try:
-                async with self._sessionmaker.begin() as session:
-                    session.add_all(markers)  # one INSERT batch: the write lock is held briefly
-            except IntegrityError:
-                # A reply row already exists for one of them (queued after a failure): one by one.
-                async with self._sessionmaker.begin() as session:
-                    repository = OutboxRepository(session)
-                    for marker in markers:
-                        await repository.add(_copy(marker))
+            # One statement for the batch: the write lock is held briefly. A marker whose reply
+            # already has a row (queued after a failed send) is skipped.
+            async with self._sessionmaker.begin() as session:
+                await OutboxRepository(session).add_new(markers)
         except Exception:
             # Keep them for the next batch: a lost marker would resend its reply after a restart.
-            self._markers = [_copy(marker) for marker in markers] + self._markers
+            self._markers = markers + self._markers
             raise
 
     async def _marker_writer(self) -> None:
@@ -241,7 +224,7 @@ class OutboxRelay:
         for row_id in row_ids:
             async with self._sessionmaker() as session:
                 row = await OutboxRepository(session).get(row_id)
-            if row is None or row.state != "pending" or row_id in self._inflight:
+            if row is None or row.state != PENDING or row_id in self._inflight:
                 continue
             if not await self._send(row):
                 return False
@@ -251,14 +234,14 @@ class OutboxRelay:
         """Send every due row; rows for one target go in order, targets in parallel. Returns sends."""
         async with self._sessionmaker() as session:
             rows = await OutboxRepository(session).due(self._now())
-        queues: dict[tuple[str, str], list[Outbox]] = {}
+        queues: dict[tuple[str, str], list[OutboxEntry]] = {}
         for row in rows:
             if row.id not in self._inflight:
                 # Images go through the app robot: in its queue, so a chart follows its bulletin.
                 lane = APP if row.channel == IMAGE else row.channel
                 queues.setdefault((lane, row.conversation_id), []).append(row)
 
-        async def drain(queue: list[Outbox]) -> int:
+        async def drain(queue: list[OutboxEntry]) -> int:
             sent = 0
             for row in queue:
                 if row.id in self._inflight or not await self._send(row):
@@ -269,7 +252,7 @@ class OutboxRelay:
         results = await asyncio.gather(*(drain(queue) for queue in queues.values()))
         return sum(results)
 
-    async def _send(self, row: Outbox) -> bool:
+    async def _send(self, row: OutboxEntry) -> bool:
         """Send one row unless another path (deliver, a flush) is sending or has sent it."""
         if row.id in self._inflight:
             return False
@@ -278,7 +261,7 @@ class OutboxRelay:
             # Callers hold a snapshot; the row may have been sent since it was read.
             async with self._sessionmaker() as session:
                 fresh = await OutboxRepository(session).get(row.id)
-            if fresh is None or fresh.state != "pending":
+            if fresh is None or fresh.state != PENDING:
                 return True
             try:
                 delivery = await self._transmit(row)
@@ -291,8 +274,8 @@ class OutboxRelay:
         finally:
             self._inflight.discard(row.id)
 
-    async def _transmit(self, row: Outbox) -> Delivery:
-        at = tuple(filter(None, row.at_staff_ids.split(",")))
+    async def _transmit(self, row: OutboxEntry) -> Delivery:
+        at = row.at_staff_ids
         if row.channel == IMAGE:
             return await self.sender.push_image(row.conversation_id, row.media or b"")
         if row.channel == REPLY:
@@ -309,7 +292,7 @@ class OutboxRelay:
             row.conversation_id, row.title, row.text, at, channel=row.channel or APP
         )
 
-    async def _failed(self, row: Outbox, error: DingTalkApiError) -> None:
+    async def _failed(self, row: OutboxEntry, error: DingTalkApiError) -> None:
         attempts = row.attempts + 1
         gives_up = not is_retryable(error) or attempts >= self._max_attempts
         next_at = None

@@ -1,0 +1,61 @@
+"""Repositories: every repository bound to one session (one unit of work) and one campaign.
+
+Built here and only here, so code outside storage/ gets repositories and never a session.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.bulletins import BulletinRepository
+from storage.outbox import OutboxRepository
+from storage.projects import ProjectRepository, TargetRepository
+from storage.repositories import (
+    BindingRepository,
+    InboxRepository,
+    ReportRepository,
+    StateRepository,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    campaign_id: str
+    reports: ReportRepository
+    bindings: BindingRepository
+    projects: ProjectRepository
+    bulletins: BulletinRepository
+    targets: TargetRepository  # every campaign's: its methods name the campaign
+    state: StateRepository
+    inbox: InboxRepository
+    outbox: OutboxRepository
+    _session: AsyncSession = field(repr=False)
+
+    @classmethod
+    def bind(cls, session: AsyncSession, campaign_id: str) -> Repositories:
+        return cls(
+            campaign_id=campaign_id,
+            reports=ReportRepository(session, campaign_id),
+            bindings=BindingRepository(session, campaign_id),
+            projects=ProjectRepository(session, campaign_id),
+            bulletins=BulletinRepository(session, campaign_id),
+            targets=TargetRepository(session),
+            state=StateRepository(session),
+            inbox=InboxRepository(session),
+            outbox=OutboxRepository(session),
+            _session=session,
+        )
+
+    def for_campaign(self, campaign_id: str) -> Repositories:
+        """The same unit of work, with the campaign's repositories bound to `campaign_id`."""
+        if campaign_id == self.campaign_id:
+            return self
+        return Repositories.bind(self._session, campaign_id)
+
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        """A nested transaction: writes inside it are undone if the block raises."""
+        return self._session.begin_nested()
