@@ -28,8 +28,9 @@ from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bot.dingtalk import wire
-from bot.dingtalk.services import DingTalk, wait_for_shutdown
+from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import SystemTimer, Timer
+from bot.errors import StorageLost
 from bot.messages import IncomingMessage
 
 if TYPE_CHECKING:
@@ -153,6 +154,11 @@ class _BotMessages(dingtalk_stream.CallbackHandler):
             return AckMessage.STATUS_OK, "ignored"
         try:
             await self._accept(message)
+        except StorageLost as lost:
+            # No ACK at all (not even 500): DingTalk redelivers to the bot that restarts on a
+            # sound database, and nothing here claims the message was stored.
+            logger.error("message %s not stored (%s); not acknowledged", message.msg_id, lost)
+            raise
         except Exception:
             logger.exception(
                 "could not store message %s; asking DingTalk to redeliver", message.msg_id
@@ -345,25 +351,20 @@ class StreamClient:
             await ws.send(json.dumps(ack.to_dict()))
         except ConnectionClosed:
             logger.info("socket closed before an ACK could be sent; DingTalk will redeliver")
+        except StorageLost:
+            pass  # logged where it was found; no ACK is the answer
         except Exception:
             logger.exception("stream frame handling failed")
 
 
-async def run_stream(settings: Settings, dingtalk: DingTalk) -> None:
-    """`saima run --transport stream`: receive through Stream mode until SIGTERM/SIGINT."""
-    client = StreamClient(
+def stream_client(settings: Settings, dingtalk: DingTalk) -> StreamClient:
+    """`saima run --transport stream`'s client, feeding the inbound flow."""
+    return StreamClient(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         endpoint=settings.openapi_endpoint,
         accept=dingtalk.inbound.accept,
     )
-    await dingtalk.start()
-    await client.start()
-    try:
-        await wait_for_shutdown()
-    finally:
-        await client.stop()
-        await dingtalk.stop()
 
 
 async def probe_stream_registration(settings: Any) -> bool:
