@@ -19,12 +19,16 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
+from bot.dingtalk.http import CallbackServer
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import Sender
-from bot.dingtalk.services import DingTalk
+from bot.dingtalk.services import DingTalk, wait_for_shutdown
+from bot.dingtalk.stream import StreamClient, stream_client
 from bot.dingtalk.timing import Timer
+from bot.web.health import Health, fixed_transport, stream_transport
+from bot.web.server import WebServer
 from bulletins.chart import ranking_chart
 from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
@@ -32,6 +36,7 @@ from handlers import ROUTERS, UNKNOWN
 from scheduler.runtime import RunningBulletins, start_bulletins
 from scheduler.workdays import CHINA
 from storage import Database, open_database
+from storage.health import DatabaseFileGuard
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ class App:
     clock: Clock
     http: aiohttp.ClientSession | None = field(default=None)
     book: CampaignBook | None = field(default=None)  # every campaign; `campaign` is the default
+    guard: DatabaseFileGuard | None = field(default=None)  # the database file opened at start
 
     @classmethod
     def build(
@@ -64,6 +70,7 @@ class App:
 
     async def start(self) -> None:
         await self.database.upgrade()
+        self.guard = DatabaseFileGuard(self.database)
         if self.book is not None:  # targets imported from CSV apply over the file's
             async with self.database.read(self.campaign.id) as repos:
                 self.campaign = await self.book.with_targets(repos.targets, self.campaign)
@@ -115,7 +122,37 @@ def build_dingtalk(
         **retries,
     )
     outbox = OutboxRelay(app.database.sessionmaker, sender)
-    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox))
+    lost = app.guard.problem if app.guard is not None else lambda: ""
+    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox, lost_database=lost))
+
+
+async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: int) -> int:
+    """`saima run` with DingTalk: the transport, and the web server (/healthz) beside it in every
+    mode; HTTP callback mode serves DingTalk's callback on that same server. Returns the exit
+    status: 0 on SIGTERM/SIGINT, non-zero when the database file was lost."""
+    guard = app.guard or DatabaseFileGuard(app.database)
+    stream: StreamClient | None = None
+    if transport == "stream":
+        stream = stream_client(app.settings, dingtalk)
+        state = stream_transport(stream)
+    else:
+        state = fixed_transport("http", "listening")
+    server = WebServer(Health(app.database, guard, state, dingtalk.inbound))
+    if transport == "http":
+        CallbackServer(app_secret=app.settings.client_secret, accept=dingtalk.inbound.accept).mount(
+            server.web_app
+        )
+    await dingtalk.start()
+    try:
+        await server.start(host, port)
+        if stream is not None:
+            await stream.start()
+        return await wait_for_shutdown(guard.problem)
+    finally:
+        if stream is not None:
+            await stream.stop()
+        await server.stop()
+        await dingtalk.stop()
 
 
 def bulletin_service(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins
+from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins, serve
 from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
 from bot.messages import IncomingMessage
@@ -131,15 +131,7 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
     async with app:
         dingtalk = build_dingtalk(app)  # one sender and one outbox relay for replies and pushes
         async with scheduled_bulletins(app, dingtalk):
-            if transport == "stream":
-                from bot.dingtalk.stream import run_stream
-
-                await run_stream(settings, dingtalk)
-            else:
-                from bot.dingtalk.http import run_http
-
-                await run_http(settings, app.database, dingtalk, host, port)
-    return 0
+            return await serve(app, dingtalk, transport, host, port)
 
 
 async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool) -> int:
@@ -208,8 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the bot (stream with credentials, else the console sandbox)"
     )
     run.add_argument("--transport", choices=TRANSPORTS)
-    run.add_argument("--host", default="127.0.0.1", help="HTTP callback mode: bind address")
-    run.add_argument("--port", type=int, default=8080, help="HTTP callback mode: port")
+    run.add_argument(
+        "--web-host",
+        "--host",
+        dest="web_host",
+        help="web server (/healthz; HTTP callback mode's callback) bind address "
+        "(default: SAIMA_WEB_HOST or 127.0.0.1)",
+    )
+    run.add_argument(
+        "--web-port",
+        "--port",
+        dest="web_port",
+        type=int,
+        help="web server port (default: SAIMA_WEB_PORT or 8080)",
+    )
 
     say = sub.add_parser("say", help="run one message through the pipeline and print the reply")
     say.add_argument("--user", required=True, help="sender staffId")
@@ -249,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "run":
-            return await run_bot(settings, args.transport, args.host, args.port)
+            host = args.web_host or settings.web_host
+            port = settings.web_port if args.web_port is None else args.web_port
+            return await run_bot(settings, args.transport, host, port)
         case "say":
             return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
         case "rank":

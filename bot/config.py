@@ -13,6 +13,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/saima.db"
 DEFAULT_SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
 DEFAULT_OPENAPI_ENDPOINT = "https://api.dingtalk.com"
 DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"  # the legacy host: media upload
+DEFAULT_WEB_HOST = "127.0.0.1"  # behind a reverse proxy; set 0.0.0.0 to expose it yourself
+DEFAULT_WEB_PORT = 8080
 SHIPPED_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "fdi-2021.toml"
 
 
@@ -30,6 +32,8 @@ class Settings:
     openapi_endpoint: str = DEFAULT_OPENAPI_ENDPOINT
     oapi_endpoint: str = DEFAULT_OAPI_ENDPOINT
     sandbox_database_url: str = DEFAULT_SANDBOX_DATABASE_URL
+    web_host: str = DEFAULT_WEB_HOST
+    web_port: int = DEFAULT_WEB_PORT
 
     @property
     def has_app_credentials(self) -> bool:
@@ -65,4 +69,6 @@ class Settings:
             ),
             oapi_endpoint=(get("DINGTALK_OAPI_ENDPOINT") or DEFAULT_OAPI_ENDPOINT).rstrip("/"),
             sandbox_database_url=get("SAIMA_SANDBOX_DATABASE_URL") or DEFAULT_SANDBOX_DATABASE_URL,
+            web_host=get("SAIMA_WEB_HOST") or DEFAULT_WEB_HOST,
+            web_port=int(get("SAIMA_WEB_PORT") or DEFAULT_WEB_PORT),
         )

@@ -15,3 +15,7 @@ class DingTalkApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"DingTalk API error {status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+
+
+class StorageLost(Exception):
+    """The database file is gone or replaced: nothing may be confirmed as stored any more."""

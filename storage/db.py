@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -82,8 +83,9 @@ def _upgrade(connection: Connection) -> None:
 def open_database(url: str) -> Database:
     parsed = make_url(url)
     is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    database = parsed.database or ""
+    if is_sqlite and database not in ("", ":memory:") and not database.startswith("file:"):
+        url = _existing_sqlite_file(parsed)
     # SQLite has one writer; several pooled connections would only wait on each other inside
     # SQLite's busy handler (sleeps of 1–100 ms). One connection queues them in asyncio instead.
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if is_sqlite else {}
@@ -91,6 +93,19 @@ def open_database(url: str) -> Database:
     if is_sqlite:
         _tune_sqlite(engine)
     return Database(engine=engine, sessionmaker=async_sessionmaker(engine, expire_on_commit=False))
+
+
+def _existing_sqlite_file(parsed: URL) -> str:
+    """Create the file only if there is none yet (the first start, said in the log), then open it
+    with mode=rw: should the file vanish under the running bot, a reconnect fails instead of
+    silently starting a fresh, empty database."""
+    path = Path(str(parsed.database))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logger.warning("no database at %s: creating a new, empty one (first start)", path)
+        sqlite3.connect(path).close()
+    query = {**parsed.query, "mode": "rw", "uri": "true"}
+    return parsed.set(database=f"file:{path}", query=query).render_as_string(hide_password=False)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -26,6 +26,7 @@ LAYERS = {
     "bot": "core",  # bot/__init__.py: the version only
     "bot.chat": "chat",
     "bot.dingtalk": "dingtalk",
+    "bot.web": "web",
     "bulletins": "bulletins",
     "handlers": "handlers",
     "scheduler": "scheduler",
@@ -42,6 +43,7 @@ ALLOWED = {
     "storage": {"campaign"},
     "chat": {"campaign", "core", "storage"},
     "dingtalk": {"core", "chat", "storage"},
+    "web": {"core", "chat", "dingtalk", "storage"},
     "bulletins": {"campaign", "core", "storage"},
     "handlers": {"campaign", "core", "chat", "storage", "bulletins"},
     "scheduler": {"campaign", "core", "bulletins"},

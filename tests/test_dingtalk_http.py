@@ -1,4 +1,4 @@
-"""HTTP callback mode: signature, timestamp window and replay checks, the reply path, /healthz."""
+"""HTTP callback mode: signature, timestamp window and replay checks, limits, the reply path."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.app import App, build_dingtalk
 from bot.config import Settings
-from bot.dingtalk.http import CallbackServer, health_check
+from bot.dingtalk.http import CallbackServer
 from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import wall_ms
 from storage.models import InboxMessage
@@ -80,7 +80,6 @@ async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
     server = CallbackServer(
         app_secret=settings.client_secret,
         accept=dingtalk.inbound.accept,
-        health=health_check(app.database, dingtalk),
         now_ms=clock,
     )
     await dingtalk.start()
@@ -168,15 +167,18 @@ def test_http_mode_refuses_to_start_without_an_app_secret() -> None:
     async def accept(_message: object) -> bool:
         return True
 
-    async def health() -> dict[str, str]:
-        return {}
-
     with pytest.raises(ValueError):
-        CallbackServer(app_secret="", accept=accept, health=health)
+        CallbackServer(app_secret="", accept=accept)
 
 
-async def test_healthz_reports_database_and_transport(harness: Harness) -> None:
-    async with harness.http.get(harness.url + "/healthz") as response:
-        assert response.status == 200
-        report = await response.json()
-    assert report["database"] == "ok" and report["transport"] == "http"
+async def test_non_json_content_type_is_answered_415(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-form"))
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert await harness.post(headers, body) == 415
+    assert await harness.inbox_ids() == []
+
+
+async def test_oversized_body_is_refused_unread(harness: Harness, fake: FakeDingTalk) -> None:
+    headers, _ = fake.signed_callback(fake.message_data("/帮助", msg_id="m-big"))
+    assert await harness.post(headers, b"{" + b" " * 300_000 + b"}") == 413
+    assert await harness.inbox_ids() == []

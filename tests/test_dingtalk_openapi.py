@@ -55,7 +55,7 @@ async def test_group_send_refreshes_an_expired_token_and_retries_once(
     assert [s.text for s in fake_dingtalk.group_sends] == ["第一条", "第二条"]
     assert len(fake_dingtalk.token_requests) == 2
     assert fake_dingtalk.rejected == [
-        ("/v1.0/robot/groupMessages/send", 401, "InvalidAuthentication")
+        ("/v1.0/robot/groupMessages/send", 400, "InvalidAuthentication")
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import signal
@@ -19,12 +20,13 @@ from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk import wire
 from bot.dingtalk.services import DingTalk
-from bot.dingtalk.stream import StreamClient
+from bot.dingtalk.stream import WRONG_CREDENTIALS, StreamClient
 from storage import open_database
 from storage.models import InboxMessage, Outbox
 from tests.fakes.dingtalk import FakeDingTalk
 
 ROOT = Path(__file__).resolve().parent.parent
+OPEN_PATH = "/v1.0/gateway/connections/open"
 
 
 @pytest.fixture
@@ -177,6 +179,36 @@ async def test_failed_connection_opens_are_retried_with_backoff(
         await stop_bot(bot)
 
 
+async def test_gateway_refusing_the_first_opens_then_accepting_is_connected_to(
+    fake: FakeDingTalk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong secret at boot, fixed later: the bot keeps trying, says why once, then connects."""
+    fake.fail_next(OPEN_PATH, status=401, code="authFailed", times=4)
+    with caplog.at_level(logging.DEBUG, logger="bot.dingtalk.stream"):
+        bot = await start_bot(fake, tmp_path / "saima.db")
+        try:
+            await fake.wait_for_sockets(1)
+            assert (await fake.wait_for_ack(await fake.say("/帮助"))).code == 200
+            assert bot.stream.state == "connected" and bot.stream.last_error == ""
+        finally:
+            await stop_bot(bot)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(bot.stream.reconnect_delays) >= 4
+    assert sum(WRONG_CREDENTIALS in w for w in warnings) == 1, warnings  # four refusals, one line
+
+
+async def test_backoff_state_reports_the_last_error(fake: FakeDingTalk, tmp_path: Path) -> None:
+    fake.fail_next(OPEN_PATH, status=503, code="ServiceUnavailable", times=1000)
+    bot = await start_bot(fake, tmp_path / "saima.db", backoff_initial=0.01, backoff_max=0.02)
+    try:
+        await fake.wait_for(lambda: len(fake.rejected) >= 2, what="two refused opens")
+        assert bot.stream.state in ("backoff", "connecting")
+        assert "status=503 code=ServiceUnavailable" in bot.stream.last_error
+        assert bot.stream.last_frame_age is None
+    finally:
+        await stop_bot(bot)
+
+
 async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_path: Path) -> None:
     bot = await start_bot(fake, tmp_path / "saima.db", idle_timeout=0.3)
     try:
@@ -282,3 +314,23 @@ async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(
     assert len(fake.webhook_sends) == 1, log.read_text()
     assert len(fake.acks_for(msg_id)) == 1
     assert await outbox_rows(database) == [(f"reply:{msg_id}", "sent")]
+
+
+async def test_saima_run_with_a_refused_first_connect_retries_until_it_connects(
+    fake: FakeDingTalk, tmp_path: Path
+) -> None:
+    """The process as an operator runs it (a fresh interpreter: no test has loaded any module
+    for it): a refused first connect used to end the reconnect loop for good."""
+    database, log = tmp_path / "saima.db", tmp_path / "bot.log"
+    fake.fail_next(OPEN_PATH, status=401, code="authFailed", times=2)
+    bot = _bot_process(fake, database, log)
+    try:
+        await fake.wait_for_sockets(1, timeout=30)
+        msg_id = await fake.say("/帮助")
+        assert (await fake.wait_for_ack(msg_id, timeout=10)).code == 200
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(bot.wait, 20) == 0, log.read_text()
+    output = log.read_text()
+    assert output.count("DingTalk refused the app credentials") == 1, output
+    assert "Traceback" not in output, output

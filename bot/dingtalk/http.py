@@ -1,28 +1,29 @@
-"""HTTP callback mode: an aiohttp server for DingTalk's POSTs (signed, replay-checked) and /healthz."""
+"""HTTP callback mode: DingTalk's POSTs (signed, replay-checked), mounted on the bot's web server.
+
+The body is read with a deadline and a size limit; a non-JSON content type is answered 415.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.dingtalk import wire
-from bot.dingtalk.services import DingTalk, wait_for_shutdown
 from bot.dingtalk.signing import CALLBACK_WINDOW_MS, SignCheck, check_callback_sign
 from bot.dingtalk.timing import wall_ms
+from bot.errors import StorageLost
 from bot.messages import IncomingMessage
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from storage import Database
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/dingtalk/callback"
-HEALTH_PATH = "/healthz"
+MAX_CALLBACK_BYTES = 256 * 1024  # a bot message is a few KiB
+READ_TIMEOUT_SECONDS = 10.0  # a client trickling its body does not hold a handler for longer
 
 
 class CallbackServer:
@@ -34,7 +35,6 @@ class CallbackServer:
         *,
         app_secret: str,
         accept: Callable[[IncomingMessage], Awaitable[bool]],
-        health: Callable[[], Awaitable[dict[str, Any]]],
         now_ms: Callable[[], int] = wall_ms,
         window_ms: int = CALLBACK_WINDOW_MS,
     ) -> None:
@@ -42,7 +42,6 @@ class CallbackServer:
             raise ValueError("HTTP callback mode needs DINGTALK_CLIENT_SECRET to verify signatures")
         self._secret = app_secret
         self._accept = accept
-        self._health = health
         self._now_ms = now_ms
         self._window_ms = window_ms
         # (timestamp, sign) pairs seen inside the window, and their arrival order for pruning.
@@ -51,8 +50,11 @@ class CallbackServer:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.web_app = web.Application()
-        self.web_app.router.add_post(CALLBACK_PATH, self._callback)
-        self.web_app.router.add_get(HEALTH_PATH, self._healthz)
+        self.mount(self.web_app)
+
+    def mount(self, web_app: web.Application) -> None:
+        """Serve the callback on `web_app` (the bot's web server in `saima run`)."""
+        web_app.router.add_post(CALLBACK_PATH, self._callback)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._runner = web.AppRunner(self.web_app, handle_signals=False, access_log=None)
@@ -91,8 +93,18 @@ class CallbackServer:
         if self._is_replay(timestamp, sign, now_ms):
             logger.warning("callback refused: replayed signature from %s", request.remote)
             return web.json_response({"error": "unauthorized"}, status=401)
+        if request.content_type != "application/json":
+            return web.json_response({"error": "unsupported media type"}, status=415)
+        if (request.content_length or 0) > MAX_CALLBACK_BYTES:
+            return web.json_response({"error": "too large"}, status=413)
         try:
-            data = await request.json()
+            async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+                raw = await request.content.read(MAX_CALLBACK_BYTES + 1)
+            if len(raw) > MAX_CALLBACK_BYTES:
+                return web.json_response({"error": "too large"}, status=413)
+            data = json.loads(raw)
+        except TimeoutError:
+            return web.json_response({"error": "timeout"}, status=408)
         except ValueError:
             return web.json_response({"error": "bad request"}, status=400)
         message = wire.incoming_message(data) if isinstance(data, dict) else None
@@ -100,44 +112,13 @@ class CallbackServer:
             return web.json_response({})
         try:
             await self._accept(message)
+        except StorageLost as lost:
+            logger.error("message %s not stored (%s); answered 503", message.msg_id, lost)
+            self._seen.discard((timestamp, sign))
+            return web.json_response({"error": "unavailable"}, status=503)
         except Exception:
             logger.exception("could not store message %s", message.msg_id)
             self._seen.discard((timestamp, sign))  # not stored: DingTalk's retry must get through
             return web.json_response({"error": "internal"}, status=500)
         # Answer at once; the reply goes out through the sessionWebhook after processing.
         return web.json_response({})
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        report = await self._health()
-        return web.json_response(report, status=200 if report.get("database") == "ok" else 503)
-
-
-def health_check(database: Database, dingtalk: DingTalk) -> Callable[[], Awaitable[dict[str, Any]]]:
-    async def health() -> dict[str, Any]:
-        database_ok = await database.ping()
-        return {
-            "database": "ok" if database_ok else "error",
-            "transport": "http",
-            "listening": True,
-            "messages_in_progress": dingtalk.inbound.busy,
-        }
-
-    return health
-
-
-async def run_http(
-    settings: Settings, database: Database, dingtalk: DingTalk, host: str, port: int
-) -> None:
-    """`saima run --transport http`: serve DingTalk's callbacks until SIGTERM/SIGINT."""
-    server = CallbackServer(
-        app_secret=settings.client_secret,
-        accept=dingtalk.inbound.accept,
-        health=health_check(database, dingtalk),
-    )
-    await dingtalk.start()
-    await server.start(host, port)
-    try:
-        await wait_for_shutdown()
-    finally:
-        await server.stop()
-        await dingtalk.stop()

@@ -1,6 +1,8 @@
 """Inbound flow shared by both transports: persist, then ACK; process and reply after, off the ACK path.
 
 A redelivered msgId is ACKed and not processed again; unprocessed inbox rows are replayed at start.
+Processing that fails (the database, not a handler: those answer with an apology) is retried with
+backoff while the bot runs; a message that keeps failing gets an apology and is reported in /healthz.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.chat import replies
 from bot.chat.codec import decode_message
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import split_markdown
-from bot.errors import DingTalkApiError
+from bot.errors import DingTalkApiError, StorageLost
 from bot.messages import IncomingMessage, Reply
 
 logger = logging.getLogger(__name__)
 
 # Replies the process never got to send are sent at the next start if they are at most this old.
 REPLY_RECOVERY_WINDOW = timedelta(hours=6)
+# Seconds between processing attempts of a message whose processing failed; then it is given up.
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
 class MessagePipeline(Protocol):
@@ -39,16 +44,26 @@ class Inbound:
         *,
         max_concurrency: int = 32,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lost_database: Callable[[], str] = lambda: "",
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self._pipeline = pipeline
         self._outbox = outbox
         self._now = now
+        self._lost_database = lost_database
+        self.retry_delays = retry_delays
+        self._given_up: dict[str, str] = {}  # msgId -> why, for /healthz
         self._slots = asyncio.Semaphore(max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, message: IncomingMessage) -> bool:
-        """Store the message (raises if the database fails: do not ACK OK then) and schedule its work."""
+        """Store the message (raises if the database fails: do not ACK OK then) and schedule its work.
+
+        Raises StorageLost when the database file is no longer the one opened at start, before and
+        after the write: SQLite goes on writing into a deleted file, and that is not stored."""
+        self._check_database()
         is_new = await self._pipeline.receive(message)
+        self._check_database()
         if is_new:
             self._spawn(message)
         else:
@@ -71,9 +86,19 @@ class Inbound:
             logger.info("recovering %d messages left unprocessed or unanswered", len(messages))
         return len(messages)
 
+    def _check_database(self) -> None:
+        problem = self._lost_database()
+        if problem:
+            raise StorageLost(problem)
+
     @property
     def busy(self) -> int:
         return len(self._tasks)
+
+    @property
+    def given_up(self) -> list[str]:
+        """msgIds whose processing kept failing and were answered with an apology."""
+        return sorted(self._given_up)
 
     async def drain(self, grace_seconds: float = 10.0) -> None:
         """Let in-flight messages finish (bounded), then cancel the rest; the inbox keeps them."""
@@ -91,15 +116,58 @@ class Inbound:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, message: IncomingMessage) -> None:
-        async with self._slots:
+        for attempt, delay in enumerate((*self.retry_delays, None), start=1):
             try:
-                # process() returns the stored reply, without running anything, if already processed.
-                reply = await self._pipeline.process(message)
-                if reply is not None:
-                    await self._answer(message, reply)
-            except Exception:
-                # The inbox or outbox keeps the work; the relay or the next start picks it up.
-                logger.exception("message %s: processing or reply failed", message.msg_id)
+                async with self._slots:
+                    # process() returns the stored reply, running nothing, if already processed.
+                    reply = await self._pipeline.process(message)
+                    if reply is not None:
+                        await self._answer(message, reply)
+                return
+            except Exception as error:
+                if delay is None:
+                    break
+                # The traceback once; the retries only count.
+                logger.warning(
+                    "message %s: processing failed (attempt %d, %s); retrying in %.0f s",
+                    message.msg_id,
+                    attempt,
+                    type(error).__name__,
+                    delay,
+                    exc_info=error if attempt == 1 else None,
+                )
+            await asyncio.sleep(delay)
+        logger.error(
+            "message %s: processing failed %d times; answering with an apology",
+            message.msg_id,
+            len(self.retry_delays) + 1,
+        )
+        self._given_up[message.msg_id] = "processing failed"
+        await self._apologize(message)
+
+    async def _apologize(self, message: IncomingMessage) -> None:
+        """Straight to DingTalk: the database that failed cannot be asked to queue it."""
+        apology = replies.apology()
+        expires_at = message.session_webhook_expires_at
+        try:
+            await self._outbox.sender.reply(
+                message.conversation_id,
+                apology.title,
+                apology.text,
+                (message.sender_staff_id,) if message.sender_staff_id else (),
+                session_webhook=message.session_webhook,
+                session_webhook_expires_at_ms=int(expires_at.timestamp() * 1000)
+                if expires_at
+                else None,
+                one_to_one_staff_id=None if message.is_group else message.sender_staff_id,
+            )
+        except DingTalkApiError as error:
+            logger.warning(
+                "apology for %s not sent (status=%s code=%s)",
+                message.msg_id,
+                error.status,
+                error.code,
+            )
 
     async def _answer(self, message: IncomingMessage, reply: Reply) -> None:
         """Reply at once; the inbox row holds the reply already, so only failures need an outbox row."""
@@ -117,6 +185,7 @@ class Inbound:
                 session_webhook_expires_at_ms=int(expires_at.timestamp() * 1000)
                 if expires_at
                 else None,
+                one_to_one_staff_id=None if message.is_group else message.sender_staff_id,
             )
         except DingTalkApiError as error:
             logger.warning(

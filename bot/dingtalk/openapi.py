@@ -23,23 +23,35 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+ONE_TO_ONE_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 MEDIA_UPLOAD_PATH = "/media/upload"  # on the legacy host (oapi), which takes ?access_token=
 DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0  # the doc says tokens last 7200 s; renew well before
 THROTTLED_ERRCODE = "130101"  # "send too fast, exceed 20 times per minute"
+# The new OpenAPI throttles with HTTP 403 and Forbidden.AccessDenied.QpsLimitForApi (and kin).
+THROTTLED_CODE_PREFIXES = ("Forbidden.AccessDenied.QpsLimit", "Forbidden.AccessDenied.AccessLimit")
 AUTH_ERROR_CODES = frozenset({"InvalidAuthentication", "InvalidAccessToken", "40014", "42001"})
 
 
 def is_throttled(error: DingTalkApiError) -> bool:
-    return error.code == THROTTLED_ERRCODE or error.status == 429
+    return (
+        error.code == THROTTLED_ERRCODE
+        or error.status == 429
+        or (error.status == 403 and error.code.startswith(THROTTLED_CODE_PREFIXES))
+    )
 
 
 def is_auth_error(error: DingTalkApiError) -> bool:
     return error.status == 401 or error.code in AUTH_ERROR_CODES
 
 
+NO_RECIPIENT = "no_recipient"  # a one-to-one reply to someone without a staffId: cannot be sent
+
+
 def is_retryable(error: DingTalkApiError) -> bool:
     """Timeouts, network errors (status 0), 5xx and throttling; anything else will fail again."""
+    if error.code == NO_RECIPIENT:
+        return False
     return error.status == 0 or error.status >= 500 or is_throttled(error)
 
 
@@ -143,12 +155,17 @@ class OpenApiClient:
         """App-robot image send (`photo`: a media_id from upload_image, or a URL); processQueryKey."""
         return await self._send_group(wire.group_image(self._robot_code, conversation_id, photo))
 
-    async def _send_group(self, body: Mapping[str, Any]) -> str:
+    async def send_one_to_one_markdown(self, staff_id: str, title: str, text: str) -> str:
+        """App-robot message to one person's one-to-one chat with the robot; processQueryKey."""
+        body = wire.one_to_one_markdown(self._robot_code, [staff_id], title, text)
+        return await self._send_group(body, ONE_TO_ONE_SEND_PATH)
+
+    async def _send_group(self, body: Mapping[str, Any], path: str = GROUP_SEND_PATH) -> str:
         for attempt in (1, 2):
             token = await self.access_token(force_refresh=attempt == 2)
             status, answer = await _post(
                 self._session,
-                self._endpoint + GROUP_SEND_PATH,
+                self._endpoint + path,
                 json=body,
                 headers={"x-acs-dingtalk-access-token": token},
             )

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.dingtalk.openapi import is_retryable
+from bot.dingtalk.openapi import is_retryable, is_throttled
 from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage, Reply
@@ -21,6 +21,8 @@ from storage.repositories import InboxEntry
 logger = logging.getLogger(__name__)
 
 REPLY = "reply"
+# A reply in a one-to-one chat: `at_staff_ids` holds its recipient (mentions mean nothing there).
+REPLY_ONE_TO_ONE = "reply-1on1"
 IMAGE = "image"  # an image through the app robot: the row holds the PNG, uploaded when sent
 IDLE_RECHECK_SECONDS = 60.0
 MARKER_BATCH_SECONDS = 0.05
@@ -109,13 +111,14 @@ class OutboxRelay:
 
     async def reply(self, message: IncomingMessage, reply: Reply) -> list[int]:
         """Queue the reply to `message` (keyed by its msgId); returns the row ids to deliver."""
+        one_to_one = not message.is_group
         _, row_ids = await self._add(
             f"{REPLY_KEY_PREFIX}{message.msg_id}",
-            REPLY,
+            REPLY_ONE_TO_ONE if one_to_one else REPLY,
             message.conversation_id,
             reply.title,
             reply.text,
-            reply.at_staff_ids,
+            (message.sender_staff_id,) if one_to_one else reply.at_staff_ids,
             message.session_webhook,
             message.session_webhook_expires_at,
         )
@@ -147,8 +150,11 @@ class OutboxRelay:
                     conversation_id=conversation_id,
                     title=title if number == 0 else f"{title}（续{number}）",
                     text=part,
-                    # Mention people once, in the last part, where the reader ends up.
-                    at_staff_ids=at_staff_ids if number == len(parts) - 1 else (),
+                    # Mention people once, in the last part, where the reader ends up; every
+                    # part of a one-to-one reply names its recipient.
+                    at_staff_ids=at_staff_ids
+                    if number == len(parts) - 1 or channel == REPLY_ONE_TO_ONE
+                    else (),
                     session_webhook=session_webhook,
                     session_webhook_expires_at=session_webhook_expires_at,
                     next_attempt_at=now,
@@ -278,15 +284,17 @@ class OutboxRelay:
         at = row.at_staff_ids
         if row.channel == IMAGE:
             return await self.sender.push_image(row.conversation_id, row.media or b"")
-        if row.channel == REPLY:
+        if row.channel in (REPLY, REPLY_ONE_TO_ONE):
             expires = row.session_webhook_expires_at
+            one_to_one = row.channel == REPLY_ONE_TO_ONE
             return await self.sender.reply(
                 row.conversation_id,
                 row.title,
                 row.text,
-                at,
+                () if one_to_one else at,
                 session_webhook=row.session_webhook,
                 session_webhook_expires_at_ms=int(expires.timestamp() * 1000) if expires else None,
+                one_to_one_staff_id=(at[0] if at else "") if one_to_one else None,
             )
         return await self.sender.push(
             row.conversation_id, row.title, row.text, at, channel=row.channel or APP
@@ -294,7 +302,10 @@ class OutboxRelay:
 
     async def _failed(self, row: OutboxEntry, error: DingTalkApiError) -> None:
         attempts = row.attempts + 1
-        gives_up = not is_retryable(error) or attempts >= self._max_attempts
+        # Throttling only says "later": pause and retry, never drop the message for it.
+        gives_up = not is_retryable(error) or (
+            attempts >= self._max_attempts and not is_throttled(error)
+        )
         next_at = None
         if not gives_up:
             delay = min(self._retry_max, self._retry_initial * 2 ** (attempts - 1))

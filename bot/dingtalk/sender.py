@@ -1,4 +1,5 @@
-"""Outbound messages: replies (sessionWebhook, else group send) and pushes (app robot or custom robot).
+"""Outbound messages: replies (sessionWebhook, else the app robot's group or one-to-one send) and
+pushes (app robot or custom robot).
 
 One Sender per process owns the per-channel rate limits, retries with backoff and message splitting.
 """
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.dingtalk import wire
-from bot.dingtalk.openapi import OpenApiClient, is_retryable, is_throttled
+from bot.dingtalk.openapi import NO_RECIPIENT, OpenApiClient, is_retryable, is_throttled
 from bot.dingtalk.timing import SystemTimer, Timer, wall_ms
 from bot.errors import DingTalkApiError
 
 logger = logging.getLogger(__name__)
 
-APP, ROBOT, SESSION = "app", "robot", "session"
+APP, ROBOT, SESSION, ONE_TO_ONE = "app", "robot", "session", "oto"
 MAX_MARKDOWN_BYTES = 4000  # DingTalk renders long markdown badly; msgParam allows 15,000 bytes
 T = TypeVar("T")
 WEBHOOK_SAFETY_MS = 60_000  # do not start a reply on a sessionWebhook that expires within a minute
@@ -149,8 +150,10 @@ class Sender:
         *,
         session_webhook: str | None = None,
         session_webhook_expires_at_ms: int | None = None,
+        one_to_one_staff_id: str | None = None,
     ) -> Delivery:
-        """Answer a message: its sessionWebhook while valid (can @), else the app robot's group send."""
+        """Answer a message: its sessionWebhook while valid (can @), else the app robot's group send;
+        a one-to-one message (`one_to_one_staff_id` not None) through oToMessages, never a group send."""
         expires = session_webhook_expires_at_ms or 0
         if session_webhook and expires > self._now_ms() + WEBHOOK_SAFETY_MS:
             body = wire.webhook_markdown(title, text, at_staff_ids)
@@ -165,12 +168,26 @@ class Sender:
                 if not self.has_app_channel:
                     raise
                 logger.info(
-                    "sessionWebhook refused (status=%s code=%s) for %s; using the group send",
+                    "sessionWebhook refused (status=%s code=%s) for %s; using the app robot",
                     error.status,
                     error.code,
                     conversation_id,
                 )
+        if one_to_one_staff_id is not None:
+            return await self._one_to_one(conversation_id, one_to_one_staff_id, title, text)
         return await self.push(conversation_id, title, text, channel=APP)
+
+    async def _one_to_one(
+        self, conversation_id: str, staff_id: str, title: str, text: str
+    ) -> Delivery:
+        if not staff_id:
+            # DingTalk addresses one-to-one robot messages by staffId; an outsider has none.
+            raise DingTalkApiError(0, NO_RECIPIENT, "one-to-one sender without a staffId")
+        key = await self._with_retries(
+            f"{APP}:{conversation_id}",
+            lambda: self.client.send_one_to_one_markdown(staff_id, title, text),
+        )
+        return Delivery(ONE_TO_ONE, key)
 
     async def push(
         self,

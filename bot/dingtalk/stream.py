@@ -1,7 +1,8 @@
 """Stream mode through the official dingtalk-stream SDK; the only module that imports it.
 
-We use the SDK's connection registration, frame model, handler and ACK classes, and run our own
-connection loop: open off the event loop with a timeout, backoff with jitter, watchdog, one-call stop.
+We use the SDK's frame model, handler and ACK classes, and run our own connection loop: register
+with the gateway over aiohttp (so a refusal's status and code are known), backoff with jitter from
+any failure including the first, each cause logged once, watchdog, one-call stop.
 """
 
 from __future__ import annotations
@@ -12,18 +13,24 @@ import json
 import logging
 import random
 import socket
-import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
+import aiohttp
 import dingtalk_stream
-import websockets
 from dingtalk_stream import AckMessage, CallbackMessage, SystemMessage
+from dingtalk_stream.version import VERSION_STRING
+
+# Import what we catch: `import websockets` alone does not load websockets.exceptions (websockets
+# 14+ loads submodules lazily), and an `except` naming an unloaded attribute raises AttributeError.
+from websockets.asyncio.client import connect as websocket_connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bot.dingtalk import wire
-from bot.dingtalk.services import DingTalk, wait_for_shutdown
+from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import SystemTimer, Timer
+from bot.errors import StorageLost
 from bot.messages import IncomingMessage
 
 if TYPE_CHECKING:
@@ -31,9 +38,45 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 OPEN_PROBE_TIMEOUT_SECONDS = 15.0
+# How the gateway refuses wrong credentials: HTTP 401 {"code": "authFailed", "message": "鉴权失败"}.
+AUTH_REFUSALS = frozenset({"authFailed", "InvalidAuthentication", "invalidClientIdOrSecret"})
+WRONG_CREDENTIALS = (
+    "钉钉拒绝了应用凭据，请检查 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET"
+    " / DingTalk refused the app credentials: check DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET"
+)
+
+
+class GatewayRefused(Exception):
+    """connections/open answered without a ticket: `status` and DingTalk's `code` say why."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"status={status} code={code}")
+        self.status, self.code = status, code
+
+    @property
+    def wrong_credentials(self) -> bool:
+        return self.code in AUTH_REFUSALS or self.status in (401, 403)
+
+
+# Failures of the network or of DingTalk; anything else is logged with its traceback (our bug).
+EXPECTED_FAILURES = (GatewayRefused, OSError, TimeoutError, aiohttp.ClientError, WebSocketException)
+
+
+def failure_cause(error: BaseException) -> str:
+    """One line an operator can act on. Never the URL: the websocket URL carries the ticket."""
+    if isinstance(error, GatewayRefused):
+        if error.wrong_credentials:
+            return f"{WRONG_CREDENTIALS} ({error})"
+        return f"连接网关被拒绝 / the gateway refused the connection ({error})"
+    if isinstance(error, TimeoutError):
+        return "钉钉未及时响应 / no answer from DingTalk in time"
+    if isinstance(error, ConnectionClosed):
+        return f"连接断开 / the connection dropped ({type(error).__name__})"
+    if isinstance(error, OSError | aiohttp.ClientError | WebSocketException):
+        return f"网络错误 / network error ({type(error).__name__})"
+    return f"意外错误 / unexpected error ({type(error).__name__})"
 
 
 def aim_sdk_at(endpoint: str) -> None:
@@ -50,39 +93,47 @@ def aim_sdk_at(endpoint: str) -> None:
         module.DINGTALK_OPENAPI_ENDPOINT = endpoint  # type: ignore[attr-defined]
 
 
-def _in_daemon_thread(function: Callable[[], T]) -> asyncio.Future[T]:
-    """Run a blocking call off the loop. Not asyncio.to_thread: the SDK's requests.post has no timeout,
-    and a hung executor thread would block interpreter exit; a daemon thread is simply abandoned."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+async def open_connection(
+    http: aiohttp.ClientSession,
+    endpoint: str,
+    client_id: str,
+    client_secret: str,
+    topics: list[str],
+    local_ip: str,
+) -> tuple[str, str]:
+    """Register with the gateway, as the SDK's open_connection does; (websocket endpoint, ticket).
 
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def run() -> None:
+    Raises GatewayRefused with DingTalk's status and code; the SDK would only log and return None.
+    """
+    body = {
+        "clientId": client_id,
+        "clientSecret": client_secret,
+        "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in topics],
+        "ua": f"dingtalk-sdk-python/v{VERSION_STRING}-union",
+        "localIp": local_ip,
+    }
+    async with http.post(endpoint.rstrip("/") + OPEN_CONNECTION_PATH, json=body) as response:
         try:
-            result = function()
-        except BaseException as error:
-            loop.call_soon_threadsafe(settle, None, error)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
+            answer = await response.json(content_type=None)
+        except ValueError:
+            answer = None
+        fields = answer if isinstance(answer, dict) else {}
+        if response.status != 200 or not fields.get("endpoint") or not fields.get("ticket"):
+            raise GatewayRefused(response.status, str(fields.get("code") or ""))
+        return str(fields["endpoint"]), str(fields["ticket"])
 
-    threading.Thread(target=run, name="dingtalk-open-connection", daemon=True).start()
-    return future
+
+def local_ip() -> str:
+    """A label the gateway asks for. Not the SDK's way (it "connects" a UDP socket to 8.8.8.8)."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
 
 
 class _SdkClient(dingtalk_stream.DingTalkStreamClient):
     def get_host_ip(self) -> str:
-        # The SDK "connects" a UDP socket to 8.8.8.8 to learn its address; the field is only a label.
-        try:
-            return socket.gethostbyname(socket.gethostname())
-        except OSError:
-            return "127.0.0.1"
+        return local_ip()
 
 
 class _BotMessages(dingtalk_stream.CallbackHandler):
@@ -103,6 +154,11 @@ class _BotMessages(dingtalk_stream.CallbackHandler):
             return AckMessage.STATUS_OK, "ignored"
         try:
             await self._accept(message)
+        except StorageLost as lost:
+            # No ACK at all (not even 500): DingTalk redelivers to the bot that restarts on a
+            # sound database, and nothing here claims the message was stored.
+            logger.error("message %s not stored (%s); not acknowledged", message.msg_id, lost)
+            raise
         except Exception:
             logger.exception(
                 "could not store message %s; asking DingTalk to redeliver", message.msg_id
@@ -133,6 +189,7 @@ class StreamClient:
         if not client_id or not client_secret:
             raise ValueError("Stream mode needs DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET")
         aim_sdk_at(endpoint)
+        self._endpoint, self._client_id, self._client_secret = endpoint, client_id, client_secret
         self._sdk = _SdkClient(dingtalk_stream.Credential(client_id, client_secret), logger=logger)
         self._sdk.register_callback_handler(wire.BOT_MESSAGE_TOPIC, _BotMessages(accept))
         self._sdk.pre_start()
@@ -145,14 +202,26 @@ class StreamClient:
         self._frame_tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._ws: Any = None
-        self._last_frame_at = 0.0
-        self.state = "stopped"
+        self._http: aiohttp.ClientSession | None = None
+        self._local_ip = ""
+        self._last_frame_at: float | None = None
+        self.state = "stopped"  # connecting | connected | backoff | stopped
+        self.last_error = ""  # the cause of the latest failure, cleared once connected
         self.connections = 0
         self.reconnect_delays: list[float] = []  # observable backoff, newest last
+
+    @property
+    def last_frame_age(self) -> float | None:
+        """Seconds since the last frame from DingTalk (pings included); None before the first."""
+        if self._last_frame_at is None:
+            return None
+        return self._timer.monotonic() - self._last_frame_at
 
     async def start(self) -> None:
         if self._task is None:
             self.state = "connecting"
+            timeout = aiohttp.ClientTimeout(total=self._open_timeout)
+            self._http = aiohttp.ClientSession(timeout=timeout, trust_env=False)
             self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
@@ -166,39 +235,57 @@ class StreamClient:
             _, pending = await asyncio.wait(set(self._frame_tasks), timeout=drain_timeout)
             for frame_task in pending:
                 frame_task.cancel()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         self.state = "stopped"
+
+    async def _connect_once(self) -> float | None:
+        """Register, open the socket and receive until it closes; the time it opened, if it did."""
+        assert self._http is not None
+        if not self._local_ip:
+            self._local_ip = await asyncio.to_thread(local_ip)
+        endpoint, ticket = await open_connection(
+            self._http,
+            self._endpoint,
+            self._client_id,
+            self._client_secret,
+            list(self._sdk.callback_handler_map),
+            self._local_ip,
+        )
+        uri = f"{endpoint}?ticket={quote_plus(ticket)}"
+        async with websocket_connect(uri, proxy=None, open_timeout=self._open_timeout) as ws:
+            opened_at = self._timer.monotonic()
+            self._ws, self.state, self.last_error = ws, "connected", ""
+            self.connections += 1
+            logger.info("stream connected (connection #%d)", self.connections)
+            await self._receive(ws)
+        logger.info("stream closed by the server")
+        return opened_at
 
     async def _run(self) -> None:
         failures = 0
+        logged_cause = ""
         while True:
             opened_at = None
             try:
-                connection = await asyncio.wait_for(
-                    _in_daemon_thread(self._sdk.open_connection), self._open_timeout
-                )
-                if not connection or "endpoint" not in connection or "ticket" not in connection:
-                    raise ConnectionError("connections/open refused")
-                uri = f"{connection['endpoint']}?ticket={quote_plus(connection['ticket'])}"
-                async with websockets.connect(
-                    uri, proxy=None, open_timeout=self._open_timeout
-                ) as ws:
-                    opened_at = self._timer.monotonic()
-                    self._ws, self.state = ws, "connected"
-                    self.connections += 1
-                    logger.info("stream connected (connection #%d)", self.connections)
-                    await self._receive(ws)
-                logger.info("stream closed by the server")
-            except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
-                # Never log the URL: it carries the connection ticket.
-                logger.warning("stream connection failed or dropped: %s", type(error).__name__)
-            except Exception:
-                # Anything else (an odd gateway answer, an SDK bug) must not end the loop: a bot
-                # that silently stops receiving is worse than one that retries with backoff.
-                logger.exception("stream connection failed unexpectedly; reconnecting")
+                opened_at = await self._connect_once()
+            except Exception as error:
+                # Any failure, the first connect included, ends in a retry: a bot that silently
+                # stops receiving is worse than one that keeps trying with backoff.
+                cause = self.last_error = failure_cause(error)
+                if cause != logged_cause:  # the same cause again and again is logged once
+                    traceback = None if isinstance(error, EXPECTED_FAILURES) else error
+                    logger.warning("stream: %s; retrying with backoff", cause, exc_info=traceback)
+                    logged_cause = cause
+                else:
+                    logger.debug("stream: %s again", cause)
             finally:
                 self._ws = None
-            if opened_at is not None and self._timer.monotonic() - opened_at >= self._stable_after:
-                failures = 0  # a connection that lived long enough was healthy; start over quickly
+            if opened_at is not None:
+                logged_cause = ""  # it worked once: a later failure is news again
+                if self._timer.monotonic() - opened_at >= self._stable_after:
+                    failures = 0  # a connection that lived long enough was healthy
             delay = min(self._backoff_max, self._backoff_initial * 2**failures) * self._rng.uniform(
                 0.5, 1.0
             )
@@ -262,37 +349,38 @@ class StreamClient:
                 return
             ack = await handler.raw_process(callback)
             await ws.send(json.dumps(ack.to_dict()))
-        except websockets.exceptions.ConnectionClosed:
+        except ConnectionClosed:
             logger.info("socket closed before an ACK could be sent; DingTalk will redeliver")
+        except StorageLost:
+            pass  # logged where it was found; no ACK is the answer
         except Exception:
             logger.exception("stream frame handling failed")
 
 
-async def run_stream(settings: Settings, dingtalk: DingTalk) -> None:
-    """`saima run --transport stream`: receive through Stream mode until SIGTERM/SIGINT."""
-    client = StreamClient(
+def stream_client(settings: Settings, dingtalk: DingTalk) -> StreamClient:
+    """`saima run --transport stream`'s client, feeding the inbound flow."""
+    return StreamClient(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
         endpoint=settings.openapi_endpoint,
         accept=dingtalk.inbound.accept,
     )
-    await dingtalk.start()
-    await client.start()
-    try:
-        await wait_for_shutdown()
-    finally:
-        await client.stop()
-        await dingtalk.stop()
 
 
 async def probe_stream_registration(settings: Any) -> bool:
     """Ask the gateway for a ticket, as a connection would, without opening the websocket."""
-    aim_sdk_at(settings.openapi_endpoint)
-    sdk = _SdkClient(
-        dingtalk_stream.Credential(settings.client_id, settings.client_secret), logger=logger
-    )
-    sdk.register_callback_handler(wire.BOT_MESSAGE_TOPIC, dingtalk_stream.CallbackHandler())
-    connection = await asyncio.wait_for(
-        _in_daemon_thread(sdk.open_connection), OPEN_PROBE_TIMEOUT_SECONDS
-    )
-    return bool(connection and connection.get("ticket"))
+    timeout = aiohttp.ClientTimeout(total=OPEN_PROBE_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as http:
+        try:
+            await open_connection(
+                http,
+                settings.openapi_endpoint,
+                settings.client_id,
+                settings.client_secret,
+                [wire.BOT_MESSAGE_TOPIC],
+                await asyncio.to_thread(local_ip),
+            )
+        except (GatewayRefused, OSError, TimeoutError, aiohttp.ClientError) as error:
+            logger.warning("stream registration: %s", failure_cause(error))
+            return False
+    return True

@@ -94,6 +94,18 @@ def group_markdown(robot_code: str, conversation_id: str, title: str, text: str)
     }
 
 
+def one_to_one_markdown(
+    robot_code: str, staff_ids: Sequence[str], title: str, text: str
+) -> dict[str, Any]:
+    """Body for POST /v1.0/robot/oToMessages/batchSend: one-to-one chats are reached by staffId."""
+    return {
+        "robotCode": robot_code,
+        "userIds": list(staff_ids),
+        "msgKey": "sampleMarkdown",
+        "msgParam": json.dumps({"title": title, "text": text}, ensure_ascii=False),
+    }
+
+
 def group_image(robot_code: str, conversation_id: str, photo: str) -> dict[str, Any]:
     """Body for an app-robot image send: `photo` is a media_id from /media/upload or an image URL."""
     return {

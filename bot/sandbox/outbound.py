@@ -15,6 +15,7 @@ from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
 from campaign import calendar
 from scheduler.runtime import RunningBulletins, start_bulletins
+from storage.health import sqlite_path
 
 Write = Callable[[str], None]
 
@@ -133,7 +134,5 @@ def parse_target(text: str, now_local: datetime) -> datetime:
 
 def charts_dir(app: App) -> Path:
     """Charts go next to the sandbox database (data/charts by default)."""
-    database = app.database.engine.url.database
-    return (
-        Path(database).parent if database and database != ":memory:" else Path("data")
-    ) / "charts"
+    database = sqlite_path(app.database)
+    return (database.parent if database is not None else Path("data")) / "charts"

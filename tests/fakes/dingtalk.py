@@ -28,14 +28,26 @@ from aiohttp import WSMsgType, web
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_BYTES = 1_048_576  # DingTalk's limit for an image upload (type=image)
+MAX_MARKDOWN_BYTES = 20_000  # a webhook markdown message's text
+MAX_MSG_PARAM_BYTES = 15_000  # an app robot send's msgParam (a JSON string)
 SESSION_TTL_MS = 5_400_000  # DingTalk gives ~90 minutes
+OTO_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
+GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+# What DingTalk answers when we are too fast: the new OpenAPI (HTTP 403) and the webhooks (errcode).
+QPS_LIMIT_CODE = "Forbidden.AccessDenied.QpsLimitForApi"
+WEBHOOK_THROTTLED_ERRCODE = 130101
+# Groups the fake's robot is in from the start (the ids the tests use); a group that talks to
+# the robot is one too. Group sends anywhere else are refused, one-to-one conversations included.
+DEFAULT_GROUPS = frozenset(
+    {"cid", "cid1", "cid-1", "cid-9", "cid-a", "cid-b", "cid-x", "cid-group", "cid-group-1"}
+)
 
 
 @dataclass(frozen=True)
 class SentMessage:
     """A message some channel delivered to the group: a reply or a push."""
 
-    channel: str  # "session" | "group" | "robot"
+    channel: str  # "session" | "group" | "robot" | "oto" (one-to-one, conversation_id=staffId)
     conversation_id: str
     title: str
     text: str
@@ -88,11 +100,15 @@ class FakeDingTalk:
     token_ttl_seconds: int = 7200
     clock: Callable[[], float] = time.monotonic
     corp_id: str = "ding-corp"
+    ping_interval: float | None = 10.0  # the server's SYSTEM ping frames on each socket
+    groups: set[str] = field(default_factory=lambda: set(DEFAULT_GROUPS))
 
     # Recorded, read on the test's loop.
     acks: list[Ack] = field(default_factory=list)
     group_sends: list[SentMessage] = field(default_factory=list)
     webhook_sends: list[SentMessage] = field(default_factory=list)
+    oto_sends: list[SentMessage] = field(default_factory=list)
+    pings_sent: int = 0
     robot_sends: list[SentMessage] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -181,7 +197,8 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
         app.router.add_get("/stream", self._stream)
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
-        app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
+        app.router.add_post(GROUP_SEND_PATH, self._group_send)
+        app.router.add_post(OTO_SEND_PATH, self._oto_send)
         app.router.add_post("/robot/sendBySession", self._session_send)
         app.router.add_post("/robot/send", self._robot_send)
         app.router.add_post("/media/upload", self._media_upload)  # the legacy host (oapi)
@@ -270,6 +287,7 @@ class FakeDingTalk:
             conversation_type=conversation_type,
             created_at_ms=created_at_ms,
         )
+        self._note_conversation(data)
         return await self._call(self._push_message(data, timeout), timeout + 1)
 
     def message_data(
@@ -313,6 +331,26 @@ class FakeDingTalk:
             "msgtype": "text",
             "robotCode": self.client_id,
         }
+
+    async def deliver(self, data: dict[str, Any], timeout: float = 5.0) -> str:  # noqa: ASYNC109 (the test API takes explicit timeouts)
+        """Push any bot-message payload (a fixture) on the stream; returns its msgId."""
+        self._note_conversation(data)
+        return await self._call(self._push_message(data, timeout), timeout + 1)
+
+    def _note_conversation(self, data: dict[str, Any]) -> None:
+        """A group that talks to the robot has the robot in it; a one-to-one chat is no group."""
+        if str(data.get("conversationType", "2")) == "2":
+            self.groups.add(str(data.get("conversationId")))
+        session = str(data.get("sessionWebhook", "")).rpartition("session=")[2]
+        if session and self._loop is not None:
+            self._in_fake(lambda: self._sessions.__setitem__(session, str(data["conversationId"])))
+
+    def throttle_next(self, path: str, times: int = 1) -> None:
+        """The next `times` sends on `path` are refused as too fast, the way DingTalk does it."""
+        if path.startswith("/v1.0/"):
+            self.fail_next(path, status=403, code=QPS_LIMIT_CODE, times=times)
+        else:
+            self.fail_next(path, errcode=WEBHOOK_THROTTLED_ERRCODE, times=times)
 
     def signed_callback(
         self, data: dict[str, Any], *, timestamp_ms: int | None = None, secret: str | None = None
@@ -507,9 +545,8 @@ class FakeDingTalk:
         body = await request.json()
         self._emit(lambda: self.connection_requests.append(body))
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
-            return self._reject(
-                request.path, 401, {"code": "InvalidAuthentication", "message": "bad client"}
-            )
+            # What the real gateway answers to a wrong clientId or clientSecret.
+            return self._reject(request.path, 401, {"code": "authFailed", "message": "鉴权失败"})
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
         return web.json_response(
@@ -528,6 +565,7 @@ class FakeDingTalk:
         assert self._stream_up is not None
         self._stream_up.set()
         self._emit(lambda: setattr(self, "sockets_opened", self.sockets_opened + 1))
+        pinger = asyncio.create_task(self._ping_every(ws)) if self.ping_interval else None
         try:
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
@@ -540,8 +578,30 @@ class FakeDingTalk:
                 )
                 self._emit(lambda record=record: self.acks.append(record))
         finally:
+            if pinger is not None:
+                pinger.cancel()
             self._streams.remove(stream)
         return ws
+
+    async def _ping_every(self, ws: web.WebSocketResponse) -> None:
+        """DingTalk's gateway sends a SYSTEM `ping` frame regularly; the client ACKs it."""
+        assert self.ping_interval is not None
+        while not ws.closed:
+            await asyncio.sleep(self.ping_interval)
+            frame = {
+                "specVersion": "1.0",
+                "type": "SYSTEM",
+                "headers": {
+                    "contentType": "application/json",
+                    "messageId": uuid.uuid4().hex,
+                    "time": str(int(time.time() * 1000)),
+                    "topic": "ping",
+                },
+                "data": json.dumps({"opaque": uuid.uuid4().hex}),
+            }
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(json.dumps(frame))
+                self._emit(lambda: setattr(self, "pings_sent", self.pings_sent + 1))
 
     async def _access_token(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -557,27 +617,18 @@ class FakeDingTalk:
         return web.json_response({"accessToken": token, "expireIn": self.token_ttl_seconds})
 
     async def _group_send(self, request: web.Request) -> web.Response:
-        if request.headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+        body, content, refusal = await self._robot_send_body(request)
+        if refusal is not None:
+            return refusal
+        msg_key = body.get("msgKey")
+        if not body.get("openConversationId"):
+            return self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"})
+        if body["openConversationId"] not in self.groups:
             return self._reject(
                 request.path,
-                401,
-                {"code": "InvalidAuthentication", "message": "不合法的access_token"},
+                400,
+                {"code": "invalidParameter.robotCode.notExsit", "message": "机器人不在该群"},
             )
-        body = await request.json()
-        param = body.get("msgParam")
-        if not isinstance(param, str):
-            return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
-        try:
-            content = json.loads(param)
-        except ValueError:
-            return self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"})
-        if body.get("robotCode") != self.client_id:
-            return self._reject(request.path, 400, {"code": "invalidParameter.robotCode.auth"})
-        msg_key = body.get("msgKey")
-        if msg_key not in ("sampleMarkdown", "sampleText", "sampleImageMsg") or not body.get(
-            "openConversationId"
-        ):
-            return self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"})
         photo = str(content.get("photoURL", "")) if msg_key == "sampleImageMsg" else ""
         if msg_key == "sampleImageMsg" and not (
             photo in self._media_ids or photo.startswith(("https://", "http://"))
@@ -597,6 +648,74 @@ class FakeDingTalk:
         )
         self._deliver(sent, self.group_sends)
         return web.json_response({"processQueryKey": key})
+
+    async def _robot_send_body(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], dict[str, Any], web.Response | None]:
+        """Token, robotCode, msgKey and msgParam checks shared by the app robot's sends."""
+        if request.headers.get("x-acs-dingtalk-access-token") not in self._tokens:
+            refusal = self._reject(
+                request.path,
+                400,
+                {"code": "InvalidAuthentication", "message": "不合法的access_token"},
+            )
+            return {}, {}, refusal
+        body = await request.json()
+        param = body.get("msgParam")
+        content: Any = None
+        if isinstance(param, str):
+            with contextlib.suppress(ValueError):
+                content = json.loads(param)
+        if not isinstance(content, dict):
+            return (
+                body,
+                {},
+                self._reject(request.path, 400, {"code": "invalidParameter.msgParam.invalid"}),
+            )
+        if len(param.encode()) > MAX_MSG_PARAM_BYTES:
+            return (
+                body,
+                {},
+                self._reject(request.path, 400, {"code": "invalidParameter.msgParam.length"}),
+            )
+        if body.get("robotCode") != self.client_id:
+            return (
+                body,
+                {},
+                self._reject(request.path, 400, {"code": "invalidParameter.robotCode.auth"}),
+            )
+        if body.get("msgKey") not in ("sampleMarkdown", "sampleText", "sampleImageMsg"):
+            return (
+                body,
+                {},
+                self._reject(request.path, 400, {"code": "invalidParameter.msgKey.invalid"}),
+            )
+        return body, content, None
+
+    async def _oto_send(self, request: web.Request) -> web.Response:
+        """One-to-one robot messages: to staff ids, never to a conversation."""
+        body, content, refusal = await self._robot_send_body(request)
+        if refusal is not None:
+            return refusal
+        user_ids = body.get("userIds")
+        if not isinstance(user_ids, list) or not user_ids or len(user_ids) > 20:
+            return self._reject(request.path, 400, {"code": "invalidParameter.userIds.invalid"})
+        key = uuid.uuid4().hex
+        for user_id in user_ids:
+            sent = SentMessage(
+                channel="oto",
+                conversation_id=str(user_id),
+                title=str(content.get("title", "")),
+                text=str(content.get("text", content.get("content", ""))),
+                at_user_ids=(),
+                stamp=self.clock(),
+                process_query_key=key,
+                msg_key=str(body["msgKey"]),
+            )
+            self._deliver(sent, self.oto_sends)
+        return web.json_response(
+            {"processQueryKey": key, "invalidStaffIdList": [], "flowControlledStaffIdList": []}
+        )
 
     async def _media_upload(self, request: web.Request) -> web.Response:
         """Legacy media upload: ?access_token=<an issued token>&type=image, multipart part `media`."""
@@ -650,6 +769,10 @@ class FakeDingTalk:
                 request.path, 200, {"errcode": 300001, "errmsg": "session 不存在或已过期"}
             )
         body = await request.json()
+        if self._too_large(body):
+            return self._reject(
+                request.path, 200, {"errcode": 460101, "errmsg": "message too large"}
+            )
         sent = self._webhook_message("session", self._sessions[session], body)
         self._deliver(dataclasses.replace(sent, session=session), self.webhook_sends)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
@@ -672,8 +795,17 @@ class FakeDingTalk:
         if not fresh or not hmac.compare_digest(expected, sign):
             return self._reject(request.path, 200, {"errcode": 310000, "errmsg": "sign not match"})
         body = await request.json()
+        if self._too_large(body):
+            return self._reject(
+                request.path, 200, {"errcode": 460101, "errmsg": "message too large"}
+            )
         self._deliver(self._webhook_message("robot", "robot-group", body), self.robot_sends)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    @staticmethod
+    def _too_large(body: dict[str, Any]) -> bool:
+        text = (body.get("markdown") or {}).get("text") or (body.get("text") or {}).get("content")
+        return len(str(text or "").encode()) > MAX_MARKDOWN_BYTES
 
     def _webhook_message(
         self, channel: str, conversation_id: str, body: dict[str, Any]
