@@ -259,6 +259,15 @@ async def test_reset_starts_over(tmp_path: Path) -> None:
     assert projects == len(demo_projects.demo_projects_before(START.date()))
 
 
+async def test_a_sandbox_seeded_by_an_older_version_says_to_reset(tmp_path: Path) -> None:
+    app = sandbox_app(tmp_path)
+    async with app:  # the whole season, as sandboxes before 2021-08-30 were seeded
+        await demo.seed_demo(app.database, app.campaign, app.campaign.window.end)
+    warning = "⚠️ 这是旧版沙盒的数据：示范报送会覆盖你的报送。输入 /重置 从头开始。"
+    assert warning in await transcript(app, "/重置\n")
+    assert warning not in await transcript(app, "/排名\n")
+
+
 # ---- the command line and piped standard input ----------------------------------------------
 
 

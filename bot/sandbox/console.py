@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TextIO
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -26,6 +27,7 @@ from bot.sandbox.outbound import SandboxBulletins, charts_dir
 from bot.sandbox.reset import wipe
 from campaign import Campaign, Role, calendar
 from storage import BindingRepository, StateRepository
+from storage.models import Report
 
 CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
@@ -34,10 +36,11 @@ LEAVE_WORDS = ("退出", "quit", "exit")
 
 
 def banner(now: datetime) -> str:
+    monday = moments.named_day("下周一", now.date())
     return f"""赛马 · 本地沙盒（模拟钉钉群）
 /as 南湖区、/as mayor、/as commerce 切换身份，/身份 查看，/重置 从头开始，/退出 结束。
 其余输入与在钉钉群里 @机器人 一样，例如 /排名、/帮助。
-/快进 让沙盒时间前进，期间的通报、催报依次推送到这里。{moments.usage(now).removeprefix("用法：")}
+/快进 下周一（或 月底、{monday:%m-%d}、{monday:%Y-%m-%d} 09:30）：时间前进，期间的通报、催报推送到这里。
 多行报送：先单独输入 /周报，再逐行填写，空行结束；或在行末加 \\ 续行。"""
 
 
@@ -225,6 +228,17 @@ async def prepare(app: App) -> OffsetClock:
     return OffsetClock(datetime.fromisoformat(saved) if saved else start)
 
 
+async def seeded_ahead_of(app: App, moment: datetime) -> bool:
+    """Does the database hold demo posts after `moment`? Older sandboxes seeded the whole season."""
+    async with app.database.sessionmaker() as session:
+        found = await session.scalar(
+            select(Report.id)
+            .where(Report.msg_id.is_(None), Report.reported_at > moment)  # no chat message: seeded
+            .limit(1)
+        )
+    return found is not None
+
+
 async def reset(app: App) -> datetime:
     """Start over: wipe the sandbox database and its charts, seed the demo again; the start time."""
     await wipe(app.database, charts_dir(app))
@@ -266,8 +280,13 @@ async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.std
         await sandbox.show_identity("")
         await bulletins.start()
 
+    async def warn_outdated() -> None:
+        sandbox.print("⚠️ 这是旧版沙盒的数据：示范报送会覆盖你的报送。输入 /重置 从头开始。")
+
     sandbox.local["快进"] = sandbox.local["ff"] = bulletins.fast_forward
     sandbox.local["重置"] = sandbox.local["reset"] = start_over
+    if await seeded_ahead_of(app, clock.now()):
+        sandbox.on_start.append(warn_outdated)
     sandbox.on_start.append(bulletins.start)
     sandbox.after_message.append(bulletins.after_message)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
