@@ -170,6 +170,18 @@ async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool)
         return 0 if outcome != "no-target" else 2
 
 
+async def reset_sandbox(settings: Settings) -> int:
+    """`saima sandbox reset`: wipe the console sandbox's database and seed the demo again."""
+    from bot.sandbox.console import reset
+
+    app = App.build(settings, database_url=settings.sandbox_database_url)
+    async with app:
+        start = await reset(app)
+    local = start.astimezone(calendar.zone(app.campaign))
+    print(f"沙盒已重置：时间回到 {local:%Y-%m-%d %H:%M}，示范数据已重新写入。")
+    return 0
+
+
 async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
     """`saima campaign import-targets`: validate the whole CSV, then replace the stored targets."""
     book = app.book or CampaignBook([app.campaign], app.campaign.id)
@@ -239,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--send", action="store_true", help="also send a test message on each channel"
     )
 
+    sandbox = sub.add_parser("sandbox", help="the console sandbox")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    sandbox_sub.add_parser(
+        "reset", help="start the sandbox over: its posts, pushes and clock go, the demo comes back"
+    )
+
     campaign = sub.add_parser("campaign", help="campaign administration")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
     targets = campaign_sub.add_parser(
@@ -262,6 +280,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_rank(settings, args.at, args.json)
         case "push":
             return await run_push(settings, args.kind, args.at, args.dry_run)
+        case "sandbox":
+            return await reset_sandbox(settings)
         case "campaign":
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)

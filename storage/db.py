@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.bundle import Repositories
+from storage.models import Base
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ class Database:
         """Repositories for reading; nothing written in the block is kept."""
         async with self.sessionmaker() as session:
             yield Repositories.bind(session, campaign_id)
+
+    async def delete_all_rows(self) -> None:
+        """Empty every table, keeping the schema (the sandbox's /重置)."""
+        async with self.sessionmaker.begin() as session:
+            for table in reversed(Base.metadata.sorted_tables):  # children before their parents
+                await session.execute(table.delete())
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (idempotent; run at every start)."""

@@ -290,6 +290,19 @@ class ReportRepository:
         )
         return {row.unit: _version(row) for row in rows}
 
+    async def has_seeded_after(self, moment: datetime) -> bool:
+        """Is there a version after `moment` that came from no chat message (seeded demo data)?"""
+        found = await self.session.scalar(
+            select(Report.id)
+            .where(
+                Report.campaign_id == self.campaign_id,
+                Report.msg_id.is_(None),
+                Report.reported_at > moment,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def units_reported_between(self, start: datetime, end: datetime) -> set[str]:
         """Units with a weekly post in [start, end); corrections do not count as posting."""
         rows = await self.session.scalars(

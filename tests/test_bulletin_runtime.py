@@ -88,22 +88,24 @@ async def test_fast_forward_in_the_sandbox_fires_every_push_in_between_in_order(
     url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     app = App.build(Settings(database_url=url, sandbox_database_url=url))
     out = io.StringIO()
-    stdin = io.StringIO("/快进 2021-11-23\n/快进 2021-11-20\n/退出\n")
+    stdin = io.StringIO("/快进 2021-09-07\n/快进 2021-09-01\n/退出\n")
     async with app:
         await run_sandbox(app, stdin=stdin, out=out)
     text = out.getvalue()
-    # At start (11/15 10:00) the catch-up sends W45's weekly; /快进 then fires W46's pushes in order.
-    first = text.index("📢 赛马推送 · 周周比 11月8日–11月14日")
+    # At start (08/30 10:00) the catch-up sends W34's weekly; /快进 then fires W35's pushes in order.
+    first = text.index("📢 赛马推送 · 周周比 8月23日–8月29日")
     friday = text.index("📢 赛马推送 · 催报", first)
-    weekly = text.index("📢 赛马推送 · 周周比 11月15日–11月21日")
-    assert first < friday < weekly
-    # The demo season's posts land on Friday afternoons, after the Friday 15:00 reminder: by
-    # Sunday 20:00 everyone has posted, so that reminder is not sent.
-    assert "⏩ 已快进到 2021-11-23 10:00，期间推送 2 条。" in text  # Friday reminder, the weekly
-    assert text.count("📢 赛马推送 · 催报") == 1
+    monthly = text.index("📢 赛马推送 · 【草稿】月月评 2021年8月")
+    sunday = text.index("📢 赛马推送 · 催报", monthly)
+    weekly = text.index("📢 赛马推送 · 周周比 8月30日–9月5日")
+    assert first < friday < monthly < sunday < weekly
+    # The demo season ends where the sandbox clock starts: nobody has posted W35, so both
+    # reminders go out.
+    assert "⏩ 已快进到 2021-09-07 10:00（周二），期间推送 4 条。" in text
+    assert text.count("📢 赛马推送 · 催报") == 2
     assert "只能向后快进" in text
     async with app, app.database.sessionmaker() as session:
         saved = await StateRepository(session).get("sandbox_clock")
     assert saved is not None and saved.startswith(
-        "2021-11-23T"
+        "2021-09-07T"
     )  # the next start continues from here

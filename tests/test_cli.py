@@ -109,10 +109,10 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
     out = result.stdout
     assert "本地沙盒" in out
     assert "有数据 9/9" in out  # the demo season is there on first start
-    assert "当前身份：南湖区负责人" in out
+    assert "你现在是 南湖区负责人" in out
     assert "已收到报送 · 南湖区" in out and "99,999万美元" in out
     assert "南湖区 · 进度" in out
-    assert "本周未报" in out  # the sandbox clock is Monday 2021-11-15: the week has just begun
+    assert "本周未报" in out  # the sandbox clock is Monday 2021-08-30: the week has just begun
     assert (tmp_path / "sandbox.db").exists() and not (tmp_path / "cli.db").exists()
 
     again = saima("run", env=env, stdin="/进度 南湖区\n")

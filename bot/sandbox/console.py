@@ -1,6 +1,7 @@
 """The console sandbox: a terminal group chat. Pick who you are with /as, then talk to the bot.
 
-It uses its own database (seeded with a demo season) and its own clock, which starts in Nov 2021.
+It uses its own database (seeded with a demo season up to its clock's start) and its own clock,
+which starts on 2021-08-30 and moves on with /快进.
 """
 
 from __future__ import annotations
@@ -14,28 +15,74 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.app import App
+from bot.chat.commands import parse_command
 from bot.clock import OffsetClock
 from bot.messages import IncomingMessage, Reply
-from bot.sandbox import demo_projects
+from bot.sandbox import demo_projects, identity, moments
 from bot.sandbox import demo_season as demo
 from bot.sandbox.outbound import SandboxBulletins, charts_dir
-from campaign import Role, calendar
-from storage import StateRepository
+from bot.sandbox.reset import wipe
+from campaign import Campaign, Role, calendar
+from storage import Repositories, StateRepository
 
 CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
-BANNER = """赛马 · 本地沙盒（模拟钉钉群）
-用 /as 南湖区 或 /as mayor 切换身份，/身份 查看当前身份，/退出 结束。
+BODY_COMMANDS = ("周报", "更正")  # alone on a line, they open a multi-line post
+LEAVE_WORDS = ("退出", "quit", "exit")
+
+
+def banner(now: datetime) -> str:
+    monday = moments.named_day("下周一", now.date())
+    return f"""赛马 · 本地沙盒（模拟钉钉群）
+/as 南湖区、/as mayor、/as commerce 切换身份，/身份 查看，/重置 从头开始，/退出 结束。
 其余输入与在钉钉群里 @机器人 一样，例如 /排名、/帮助。
-用 /快进 2021-12-01 让沙盒时间前进，期间到点的通报、催报依次推送到这里。"""
+/快进 下周一（或 月底、{monday:%m-%d}、{monday:%Y-%m-%d} 09:30）：时间前进，期间的通报、催报推送到这里。
+多行报送：先单独输入 /周报，再逐行填写，空行结束；或在行末加 \\ 续行。"""
+
 
 LocalCommand = Callable[[str], Awaitable[None]]
 
 
+class Composer:
+    """Typed lines into posts: a line ending in \\ continues on the next one; a report command
+    alone on its line opens a body that a blank line ends."""
+
+    def __init__(self, opens_body: Callable[[str], bool]) -> None:
+        self.opens_body = opens_body
+        self.lines: list[str] = []
+        self.until_blank = False
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.lines)
+
+    def feed(self, line: str) -> str | None:
+        """The finished post, or None while it goes on."""
+        text = line.rstrip("\r\n")
+        if self.lines and not text.strip():
+            return self.finish()
+        continued = text.rstrip().endswith("\\")
+        if continued:
+            text = text.rstrip()[:-1]
+        if not self.lines and not continued and self.opens_body(text):
+            self.lines, self.until_blank = [text], True
+            return None
+        self.lines.append(text)
+        return None if continued or self.until_blank else self.finish()
+
+    def finish(self) -> str:
+        post = "\n".join(line.strip() for line in self.lines).strip()
+        self.lines, self.until_blank = [], False
+        return post
+
+
 class Sandbox:
-    def __init__(self, app: App, clock: OffsetClock, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, app: App, clock: OffsetClock, out: TextIO = sys.stdout, *, echo: bool = False
+    ) -> None:
         self.app, self.clock, self.out = app, clock, out
-        self.staff_id, self.nick = "mayor", "市长"
+        self.echo = echo  # piped input: show each line after its prompt, as a transcript
+        self.person = identity.MAYOR
         self.local: dict[str, LocalCommand] = {
             "as": self.switch_identity,
             "身份": self.show_identity,
@@ -43,6 +90,7 @@ class Sandbox:
         }
         self.on_start: list[Callable[[], Awaitable[None]]] = []  # e.g. the bulletins' catch-up
         self.after_message: list[Callable[[], Awaitable[None]]] = []
+        self.composer = Composer(self.opens_body)
 
     def print(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -54,55 +102,87 @@ class Sandbox:
         at = "".join(f"@{who} " for who in reply.at_staff_ids)
         self.print(f"\n🤖 赛马 {at}\n{reply.text}\n")
 
+    def local_time(self) -> datetime:
+        return self.clock.now().astimezone(calendar.zone(self.app.campaign))
+
+    def prompt(self) -> str:
+        if self.composer.pending:
+            return "… "
+        return f"{self.person.name} · {self.local_time():%m-%d %H:%M}> "
+
+    def opens_body(self, text: str) -> bool:
+        call = parse_command(text)
+        route = self.app.table.lookup(call.word, call.args) if call and call.has_slash else None
+        return route is not None and route.spec.word in BODY_COMMANDS and not route.args
+
+    async def people(self) -> list[identity.Person]:
+        async with self.app.database.read(self.app.campaign.id) as repos:
+            campaign = await self.campaign(repos)
+            rows = await repos.for_campaign(campaign.id).bindings.all()
+        bound = [
+            identity.Person(row.staff_id, row.name or row.staff_id, Role(row.role), row.unit)
+            for row in rows
+        ]
+        return identity.people(campaign, bound, self.app.settings.admins)
+
+    async def campaign(self, repos: Repositories) -> Campaign:
+        """The campaign this group runs (an admin may switch it with /赛事)."""
+        book = self.app.book
+        if book is None:
+            return self.app.campaign
+        return await book.active(repos.state, repos.targets, CONVERSATION_ID)
+
     async def switch_identity(self, args: str) -> None:
         wanted = args.strip()
-        campaign = self.app.campaign
-        unit = campaign.find_unit(wanted)
-        member = None
-        if unit is not None:
-            member = next(
-                (m for m in campaign.members if m.role is Role.HEAD and m.unit == unit.name), None
+        everyone = await self.people()
+        if not wanted:
+            self.print(
+                f"用法：/as 南湖区（单位名或简称）、/as mayor、/as commerce\n{identity.choices(everyone)}"
             )
-        member = (
-            member
-            or campaign.member(wanted)
-            or next((m for m in campaign.members if m.name == wanted), None)
-        )
-        if member is not None:
-            self.staff_id, self.nick = member.staff_id, member.name
-        elif wanted:
-            self.staff_id, self.nick = wanted, wanted
-        else:
-            self.print("用法：/as 南湖区 | /as mayor | /as commerce | /as <staffId>")
             return
-        await self.show_identity("")
+        async with self.app.database.read(self.app.campaign.id) as repos:
+            campaign = await self.campaign(repos)
+        found = identity.find_person(wanted, campaign, everyone)
+        if isinstance(found, list):
+            if found:
+                names = "、".join(person.name for person in found)
+                self.print(f"⚠️ “{wanted}”可指：{names}。请写全。")
+            else:
+                self.print(f"⚠️ 没有“{wanted}”这个身份。可选：\n{identity.choices(everyone)}")
+            return
+        self.person = found
+        self.print(f"你现在是 {found.describe()}")
 
     async def show_identity(self, _args: str) -> None:
-        member = self.app.campaign.member(self.staff_id)
-        roles = {Role.HEAD: "单位负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}
-        role = roles[member.role] if member else "非成员"
-        now = self.clock.now().astimezone(calendar.zone(self.app.campaign))
+        everyone = await self.people()
+        current = next((p for p in everyone if p.staff_id == self.person.staff_id), self.person)
+        now = self.local_time()
         self.print(
-            f"当前身份：{self.nick}（{self.staff_id}，{role}）· 沙盒时间 {now:%Y-%m-%d %H:%M}"
+            f"当前身份：{current.describe()} · 沙盒时间 "
+            f"{now:%Y-%m-%d %H:%M}（{moments.weekday_label(now)}）"
         )
 
     async def say(self, text: str) -> Reply | None:
         message = IncomingMessage(
             msg_id=f"sandbox-{uuid.uuid4().hex}",
             conversation_id=CONVERSATION_ID,
-            sender_staff_id=self.staff_id,
-            sender_nick=self.nick,
+            sender_staff_id=self.person.staff_id,
+            sender_nick=self.person.name,
             text=text,
             created_at=self.clock.now(),
         )
         return await self.app.pipeline.handle(message)
 
     async def handle_line(self, line: str) -> bool:
-        """Returns False when the user asked to leave."""
-        text = line.strip()
+        """One typed line; returns False when the user asked to leave."""
+        post = self.composer.feed(line)
+        return True if post is None else await self.handle_post(post)
+
+    async def handle_post(self, text: str) -> bool:
+        """One finished post; returns False when the user asked to leave."""
         if not text:
             return True
-        if text.lstrip("/／") in ("退出", "quit", "exit"):
+        if text.lstrip("/／") in LEAVE_WORDS:
             return False
         word, _, args = text.lstrip("/／").partition(" ")
         if text[0] in "/／" and word in self.local:
@@ -114,11 +194,22 @@ class Sandbox:
         return True
 
     async def run(self, lines: asyncio.Queue[str | None]) -> None:
-        self.print(BANNER)
+        self.print(banner(self.local_time()))
         await self.show_identity("")
         for hook in self.on_start:
             await hook()
-        while (line := await lines.get()) is not None:
+        while True:
+            self.out.write(self.prompt())
+            self.out.flush()
+            line = await lines.get()
+            if line is None:
+                self.print()
+                pending = self.composer.finish() if self.composer.pending else ""
+                if pending:
+                    await self.handle_post(pending)
+                break
+            if self.echo:
+                self.out.write(line if line.endswith("\n") else line + "\n")
             if not await self.handle_line(line):
                 break
         self.print("再见。")
@@ -127,14 +218,25 @@ class Sandbox:
 async def prepare(app: App) -> OffsetClock:
     """Seed the demo season and project ledger on first start and restore the sandbox clock."""
     start = datetime.fromisoformat(demo.DEMO_CLOCK_START)
-    # The whole season is written up front; posts after the sandbox clock stay invisible until
-    # /快进 moves past them, so fast-forwarding shows the campaign unfold.
-    await demo.seed_demo(app.database, app.campaign, app.campaign.window.end)
-    # A project ledger as of the clock's start: the four lists, 蜗牛项目 and 红旗项目 proposals.
+    # Demo data ends where the sandbox clock starts: what follows is the user's to post.
+    await demo.seed_demo(app.database, app.campaign, app.campaign.window.end, before=start)
     await demo_projects.seed_demo_projects(app.database, app.campaign, start)
     async with app.database.sessionmaker() as session:
         saved = await StateRepository(session).get(CLOCK_KEY)
     return OffsetClock(datetime.fromisoformat(saved) if saved else start)
+
+
+async def seeded_ahead_of(app: App, moment: datetime) -> bool:
+    """Does the database hold demo posts after `moment`? Older sandboxes seeded the whole season."""
+    async with app.database.read(app.campaign.id) as repos:
+        return await repos.reports.has_seeded_after(moment)
+
+
+async def reset(app: App) -> datetime:
+    """Start over: wipe the sandbox database and its charts, seed the demo again; the start time."""
+    await wipe(app.database, charts_dir(app))
+    clock = await prepare(app)
+    return clock.now()
 
 
 def read_lines(stream: TextIO, queue: asyncio.Queue[str | None]) -> None:
@@ -157,12 +259,27 @@ async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.std
     clock = await prepare(app)
     app.clock = clock
     app.pipeline.clock = clock
-    sandbox = Sandbox(app, clock, out)
+    sandbox = Sandbox(app, clock, out, echo=not stdin.isatty())
     # Scheduled bulletins print into the console; /快进 moves the clock and fires what falls due.
     bulletins = SandboxBulletins(
         app, clock, sandbox.print, CONVERSATION_ID, charts_dir(app), lambda: save_clock(app, clock)
     )
+
+    async def start_over(_args: str) -> None:
+        await bulletins.stop()
+        clock.set(await reset(app))
+        sandbox.person = identity.MAYOR
+        sandbox.print("已重置：示范数据已重新写入，你的报送已清除。")
+        await sandbox.show_identity("")
+        await bulletins.start()
+
+    async def warn_outdated() -> None:
+        sandbox.print("⚠️ 这是旧版沙盒的数据：示范报送会覆盖你的报送。输入 /重置 从头开始。")
+
     sandbox.local["快进"] = sandbox.local["ff"] = bulletins.fast_forward
+    sandbox.local["重置"] = sandbox.local["reset"] = start_over
+    if await seeded_ahead_of(app, clock.now()):
+        sandbox.on_start.append(warn_outdated)
     sandbox.on_start.append(bulletins.start)
     sandbox.after_message.append(bulletins.after_message)
     queue: asyncio.Queue[str | None] = asyncio.Queue()

@@ -1,12 +1,14 @@
 """Demo project ledger for the console sandbox: a handful of fictional foreign-invested projects per
 unit of the shipped fdi-2021 campaign, written through the ledger's repositories with their history.
 
-A fixed table, so a newcomer and a test see the same ledger. As of the sandbox clock (2021-11-15) it
-deliberately holds 蜗牛项目 by seed 003's rule (凯思达, 伊泽: contract start missed by more than six
-months; 泰格朗: contract completion missed), 红旗项目 proposals by the campaign's rule (维丰: started
-ahead of its contract date; 卡伦特: signed, registered, funded and started in 2021), and one project
-(艾柯斯) that turns into a 蜗牛项目 once /快进 passes 2021-12-01. Every stage change goes through the
-ledger's own `advance`, so the table cannot break the stage order.
+A fixed table, so a newcomer and a test see the same ledger. The table tells each project's story
+through 2021; the sandbox writes only what happened before its clock starts (`before`), so nothing
+the demo wrote can land after what the user records. As of the clock's start (2021-08-30) it holds
+one 蜗牛项目 by seed 003's rule (凯思达: contract start missed by six months) and two 红旗项目
+proposals by the campaign's rule (维丰: started ahead of its contract date; 卡伦特: signed,
+registered, funded and started in 2021); /快进 adds 蜗牛项目 as contract dates age (伊泽 on 10-01,
+泰格朗 on 10-15, 艾柯斯 on 12-01). Every stage change goes through the ledger's own `advance`, so
+the table cannot break the stage order.
 """
 
 from __future__ import annotations
@@ -53,15 +55,15 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
                 "2020-09-10", ("2020-11-20", "2021-01-08", "2021-04-12"),
                 ("2021-04-01", "2022-12-31"),
                 (("2021-03-15", 3000), ("2021-07-20", 6500), ("2021-10-18", 8200))),
-    # 红旗 proposal: started 2021-09-06, ahead of the contract's 2021-10-01.
+    # 红旗 proposal: started 2021-08-23, ahead of the contract's 2021-10-01.
     DemoProject(NANHU, "维丰医疗器械产业园项目", "维丰医疗器械（嘉兴）有限公司", 4500,
-                "2021-06-02", ("2021-07-15", "2021-08-03", "2021-09-06"),
+                "2021-06-02", ("2021-07-15", "2021-08-03", "2021-08-23"),
                 ("2021-10-01", "2023-06-30"), (("2021-08-20", 900), ("2021-10-25", 1600))),
     DemoProject(NANHU, "柏睿工业软件研发中心项目", "柏睿工业软件（嘉兴）有限公司", 2600,
                 "2021-09-14", foreign=False),
-    # 蜗牛: contract start 2021-03-01, not started eight months later.
+    # 蜗牛: contract start 2021-02-01, not started six months later.
     DemoProject(NANHU, "凯思达高端轴承项目", "凯思达精工（嘉兴）有限公司", 8600,
-                "2020-06-18", ("2020-10-09", "2020-12-21"), ("2021-03-01", "2022-09-30"),
+                "2020-06-18", ("2020-10-09", "2020-12-21"), ("2021-02-01", "2022-09-30"),
                 (("2021-02-05", 1200),)),
 
     DemoProject(XIUZHOU, "澳森光伏新材料项目", "澳森新材料（嘉兴）有限公司", 21000,
@@ -79,7 +81,7 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
     DemoProject(XIUZHOU, "诺瓦康生物医药中试基地项目", "诺瓦康生物科技（嘉兴）有限公司", 6800,
                 "2021-10-11"),
 
-    # 蜗牛: contract completion 2021-04-15 (phase one), still not completed.
+    # 蜗牛 from 2021-10-15: contract completion 2021-04-15 (phase one), not completed.
     DemoProject(JIASHAN, "泰格朗半导体封测一期项目", "泰格朗半导体（嘉善）有限公司", 35000,
                 "2020-04-20", ("2020-07-06", "2020-08-25", "2020-11-18"),
                 ("2020-10-15", "2021-04-15"),
@@ -102,7 +104,7 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
                 ("2020-04-30", "2020-06-12", "2020-08-20", "2021-05-28", "2021-07-05"),
                 ("2020-08-01", "2021-06-30"),
                 (("2020-07-15", 900), ("2021-03-10", 2300), ("2021-08-16", 2800))),
-    # 蜗牛: contract start 2021-04-01, not started seven months later.
+    # 蜗牛 from 2021-10-01: contract start 2021-04-01, not started.
     DemoProject(PINGHU, "伊泽光学镜头模组项目", "伊泽光学（平湖）有限公司", 6300,
                 "2020-08-17", ("2020-12-14", "2021-02-03"), ("2021-04-01", "2022-10-31"),
                 (("2021-03-22", 800),)),
@@ -184,8 +186,27 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-async def seed_demo_projects(database: Database, campaign: Campaign, as_of: datetime) -> int:
-    """Write the demo ledger once per database; returns how many projects were written.
+def known_before(spec: DemoProject, day: date) -> DemoProject | None:
+    """The project as the ledger knew it before `day`: later events left out, None if not yet registered."""
+    if _day(spec.registered) >= day:
+        return None
+    stages = tuple(text for text in spec.stages if _day(text) < day)
+    return replace(
+        spec,
+        stages=stages,
+        contract=spec.contract if stages else None,  # a contract exists once signed
+        funds=tuple(fund for fund in spec.funds if _day(fund[0]) < day),
+    )
+
+
+def demo_projects_before(day: date) -> list[DemoProject]:
+    """The demo ledger as seeded for a sandbox whose clock starts on `day`."""
+    return [known for spec in DEMO_PROJECTS if (known := known_before(spec, day)) is not None]
+
+
+async def seed_demo_projects(database: Database, campaign: Campaign, before: datetime) -> int:
+    """Write the demo ledger once per database, as of the start of `before`'s day; returns how
+    many projects were written.
 
     Only for the shipped fdi-2021 campaign (the table names its units). Raises ValueError if the
     table breaks a rule the chat commands enforce; nothing is written then.
@@ -198,10 +219,12 @@ async def seed_demo_projects(database: Database, campaign: Campaign, as_of: date
             return 0
         repo = ProjectRepository(session, campaign.id)
         settings = campaign.projects
-        today = ledger_day(campaign, as_of)
         tz = calendar.zone(campaign)
+        start_day = before.astimezone(tz).date()
+        today = ledger_day(campaign, calendar.local_midnight(start_day, tz))
         heads = {m.unit: m.staff_id for m in campaign.members if m.role is Role.HEAD}
-        for index, spec in enumerate(DEMO_PROJECTS):
+        seeded = demo_projects_before(start_day)
+        for index, spec in enumerate(seeded):
             staff_id = heads.get(spec.unit, "demo")
 
             def at(on: date, hour: int, index: int = index) -> datetime:
@@ -249,7 +272,7 @@ async def seed_demo_projects(database: Database, campaign: Campaign, as_of: date
                     project.id, "到资", on, at(on, 15), staff_id, None, f"{before} → {after}"
                 )
         await state.set(SEEDED_KEY, "1")
-        return len(DEMO_PROJECTS)
+        return len(seeded)
 
 
 def _registered(spec: DemoProject, campaign: Campaign, today: date) -> Project:

@@ -1,6 +1,8 @@
 """Demo season for the console sandbox: weekly posts Aug–Nov 2021 growing from the seed's baselines.
 
-Deterministic (fixed random seed) so a newcomer and a test see the same numbers.
+The sandbox writes only the weeks before its clock starts (`before`): what happens after that is
+the user's to post, so a demo post can never supersede theirs. Deterministic (fixed random seed)
+so a newcomer and a test see the same numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from campaign import Campaign, Role, calendar
 from storage import Database, ReportRepository, StateRepository
 
-DEMO_CLOCK_START = "2021-11-15T10:00:00+08:00"  # a Monday, two weeks before the window ends
+# A Monday a month into the window: /快进 then passes weekly and monthly bulletins and the final.
+DEMO_CLOCK_START = "2021-08-30T10:00:00+08:00"
 SEEDED_KEY = "demo_seeded"
 FINAL_COMPLETION = [
     Decimal(x) for x in ("1.04", "1.12", "0.98", "1.01", "1.06", "0.88", "0.95", "0.92", "0.81")
@@ -79,14 +82,24 @@ def demo_posts(campaign: Campaign, until: date) -> list[dict]:
     return posts
 
 
-async def seed_demo(database: Database, campaign: Campaign, until: date) -> int:
-    """Write the demo season once per database; returns how many posts were written."""
+async def seed_demo(
+    database: Database, campaign: Campaign, until: date, before: datetime | None = None
+) -> int:
+    """Write the demo season once per database; returns how many posts were written.
+
+    The figures follow a trajectory up to `until`; with `before`, only the posts made before that
+    moment are written (the sandbox: the season so far, as of its clock's start).
+    """
     async with database.sessionmaker.begin() as session:
         state = StateRepository(session)
         if await state.get(SEEDED_KEY):
             return 0
         reports = ReportRepository(session, campaign.id)
-        posts = demo_posts(campaign, until)
+        posts = [
+            post
+            for post in demo_posts(campaign, until)
+            if before is None or post["reported_at"] < before
+        ]
         previous: dict[str, dict] = {}
         for post in posts:
             values = {**campaign.unit(post["unit"]).baselines, **post["values"]}

@@ -6,13 +6,13 @@ Also the sandbox's /快进: move the sandbox clock forward and fire, in order, e
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.app import App, bulletin_service
 from bot.clock import OffsetClock
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
+from bot.sandbox import moments
 from campaign import calendar
 from scheduler.runtime import RunningBulletins, start_bulletins
 from storage.health import sqlite_path
@@ -100,13 +100,14 @@ class SandboxBulletins:
     async def fast_forward(self, args: str) -> None:
         tz = calendar.zone(self.app.campaign)
         before = self.clock.now()
+        now = before.astimezone(tz)
         try:
-            target = parse_target(args.strip(), before.astimezone(tz))
+            target = moments.parse_target(args, now)
         except ValueError:
-            self.write("用法：/快进 2021-11-01 或 /快进 2021-11-01T09:30")
+            self.write(f"⚠️ {moments.usage(now)}")
             return
         if target <= before:
-            self.write(f"只能向后快进：沙盒时间已是 {before.astimezone(tz):%Y-%m-%d %H:%M}")
+            self.write(f"⚠️ 只能向后快进：沙盒时间已是 {now:%Y-%m-%d %H:%M}。{moments.usage(now)}")
             return
         self.clock.set(target)
         await self.save_clock()
@@ -117,19 +118,11 @@ class SandboxBulletins:
         fired = await self.service.fast_forward(before, target, delivered)
         if self.running is not None:
             self.running.reschedule()
+        local = target.astimezone(tz)
         self.write(
-            f"⏩ 已快进到 {target.astimezone(tz):%Y-%m-%d %H:%M}，期间推送 {len(fired)} 条。"
+            f"⏩ 已快进到 {local:%Y-%m-%d %H:%M}（{moments.weekday_label(local)}），"
+            f"期间推送 {len(fired)} 条。"
         )
-
-
-def parse_target(text: str, now_local: datetime) -> datetime:
-    """A date keeps the current time of day; an ISO time is read in the campaign's zone if naive."""
-    if len(text) == 10:
-        return datetime.combine(
-            date.fromisoformat(text), time(now_local.hour, now_local.minute), now_local.tzinfo
-        )
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=now_local.tzinfo)
 
 
 def charts_dir(app: App) -> Path:
