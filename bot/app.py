@@ -113,13 +113,12 @@ def build_dingtalk(
         oapi_endpoint=settings.oapi_endpoint,
         timer=timer,
     )
-    retries = {} if max_attempts is None else {"max_attempts": max_attempts}
     sender = Sender(
         client,
         webhook_url=settings.webhook_url,
         webhook_secret=settings.webhook_secret,
         timer=timer,
-        **retries,
+        max_attempts=max_attempts or Sender.MAX_ATTEMPTS,
     )
     outbox = OutboxRelay(app.database.sessionmaker, sender)
     lost = app.guard.problem if app.guard is not None else lambda: ""

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins, serve
 from bot.chat.campaign_book import CampaignBook
@@ -53,7 +54,7 @@ def parse_moment(text: str, campaign: Campaign) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def standings_json(standings: Standings) -> dict:
+def standings_json(standings: Standings) -> dict[str, Any]:
     def number(value: Decimal) -> float:
         return float(value)
 

@@ -13,9 +13,12 @@ from storage.projects import ledger_day
 
 
 class BulletinScope(Protocol):
-    campaign: Campaign
-    repos: Repositories
-    as_of: datetime
+    @property
+    def campaign(self) -> Campaign: ...
+    @property
+    def repos(self) -> Repositories: ...
+    @property
+    def as_of(self) -> datetime: ...
 
 
 async def snail_projects_section(scope: BulletinScope) -> list[str]:

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from campaign.amounts import FULL_WIDTH, AmountError
 from campaign.key_values import key_marks, prefix_before, values_between
-from campaign.projects import Project, ProjectSettings, parse_money
+from campaign.projects import Project, parse_money
+from campaign.sections import ProjectSettings
 
 REGISTER_KEYS = {
     "名称": "name",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.chat import replies
-from bot.chat.context import Actor, CommandContext
+from bot.chat.context import CommandContext
 from bot.chat.router import CommandSpec, Router
 from bot.messages import Reply
+from campaign.membership import Actor
 from handlers import texts
 
 router = Router("usage")

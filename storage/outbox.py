@@ -141,12 +141,13 @@ class OutboxRepository:
         return [_entry(row) for row in rows]
 
     async def next_due_at(self) -> datetime | None:
-        return await self.session.scalar(
+        due: datetime | None = await self.session.scalar(
             select(Outbox.next_attempt_at)
             .where(Outbox.state == PENDING)
             .order_by(Outbox.next_attempt_at)
             .limit(1)
         )
+        return due
 
     async def mark_sent(self, row_id: int, result: str, now: datetime) -> None:
         row = await self.session.get(Outbox, row_id)

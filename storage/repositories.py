@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,7 +159,7 @@ class InboxRepository:
         """Store each message's outcome and reply: one statement (an executemany) for all of them."""
         if not marks:
             return
-        table = InboxMessage.__table__
+        table = cast(Table, InboxMessage.__table__)
         fields = ("processed_at", "command", "outcome", "reply_title", "reply_text")
         # Bound names differ from the columns': SQLAlchemy reserves those for the SET clause.
         statement = (

@@ -116,11 +116,11 @@ class Pipeline:
                 return result
         except Exception:
             logger.exception("message %s failed", message.msg_id)
-            reply = _addressed(replies.apology(), message)
+            apology = _addressed(replies.apology(), message)
             async with self.database.write(self.campaign.id) as repos:
                 # No inbox entry (process() without receive()) makes this a no-op.
-                await repos.inbox.mark_processed([self._processed(message, "", "error", reply)])
-            return reply
+                await repos.inbox.mark_processed([self._processed(message, "", "error", apology)])
+            return apology
 
     async def _process_one(
         self, repos: Repositories, batch: _Batch, message: IncomingMessage
@@ -139,6 +139,7 @@ class Pipeline:
         repos = repos.for_campaign(campaign.id)
         actor = await self._actor(repos.bindings, batch, message, campaign)
         outcome = "ok"
+        reply: Reply | None
         if spec is not None and spec.admin_only and not actor.is_admin:
             outcome = "refused"
             reply = replies.refusal(spec.refusal) if spec.refusal else replies.admin_only(spec.name)

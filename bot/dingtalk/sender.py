@@ -95,6 +95,8 @@ class Delivery:
 
 
 class Sender:
+    MAX_ATTEMPTS = 5
+
     def __init__(
         self,
         client: OpenApiClient,
@@ -104,7 +106,7 @@ class Sender:
         timer: Timer | None = None,
         rate: int = 20,
         period: float = 60.0,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
         throttle_pause: float = 60.0,
@@ -260,4 +262,4 @@ class Sender:
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self._backoff_max, self._backoff_initial * 2 ** (attempt - 1))
-        return delay * self._rng.uniform(0.5, 1.0)
+        return float(delay * self._rng.uniform(0.5, 1.0))

@@ -90,7 +90,7 @@ def aim_sdk_at(endpoint: str) -> None:
         dingtalk_stream.card_replier,
         dingtalk_stream.utils,
     ):
-        module.DINGTALK_OPENAPI_ENDPOINT = endpoint  # type: ignore[attr-defined]
+        module.DINGTALK_OPENAPI_ENDPOINT = endpoint
 
 
 async def open_connection(
@@ -131,12 +131,12 @@ def local_ip() -> str:
         return "127.0.0.1"
 
 
-class _SdkClient(dingtalk_stream.DingTalkStreamClient):
+class _SdkClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]  # the SDK ships no type information
     def get_host_ip(self) -> str:
         return local_ip()
 
 
-class _BotMessages(dingtalk_stream.CallbackHandler):
+class _BotMessages(dingtalk_stream.CallbackHandler):  # type: ignore[misc]  # the SDK ships no type information
     """ACK 200 only once the message is stored; 500 on a storage failure, so DingTalk redelivers."""
 
     def __init__(self, accept: Callable[[IncomingMessage], Awaitable[bool]]) -> None:
@@ -320,7 +320,7 @@ class StreamClient:
     async def _watchdog(self, ws: Any) -> None:
         """DingTalk sends frames (pings at least) regularly; silence means a dead link nobody noticed."""
         while True:
-            idle = self._timer.monotonic() - self._last_frame_at
+            idle = self._timer.monotonic() - (self._last_frame_at or self._timer.monotonic())
             if idle >= self._idle_timeout:
                 logger.warning("no stream frame for %.0f s; reconnecting", idle)
                 ws.transport.abort()

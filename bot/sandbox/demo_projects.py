@@ -262,14 +262,14 @@ async def seed_demo_projects(database: Database, campaign: Campaign, before: dat
                     raise ValueError(f"{spec.name}: funds {amount} on {text}")
                 if funded > project.total:
                     raise ValueError(f"{spec.name}: funds {amount} above the total")
-                before = format_amount(project.funded, settings.unit)
+                funded_before = format_amount(project.funded, settings.unit)
                 project = replace(
                     project, funded=funded, first_funded_on=project.first_funded_on or on
                 )
                 await repo.save(project)
                 after = format_amount(funded, settings.unit)
                 await repo.add_event(
-                    project.id, "到资", on, at(on, 15), staff_id, None, f"{before} → {after}"
+                    project.id, "到资", on, at(on, 15), staff_id, None, f"{funded_before} → {after}"
                 )
         await state.set(SEEDED_KEY, "1")
         return len(seeded)

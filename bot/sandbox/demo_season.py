@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from campaign import Campaign, Role, calendar
 from storage import Database, ReportRepository, StateRepository
@@ -35,7 +36,7 @@ def _whole(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
-def demo_posts(campaign: Campaign, until: date) -> list[dict]:
+def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
     """One post per unit per week (a few deliberately missed), Fridays around 16:00, up to `until`."""
     rng = random.Random(2021)
     tz = calendar.zone(campaign)
@@ -100,7 +101,7 @@ async def seed_demo(
             for post in demo_posts(campaign, until)
             if before is None or post["reported_at"] < before
         ]
-        previous: dict[str, dict] = {}
+        previous: dict[str, dict[str, Any]] = {}
         for post in posts:
             values = {**campaign.unit(post["unit"]).baselines, **post["values"]}
             # Cumulative figures never go down week to week.
