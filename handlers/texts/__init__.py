@@ -52,6 +52,12 @@ from handlers.texts.standings import progress_reply as progress_reply
 from handlers.texts.standings import rank_phrase as rank_phrase
 from handlers.texts.standings import standings_reply as standings_reply
 from handlers.texts.standings import standings_text as standings_text
+from handlers.texts.usage import ROLE_ADMIN as ROLE_ADMIN
+from handlers.texts.usage import ROLE_EVERYONE as ROLE_EVERYONE
+from handlers.texts.usage import ROLE_HEAD as ROLE_HEAD
+from handlers.texts.usage import ROLES as ROLES
+from handlers.texts.usage import HelpGroup as HelpGroup
 from handlers.texts.usage import HelpRow as HelpRow
+from handlers.texts.usage import full_help_reply as full_help_reply
 from handlers.texts.usage import help_reply as help_reply
 from handlers.texts.usage import usage_line as usage_line
