@@ -166,6 +166,26 @@ async def test_bind_by_mention_then_the_bound_user_can_post(app: App, say: Say) 
     assert posted is not None and "秀洲区" in posted.text
 
 
+async def test_bind_with_an_at_name_typed_as_text_says_why_not_with_itself(
+    app: App, say: Say
+) -> None:
+    refused = await say(ADMIN, "/绑定 @张三 南湖区")
+    assert refused is not None
+    assert refused.text == (
+        "⚠️ “@张三”未能识别为钉钉成员（请在输入@后从列表中选择），或改写 staffId：\n"
+        "例：/绑定 <staffId> 南湖区 张三"
+    )
+
+
+async def test_rebinding_without_a_name_keeps_the_known_name(app: App, say: Say) -> None:
+    first = await say(ADMIN, "/绑定 @张三 秀洲区", at_staff_ids=("zhangsan",))
+    assert first is not None and "张三（zhangsan）→ 秀洲区" in first.text
+    again = await say(ADMIN, "/绑定 zhangsan 南湖区")
+    assert again is not None and "张三（zhangsan）→ 南湖区" in again.text
+    from_file = await say(ADMIN, "/绑定 head-nanhu 领导")
+    assert from_file is not None and "南湖区负责人（head-nanhu）→ 领导" in from_file.text
+
+
 async def test_unknown_command_and_help(app: App, say: Say) -> None:
     unknown = await say("mayor", "/天气")
     assert unknown is not None and "未识别的指令" in unknown.text and "/帮助" in unknown.text

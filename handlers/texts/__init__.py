@@ -9,6 +9,7 @@ working; the project, campaign and bulletin-command modules are imported by name
 from handlers.texts.admin import BIND_EXAMPLE as BIND_EXAMPLE
 from handlers.texts.admin import ROLE_LABELS as ROLE_LABELS
 from handlers.texts.admin import bind_member_missing as bind_member_missing
+from handlers.texts.admin import bind_mention_not_resolved as bind_mention_not_resolved
 from handlers.texts.admin import bind_target_missing as bind_target_missing
 from handlers.texts.admin import bound as bound
 from handlers.texts.admin import unknown_bind_target as unknown_bind_target
