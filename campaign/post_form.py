@@ -10,6 +10,7 @@ Anything it cannot read exactly raises a PostFormError subclass carrying what th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -360,7 +361,7 @@ class _Reader:
             if char == "\n":
                 line_start = index + 1
                 begin = self._numbering_at(line_start) or line_start
-                begin = _SPACE.match(self.text, begin).end()  # type: ignore[union-attr]
+                begin += len(self.text[begin:]) - len(self.text[begin:].lstrip(" \t\u3000"))
                 if self._known_key_at(begin) or self._key_prefix_with_value(begin):
                     return index
             elif (index == pos or self.text[index - 1] in " \t\u3000" + _SEPARATORS) and (
@@ -443,8 +444,9 @@ def _field_names(campaign: Campaign) -> dict[str, str]:
     return names
 
 
-def _by_length(names: object) -> list[str]:
-    return sorted(names, key=len, reverse=True)  # type: ignore[call-overload]
+def _by_length(names: Iterable[str]) -> list[str]:
+    """Longest first, so '实际利用外资' wins over '外资' at the same place."""
+    return sorted(names, key=len, reverse=True)
 
 
 def _starts_amount(text: str) -> bool:
