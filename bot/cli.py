@@ -22,6 +22,7 @@ from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
 from bot.messages import IncomingMessage
 from campaign import Campaign, CampaignError, Standings, calendar
+from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
@@ -67,6 +68,7 @@ def standings_json(standings: Standings) -> dict[str, Any]:
                 "rank": row.rank,
                 "entity": row.entity,
                 "total": number(row.total),
+                "total_display": num(row.total),  # rounded as the bulletins print it
                 "items": {rule_id: number(score) for rule_id, score in row.items.items()},
                 "points": None if row.points is None else number(row.points),
             }
@@ -151,7 +153,8 @@ async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool)
             )
             return 1
         if dry_run:
-            rendered = await service.preview(push, moment)
+            # Without --at, "now" may be years after the push: show it as it read when due.
+            rendered = await service.preview(push, moment if at else push.due_at)
             print(
                 f"# {push.key} · 应于 {push.due_at.astimezone(tz):%Y-%m-%d %H:%M} 推送（预览，未发送）"
             )

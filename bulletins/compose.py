@@ -169,7 +169,8 @@ async def reminder(
             names.append((unit, " ".join(f"@{staff_id}" for staff_id, _ in people)))
             at += [staff_id for staff_id, _ in people]
         else:
-            names.append((unit, "、".join(name for _, name in people)))
+            # A head named after the unit ("南湖区负责人") would only repeat the unit's name.
+            names.append((unit, "、".join(n for _, n in people if not n.startswith(unit))))
     text = texts.reminder_text(
         calendar.week_label(push.period, tz), names, now, tz, texts.report_example(campaign)
     )

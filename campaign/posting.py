@@ -16,6 +16,7 @@ from campaign import calendar
 from campaign.model import Campaign, Metric, Rule, ShareRule, Unit
 
 IMPLAUSIBLE_FACTOR = 10
+WAN_SLIP_FACTOR = 100  # below 1/100 of the figure before: most likely 万 left out ("41700美元")
 
 
 class PostRefused(ValueError):
@@ -42,6 +43,17 @@ class LowerThanBefore(PostRefused):
     metric: Metric
     value: Decimal
     previous: Decimal
+    is_baseline: bool = False  # `previous` is the unit's baseline: it never posted
+
+
+@dataclass
+class WanLeftOut(PostRefused):
+    """Below 1/100 of the figure before: the value reads as if 万 was left out."""
+
+    metric: Metric
+    value: Decimal
+    previous: Decimal
+    is_baseline: bool
 
 
 @dataclass
@@ -94,13 +106,30 @@ def check_window_open(campaign: Campaign, now: datetime) -> None:
 
 
 def check_not_lower(
-    campaign: Campaign, posted: Mapping[str, Decimal], previous: Mapping[str, Decimal]
+    campaign: Campaign,
+    posted: Mapping[str, Decimal],
+    previous: Mapping[str, Decimal],
+    is_baseline: bool = False,
 ) -> None:
     """Each posted figure is at least the unit's figure before this week (equal passes)."""
+    check_wan_kept(campaign, posted, previous, is_baseline)
     for metric_id, value in posted.items():
         before = previous.get(metric_id)
         if before is not None and value < before:
-            raise LowerThanBefore(campaign.metric(metric_id), value, before)
+            raise LowerThanBefore(campaign.metric(metric_id), value, before, is_baseline)
+
+
+def check_wan_kept(
+    campaign: Campaign,
+    posted: Mapping[str, Decimal],
+    previous: Mapping[str, Decimal],
+    is_baseline: bool,
+) -> None:
+    """Question a figure below 1/100 of the one before it: 万 was most likely left out."""
+    for metric_id, value in posted.items():
+        before = previous.get(metric_id)
+        if before is not None and value * WAN_SLIP_FACTOR < before:
+            raise WanLeftOut(campaign.metric(metric_id), value, before, is_baseline)
 
 
 def check_plausible(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
@@ -138,7 +167,10 @@ def post_values(
     if not posted:
         raise NothingPosted()
     check_window_open(campaign, now)
-    check_not_lower(campaign, posted, unit.baselines if before_week is None else before_week)
+    if before_week is None:
+        check_not_lower(campaign, posted, unit.baselines, is_baseline=True)
+    else:
+        check_not_lower(campaign, posted, before_week)
     check_plausible(campaign, unit, posted)
     values = {**unit.baselines, **(current or {}), **posted}
     check_shares(campaign, values)
@@ -169,6 +201,7 @@ def corrected_values(
     campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal], current: Mapping[str, Decimal]
 ) -> dict[str, Decimal]:
     """The figures a correction stores; it may lower a figure, but not implausibly or below a part."""
+    check_wan_kept(campaign, posted, current, is_baseline=False)
     check_plausible(campaign, unit, posted)
     values = {**current, **posted}
     check_shares(campaign, values)

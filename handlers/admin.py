@@ -23,17 +23,23 @@ ROLE_WORDS = {"领导": Role.LEADER, "leader": Role.LEADER, "管理员": Role.AD
     admin_only=True,
 )
 async def bind_member(ctx: CommandContext) -> Reply:
-    words = [w for w in ctx.args.split() if not w.startswith("@")]
+    typed = ctx.args.split()
+    at_names = [w.removeprefix("@") for w in typed if w.startswith("@") and len(w) > 1]
+    words = [w for w in typed if not w.startswith("@")]
     mentioned = ctx.message.at_staff_ids
     if mentioned:
         staff_id = mentioned[0]
+    elif at_names:
+        # "@张三" typed as text (not picked from DingTalk's member list) carries no staffId.
+        raise UserFacingError(texts.bind_mention_not_resolved(at_names[0], words))
     elif len(words) >= 2:
         staff_id = words.pop(0)
     else:
         raise UserFacingError(texts.bind_member_missing())
     if not words:
         raise UserFacingError(texts.bind_target_missing())
-    target, name = words[0], " ".join(words[1:]) or staff_id
+    target = words[0]
+    name = " ".join(words[1:]) or await known_name(ctx, staff_id, at_names)
     if target in ROLE_WORDS:
         role, unit_name = ROLE_WORDS[target], None
     else:
@@ -53,3 +59,15 @@ async def bind_member(ctx: CommandContext) -> Reply:
     )
     label = unit_name or texts.ROLE_LABELS[role]
     return texts.bound(staff_id, name, label)
+
+
+async def known_name(ctx: CommandContext, staff_id: str, at_names: list[str]) -> str:
+    """A rebinding without a name keeps the one known: the @-mention's, the earlier binding's,
+    the campaign file's; the staffId only when there is none."""
+    if at_names:
+        return at_names[0]
+    earlier = await ctx.repos.bindings.get(staff_id)
+    if earlier is not None:
+        return earlier.name
+    member = ctx.campaign.member(staff_id)
+    return member.name if member is not None else staff_id

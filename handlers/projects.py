@@ -111,7 +111,7 @@ async def register_project(ctx: CommandContext) -> Reply:
         )
         if conflict is not None:
             raise UserFacingError(texts.first_talk_refused(company, conflict))
-    detail = texts.registration_detail(fields["total"].strip(), company)
+    detail = texts.registration_detail(format_amount(project.total, settings.unit), company)
     project = await repo.add(
         project,
         created_at=ctx.now,

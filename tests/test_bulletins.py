@@ -216,7 +216,22 @@ async def test_without_the_custom_robot_a_reminder_names_heads_in_plain_text(
     assert await service.fire("reminder:2021-W40-fri") == "queued"
     await relay.flush()
     [sent] = fake_dingtalk.group_sends
-    assert "1. 南湖区 南湖区负责人" in sent.text and "@" not in sent.text
+    assert "\n1. 南湖区\n" in sent.text and "@" not in sent.text  # the head's name repeats the unit
+
+
+async def test_saima_push_dry_run_without_at_shows_the_push_as_it_read_when_due(
+    tmp_path: Path, campaign: Campaign, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'push.db'}"
+    database = open_database(url)
+    await database.upgrade()
+    await database.close()
+    # No --at: the clock is today, years after the campaign; the last reminder is previewed.
+    assert await run_push(Settings(database_url=url), "reminder", None, dry_run=True) == 0
+    header, _, body = capsys.readouterr().out.partition("\n")
+    due = datetime.strptime(header.split("应于 ")[1][:16], "%Y-%m-%d %H:%M")
+    assert due.year == 2021
+    assert f"截至{due.month}月{due.day}日 {due:%H:%M}，以下 9 个单位尚未报送" in body
 
 
 def replace_mention(service: BulletinService, can_mention: bool) -> BulletinService:

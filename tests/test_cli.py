@@ -58,11 +58,15 @@ def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> 
     assert data["as_of"] == "2021-10-17T00:00:00+08:00"
     assert data["mode"] == "interim" and data["reported"] == 1
     first = data["standings"][0]
-    assert set(first) == {"rank", "entity", "total", "items", "points"}
+    assert set(first) == {"rank", "entity", "total", "total_display", "items", "points"}
     assert first["entity"] == "南湖区" and first["rank"] == 1 and first["points"] is None
     assert set(first["items"]) == {"completion", "excess", "hightech", "bigproject"}
     assert isinstance(first["total"], float)
     assert abs(first["total"] - sum(first["items"].values())) < 1e-9
+    # Full precision in "total"; "total_display" is the figure /排名 and the bulletins print.
+    assert first["total_display"] == f"{first['total']:.2f}"
+    text = saima("rank", "--at", "2021-10-16", env=env).stdout
+    assert f"**南湖区** {first['total_display']}分" in text
 
     final = json.loads(saima("rank", "--at", "2021-11-30", "--json", env=env).stdout)
     assert final["mode"] == "final"

@@ -35,7 +35,7 @@ async def test_weekly_post_is_stored_and_confirmed_with_rank(app: App, say: Say)
     )
     assert reply is not None
     assert "已收到报送 · 南湖区" in reply.text
-    assert "实际利用外资 41,200万美元" in reply.text
+    assert "实际利用外资：41,200万美元" in reply.text
     assert "完成目标 111.4%" in reply.text  # 41200 / 37000
     assert "当前排名：第1名" in reply.text
     assert reply.at_staff_ids == (NANHU,)
@@ -47,7 +47,7 @@ async def test_weekly_post_is_stored_and_confirmed_with_rank(app: App, say: Say)
 
 async def test_multi_line_post_with_full_width_digits(app: App, say: Say) -> None:
     reply = await say(NANHU, "/周报\n实到外资：４．１２亿美元\n高技术：20,000万")
-    assert reply is not None and "实际利用外资 41,200万美元" in reply.text
+    assert reply is not None and "实际利用外资：41,200万美元" in reply.text
     [version] = await history(app, "南湖区")
     assert version.values["fdi"] == 41200 and version.values["hightech"] == 20000
 
@@ -67,7 +67,9 @@ async def test_correction_lowers_the_latest_value_with_reason_and_history(
 ) -> None:
     await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-08T09:00:00+08:00")
     refused = await say(NANHU, "/周报 实际利用外资=29000", at="2021-10-15T09:00:00+08:00")
-    assert refused is not None and "低于上次" in refused.text and "/更正" in refused.text
+    assert (
+        refused is not None and "低于上次报送的 30,000" in refused.text and "/更正" in refused.text
+    )
     no_reason = await say(NANHU, "/更正 实际利用外资=29000", at="2021-10-15T09:05:00+08:00")
     assert no_reason is not None and "须写明原因" in no_reason.text
     reply = await say(
@@ -86,6 +88,29 @@ async def test_correction_lowers_the_latest_value_with_reason_and_history(
     assert first.values["fdi"] == 30000
 
 
+async def test_natural_posts_from_issue_12_are_stored(app: App, say: Say) -> None:
+    reply = await say(NANHU, "/周报 实到外资=4.12亿美元，高技术=2亿；亮点：签约两个项目。")
+    assert reply is not None and "已收到报送" in reply.text
+    [version] = await history(app, "南湖区")
+    assert (version.values["fdi"], version.values["hightech"]) == (41200, 20000)
+    assert version.highlights == "签约两个项目"
+    # Each figure is listed once, under its completion line, not again in a 记录 line.
+    assert reply.text.count("41,200万美元") == 1
+
+
+async def test_a_value_with_wan_left_out_is_questioned_against_the_last_post(
+    app: App, say: Say
+) -> None:
+    await say(NANHU, "/周报 实际利用外资=41200", at="2021-10-08T09:00:00+08:00")
+    refused = await say(NANHU, "/周报 实际利用外资=41700美元", at="2021-10-15T09:00:00+08:00")
+    assert refused is not None
+    assert refused.text == (
+        "⚠️ 实际利用外资 4.17万美元 不到上次报送 41,200万美元 的1%，是否漏写了“万”？"
+        "如为 41,700万美元，请写：实际利用外资=41700（单位为万美元）"
+    )
+    assert [v.values["fdi"] for v in await history(app, "南湖区")] == [41200]
+
+
 async def test_admin_posts_on_behalf_of_a_named_unit(app: App, say: Say) -> None:
     reply = await say(ADMIN, "/周报 嘉兴港区 实际利用外资=9000")
     assert reply is not None and "嘉兴港区" in reply.text
@@ -99,7 +124,7 @@ async def test_admin_posts_on_behalf_of_a_named_unit(app: App, say: Say) -> None
         (NANHU, "/周报 利润=5", "未知字段"),
         (NANHU, "/周报 实际利用外资=", "缺少数字"),
         (NANHU, "/周报 实际利用外资=-100", "负数"),
-        (NANHU, "/周报 实际利用外资=10000", "低于上次"),  # below the Jan–Jul baseline 21856
+        (NANHU, "/周报 实际利用外资=10000", "低于1-7月基数的 21,856"),  # never posted: baseline
         (NANHU, "/周报 实际利用外资=400000", "10倍"),  # > 10 × target 37000
         (NANHU, "/周报 实际利用外资=40000 高技术=50000", "不能大于"),
         (NANHU, "/周报 火星区 实际利用外资=40000", "未知单位"),
@@ -141,34 +166,84 @@ async def test_bind_by_mention_then_the_bound_user_can_post(app: App, say: Say) 
     assert posted is not None and "秀洲区" in posted.text
 
 
+async def test_bind_with_an_at_name_typed_as_text_says_why_not_with_itself(
+    app: App, say: Say
+) -> None:
+    refused = await say(ADMIN, "/绑定 @张三 南湖区")
+    assert refused is not None
+    assert refused.text == (
+        "⚠️ “@张三”未能识别为钉钉成员（请在输入@后从列表中选择），或改写 staffId：\n"
+        "例：/绑定 <staffId> 南湖区 张三"
+    )
+
+
+async def test_rebinding_without_a_name_keeps_the_known_name(app: App, say: Say) -> None:
+    first = await say(ADMIN, "/绑定 @张三 秀洲区", at_staff_ids=("zhangsan",))
+    assert first is not None and "张三（zhangsan）→ 秀洲区" in first.text
+    again = await say(ADMIN, "/绑定 zhangsan 南湖区")
+    assert again is not None and "张三（zhangsan）→ 南湖区" in again.text
+    from_file = await say(ADMIN, "/绑定 head-nanhu 领导")
+    assert from_file is not None and "南湖区负责人（head-nanhu）→ 领导" in from_file.text
+
+
 async def test_unknown_command_and_help(app: App, say: Say) -> None:
     unknown = await say("mayor", "/天气")
     assert unknown is not None and "未识别的指令" in unknown.text and "/帮助" in unknown.text
     help_reply = await say("mayor", "/帮助")
     assert help_reply is not None
-    for usage in ("/周报", "/排名", "/进度", "/未报", "/更正", "/赛事"):
-        assert usage in help_reply.text
-    assert "/绑定" not in help_reply.text  # admin-only commands are listed to admins only
-    admin_help = await say(ADMIN, "/help")
+    items = [line for line in help_reply.text.splitlines() if line.startswith("- **/")]
+    words = [line.removeprefix("- **/").split(" ")[0].split("*")[0] for line in items]
+    assert words == ["周报", "更正", "排名", "进度", "差距", "未报"]
+    examples = [line.strip() for line in help_reply.text.splitlines() if "例：" in line]
+    assert examples == [
+        "例：/周报 实际利用外资=41200 高技术=20000 大项目到资=52000 亮点=签约两个项目",
+        "例：/更正 实际利用外资=41200 原因=统计口径调整",
+        "例：/排名",
+        "例：/进度 南湖区",
+        "例：/差距 南湖区",
+        "例：/未报",
+    ]
+    assert help_reply.text.endswith("全部指令：/帮助 全部")
+    assert "/绑定" not in help_reply.text
+    admin_help = await say(ADMIN, "/help all")
     assert admin_help is not None and "/绑定" in admin_help.text
     assert "  └ /项目 登记 名称=… 总投资=…" in admin_help.text  # sub-commands under their parent
 
 
-async def test_help_lists_every_row_an_admin_may_use_and_hides_admin_rows_from_heads(
+async def test_every_example_in_help_is_accepted_as_sent(app: App, say: Say) -> None:
+    help_reply = await say(NANHU, "/帮助", at="2021-10-15T10:00:00+08:00")
+    assert help_reply is not None
+    examples = [line.split("例：")[1] for line in help_reply.text.splitlines() if "例：" in line]
+    for example in examples:
+        reply = await say(NANHU, example, at="2021-10-15T10:05:00+08:00")
+        assert reply is not None, example
+        if example.startswith("/更正"):  # it restates the figure the /周报 example just posted
+            assert reply.text.startswith("⚠️ 所填数字与最近一次报送相同"), reply.text
+        else:
+            assert not reply.text.startswith("⚠️"), reply.text
+
+
+async def test_help_all_lists_every_row_once_by_role_and_hides_admin_rows_from_heads(
     app: App, say: Say
 ) -> None:
-    admin_help, head_help = await say(ADMIN, "/帮助"), await say(NANHU, "/帮助")
+    admin_help, head_help = await say(ADMIN, "/帮助 全部"), await say(NANHU, "/帮助 全部")
     assert admin_help is not None and head_help is not None
     specs = app.table.specs
     assert {s.name for s in specs} >= {"项目 登记", "项目 签约", "红旗 提名", "发布 预览", "赛事"}
-    admin_rows = [line.strip() for line in admin_help.text.splitlines()]
+    admin_text = admin_help.text
+    assert admin_text.index("**所有人**") < admin_text.index("**单位负责人**")
+    assert admin_text.index("**单位负责人**") < admin_text.index("**管理员**")
+    admin_section = admin_text.split("**管理员**")[1]
+    admin_rows = [line.strip() for line in admin_text.splitlines()]
     head_rows = [line.strip() for line in head_help.text.splitlines()]
     for spec in specs:
-        row = f"{spec.usage}（管理员）：" if spec.admin_only else f"{spec.usage}："
-        listed = [line for line in admin_rows if row in line or f"{spec.usage}（/" in line]
+        starts = (f"- **{spec.usage}**：", f"- **{spec.usage}（/", f"└ {spec.usage}：")
+        listed = [line for line in admin_rows if line.startswith(starts)]
         assert len(listed) == 1, spec.name
+        assert (listed[0] in admin_section) == spec.admin_only, spec.name
         head_listed = [line for line in head_rows if spec.usage in line]
         assert head_listed == ([] if spec.admin_only else [listed[0]]), spec.name
+    assert "**管理员**" not in head_help.text
 
 
 async def test_sub_command_admin_check_keeps_the_refusal_users_see(app: App, say: Say) -> None:

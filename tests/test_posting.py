@@ -18,6 +18,7 @@ from campaign.posting import (
     NothingToCorrect,
     PostRefused,
     ShareAboveWhole,
+    WanLeftOut,
     WindowClosed,
     check_correction_form,
     corrected_values,
@@ -64,9 +65,14 @@ def post(
         ({"fdi": D(60)}, None, datetime.fromisoformat("2025-01-01T00:00:00+08:00"), WindowClosed()),
         ({"fdi": D(60)}, None, datetime.fromisoformat("2024-12-31T16:00:00+00:00"), WindowClosed()),
         # Never posted before this week: the baseline (50) is the floor.
-        ({"fdi": D("49.99")}, None, OPEN, LowerThanBefore(FDI, D("49.99"), D(50))),
+        ({"fdi": D("49.99")}, None, OPEN, LowerThanBefore(FDI, D("49.99"), D(50), True)),
         # Posted before this week: last week's figure is the floor, not the baseline.
         ({"fdi": D("69.99")}, {"fdi": D(70)}, OPEN, LowerThanBefore(FDI, D("69.99"), D(70))),
+        # Below 1/100 of the figure before: 万 left out, said against the baseline or last post.
+        ({"fdi": D("0.49")}, None, OPEN, WanLeftOut(FDI, D("0.49"), D(50), True)),
+        ({"fdi": D("0.69")}, {"fdi": D(70)}, OPEN, WanLeftOut(FDI, D("0.69"), D(70), False)),
+        # Exactly 1/100 is only lower, not a slip.
+        ({"fdi": D("0.7")}, {"fdi": D(70)}, OPEN, LowerThanBefore(FDI, D("0.7"), D(70))),
         # 10 × target 100 = 1000 is the limit.
         ({"fdi": D("1000.01")}, None, OPEN, Implausible(FDI, D("1000.01"), D(100), 10)),
         # 高技术 has no target: 10 × baseline 20 = 200.

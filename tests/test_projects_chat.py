@@ -75,7 +75,7 @@ async def test_project_moves_through_its_stages_in_order_and_keeps_its_history(
     history = await text(say, "mayor", "/项目 1")
     kinds = re.findall(r"^\d+\. \S+日 ([^\s（]+)", history, re.MULTILINE)
     assert kinds == ["登记", "签约", "注册", "开工", "竣工", "到资"]
-    assert "总投资 3.2亿美元，企业 某某集团" in history
+    assert "总投资 32,000万美元，企业 某某集团" in history
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,9 @@ async def test_four_lists_and_project_list_show_counts_and_totals(app: App, say:
     await text(say, "head-nanhu", "/项目 登记 名称=乙 总投资=2亿美元")
     await text(say, "head-nanhu", "/项目 签约 乙")
     own = await text(say, "head-nanhu", "/清单")
-    assert "1. 在谈：1个 · 10,000万美元" in own and "2. 签约：1个 · 20,000万美元" in own
+    assert (
+        "1. 在谈：1个 · 总投资 10,000万美元" in own and "2. 签约：1个 · 总投资 20,000万美元" in own
+    )
     city = await text(say, "mayor", "/清单")
     assert "**南湖区** 在谈1 签约1 注册0 开工0" in city and "**秀洲区** 在谈0" in city
     listing = await text(say, "mayor", "/项目 列表 南湖 签约")

@@ -9,6 +9,7 @@ working; the project, campaign and bulletin-command modules are imported by name
 from handlers.texts.admin import BIND_EXAMPLE as BIND_EXAMPLE
 from handlers.texts.admin import ROLE_LABELS as ROLE_LABELS
 from handlers.texts.admin import bind_member_missing as bind_member_missing
+from handlers.texts.admin import bind_mention_not_resolved as bind_mention_not_resolved
 from handlers.texts.admin import bind_target_missing as bind_target_missing
 from handlers.texts.admin import bound as bound
 from handlers.texts.admin import unknown_bind_target as unknown_bind_target
@@ -52,6 +53,12 @@ from handlers.texts.standings import progress_reply as progress_reply
 from handlers.texts.standings import rank_phrase as rank_phrase
 from handlers.texts.standings import standings_reply as standings_reply
 from handlers.texts.standings import standings_text as standings_text
+from handlers.texts.usage import ROLE_ADMIN as ROLE_ADMIN
+from handlers.texts.usage import ROLE_EVERYONE as ROLE_EVERYONE
+from handlers.texts.usage import ROLE_HEAD as ROLE_HEAD
+from handlers.texts.usage import ROLES as ROLES
+from handlers.texts.usage import HelpGroup as HelpGroup
 from handlers.texts.usage import HelpRow as HelpRow
+from handlers.texts.usage import full_help_reply as full_help_reply
 from handlers.texts.usage import help_reply as help_reply
 from handlers.texts.usage import usage_line as usage_line

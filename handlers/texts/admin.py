@@ -19,6 +19,15 @@ def bind_member_missing() -> str:
     return f"请写明要绑定的人和单位。\n例：{BIND_EXAMPLE}"
 
 
+def bind_mention_not_resolved(at_name: str, words: list[str]) -> str:
+    """An @-name typed as plain text: say so, and show the staffId form with the same words."""
+    target = words[0] if words else "南湖区"
+    return (
+        f"“@{at_name}”未能识别为钉钉成员（请在输入@后从列表中选择），"
+        f"或改写 staffId：\n例：/绑定 <staffId> {target} {at_name}"
+    )
+
+
 def bind_target_missing() -> str:
     return f"请写明单位（或“领导”“管理员”）。\n例：{BIND_EXAMPLE}"
 

@@ -165,7 +165,7 @@ def project_detail(
 def list_lines(lists: Mapping[Stage, ListTotal], unit: str) -> list[str]:
     names = {Stage.REGISTERED: "注册(备案)"}
     return [
-        f"{i}. {names.get(stage, stage.value)}：{lists[stage].count}个 · {format_amount(lists[stage].total, unit)}"
+        f"{i}. {names.get(stage, stage.value)}：{lists[stage].count}个 · 总投资 {format_amount(lists[stage].total, unit)}"
         for i, stage in enumerate(LISTS, 1)
     ]
 
@@ -177,7 +177,7 @@ def four_lists_text(
     unit: str,
     today: date,
 ) -> Reply:
-    lines = [f"### 四张清单 · {title}", f"截至{day(today)} · 总投资合计"]
+    lines = [f"### 四张清单 · {title}", f"截至{day(today)} · 个数与总投资合计"]
     empty = {stage: ListTotal() for stage in LISTS}
     names = list(units)
     if len(names) == 1:
@@ -186,7 +186,7 @@ def four_lists_text(
         for name in names:
             own = lists.get(name, empty)
             counts = " ".join(f"{stage.value[:2]}{own[stage].count}" for stage in LISTS)
-            lines.append(f"- **{name}** {counts}")
+            lines.append(f"- **{name}** {counts}（个）")
         city = {
             stage: ListTotal(
                 sum(lists.get(n, empty)[stage].count for n in names),

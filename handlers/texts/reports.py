@@ -11,6 +11,7 @@ from bulletins.texts import posted_examples
 from campaign import AmountError, Campaign, Metric, Standings, format_amount
 from campaign.formatting import moment
 from campaign.post_form import (
+    AmbiguousField,
     BadAmount,
     BeyondCents,
     ComputedMetric,
@@ -20,6 +21,7 @@ from campaign.post_form import (
     TextTooLong,
     UnknownField,
     UnknownUnit,
+    Unreadable,
     UnreadablePrefix,
 )
 from campaign.posting import (
@@ -32,6 +34,7 @@ from campaign.posting import (
     NothingToCorrect,
     PostRefused,
     ShareAboveWhole,
+    WanLeftOut,
     WindowClosed,
 )
 from handlers.texts.common import report_example, unit_names
@@ -63,15 +66,9 @@ def report_recorded(
     carried_from: str,
 ) -> Reply:
     carried = [k for k in values if k not in posted]
-    posted_text = "、".join(
-        f"{campaign.metric(k).label} {format_amount(v, campaign.metric(k).unit)}"
-        for k, v in posted.items()
-    )
     head = "已更新本周报送" if superseded else "已收到报送"
     lines = [
         f"### ✅ {head} · {unit_name}",
-        f"记录：{posted_text}",
-        "",
         *metric_lines(
             campaign, unit_name, values, standings.elapsed, standings.mode, (carried, carried_from)
         ),
@@ -110,13 +107,29 @@ def window_closed(campaign: Campaign, correct_example: str) -> str:
     )
 
 
+def previous_source(campaign: Campaign, is_baseline: bool) -> str:
+    """What the figure a post is checked against is: the last post, or the baseline."""
+    return f"{campaign.baseline_label}基数" if is_baseline else "上次报送"
+
+
 def lower_than_before(
-    metric: Metric, value: Decimal, previous: Decimal, correct_example: str
+    metric: Metric, value: Decimal, previous: Decimal, correct_example: str, source: str = "上次"
 ) -> str:
     return (
-        f"{metric.label} {format_amount(value, metric.unit)} 低于上次的"
+        f"{metric.label} {format_amount(value, metric.unit)} 低于{source}的"
         f" {format_amount(previous, metric.unit)}。报送的是累计数；如确需调低，请用更正：\n"
         f"例：{correct_example}"
+    )
+
+
+def wan_left_out(metric: Metric, value: Decimal, previous: Decimal, source: str) -> str:
+    """A value under 1/100 of the one before: ask whether 万 was left out, with the fix."""
+    meant = value * 10_000
+    plain = f"{meant.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+    return (
+        f"{metric.label} {format_amount(value, metric.unit)} 不到{source}"
+        f" {format_amount(previous, metric.unit)} 的1%，是否漏写了“万”？"
+        f"如为 {format_amount(meant, metric.unit)}，请写：{metric.label}={plain}（单位为{metric.unit}）"
     )
 
 
@@ -172,6 +185,19 @@ def unknown_report_unit(name: str, campaign: Campaign) -> str:
     return f"未知单位“{name}”。可选单位：{unit_names(campaign)}。"
 
 
+def unreadable(part: str, expected: str, corrected: str | None, example: str) -> str:
+    """Quote the part, say what belongs there, and show the message fixed when the fix is sure."""
+    head = f"无法识别“{part[:30]}”，此处应为{expected}。"
+    if corrected is None:
+        return f"{head}\n例：{example}"
+    word = example.split(" ", 1)[0]
+    return f"{head}\n请改为：{word} {corrected}"
+
+
+def ambiguous_field(key: str, candidates: Sequence[str], example: str) -> str:
+    return f"“{key}”可指{'、'.join(candidates)}，请写全字段名。\n例：{example}"
+
+
 def unreadable_prefix(prefix: str, example: str) -> str:
     return f"无法识别“{prefix[:20]}”，请按“字段=数字”填写。\n例：{example}"
 
@@ -214,8 +240,11 @@ def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
             return nothing_posted(example)
         case WindowClosed():
             return window_closed(campaign, correct_example(campaign))
-        case LowerThanBefore(metric, value, previous):
-            return lower_than_before(metric, value, previous, correct_example(campaign))
+        case LowerThanBefore(metric, value, previous, is_baseline):
+            source = previous_source(campaign, is_baseline)
+            return lower_than_before(metric, value, previous, correct_example(campaign), source)
+        case WanLeftOut(metric, value, previous, is_baseline):
+            return wan_left_out(metric, value, previous, previous_source(campaign, is_baseline))
         case Implausible(metric, value, reference, factor):
             return implausible(metric, value, reference, factor, example)
         case ShareAboveWhole(part_metric, part, whole_metric, whole):
@@ -252,4 +281,8 @@ def form_refused(error: PostFormError, campaign: Campaign, example: str) -> str:
             return bad_amount(metric, amount_error, example)
         case BeyondCents(metric, text):
             return bad_amount(metric, AmountError(beyond_cents(text, metric.unit)), example)
+        case Unreadable(part, expected, corrected):
+            return unreadable(part, expected, corrected, example)
+        case AmbiguousField(key, candidates):
+            return ambiguous_field(key, candidates, example)
     raise TypeError(f"no text for {error!r}")
