@@ -204,21 +204,20 @@ async def run_export(settings: Settings, what: str, key: str | None, out: str) -
     from bot.web import workbook
 
     app = App.build(settings)
-    async with app:
-        async with app.database.read(app.campaign.id) as repos:
-            if what == "reports":
-                body = await workbook.reports_export(app.campaign, repos)
-            else:
-                published = await repos.bulletins.published()
-                chosen = [b for b in published if key in (None, b.key)]
-                if not chosen:
-                    names = ", ".join(b.key for b in published) or "none"
-                    print(
-                        f"no published bulletin {key or ''} (published: {names})", file=sys.stderr
-                    )
-                    return 1
-                table = await workbook.bulletin_table(app.campaign, repos, chosen[-1])
-                body = workbook.bulletin_xlsx(app.campaign, table)
+    async with app, app.database.read(app.campaign.id) as repos:
+        if what == "reports":
+            body = await workbook.reports_export(app.campaign, repos)
+        else:
+            published = await repos.bulletins.published()
+            chosen = [b for b in published if key in (None, b.key)]
+            if not chosen:
+                names = ", ".join(b.key for b in published) or "none"
+                print(
+                    f"no published bulletin {key or ''} (published: {names})", file=sys.stderr
+                )
+                return 1
+            table = await workbook.bulletin_table(app.campaign, repos, chosen[-1])
+            body = workbook.bulletin_xlsx(app.campaign, table)
     await asyncio.to_thread(Path(out).write_bytes, body)
     print(f"{out}: {len(body)} bytes")
     return 0
