@@ -212,9 +212,7 @@ async def run_export(settings: Settings, what: str, key: str | None, out: str) -
             chosen = [b for b in published if key in (None, b.key)]
             if not chosen:
                 names = ", ".join(b.key for b in published) or "none"
-                print(
-                    f"no published bulletin {key or ''} (published: {names})", file=sys.stderr
-                )
+                print(f"no published bulletin {key or ''} (published: {names})", file=sys.stderr)
                 return 1
             table = await workbook.bulletin_table(app.campaign, repos, chosen[-1])
             body = workbook.bulletin_xlsx(app.campaign, table)

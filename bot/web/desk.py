@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from bot.chat.campaign_book import CampaignBook
 from bot.chat.desk import DeskLinks
@@ -31,6 +32,7 @@ from bot.web.auth import (
     csrf_matches,
     token_matches,
 )
+from bot.web.markdown import render_markdown
 from campaign import Campaign, Role, calendar, format_amount
 from campaign.formatting import moment, num, pct
 from campaign.membership import identify
@@ -86,12 +88,12 @@ class Desk:
     def refuse(self, status: int = 401) -> web.Response:
         return page(self.env, "signin.html", status=status, forbidden=status == 403)
 
-    def signed_in(self, session: Session, to: str) -> web.Response:
+    def signed_in(self, session: Session, to: str) -> web.HTTPSeeOther:
         response = web.HTTPSeeOther(to, headers=SECURITY_HEADERS)
         response.set_cookie(
             COOKIE, session.id, max_age=SESSION_SECONDS, httponly=True, samesite="Strict", path="/"
         )
-        return response  # type: ignore[return-value]
+        return response
 
     # ---- sign-in ----
 
@@ -100,8 +102,8 @@ class Desk:
         if given is not None:
             if not token_matches(given, self.token):
                 return self.refuse()
-            session = self.sessions.start(TOKEN_HOLDER, "看板令牌", is_admin=False)
-            raise self.signed_in(session, "/dashboard")  # the token leaves the address bar
+            started = self.sessions.start(TOKEN_HOLDER, "看板令牌", is_admin=False)
+            raise self.signed_in(started, "/dashboard")  # the token leaves the address bar
         session = self.session(request)
         if session is None:
             return self.refuse()
@@ -241,7 +243,7 @@ class Desk:
             session=session,
             campaign=campaign,
             bindings=bindings,
-            notice=notice,
+            notice=Markup(render_markdown(notice)) if notice else "",
             csrf_field=CSRF_FIELD,
             posted=[m for m in campaign.metrics if not m.is_computed],
         )
