@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.chat.campaign_book import CampaignBook
+from bot.chat.desk import DeskLinks
 from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
@@ -27,6 +28,7 @@ from bot.dingtalk.sender import Sender
 from bot.dingtalk.services import DingTalk, wait_for_shutdown
 from bot.dingtalk.stream import StreamClient, stream_client
 from bot.dingtalk.timing import Timer
+from bot.web.desk import Desk
 from bot.web.health import Health, fixed_transport, stream_transport
 from bot.web.server import WebServer
 from bulletins.chart import ranking_chart
@@ -137,6 +139,8 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
     else:
         state = fixed_transport("http", "listening")
     server = WebServer(Health(app.database, guard, state, dingtalk.inbound))
+    if app.settings.web_token:  # the dashboard, in every transport mode
+        build_desk(app, app.settings.web_token, host, port).mount(server.web_app)
     if transport == "http":
         CallbackServer(app_secret=app.settings.client_secret, accept=dingtalk.inbound.accept).mount(
             server.web_app
@@ -152,6 +156,23 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
             await stream.stop()
         await server.stop()
         await dingtalk.stop()
+
+
+def build_desk(app: App, token: str, host: str, port: int) -> Desk:
+    """The dashboard, and the links to it that /看板 and /导出 send (SAIMA_WEB_URL or host:port)."""
+    base_url = app.settings.web_url or f"http://{host}:{port}"
+    links = DeskLinks(base_url, token)
+    app.pipeline.desk = links
+    return Desk(
+        app.database,
+        app.campaign,
+        app.book,
+        app.clock,
+        app.pipeline,
+        frozenset(app.settings.admins),
+        token,
+        links,
+    )
 
 
 def bulletin_service(

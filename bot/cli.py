@@ -118,12 +118,11 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
         # Before the import: matplotlib logs its font-cache build at import time.
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
-        from bot.sandbox.console import run_sandbox
+        from bot.sandbox.serve import serve_sandbox
 
         app = App.build(settings, database_url=settings.sandbox_database_url)
         async with app:
-            await run_sandbox(app)
-        return 0
+            return await serve_sandbox(app, host, port)
     if not settings.has_app_credentials:
         print(
             "需要设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET / set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET",
@@ -204,6 +203,28 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
     return 0
 
 
+async def run_export(settings: Settings, what: str, key: str | None, out: str) -> int:
+    """`saima export bulletin|reports --out FILE`: the dashboard's downloads, for scripts."""
+    from bot.web import workbook
+
+    app = App.build(settings)
+    async with app, app.database.read(app.campaign.id) as repos:
+        if what == "reports":
+            body = await workbook.reports_export(app.campaign, repos)
+        else:
+            published = await repos.bulletins.published()
+            chosen = [b for b in published if key in (None, b.key)]
+            if not chosen:
+                names = ", ".join(b.key for b in published) or "none"
+                print(f"no published bulletin {key or ''} (published: {names})", file=sys.stderr)
+                return 1
+            table = await workbook.bulletin_table(app.campaign, repos, chosen[-1])
+            body = workbook.bulletin_xlsx(app.campaign, table)
+    await asyncio.to_thread(Path(out).write_bytes, body)
+    print(f"{out}: {len(body)} bytes")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saima", description="赛马: DingTalk group competition bot"
@@ -261,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         "reset", help="start the sandbox over: its posts, pushes and clock go, the demo comes back"
     )
 
+    export = sub.add_parser("export", help="a published bulletin (.xlsx) or every raw post (.csv)")
+    export.add_argument("what", choices=("bulletin", "reports"))
+    export.add_argument(
+        "--key", help="bulletin key, e.g. monthly:2021-09 or final (default: latest)"
+    )
+    export.add_argument("--out", required=True, help="the file to write")
+
     campaign = sub.add_parser("campaign", help="campaign administration")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
     targets = campaign_sub.add_parser(
@@ -286,6 +314,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_push(settings, args.kind, args.at, args.dry_run)
         case "sandbox":
             return await reset_sandbox(settings)
+        case "export":
+            return await run_export(settings, args.what, args.key, args.out)
         case "campaign":
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)

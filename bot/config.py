@@ -34,6 +34,8 @@ class Settings:
     sandbox_database_url: str = DEFAULT_SANDBOX_DATABASE_URL
     web_host: str = DEFAULT_WEB_HOST
     web_port: int = DEFAULT_WEB_PORT
+    web_token: str = field(default="", repr=False)  # the dashboard's login token (SAIMA_WEB_TOKEN)
+    web_url: str = ""  # the desk's address as users reach it (SAIMA_WEB_URL); default host:port
 
     @property
     def has_app_credentials(self) -> bool:
@@ -71,4 +73,6 @@ class Settings:
             sandbox_database_url=get("SAIMA_SANDBOX_DATABASE_URL") or DEFAULT_SANDBOX_DATABASE_URL,
             web_host=get("SAIMA_WEB_HOST") or DEFAULT_WEB_HOST,
             web_port=int(get("SAIMA_WEB_PORT") or DEFAULT_WEB_PORT),
+            web_token=get("SAIMA_WEB_TOKEN", ""),
+            web_url=(get("SAIMA_WEB_URL") or "").rstrip("/"),
         )

@@ -1,7 +1,16 @@
 """Chat command handlers, one module per feature; ROUTERS is the ordered registration list and
 UNKNOWN answers a message that names no command."""
 
-from handlers import admin, bulletins, campaign_choice, projects, reports, standings, usage
+from handlers import (
+    admin,
+    bulletins,
+    campaign_choice,
+    desk,
+    projects,
+    reports,
+    standings,
+    usage,
+)
 
 ROUTERS = (
     reports.router,
@@ -11,5 +20,6 @@ ROUTERS = (
     bulletins.router,
     usage.router,
     campaign_choice.router,
+    desk.router,
 )
 UNKNOWN = usage.show_unknown

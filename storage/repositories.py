@@ -41,6 +41,7 @@ class ReportVersion:
     highlights: str
     problems: str
     reason: str
+    msg_id: str | None = None  # the chat message that said it (None: seeded or imported)
 
 
 def _version(row: Report) -> ReportVersion:
@@ -56,6 +57,7 @@ def _version(row: Report) -> ReportVersion:
         highlights=row.highlights,
         problems=row.problems,
         reason=row.reason,
+        msg_id=row.msg_id,
     )
 
 
@@ -336,6 +338,13 @@ class ReportRepository:
                 Report.reported_at < end,
             )
             .order_by(Report.reported_at, Report.id)
+        )
+        return [_version(row) for row in rows]
+
+    async def all(self) -> list[ReportVersion]:
+        """Every version of every unit, in the order they were stored (the raw-posts export)."""
+        rows = await self.session.scalars(
+            select(Report).where(Report.campaign_id == self.campaign_id).order_by(Report.id)
         )
         return [_version(row) for row in rows]
 

@@ -43,7 +43,7 @@ ALLOWED = {
     "storage": {"campaign"},
     "chat": {"campaign", "core", "storage"},
     "dingtalk": {"core", "chat", "storage"},
-    "web": {"core", "chat", "dingtalk", "storage"},
+    "web": {"campaign", "core", "chat", "dingtalk", "storage", "bulletins"},
     "bulletins": {"campaign", "core", "storage"},
     "handlers": {"campaign", "core", "chat", "storage", "bulletins"},
     "scheduler": {"campaign", "core", "bulletins"},

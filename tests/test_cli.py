@@ -36,6 +36,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
         "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
         "SAIMA_ADMINS": "boss",
+        "SAIMA_WEB_PORT": "0",  # the web sandbox beside the console: any free port
     }
 
 

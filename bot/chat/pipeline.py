@@ -17,6 +17,7 @@ from bot.chat.campaign_book import CampaignBook
 from bot.chat.codec import decode_message, encode_message
 from bot.chat.commands import parse_command
 from bot.chat.context import CommandContext
+from bot.chat.desk import DeskLinks
 from bot.chat.router import CommandTable
 from bot.clock import Clock
 from bot.errors import UserFacingError
@@ -46,6 +47,7 @@ class Pipeline:
         self._receiver: Batcher[IncomingMessage, bool] = Batcher(self._store)
         self._processor: Batcher[IncomingMessage, Reply | None] = Batcher(self._process_batch)
         self._push_conversation_id: str | None = None  # cache of the stored push target
+        self.desk: DeskLinks | None = None  # set when the web desk is served (bot/app.py)
 
     async def receive(self, message: IncomingMessage) -> bool:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
@@ -154,6 +156,7 @@ class Pipeline:
                 now=message.created_at,
                 commands=self.table,
                 campaigns=self.campaigns,
+                desk=self.desk,
             )
             try:
                 async with repos.savepoint():  # a refusal or a failure undoes the handler's writes

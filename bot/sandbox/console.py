@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.app import App
 from bot.chat.commands import parse_command
@@ -24,6 +24,9 @@ from bot.sandbox.outbound import SandboxBulletins, charts_dir
 from bot.sandbox.reset import wipe
 from campaign import Campaign, Role, calendar
 from storage import Repositories, StateRepository
+
+if TYPE_CHECKING:
+    from bot.sandbox.web_page import SandboxRoom
 
 CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
@@ -255,23 +258,41 @@ def read_lines(stream: TextIO, queue: asyncio.Queue[str | None]) -> None:
     threading.Thread(target=pump, name="sandbox-stdin", daemon=True).start()
 
 
-async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
-    clock = await prepare(app)
+async def run_sandbox(
+    app: App,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    room: SandboxRoom | None = None,
+) -> None:
+    """The console; beside the web sandbox's `room` it shares the room's clock and pushes."""
+    clock = room.clock if room is not None else await prepare(app)
     app.clock = clock
     app.pipeline.clock = clock
     sandbox = Sandbox(app, clock, out, echo=not stdin.isatty())
     # Scheduled bulletins print into the console; /快进 moves the clock and fires what falls due.
-    bulletins = SandboxBulletins(
-        app, clock, sandbox.print, CONVERSATION_ID, charts_dir(app), lambda: save_clock(app, clock)
-    )
+    if room is not None:
+        bulletins = room.bulletins
+        room.echo = sandbox.print
+    else:
+        bulletins = SandboxBulletins(
+            app,
+            clock,
+            sandbox.print,
+            CONVERSATION_ID,
+            charts_dir(app),
+            lambda: save_clock(app, clock),
+        )
 
     async def start_over(_args: str) -> None:
-        await bulletins.stop()
-        clock.set(await reset(app))
+        if room is not None:
+            await room.start_over()
+        else:
+            await bulletins.stop()
+            clock.set(await reset(app))
+            sandbox.print("已重置：示范数据已重新写入，你的报送已清除。")
+            await bulletins.start()
         sandbox.person = identity.MAYOR
-        sandbox.print("已重置：示范数据已重新写入，你的报送已清除。")
         await sandbox.show_identity("")
-        await bulletins.start()
 
     async def warn_outdated() -> None:
         sandbox.print("⚠️ 这是旧版沙盒的数据：示范报送会覆盖你的报送。输入 /重置 从头开始。")
@@ -280,14 +301,16 @@ async def run_sandbox(app: App, stdin: TextIO = sys.stdin, out: TextIO = sys.std
     sandbox.local["重置"] = sandbox.local["reset"] = start_over
     if await seeded_ahead_of(app, clock.now()):
         sandbox.on_start.append(warn_outdated)
-    sandbox.on_start.append(bulletins.start)
+    if room is None:  # the room started them already
+        sandbox.on_start.append(bulletins.start)
     sandbox.after_message.append(bulletins.after_message)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     read_lines(stdin, queue)
     try:
         await sandbox.run(queue)
     finally:
-        await bulletins.stop()
+        if room is None:
+            await bulletins.stop()
         await save_clock(app, clock)
 
 

@@ -1,0 +1,145 @@
+"""What the dashboard shows, gathered in one read: standings, weekly series, picks, ledger, history.
+
+Numbers come from the same functions as the chat commands (load_standings, weekly_comparison,
+find_snails), so the page and /排名 cannot disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from campaign import Campaign, Mode, Standings, calendar
+from campaign.projects import SnailProject, find_snails
+from campaign.selection import Pick, weekly_comparison
+from storage import ReportVersion, Repositories
+from storage.standings import load_standings
+
+LIVE, PENDING, FINAL = "实时", "待发布", "最终"
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    week: str
+    label: str
+    ends_at: datetime  # the week's end, or now for the running week
+    standings: Standings
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPicks:
+    label: str
+    red_flags: tuple[Pick, ...]
+    snails: tuple[Pick, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    campaign: Campaign
+    now: datetime
+    standings: Standings
+    label: str  # 实时, 待发布 or 最终
+    metric: str  # the metric of the curves and increments
+    weeks: tuple[WeekPoint, ...]  # oldest first; the last one may be the running week
+    picks: tuple[WeekPicks, ...]  # full weeks only, newest first
+    missing: tuple[str, ...]  # units without a post this week
+    week_label: str
+    overdue: tuple[SnailProject, ...]
+    project_count: int
+
+
+async def standings_label(campaign: Campaign, repos: Repositories, standings: Standings) -> str:
+    """最终 once the final bulletin is published, 待发布 in final mode before that, else 实时."""
+    if standings.mode is not Mode.FINAL:
+        return LIVE
+    published = await repos.bulletins.published()
+    return FINAL if any(b.kind == "final" for b in published) else PENDING
+
+
+async def week_points(campaign: Campaign, repos: Repositories, now: datetime) -> list[WeekPoint]:
+    """Standings at the start of the window's first week, then at the end of every week so far."""
+    tz = calendar.zone(campaign)
+    start, end = calendar.window_bounds(campaign.window, tz)
+    week = calendar.week_key(start, tz)
+    first = calendar.week_start(week, tz)
+    points = [WeekPoint("", "起点", first, await load_standings(campaign, repos, first))]
+    moment = first
+    while moment < min(now, end):
+        week = calendar.week_key(moment, tz)
+        week_end = calendar.week_bounds(week, tz)[1]
+        at = min(week_end, now)
+        label = calendar.week_label(week, tz)
+        points.append(WeekPoint(week, label, at, await load_standings(campaign, repos, at)))
+        moment = week_end
+    return points
+
+
+async def week_picks(
+    campaign: Campaign, repos: Repositories, points: list[WeekPoint], now: datetime
+) -> list[WeekPicks]:
+    found = []
+    for before, point in itertools.pairwise(points):
+        if point.ends_at >= now or not point.week:  # the running week is not over yet
+            continue
+        tz = calendar.zone(campaign)
+        start, end = calendar.week_bounds(point.week, tz)
+        reported = await repos.reports.units_reported_between(start, end)
+        comparison = weekly_comparison(
+            campaign, point.standings, before.standings, reported, campaign.selection.metric
+        )
+        found.append(WeekPicks(point.label, comparison.red_flags, comparison.snails))
+    return found[::-1]
+
+
+async def gather(campaign: Campaign, repos: Repositories, now: datetime) -> Overview:
+    tz = calendar.zone(campaign)
+    standings = await load_standings(campaign, repos, now)
+    points = await week_points(campaign, repos, now)
+    week = calendar.week_key(now, tz)
+    week_start, _ = calendar.week_bounds(week, tz)
+    posted = await repos.reports.units_reported_between(week_start, now)
+    projects = await repos.projects.all()
+    today = now.astimezone(tz).date()
+    return Overview(
+        campaign=campaign,
+        now=now,
+        standings=standings,
+        label=await standings_label(campaign, repos, standings),
+        metric=campaign.selection.metric,
+        weeks=tuple(points),
+        picks=tuple(await week_picks(campaign, repos, points, now)),
+        missing=tuple(u.name for u in campaign.units if u.name not in posted),
+        week_label=calendar.week_label(week, tz),
+        overdue=tuple(find_snails(projects, today, campaign.projects.snail)),
+        project_count=len(projects),
+    )
+
+
+def increments(overview: Overview, unit: str) -> list[Decimal]:
+    """The unit's weekly increments of the overview's metric, one per week after the start."""
+    values = [
+        p.standings.row(unit).figures.values.get(overview.metric, Decimal(0))
+        for p in overview.weeks
+    ]
+    return [later - earlier for earlier, later in itertools.pairwise(values)]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    version: ReportVersion
+    when: datetime  # when it was said: the post's time, or the correction's own message time
+    who: str
+
+
+async def unit_history(repos: Repositories, unit: str, limit: int = 60) -> list[HistoryLine]:
+    """Every version of a unit's figures, newest first, each correction at the time it was made."""
+    versions = await repos.reports.history(unit, limit)
+    said = await repos.inbox.get_many(v.msg_id for v in versions if v.msg_id)
+    lines = []
+    for version in versions:
+        entry = said.get(version.msg_id or "")
+        when = entry.created_at if entry is not None else version.reported_at
+        lines.append(HistoryLine(version, when, version.staff_id))
+    return lines

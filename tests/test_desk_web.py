@@ -1,0 +1,206 @@
+"""The desk over HTTP (no browser): sign-in and CSRF refusals, the exports against the engine,
+/看板 and /导出, and the markdown renderer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from openpyxl import load_workbook
+
+from bot.app import App, build_desk
+from bot.chat.desk import DeskLinks
+from bot.config import Settings
+from bot.messages import IncomingMessage
+from bot.sandbox.console import prepare
+from bot.sandbox.web_page import SandboxRoom
+from bot.web.auth import SESSION_SECONDS, Sessions
+from bot.web.desk import Desk
+from bot.web.markdown import render_markdown
+from bot.web.workbook import cents
+from storage.standings import load_standings
+
+TOKEN = "right-token"
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    built = App.build(
+        Settings(web_token=TOKEN), database_url=f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    )
+    async with built:
+        clock = await prepare(built)
+        built.clock = built.pipeline.clock = clock
+        yield built
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[TestClient]:
+    from aiohttp import web
+
+    web_app = web.Application()
+    desk = build_desk(app, TOKEN, "127.0.0.1", 0)
+    desk.mount(web_app)
+    async with TestClient(TestServer(web_app)) as test_client:
+        yield test_client
+
+
+async def say(app: App, staff_id: str, text: str, *, is_group: bool = True) -> str:
+    message = IncomingMessage(
+        msg_id=uuid.uuid4().hex,
+        conversation_id="cid-1" if is_group else "one-to-one",
+        sender_staff_id=staff_id,
+        text=text,
+        created_at=app.clock.now(),
+        is_group=is_group,
+    )
+    reply = await app.pipeline.handle(message)
+    assert reply is not None
+    return reply.text
+
+
+async def test_the_dashboard_refuses_a_request_without_a_token_or_with_a_wrong_one(
+    client: TestClient,
+) -> None:
+    assert (await client.get("/dashboard")).status == 401
+    assert (await client.get("/dashboard?token=wrong")).status == 401
+    assert (await client.get("/dashboard/exports/reports.csv")).status == 401
+    signed = await client.get(f"/dashboard?token={TOKEN}")
+    assert signed.status == 200 and "排名" in await signed.text()
+
+
+async def test_a_write_with_a_wrong_csrf_token_is_refused(app: App, client: TestClient) -> None:
+    link = DeskLinks("", TOKEN).personal("commerce")
+    assert (await client.get(link)).status == 200  # followed to /dashboard
+    form = {"csrf": "forged", "unit": "南湖区", "metric": "fdi", "value": "99999"}
+    refused = await client.post("/dashboard/admin/targets", data=form)
+    assert refused.status == 403
+    async with app.database.read(app.campaign.id) as repos:
+        assert await repos.targets.get(app.campaign.id) == {}
+    missing = await client.post(
+        "/dashboard/admin/targets", data={k: v for k, v in form.items() if k != "csrf"}
+    )
+    assert missing.status == 403
+
+
+async def test_a_personal_link_is_for_leaders_and_admins_and_must_be_signed(
+    client: TestClient,
+) -> None:
+    links = DeskLinks("", TOKEN)
+    assert (await client.get(links.personal("head-nanhu"))).status == 403
+    forged = DeskLinks("", "another-secret").personal("commerce")
+    assert (await client.get(forged)).status == 401
+    expired = DeskLinks("", TOKEN, wall=lambda: 1_000.0).personal("mayor")
+    assert (await client.get(expired)).status == 401
+
+
+def test_a_session_ends_after_eight_hours() -> None:
+    now = [1_000_000.0]
+    sessions = Sessions(wall=lambda: now[0])
+    session = sessions.start("mayor", "市长", is_admin=False)
+    now[0] += SESSION_SECONDS - 1
+    assert sessions.find(session.id) == session
+    now[0] += 1
+    assert sessions.find(session.id) is None
+    assert sessions.find("") is None
+
+
+async def test_dashboard_link_only_in_a_one_to_one_chat_and_only_for_leaders_and_admins(
+    app: App,
+) -> None:
+    build_desk(app, TOKEN, "127.0.0.1", 8080)
+    assert "单聊" in await say(app, "mayor", "/看板")
+    reply = await say(app, "mayor", "/看板", is_group=False)
+    assert "http://127.0.0.1:8080/dashboard/login?staff=mayor" in reply
+    assert TOKEN not in reply
+    assert "仅对领导和管理员" in await say(app, "head-nanhu", "/看板", is_group=False)
+    assert "http://127.0.0.1:8080/dashboard/exports" in await say(app, "commerce", "/导出")
+
+
+async def publish_august(app: App) -> None:
+    room = SandboxRoom(app, app.clock)  # type: ignore[arg-type]
+    await room.post("head-nanhu", "/周报 实际利用外资=26600 高技术=13300")
+    await room.post("commerce", "/更正 南湖区 实际利用外资=26550 原因=统计口径调整")
+    await room.bulletins.fast_forward("2021-10-04 10:00")
+    await room.post("commerce", "/发布")
+    await room.stop()
+
+
+async def test_the_bulletin_xlsx_totals_equal_the_engines(app: App, client: TestClient) -> None:
+    await publish_august(app)
+    await client.get(f"/dashboard?token={TOKEN}")
+    async with app.database.read(app.campaign.id) as repos:
+        published = await repos.bulletins.published()
+        record = published[0]  # 月月评 2021年8月, published on 10-04
+        standings = await load_standings(app.campaign, repos, record.as_of)
+    answer = await client.get(f"/dashboard/exports/bulletin.xlsx?key={record.key}")
+    assert answer.status == 200
+    sheet = load_workbook(io.BytesIO(await answer.read())).active
+    assert "月月评" in sheet["A1"].value
+    header = [cell.value for cell in sheet[3]]
+    total_column = header.index("总分")
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4, max_row=12)]
+    assert [(r[0], r[1]) for r in rows] == [(s.rank, s.entity) for s in standings.rows]
+    assert [Decimal(str(r[total_column])) for r in rows] == [cents(s.total) for s in standings.rows]
+    assert any(r[-2] in ("红旗", "蜗牛") for r in rows)
+
+
+async def test_the_reports_csv_round_trips_every_version(app: App, client: TestClient) -> None:
+    await publish_august(app)
+    await client.get(f"/dashboard?token={TOKEN}")
+    answer = await client.get("/dashboard/exports/reports.csv")
+    body = await answer.read()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    async with app.database.read(app.campaign.id) as repos:
+        versions = await repos.reports.all()
+    assert len(rows) == len(versions) > 9 * 4
+    for row, version in zip(rows, versions, strict=True):
+        assert int(row["编号"]) == version.id and row["单位"] == version.unit
+        for metric_id, value in version.values.items():
+            assert Decimal(row[f"数值:{metric_id}"]) == value
+        for metric_id, value in version.posted.items():
+            assert Decimal(row[f"报送:{metric_id}"]) == value
+        assert row["更正原因"] == version.reason
+    corrected = [r for r in rows if r["类型"] == "更正"]
+    assert corrected and corrected[-1]["更正原因"] == "统计口径调整"
+    assert corrected[-1]["报送人"] == "commerce"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        ("### 排名", "<h3>排名</h3>"),
+        ("**南湖区** 78分", "<p><strong>南湖区</strong> 78分</p>"),
+        ("1. 一\n2. 二", "<ol>\n<li>一</li>\n<li>二</li>\n</ol>"),
+        ("- 甲", "<ul>\n<li>甲</li>\n</ul>"),
+        ("> 亮点：签约", "<blockquote>亮点：签约</blockquote>"),
+        ("<script>x</script>", "<p>&lt;script&gt;x&lt;/script&gt;</p>"),
+        (
+            "[看板](http://a/b?x=1&y=2)",
+            '<p><a href="http://a/b?x=1&amp;y=2" rel="noopener noreferrer" target="_blank">看板</a></p>',
+        ),
+        ("[坏](javascript:x)", "<p>坏</p>"),
+        ("![图](/c.png)", '<p><img src="/c.png" alt="图"></p>'),
+        (
+            '![a" onerror="x](http://a/b.png)',
+            '<p><img src="http://a/b.png" alt="a&quot; onerror=&quot;x"></p>',
+        ),
+    ],
+)
+def test_markdown_renders_dingtalks_subset_and_escapes_everything_else(
+    markdown: str, html: str
+) -> None:
+    assert render_markdown(markdown) == html
+
+
+def test_desk_is_built_with_the_links_it_sends(app: App) -> None:
+    desk = build_desk(app, TOKEN, "127.0.0.1", 8080)
+    assert isinstance(desk, Desk) and app.pipeline.desk == desk.links
+    assert "token" not in repr(desk.links) and TOKEN not in repr(desk)
