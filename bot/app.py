@@ -36,6 +36,7 @@ from handlers import ROUTERS, UNKNOWN
 from scheduler.runtime import RunningBulletins, start_bulletins
 from scheduler.workdays import CHINA
 from storage import Database, open_database
+from storage.backup import DatabaseLock, sqlite_file
 from storage.health import DatabaseFileGuard
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class App:
     http: aiohttp.ClientSession | None = field(default=None)
     book: CampaignBook | None = field(default=None)  # every campaign; `campaign` is the default
     guard: DatabaseFileGuard | None = field(default=None)  # the database file opened at start
+    lock: DatabaseLock | None = field(default=None)  # held while open: `saima restore` waits
 
     @classmethod
     def build(
@@ -69,6 +71,10 @@ class App:
         return cls(settings, database, campaign, table, pipeline, clock, book=book)
 
     async def start(self) -> None:
+        path = sqlite_file(self.database.engine.url)
+        if path is not None:
+            self.lock = DatabaseLock(path)
+            await self.lock.hold_shared()
         await self.database.upgrade()
         self.guard = DatabaseFileGuard(self.database)
         if self.book is not None:  # targets imported from CSV apply over the file's
@@ -82,6 +88,9 @@ class App:
             await self.http.close()
             self.http = None
         await self.database.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     async def __aenter__(self) -> App:
         await self.start()
@@ -153,6 +162,42 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
             await stream.stop()
         await server.stop()
         await dingtalk.stop()
+
+
+@asynccontextmanager
+async def console_web_server(app: App, host: str, port: int) -> AsyncIterator[None]:
+    """The console sandbox's web server (/healthz). A port already taken (another Saima, say) must
+    not keep anyone from the console: it is said once, and the console runs without the server."""
+    guard = app.guard or DatabaseFileGuard(app.database)
+    server: WebServer | None = WebServer(
+        Health(app.database, guard, fixed_transport("sandbox", "console"))
+    )
+    try:
+        await server.start(host, port)
+    except OSError as error:
+        logger.warning(
+            "no web server on %s:%s (%s); the console runs without it", host, port, error
+        )
+        server = None
+    try:
+        yield
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+async def serve_without_console(app: App, host: str, port: int) -> int:
+    """`saima run` with no DingTalk credentials and no terminal (standard input at /dev/null, as
+    under systemd): no one to read from and no DingTalk to hear, so the web server alone until
+    SIGTERM. Never an exit 0 at the end of input, which a service manager takes for a clean stop."""
+    guard = app.guard or DatabaseFileGuard(app.database)
+    health = Health(app.database, guard, fixed_transport("sandbox", "no DingTalk credentials"))
+    server = WebServer(health)
+    await server.start(host, port)
+    try:
+        return await wait_for_shutdown(guard.problem)
+    finally:
+        await server.stop()
 
 
 def bulletin_service(

@@ -9,21 +9,43 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import stat
 import sys
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
 
-from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins, serve
+from bot.app import (
+    App,
+    build_dingtalk,
+    console_web_server,
+    dingtalk_bulletins,
+    scheduled_bulletins,
+    serve,
+    serve_without_console,
+)
 from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
+from bot.dingtalk.redaction import known_secrets, redact_log_handlers
 from bot.messages import IncomingMessage
 from campaign import Campaign, CampaignError, Standings, calendar
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
+from storage.backup import (
+    BackupError,
+    back_up,
+    check_saima_file,
+    known_revisions,
+    pg_dump_advice,
+    restore_database,
+    sqlite_file,
+)
+from storage.db import MIGRATIONS
 from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
@@ -109,16 +131,40 @@ async def run_say(
     return 0
 
 
+NO_CONSOLE_WARNING = (
+    "未设置 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET，且没有终端：运行的是本地沙盒，不连接钉钉。"
+    " | No DingTalk credentials (DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET) and no terminal: "
+    "running the SANDBOX, NOT connected to DingTalk; serving the web server only. "
+    "Set the credentials in the environment file to run the bot."
+)
+
+
+def reads_a_console(stream: TextIO | None) -> bool:
+    """A terminal, a pipe or a file: someone (or a script) types to the sandbox. /dev/null or no
+    standard input at all (a service manager's default) is no one."""
+    if stream is None or stream.closed:
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stream.isatty() or not stat.S_ISCHR(mode)
+
+
 async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
     transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
     if transport == "sandbox":
+        app = App.build(settings, database_url=settings.sandbox_database_url)
+        if not reads_a_console(sys.stdin):
+            logger.warning(NO_CONSOLE_WARNING)
+            async with app:
+                return await serve_without_console(app, host, port)
         # Before the import: matplotlib logs its font-cache build at import time.
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
         from bot.sandbox.console import run_sandbox
 
-        app = App.build(settings, database_url=settings.sandbox_database_url)
-        async with app:
+        async with app, console_web_server(app, host, port):
             await run_sandbox(app)
         return 0
     if not settings.has_app_credentials:
@@ -200,6 +246,47 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
     return 0
 
 
+async def run_backup(settings: Settings, target: str) -> int:
+    """`saima backup PATH`: an online copy of the database (the bot may run), checked once written."""
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        print(pg_dump_advice(settings.database_url), file=sys.stderr)
+        return 2
+    try:
+        path = await asyncio.to_thread(back_up, database, Path(target))
+        found = await asyncio.to_thread(check_saima_file, path, MIGRATIONS)
+    except (BackupError, OSError) as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{path}: backup of {database} (schema {found.revision}, "
+        f"{found.inbox_rows} messages, {found.report_rows} reports)"
+    )
+    return 0
+
+
+async def run_restore(settings: Settings, source: str) -> int:
+    """`saima restore PATH`: replace the database with a backup, only with no Saima process on it."""
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        print("saima restore replaces SQLite database files only", file=sys.stderr)
+        return 2
+    try:
+        kept, found = await asyncio.to_thread(restore_database, Path(source), database, MIGRATIONS)
+    except (BackupError, OSError) as error:
+        print(f"restore refused: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{database}: restored from {source} (schema {found.revision}, "
+        f"{found.inbox_rows} messages, {found.report_rows} reports)"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    if found.revision != known_revisions(MIGRATIONS)[-1]:
+        print("its schema is older: the next start migrates it, after a backup of its own")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saima", description="赛马: DingTalk group competition bot"
@@ -251,6 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--send", action="store_true", help="also send a test message on each channel"
     )
 
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database while the bot runs (online backup API)"
+    )
+    backup.add_argument("path", help="the new backup file, or a directory to name one in")
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup (stop the bot first)"
+    )
+    restore.add_argument("path", help="a file written by saima backup")
+
     sandbox = sub.add_parser("sandbox", help="the console sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     sandbox_sub.add_parser(
@@ -282,6 +378,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_push(settings, args.kind, args.at, args.dry_run)
         case "sandbox":
             return await reset_sandbox(settings)
+        case "backup":
+            return await run_backup(settings, args.path)
+        case "restore":
+            return await run_restore(settings, args.path)
         case "campaign":
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)
@@ -306,6 +406,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     settings = Settings.from_env(env_file=args.env_file)
+    secrets = (settings.client_secret, settings.webhook_secret)
+    redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
+    # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
+    # session webhooks. Nothing in them is ours to debug.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         return asyncio.run(dispatch(args, settings))
     except CampaignError as error:
