@@ -51,7 +51,7 @@ def test_unit_runs_stream_mode_as_its_own_user_restarted_always() -> None:
     assert settings["EnvironmentFile"].startswith("/etc/")
     assert settings["User"] == "saima" and settings["DynamicUser"] == "no"
     state = settings["StateDirectory"]
-    assert f"/var/lib/{state}/" in settings["Environment"]  # the database lives in it
+    assert settings["WorkingDirectory"] == f"/var/lib/{state}"  # the default database is in it
     assert settings["StandardInput"] == "null"
 
 
