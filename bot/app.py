@@ -169,21 +169,17 @@ async def console_web_server(app: App, host: str, port: int) -> AsyncIterator[No
     """The console sandbox's web server (/healthz). A port already taken (another Saima, say) must
     not keep anyone from the console: it is said once, and the console runs without the server."""
     guard = app.guard or DatabaseFileGuard(app.database)
-    server: WebServer | None = WebServer(
-        Health(app.database, guard, fixed_transport("sandbox", "console"))
-    )
+    server = WebServer(Health(app.database, guard, fixed_transport("sandbox", "console")))
     try:
         await server.start(host, port)
     except OSError as error:
         logger.warning(
             "no web server on %s:%s (%s); the console runs without it", host, port, error
         )
-        server = None
     try:
         yield
     finally:
-        if server is not None:
-            await server.stop()
+        await server.stop()  # also after a failed start: its runner was set up
 
 
 async def serve_without_console(app: App, host: str, port: int) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -116,3 +117,34 @@ async def test_run_without_credentials_or_terminal_says_so_and_keeps_serving_hea
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.slow
+async def test_the_console_sandbox_runs_without_its_web_server_when_the_port_is_taken(
+    tmp_path: Path,
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))}
+    env |= {
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_WEB_PORT": str(taken.getsockname()[1]),
+    }
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bot", "--env-file", "", "run"),
+            cwd=tmp_path,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate("/排名\n".encode()), 120)
+    finally:
+        taken.close()
+    assert process.returncode == 0, err.decode()
+    assert "本地沙盒" in out.decode() and "再见。" in out.decode()
+    assert "the console runs without it" in err.decode()
