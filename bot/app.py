@@ -38,6 +38,7 @@ from handlers import ROUTERS, UNKNOWN
 from scheduler.runtime import RunningBulletins, start_bulletins
 from scheduler.workdays import CHINA
 from storage import Database, open_database
+from storage.backup import DatabaseLock, sqlite_file
 from storage.health import DatabaseFileGuard
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class App:
     http: aiohttp.ClientSession | None = field(default=None)
     book: CampaignBook | None = field(default=None)  # every campaign; `campaign` is the default
     guard: DatabaseFileGuard | None = field(default=None)  # the database file opened at start
+    lock: DatabaseLock | None = field(default=None)  # held while open: `saima restore` waits
 
     @classmethod
     def build(
@@ -71,6 +73,10 @@ class App:
         return cls(settings, database, campaign, table, pipeline, clock, book=book)
 
     async def start(self) -> None:
+        path = sqlite_file(self.database.engine.url)
+        if path is not None:
+            self.lock = DatabaseLock(path)
+            await self.lock.hold_shared()
         await self.database.upgrade()
         self.guard = DatabaseFileGuard(self.database)
         if self.book is not None:  # targets imported from CSV apply over the file's
@@ -84,6 +90,9 @@ class App:
             await self.http.close()
             self.http = None
         await self.database.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     async def __aenter__(self) -> App:
         await self.start()

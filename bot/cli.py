@@ -17,15 +17,33 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build_dingtalk, dingtalk_bulletins, scheduled_bulletins, serve
+from bot.app import (
+    App,
+    build_dingtalk,
+    dingtalk_bulletins,
+    scheduled_bulletins,
+    serve,
+)
 from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
+from bot.dingtalk.redaction import known_secrets, redact_log_handlers
 from bot.messages import IncomingMessage
+from bot.sandbox.serve import has_console_input, serve_sandbox
 from campaign import Campaign, CampaignError, Standings, calendar
 from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
+from storage.backup import (
+    BackupError,
+    back_up,
+    check_saima_file,
+    known_revisions,
+    pg_dump_advice,
+    restore_database,
+    sqlite_file,
+)
+from storage.db import MIGRATIONS
 from storage.standings import load_standings
 
 logger = logging.getLogger(__name__)
@@ -112,15 +130,23 @@ async def run_say(
     return 0
 
 
+NO_CONSOLE_WARNING = (
+    "未设置 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET，且没有终端：运行的是本地沙盒，不连接钉钉。"
+    " | No DingTalk credentials (DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET) and no terminal: "
+    "running the SANDBOX, NOT connected to DingTalk; serving the web server only. "
+    "Set the credentials in the environment file to run the bot."
+)
+
+
 async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
     transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
     if transport == "sandbox":
-        # Before the import: matplotlib logs its font-cache build at import time.
-        if not logging.getLogger().isEnabledFor(logging.DEBUG):
-            logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
-        from bot.sandbox.serve import serve_sandbox
-
         app = App.build(settings, database_url=settings.sandbox_database_url)
+        if not has_console_input(sys.stdin):
+            logger.warning(NO_CONSOLE_WARNING)  # serve_sandbox then serves the web side only
+        elif not logging.getLogger().isEnabledFor(logging.DEBUG):
+            logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
+
         async with app:
             return await serve_sandbox(app, host, port)
     if not settings.has_app_credentials:
@@ -225,6 +251,47 @@ async def run_export(settings: Settings, what: str, key: str | None, out: str) -
     return 0
 
 
+async def run_backup(settings: Settings, target: str) -> int:
+    """`saima backup PATH`: an online copy of the database (the bot may run), checked once written."""
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        print(pg_dump_advice(settings.database_url), file=sys.stderr)
+        return 2
+    try:
+        path = await asyncio.to_thread(back_up, database, Path(target))
+        found = await asyncio.to_thread(check_saima_file, path, MIGRATIONS)
+    except (BackupError, OSError) as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{path}: backup of {database} (schema {found.revision}, "
+        f"{found.inbox_rows} messages, {found.report_rows} reports)"
+    )
+    return 0
+
+
+async def run_restore(settings: Settings, source: str) -> int:
+    """`saima restore PATH`: replace the database with a backup, only with no Saima process on it."""
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        print("saima restore replaces SQLite database files only", file=sys.stderr)
+        return 2
+    try:
+        kept, found = await asyncio.to_thread(restore_database, Path(source), database, MIGRATIONS)
+    except (BackupError, OSError) as error:
+        print(f"restore refused: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{database}: restored from {source} (schema {found.revision}, "
+        f"{found.inbox_rows} messages, {found.report_rows} reports)"
+    )
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    if found.revision != known_revisions(MIGRATIONS)[-1]:
+        print("its schema is older: the next start migrates it, after a backup of its own")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saima", description="赛马: DingTalk group competition bot"
@@ -276,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--send", action="store_true", help="also send a test message on each channel"
     )
 
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database while the bot runs (online backup API)"
+    )
+    backup.add_argument("path", help="the new backup file, or a directory to name one in")
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup (stop the bot first)"
+    )
+    restore.add_argument("path", help="a file written by saima backup")
+
     sandbox = sub.add_parser("sandbox", help="the console sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     sandbox_sub.add_parser(
@@ -316,6 +392,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await reset_sandbox(settings)
         case "export":
             return await run_export(settings, args.what, args.key, args.out)
+        case "backup":
+            return await run_backup(settings, args.path)
+        case "restore":
+            return await run_restore(settings, args.path)
         case "campaign":
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)
@@ -340,6 +420,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     settings = Settings.from_env(env_file=args.env_file)
+    secrets = (settings.client_secret, settings.webhook_secret)
+    redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
+    # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
+    # session webhooks. Nothing in them is ours to debug.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         return asyncio.run(dispatch(args, settings))
     except CampaignError as error:

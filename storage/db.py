@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.backup import backup_before_upgrade, sqlite_file
 from storage.bundle import Repositories
 from storage.models import Base
 
@@ -58,7 +60,13 @@ class Database:
                 await session.execute(table.delete())
 
     async def upgrade(self) -> None:
-        """Apply Alembic migrations up to head (idempotent; run at every start)."""
+        """Apply Alembic migrations up to head (idempotent; run at every start). A database file
+        behind head is first copied beside itself, named with its revision and the time."""
+        path = sqlite_file(self.engine.url)
+        if path is not None:
+            saved = await asyncio.to_thread(backup_before_upgrade, path, MIGRATIONS)
+            if saved is not None:
+                logger.warning("database migrates to the new schema; backed up first to %s", saved)
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
 

@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 import sqlalchemy as sa
 
+from bot.messages import IncomingMessage
 from storage import Database
 from storage.models import Outbox
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
@@ -176,28 +178,73 @@ async def test_reply_rows_forget_the_session_webhook_once_sent(
     assert len(fake_dingtalk.webhook_sends) == 1
 
 
-async def test_sent_reply_markers_are_batched_and_a_duplicate_does_not_lose_the_batch(
+def incoming(fake_dingtalk: FakeDingTalk, msg_id: str, group: str = "cid-1") -> IncomingMessage:
+    from bot.dingtalk import wire
+
+    message = wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id=msg_id, group=group))
+    assert message is not None
+    return message
+
+
+async def test_a_reply_is_recorded_sent_before_the_next_reply_goes_out(
     database: Database,
     http: aiohttp.ClientSession,
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    from bot.dingtalk import wire
-    from bot.dingtalk.sender import Delivery
+    """At most one reply is ever sent but unrecorded, whatever the conversation: a crash repeats
+    at most one reply."""
     from bot.messages import Reply
 
     relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
-    first, second = (
-        wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id=m)) for m in ("m-1", "m-2")
-    )
-    assert first is not None and second is not None
     reply = Reply.markdown("帮助", "内容")
-    relay.note_reply_sent(first, reply, Delivery("session", "errcode=0"))
-    relay.note_reply_sent(second, reply, Delivery("session", "errcode=0"))
-    relay.note_reply_sent(first, reply, Delivery("session", "errcode=0"))
-    await relay.stop()  # writes what is buffered
+    fake_dingtalk.hold("/robot/sendBySession")
+    first = asyncio.create_task(relay.send_reply(incoming(fake_dingtalk, "m-1"), reply))
+    second = asyncio.create_task(
+        relay.send_reply(incoming(fake_dingtalk, "m-2", group="cid-2"), reply)
+    )
+    await fake_dingtalk.wait_for(lambda: fake_dingtalk.held_requests >= 1, what="a reply held")
+    await asyncio.sleep(0.2)  # time for a second send to reach the fake, were it allowed to
+    assert fake_dingtalk.held_requests == 1
+    assert await rows(database) == []
+    fake_dingtalk.release("/robot/sendBySession")
+    await asyncio.gather(first, second)
     assert [(row.key, row.state) for row in await rows(database)] == [
         ("reply:m-1", "sent"),
         ("reply:m-2", "sent"),
     ]
-    assert not fake_dingtalk.webhook_sends  # markers record sends; they never send
+    assert len(fake_dingtalk.webhook_sends) == 2
+
+
+async def test_an_unrecorded_reply_is_recorded_before_the_next_reply_is_sent(
+    database: Database,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
+) -> None:
+    """The database refuses the record after DingTalk took the reply: no further reply goes out
+    until that record is written."""
+    from bot.messages import Reply
+
+    relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
+    reply = Reply.markdown("帮助", "内容")
+    refuse = sa.text(
+        "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    async with database.engine.begin() as connection:
+        await connection.execute(refuse)
+    await relay.send_reply(incoming(fake_dingtalk, "m-1"), reply)  # sent; its record kept
+    assert len(fake_dingtalk.webhook_sends) == 1 and await rows(database) == []
+    with pytest.raises(sa.exc.IntegrityError):
+        await relay.send_reply(incoming(fake_dingtalk, "m-2"), reply)
+    assert len(fake_dingtalk.webhook_sends) == 1  # m-2 waits for m-1's record
+
+    async with database.engine.begin() as connection:
+        await connection.execute(sa.text("DROP TRIGGER refuse_outbox"))
+    await relay.send_reply(incoming(fake_dingtalk, "m-2"), reply)
+    assert [(row.key, row.state) for row in await rows(database)] == [
+        ("reply:m-1", "sent"),
+        ("reply:m-2", "sent"),
+    ]
+    assert len(fake_dingtalk.webhook_sends) == 2

@@ -174,19 +174,8 @@ class Inbound:
         if len(split_markdown(reply.text)) > 1:
             await self._outbox.deliver(await self._outbox.reply(message, reply))
             return
-        expires_at = message.session_webhook_expires_at
         try:
-            delivery = await self._outbox.sender.reply(
-                message.conversation_id,
-                reply.title,
-                reply.text,
-                reply.at_staff_ids,
-                session_webhook=message.session_webhook,
-                session_webhook_expires_at_ms=int(expires_at.timestamp() * 1000)
-                if expires_at
-                else None,
-                one_to_one_staff_id=None if message.is_group else message.sender_staff_id,
-            )
+            await self._outbox.send_reply(message, reply)
         except DingTalkApiError as error:
             logger.warning(
                 "reply to %s failed (status=%s code=%s); queued for retry",
@@ -196,5 +185,3 @@ class Inbound:
             )
             await self._outbox.reply(message, reply)
             self._outbox.wake()
-            return
-        self._outbox.note_reply_sent(message, reply, delivery)

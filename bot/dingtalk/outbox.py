@@ -1,5 +1,9 @@
 """Durable outbox relay: every outgoing message is stored before it is sent, sent at most once per key,
-and retried after failures and restarts. Failures are logged with DingTalk's error code only."""
+and retried after failures and restarts. Failures are logged with DingTalk's error code only.
+
+Replies take turns: each is recorded as sent before the next reply (to any conversation) goes out,
+so at any moment at most one reply is sent but unrecorded, and a crash repeats at most one reply.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.dingtalk.openapi import is_retryable, is_throttled
@@ -24,8 +28,8 @@ REPLY = "reply"
 # A reply in a one-to-one chat: `at_staff_ids` holds its recipient (mentions mean nothing there).
 REPLY_ONE_TO_ONE = "reply-1on1"
 IMAGE = "image"  # an image through the app robot: the row holds the PNG, uploaded when sent
+REPLY_CHANNELS = (REPLY, REPLY_ONE_TO_ONE)
 IDLE_RECHECK_SECONDS = 60.0
-MARKER_BATCH_SECONDS = 0.05
 
 
 def _utc_now() -> datetime:
@@ -58,9 +62,10 @@ class OutboxRelay:
         self._inflight: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._markers: list[OutboxEntry] = []
-        self._markers_ready = asyncio.Event()
-        self._marker_task: asyncio.Task[None] | None = None
+        # Held from a reply's send until its record is written: one reply in that window at a time.
+        self._reply_turn = asyncio.Lock()
+        # A sent reply whose record failed to write; written before the next reply is sent.
+        self._unrecorded: Callable[[], Awaitable[None]] | None = None
 
     # ---- enqueue ------------------------------------------------------------------------------
 
@@ -172,56 +177,71 @@ class OutboxRelay:
                 row_ids.append(stored.id)
             return True, row_ids
 
-    def note_reply_sent(self, message: IncomingMessage, reply: Reply, delivery: Delivery) -> None:
-        """Record a reply sent straight after processing. The inbox row already held the reply before
-        the send; this row only marks it answered. Rows are written in batches (one commit for many),
-        so a crash within MARKER_BATCH_SECONDS of a send can repeat that reply at the next start."""
-        now = self._now()
-        self._markers.append(
-            OutboxEntry(
-                key=f"{REPLY_KEY_PREFIX}{message.msg_id}",
-                channel=REPLY,
-                conversation_id=message.conversation_id,
-                title=reply.title,
-                text=reply.text,
-                at_staff_ids=reply.at_staff_ids,
-                state=SENT,
-                attempts=1,
-                next_attempt_at=now,
-                created_at=now,
-                sent_at=now,
-                result=delivery.result[:128],
+    async def send_reply(self, message: IncomingMessage, reply: Reply) -> Delivery:
+        """Send the reply to `message` now and record it sent before any other reply goes out.
+        The inbox row already holds the reply; the record only marks it answered. Raises
+        DingTalkApiError (nothing recorded) when DingTalk refuses it: queue it with `reply` then."""
+        async with self._reply_turn:
+            await self._write_unrecorded()
+            expires_at = message.session_webhook_expires_at
+            delivery = await self.sender.reply(
+                message.conversation_id,
+                reply.title,
+                reply.text,
+                reply.at_staff_ids,
+                session_webhook=message.session_webhook,
+                session_webhook_expires_at_ms=int(expires_at.timestamp() * 1000)
+                if expires_at
+                else None,
+                one_to_one_staff_id=None if message.is_group else message.sender_staff_id,
             )
+
+            async def record() -> None:
+                await self._add_sent_marker(message, reply, delivery)
+
+            await self._record(record)
+            return delivery
+
+    async def _add_sent_marker(
+        self, message: IncomingMessage, reply: Reply, delivery: Delivery
+    ) -> None:
+        now = self._now()
+        marker = OutboxEntry(
+            key=f"{REPLY_KEY_PREFIX}{message.msg_id}",
+            channel=REPLY,
+            conversation_id=message.conversation_id,
+            title=reply.title,
+            text=reply.text,
+            at_staff_ids=reply.at_staff_ids,
+            state=SENT,
+            attempts=1,
+            next_attempt_at=now,
+            created_at=now,
+            sent_at=now,
+            result=delivery.result[:128],
         )
-        self._markers_ready.set()
+        # A marker whose reply already has a row (queued after a failed send) is skipped.
+        async with self._sessionmaker.begin() as session:
+            await OutboxRepository(session).add_new([marker])
+
+    async def _record(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Record a sent reply; should that fail, keep it to write before the next reply is sent
+        (a lost record would resend its reply after a restart)."""
+        try:
+            await write()
+        except Exception:
+            logger.exception("a sent reply could not be recorded; retried before the next reply")
+            self._unrecorded = write
+
+    async def _write_unrecorded(self) -> None:
+        """Raises while the pending record cannot be written: no reply may go out until it is."""
+        if self._unrecorded is not None:
+            await self._unrecorded()
+            self._unrecorded = None
 
     async def unanswered(self, processed_since: datetime) -> list[InboxEntry]:
         async with self._sessionmaker() as session:
             return await OutboxRepository(session).unanswered(processed_since)
-
-    async def _write_markers(self) -> None:
-        markers, self._markers = self._markers, []
-        if not markers:
-            return
-        try:
-            # One statement for the batch: the write lock is held briefly. A marker whose reply
-            # already has a row (queued after a failed send) is skipped.
-            async with self._sessionmaker.begin() as session:
-                await OutboxRepository(session).add_new(markers)
-        except Exception:
-            # Keep them for the next batch: a lost marker would resend its reply after a restart.
-            self._markers = markers + self._markers
-            raise
-
-    async def _marker_writer(self) -> None:
-        while True:
-            await self._markers_ready.wait()
-            await asyncio.sleep(MARKER_BATCH_SECONDS)  # gather a batch: one commit for many replies
-            self._markers_ready.clear()
-            try:
-                await self._write_markers()
-            except Exception:
-                logger.exception("could not record sent replies")
 
     # ---- delivery -----------------------------------------------------------------------------
 
@@ -264,21 +284,35 @@ class OutboxRelay:
             return False
         self._inflight.add(row.id)
         try:
-            # Callers hold a snapshot; the row may have been sent since it was read.
-            async with self._sessionmaker() as session:
-                fresh = await OutboxRepository(session).get(row.id)
-            if fresh is None or fresh.state != PENDING:
-                return True
-            try:
-                delivery = await self._transmit(row)
-            except DingTalkApiError as error:
-                await self._failed(row, error)
-                return False
-            async with self._sessionmaker.begin() as session:
-                await OutboxRepository(session).mark_sent(row.id, delivery.result, self._now())
-            return True
+            if row.channel not in REPLY_CHANNELS:
+                return await self._send_row(row)
+            async with self._reply_turn:
+                await self._write_unrecorded()
+                return await self._send_row(row)
         finally:
             self._inflight.discard(row.id)
+
+    async def _send_row(self, row: OutboxEntry) -> bool:
+        # Callers hold a snapshot; the row may have been sent since it was read.
+        async with self._sessionmaker() as session:
+            fresh = await OutboxRepository(session).get(row.id)
+        if fresh is None or fresh.state != PENDING:
+            return True
+        try:
+            delivery = await self._transmit(row)
+        except DingTalkApiError as error:
+            await self._failed(row, error)
+            return False
+
+        async def mark_sent() -> None:
+            async with self._sessionmaker.begin() as session:
+                await OutboxRepository(session).mark_sent(row.id, delivery.result, self._now())
+
+        if row.channel in REPLY_CHANNELS:
+            await self._record(mark_sent)
+        else:
+            await mark_sent()
+        return True
 
     async def _transmit(self, row: OutboxEntry) -> Delivery:
         at = row.at_staff_ids
@@ -331,16 +365,17 @@ class OutboxRelay:
         """Send what a previous run left pending, then keep sending as rows come due."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
-            self._marker_task = asyncio.create_task(self._marker_writer(), name="outbox-markers")
 
     async def stop(self) -> None:
-        for task in (self._task, self._marker_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._marker_task = None
-        await self._write_markers()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+        try:
+            await self._write_unrecorded()
+        except Exception:
+            logger.exception("a sent reply stays unrecorded: it is sent again at the next start")
 
     def wake(self) -> None:
         self._wake.set()

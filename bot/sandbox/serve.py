@@ -54,7 +54,9 @@ async def serve_sandbox(
     room = SandboxRoom(app, clock)
     token = app.settings.web_token or secrets.token_urlsafe(16)  # a new one per start
     guard = app.guard or DatabaseFileGuard(app.database)
-    server = WebServer(Health(app.database, guard, fixed_transport("sandbox", "ready")))
+    server = WebServer(
+        Health(app.database, guard, fixed_transport("sandbox", "no DingTalk credentials"))
+    )
     desk = build_desk(app, token, host, port)
     page = SandboxPage(room, "")
     page.mount(server.web_app)
@@ -66,6 +68,9 @@ async def serve_sandbox(
             actual = await server.start(host, port)
             served = True
         except OSError as error:  # the port is taken: the console still works
+            logger.warning(
+                "no web server on %s:%s (%s); the console runs without it", host, port, error
+            )
             print(f"⚠️ 网页沙盒未启动（{host}:{port}：{error.strerror}）", file=out, flush=True)
         if served:  # the links name the port actually bound (port 0 picks one)
             base = app.settings.web_url or f"http://{host}:{actual}"

@@ -114,6 +114,7 @@ class FakeDingTalk:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     connection_requests: list[dict[str, Any]] = field(default_factory=list)
     sockets_opened: int = 0
+    tickets_issued: list[str] = field(default_factory=list)  # secrets: never to appear in a log
     held_requests: int = 0
     held_dropped: int = 0  # held requests whose client disconnected before the release
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # (path, status, code)
@@ -549,6 +550,7 @@ class FakeDingTalk:
             return self._reject(request.path, 401, {"code": "authFailed", "message": "鉴权失败"})
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
+        self._emit(lambda: self.tickets_issued.append(ticket))
         return web.json_response(
             {"endpoint": f"ws://127.0.0.1:{self._port}/stream", "ticket": ticket}
         )
