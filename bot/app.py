@@ -60,7 +60,11 @@ class App:
     def build(
         cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None
     ) -> App:
-        book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
+        book = CampaignBook.load(
+            settings.campaign_path,
+            SHIPPED_CAMPAIGN.parent,
+            configured=(settings.open_conversation_id,),
+        )
         campaign = book.default
         database = open_database(database_url or settings.database_url)
         table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)

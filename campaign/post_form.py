@@ -13,6 +13,7 @@ from decimal import Decimal
 from campaign.amounts import AmountError, parse_amount
 from campaign.key_values import KeyMark, key_marks, prefix_before, values_between
 from campaign.model import Campaign, Metric, Unit
+from campaign.text_input import inert
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
 MAX_TEXT = 500
@@ -70,6 +71,17 @@ class ComputedMetric(PostFormError):
 @dataclass
 class PostedTwice(PostFormError):
     metric: Metric
+    first: str = ""  # the two values given, as typed
+    second: str = ""
+
+
+@dataclass
+class TextTwice(PostFormError):
+    """A free-text field (亮点, 问题, 原因) given twice: which one was meant is not ours to guess."""
+
+    key: str
+    first: str
+    second: str
 
 
 @dataclass
@@ -102,18 +114,23 @@ def parse_post_form(args: str, campaign: Campaign) -> PostForm:
             raise _unknown_prefix(prefix)
         form.unit = unit
 
+    typed: dict[str, str] = {}  # field -> its value as typed, to name both of a field given twice
     for key, value in values_between(text, _field_marks(marks, campaign)):
         if key in TEXT_FIELDS:
             if len(value) > MAX_TEXT:
                 raise TextTooLong(key, MAX_TEXT)
-            setattr(form, TEXT_FIELDS[key], value)
+            if TEXT_FIELDS[key] in typed:
+                raise TextTwice(key, typed[TEXT_FIELDS[key]], value)
+            typed[TEXT_FIELDS[key]] = value
+            setattr(form, TEXT_FIELDS[key], inert(value))  # never markdown where it is shown
             continue
         metric = campaign.find_metric(key)
         assert metric is not None
         if metric.is_computed:
             raise ComputedMetric(metric)
         if metric.id in form.values:
-            raise PostedTwice(metric)
+            raise PostedTwice(metric, typed[metric.id], value)
+        typed[metric.id] = value
         if not value:
             raise MissingNumber(key)
         try:

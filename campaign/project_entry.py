@@ -14,6 +14,7 @@ from decimal import Decimal
 from campaign.amounts import FULL_WIDTH, AmountError
 from campaign.key_values import key_marks, prefix_before, values_between
 from campaign.projects import Project, ProjectSettings, parse_money
+from campaign.text_input import inert
 
 REGISTER_KEYS = {
     "名称": "name",
@@ -223,6 +224,9 @@ def is_project_id(text: str) -> bool:
 # ---- 登记 ----
 
 
+FREE_TEXT = ("name", "company")
+
+
 def register_fields(args: str) -> tuple[str, dict[str, str]]:
     """'南湖区 名称=… 总投资=…' -> ('南湖区', {'name': …, 'total': …}); values run to the next key."""
     text = args.strip()
@@ -234,7 +238,7 @@ def register_fields(args: str) -> tuple[str, dict[str, str]]:
         attr = REGISTER_KEYS[key]
         if attr in fields:
             raise KeyTwice(key)
-        fields[attr] = value
+        fields[attr] = inert(value) if attr in FREE_TEXT else value  # never markdown when shown
     return prefix_before(text, marks), fields
 
 
@@ -376,7 +380,7 @@ def nomination(args: str) -> tuple[str, str]:
             if not reason:
                 break
             name_end = mark.start + len(mark.key) - len(_reason_key(mark.key))
-            return args[:name_end], reason
+            return args[:name_end], inert(reason)
     raise ReasonMissing()
 
 

@@ -1,7 +1,16 @@
 """Chat command handlers, one module per feature; ROUTERS is the ordered registration list and
 UNKNOWN answers a message that names no command."""
 
-from handlers import admin, bulletins, campaign_choice, projects, reports, standings, usage
+from handlers import (
+    admin,
+    bulletins,
+    campaign_choice,
+    history,
+    projects,
+    reports,
+    standings,
+    usage,
+)
 
 ROUTERS = (
     reports.router,
@@ -9,6 +18,7 @@ ROUTERS = (
     admin.router,
     projects.router,
     bulletins.router,
+    history.router,
     usage.router,
     campaign_choice.router,
 )

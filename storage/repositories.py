@@ -173,7 +173,9 @@ class InboxRepository:
 
 
 def _binding(row: BindingRow) -> Binding:
-    return Binding(row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at)
+    return Binding(
+        row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at, row.expires_on
+    )
 
 
 class BindingRepository:
@@ -201,6 +203,7 @@ class BindingRepository:
                 unit=binding.unit,
                 bound_by=binding.bound_by,
                 bound_at=binding.bound_at,
+                expires_on=binding.expires_on,
             )
         )
 
