@@ -19,7 +19,7 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
-from bot.dingtalk.http import CallbackServer
+from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.outbox import OutboxRelay
@@ -143,9 +143,11 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
         state = fixed_transport("http", "listening")
     server = WebServer(Health(app.database, guard, state, dingtalk.inbound))
     if transport == "http":
-        CallbackServer(app_secret=app.settings.client_secret, accept=dingtalk.inbound.accept).mount(
-            server.web_app
-        )
+        CallbackServer(
+            app_secret=app.settings.client_secret,
+            accept=dingtalk.inbound.accept,
+            seen=StoredSeen(app.database),
+        ).mount(server.web_app)
     await dingtalk.start()
     try:
         await server.start(host, port)
