@@ -141,7 +141,7 @@ def say(app: App) -> Say:
         moment = datetime.fromisoformat(at)
         message = IncomingMessage(
             msg_id=str(extra.pop("msg_id", f"msg-{next(ids)}")),
-            conversation_id=GROUP,
+            conversation_id=str(extra.pop("conversation_id", GROUP)),
             sender_staff_id=user,
             text=text,
             created_at=moment,
