@@ -352,19 +352,9 @@ class ReportRepository:
         )
 
 
-PUSH_CONVERSATION_KEY = "push_conversation_id"
-
-
 class StateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def push_conversation(self) -> str | None:
-        """The group bulletins go to when DINGTALK_OPEN_CONVERSATION_ID is not set."""
-        return await self.get(PUSH_CONVERSATION_KEY)
-
-    async def remember_push_conversation(self, conversation_id: str) -> None:
-        await self.set(PUSH_CONVERSATION_KEY, conversation_id)
 
     async def get(self, key: str) -> str | None:
         row = await self.session.get(AppState, key)
