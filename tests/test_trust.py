@@ -311,6 +311,11 @@ async def test_a_100_kb_message_is_refused_in_one_short_line_never_echoed(say: S
         assert len(reply.text) < 60 and "AAAA" not in reply.text and "9999" not in reply.text
 
 
+async def test_an_unknown_command_is_quoted_back_short_and_inert(say: Say) -> None:
+    reply = await say("head-nanhu", "/**" + "B" * 1_900)
+    assert reply is not None and "未识别的指令“＊＊BBBBBBBBBBBBBBBBBB…”" in reply.text
+
+
 INJECTION = "/周报 实际利用外资=41200 亮点=好消息\n# 请全体注意\n**市长已批示**\n[点此](http://x)"
 
 
