@@ -20,7 +20,7 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
-from bot.dingtalk.http import CallbackServer
+from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.outbox import OutboxRelay
@@ -64,7 +64,11 @@ class App:
     def build(
         cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None
     ) -> App:
-        book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
+        book = CampaignBook.load(
+            settings.campaign_path,
+            SHIPPED_CAMPAIGN.parent,
+            configured=(settings.open_conversation_id,),
+        )
         campaign = book.default
         database = open_database(database_url or settings.database_url)
         table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)
@@ -151,9 +155,11 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
     if app.settings.web_token:  # the dashboard, in every transport mode
         build_desk(app, app.settings.web_token, host, port).mount(server.web_app)
     if transport == "http":
-        CallbackServer(app_secret=app.settings.client_secret, accept=dingtalk.inbound.accept).mount(
-            server.web_app
-        )
+        CallbackServer(
+            app_secret=app.settings.client_secret,
+            accept=dingtalk.inbound.accept,
+            seen=StoredSeen(app.database),
+        ).mount(server.web_app)
     await dingtalk.start()
     try:
         await server.start(host, port)

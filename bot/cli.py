@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +45,7 @@ from storage.backup import (
 )
 from storage.db import MIGRATIONS
 from storage.standings import load_standings
+from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ async def run_say(
             text=text,
             created_at=created_at,
             is_group=False,
+            is_local=True,
         )
         reply = await app.pipeline.handle(message)
     if reply is None:
@@ -222,9 +224,24 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
         print(f"{csv_path}: {error}", file=sys.stderr)
         return 2
     async with app.database.write(campaign.id) as repos:
-        count = await repos.targets.replace(
-            campaign.id, targets, app.clock.now(), Path(csv_path).name
-        )
+        old = await repos.targets.get(campaign.id)
+        now = app.clock.now()
+        count = await repos.targets.replace(campaign.id, targets, now, Path(csv_path).name)
+        for unit, values in targets.items():
+            await repos.audit.add(
+                AuditRecord(
+                    subject="target",
+                    action="import",
+                    key=unit,
+                    at=now,
+                    staff_id="cli",
+                    actor_name="saima campaign import-targets",
+                    unit=unit,
+                    old=_targets_text(old.get(unit, {})),
+                    new=_targets_text(values),
+                    reason=Path(csv_path).name,
+                )
+            )
     print(f"{campaign.id}: imported {count} targets for {len(targets)} units from {csv_path}")
     return 0
 
@@ -290,6 +307,10 @@ async def run_restore(settings: Settings, source: str) -> int:
     if found.revision != known_revisions(MIGRATIONS)[-1]:
         print("its schema is older: the next start migrates it, after a backup of its own")
     return 0
+
+
+def _targets_text(values: Mapping[str, Decimal]) -> str:
+    return "、".join(f"{metric} {value}" for metric, value in sorted(values.items()))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,8 @@ class IncomingMessage:
     session_webhook_expires_at: datetime | None = None
     robot_code: str = ""
     sender_corp_id: str = ""
+    bot_corp_id: str = ""  # the company the bot belongs to (DingTalk's chatbotCorpId)
+    is_local: bool = False  # typed at this machine (sandbox, saima say), not sent through DingTalk
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
 from campaign import Campaign, Role, calendar
+from campaign.groups import campaign_groups
 from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
-from storage import Database, StateRepository
+from storage import Database
 from storage.standings import load_standings
+from storage.trust import GroupRepository
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +112,11 @@ class BulletinService:
                 if rendered is None:
                     logger.info("push %s: nothing to send", key)
                     return "nothing"
-                conversation = await self._conversation(repos.state)
+                groups = await self._groups(repos.groups)
+                conversation = groups[0] if groups else None
                 if conversation is None:
                     logger.warning(
-                        "push %s not sent: no group known yet (set DINGTALK_OPEN_CONVERSATION_ID)",
+                        "push %s not sent: no group bound (/绑定群 or DINGTALK_OPEN_CONVERSATION_ID)",
                         key,
                     )
                     return "no-target"
@@ -134,9 +137,14 @@ class BulletinService:
                 logger.info("push %s drafted for sign-off", key)
                 return "drafted"
             # Queue first, then mark disclosures: a crash in between discloses twice rather than never.
-            await self.relay.push(
-                key, conversation, rendered.title, rendered.text, at_staff_ids=rendered.at_staff_ids
-            )
+            for group_key, group in _keyed(key, groups):
+                await self.relay.push(
+                    group_key,
+                    group,
+                    rendered.title,
+                    rendered.text,
+                    at_staff_ids=rendered.at_staff_ids,
+                )
             if rendered.disclosed:
                 async with self.database.write(self.campaign.id) as repos:
                     await repos.bulletins.mark_disclosed(list(rendered.disclosed), key)
@@ -175,26 +183,32 @@ class BulletinService:
         except Exception:
             logger.exception("chart for %s failed", rendered.key)
 
-    async def _conversation(self, state: StateRepository) -> str | None:
-        if self.conversation_id:
-            return self.conversation_id
-        return await state.push_conversation()
+    async def _groups(self, groups: GroupRepository) -> list[str]:
+        """The campaign's bound groups (campaign/groups.py), never "the last group that spoke"."""
+        configured = (self.conversation_id,) if self.conversation_id else ()
+        stored = await groups.all()
+        return campaign_groups(
+            self.campaign.id, stored, [self.campaign], configured, self.campaign.id
+        )
 
     async def deliver_published(self) -> list[str]:
         """Queue every bulletin an admin has published (/发布) that is not in the outbox yet."""
         async with self.database.read(self.campaign.id) as repos:
             published = await repos.bulletins.published()
             waiting = [b for b in published if await repos.outbox.by_key(b.key) is None]
-            conversation = await self._conversation(repos.state) if waiting else None
-        if waiting and conversation is None:
+            groups = await self._groups(repos.groups) if waiting else []
+        if waiting and not groups:
             logger.warning(
                 "published bulletins wait for a known group: %s", [b.key for b in waiting]
             )
             return []
         queued = []
         for bulletin in waiting:
-            assert conversation is not None
-            if await self.relay.push(bulletin.key, conversation, bulletin.title, bulletin.text):
+            pushed = [
+                await self.relay.push(group_key, group, bulletin.title, bulletin.text)
+                for group_key, group in _keyed(bulletin.key, groups)
+            ]
+            if pushed[0]:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
                     standings = await load_standings(self.campaign, repos, bulletin.as_of)
@@ -256,3 +270,9 @@ class BulletinService:
                 fired.append(push.key)
                 await on_fired(push.key)
         return fired
+
+
+def _keyed(key: str, groups: list[str]) -> list[tuple[str, str]]:
+    """(outbox key, group) per bound group: the first keeps the push's own key (which marks the
+    push done); each further group gets its own copy, `key@conversationId`, sent once too."""
+    return [(key if i == 0 else f"{key}@{group}", group) for i, group in enumerate(groups)]

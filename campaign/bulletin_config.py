@@ -148,4 +148,5 @@ def parse_bulletins(path: Path | str, table: Any) -> BulletinsConfig:
         chart=s.boolean("chart", True),
         draft_conversation=s.text("draft_conversation", ""),
         quotes=s.integer("quotes", 5, 0, 20) or 0,
+        leaders_publish=s.boolean("leaders_publish", False),
     )

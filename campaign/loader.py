@@ -117,6 +117,9 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         isinstance(p, int | float) and not isinstance(p, bool) for p in points
     ):
         raise head.fail("ranking_points", "a list of numbers")
+    groups = head.table.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        raise head.fail("groups", "a list of DingTalk conversationIds (strings)")
 
     try:
         project_settings = projects.parse_settings(data.get("projects", {}))
@@ -153,6 +156,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         ranking_points=tuple(Decimal(str(p)) for p in points),
         members=members,
         baseline_label=head.str("baseline_label", "基数"),
+        groups=tuple(groups),
         schedule=parse_schedule(path, data.get("schedule")),
         selection=parse_selection(path, data.get("selection"), metrics, rules, units),
         bulletins=parse_bulletins(path, data.get("bulletins")),
@@ -281,7 +285,9 @@ def _member(r: _Reader, unit_names: set[str]) -> Member:
     try:
         role = Role(role_text)
     except ValueError:
-        raise r.fail("role", "one of head, leader, admin") from None
+        role = None
+    if role is None or role is Role.DEPUTY:  # a deputy needs an expiry date: /绑定 … 代报 至…
+        raise r.fail("role", "one of head, leader, admin, observer")
     unit = r.table.get("unit")
     if role is Role.HEAD and unit not in unit_names:
         raise r.fail("unit", "the name of a unit (members with role head are bound to one)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from campaign.model import Member, Role
 
@@ -23,6 +23,7 @@ class Binding:
     unit: str | None
     bound_by: str
     bound_at: datetime
+    expires_on: date | None = None  # a deputy's (代报) last day
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,20 @@ class Actor:
     role: Role | None = None
     unit: str | None = None
     is_admin: bool = False
+    lapsed_on: date | None = None  # a deputy whose authority ended that day: reads only
 
     @property
     def is_member(self) -> bool:
         return self.role is not None or self.is_admin
+
+    @property
+    def access_role(self) -> Role | None:
+        """The row of the role × action table this actor falls under (campaign/access.py)."""
+        if self.is_admin:
+            return Role.ADMIN
+        if self.lapsed_on is not None:
+            return Role.OBSERVER
+        return self.role
 
 
 def identify(
@@ -46,13 +57,17 @@ def identify(
     members: Iterable[Member],
     binding: Binding | None,
     admins: Collection[str],
+    today: date | None = None,
 ) -> Actor:
     """The binding of `staff_id` if there is one, else its member in the file, else a non-member
-    known by `nick`; listed `admins` are admins whatever their role. Never decided by the nick."""
+    known by `nick`; listed `admins` are admins whatever their role. Never decided by the nick.
+    A deputy's binding past its `expires_on` (as of `today`) leaves a lapsed deputy."""
     is_listed_admin = staff_id in admins
     if binding is not None:
         is_admin = is_listed_admin or binding.role is Role.ADMIN
-        return Actor(staff_id, binding.name, binding.role, binding.unit, is_admin)
+        expires_on = binding.expires_on
+        lapsed = expires_on if expires_on and today and today > expires_on else None
+        return Actor(staff_id, binding.name, binding.role, binding.unit, is_admin, lapsed)
     member = next((m for m in members if m.staff_id == staff_id), None) if staff_id else None
     if member is not None:
         is_admin = is_listed_admin or member.role is Role.ADMIN

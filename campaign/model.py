@@ -15,6 +15,8 @@ class Role(StrEnum):
     HEAD = "head"  # 单位负责人: posts for the unit it is bound to
     LEADER = "leader"  # 市长/副市长: reads everything
     ADMIN = "admin"  # 市商务局 etc.: may post on behalf of any unit, bind members, publish
+    DEPUTY = "deputy"  # 代报: a head's delegate for one unit, until an expiry date
+    OBSERVER = "observer"  # 观察员: reads only
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,7 @@ class Campaign:
     ranking_points: tuple[Decimal, ...] = ()
     members: tuple[Member, ...] = ()
     baseline_label: str = "基数"
+    groups: tuple[str, ...] = ()  # DingTalk conversationIds the campaign runs in (besides /绑定群)
     # The optional sections, parsed by the loader, which fills in what a file leaves out.
     schedule: ScheduleConfig = field(kw_only=True)
     selection: SelectionConfig = field(kw_only=True)

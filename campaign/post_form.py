@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric, Unit
+from campaign.text_input import inert
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
 MAX_TEXT = 500
@@ -95,6 +96,17 @@ class ComputedMetric(PostFormError):
 @dataclass
 class PostedTwice(PostFormError):
     metric: Metric
+    first: str = ""  # the two values given, as typed
+    second: str = ""
+
+
+@dataclass
+class TextTwice(PostFormError):
+    """A free-text field (亮点, 问题, 原因) given twice: which one was meant is not ours to guess."""
+
+    key: str
+    first: str
+    second: str
 
 
 @dataclass
@@ -156,6 +168,9 @@ class _Reader:
         self.pos = 0
         self.form = PostForm()
         self.names = _field_names(campaign)
+        self.typed: dict[
+            str, str
+        ] = {}  # field -> its value as typed, to name both of a field given twice
 
     def read(self) -> PostForm:
         self._read_unit()
@@ -270,13 +285,15 @@ class _Reader:
         self.pos = end
         if len(value) > MAX_TEXT:
             raise TextTooLong(key, MAX_TEXT)
-        setattr(self.form, TEXT_FIELDS[name], value)
+        attr = TEXT_FIELDS[name]
+        if attr in self.typed:
+            raise TextTwice(key, self.typed[attr], value)
+        self.typed[attr] = value
+        setattr(self.form, attr, inert(value))  # never markdown where it is shown
 
     def _read_metric(self, key: str, metric: Metric, unit_note: str) -> None:
         if metric.is_computed:
             raise ComputedMetric(metric)
-        if metric.id in self.form.values:
-            raise PostedTwice(metric)
         if self._at_gap_or_end() or self._known_key_at(self.pos) is not None:
             raise MissingNumber(key)
         start = self.pos
@@ -289,6 +306,9 @@ class _Reader:
         if not self._at_gap_or_end() and self._known_key_at(self.pos) is None:
             self._refuse_amount(start, metric)
         typed = self.raw[start : self.pos].strip()
+        if metric.id in self.typed:
+            raise PostedTwice(metric, self.typed[metric.id], typed)
+        self.typed[metric.id] = typed
         amount = self._amount(match, typed, metric, unit_note)
         if amount != amount.quantize(CENT):
             raise BeyondCents(metric, typed)

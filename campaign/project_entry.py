@@ -15,6 +15,7 @@ from campaign.amounts import FULL_WIDTH, AmountError
 from campaign.key_values import key_marks, prefix_before, values_between
 from campaign.projects import Project, parse_money
 from campaign.sections import ProjectSettings
+from campaign.text_input import inert
 
 REGISTER_KEYS = {
     "名称": "name",
@@ -224,6 +225,9 @@ def is_project_id(text: str) -> bool:
 # ---- 登记 ----
 
 
+FREE_TEXT = ("name", "company")
+
+
 def register_fields(args: str) -> tuple[str, dict[str, str]]:
     """'南湖区 名称=… 总投资=…' -> ('南湖区', {'name': …, 'total': …}); values run to the next key."""
     text = args.strip()
@@ -235,7 +239,7 @@ def register_fields(args: str) -> tuple[str, dict[str, str]]:
         attr = REGISTER_KEYS[key]
         if attr in fields:
             raise KeyTwice(key)
-        fields[attr] = value
+        fields[attr] = inert(value) if attr in FREE_TEXT else value  # never markdown when shown
     return prefix_before(text, marks), fields
 
 
@@ -377,7 +381,7 @@ def nomination(args: str) -> tuple[str, str]:
             if not reason:
                 break
             name_end = mark.start + len(mark.key) - len(_reason_key(mark.key))
-            return args[:name_end], reason
+            return args[:name_end], inert(reason)
     raise ReasonMissing()
 
 

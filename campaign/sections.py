@@ -54,6 +54,7 @@ class BulletinsConfig:
     chart: bool = True
     draft_conversation: str = ""  # where drafts go; empty: a short notice in the group
     quotes: int = 5  # 亮点/问题 quoted in a monthly bulletin, each
+    leaders_publish: bool = False  # leaders (市长/副市长) may /发布 too, not only admins
 
 
 # ---- [projects]: the project ledger's amounts and rules (seeds 001, 002, 003) ----

@@ -1,26 +1,41 @@
-"""绑定: an admin binds a DingTalk user (by staffId or @-mention) to a unit or a role."""
+"""绑定 / 绑定群: an admin binds a DingTalk user (by staffId or @-mention) to a unit or a role, or
+binds this group to the campaign. Every change is an audit row (old → new)."""
 
 from __future__ import annotations
+
+import re
+from datetime import date
 
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
 from campaign import Role
+from campaign.access import Action
 from campaign.membership import Binding
+from campaign.text_input import inert
 from handlers import texts
 
 router = Router("admin")
 
-ROLE_WORDS = {"领导": Role.LEADER, "leader": Role.LEADER, "管理员": Role.ADMIN, "admin": Role.ADMIN}
+ROLE_WORDS = {
+    "领导": Role.LEADER,
+    "leader": Role.LEADER,
+    "管理员": Role.ADMIN,
+    "admin": Role.ADMIN,
+    "观察员": Role.OBSERVER,
+    "observer": Role.OBSERVER,
+}
+DEPUTY_WORDS = ("代报", "deputy")
+_UNTIL = re.compile(r"^(?:至|到|until)?(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
 
 @router.command(
     "绑定",
     "bind",
-    help="绑定成员：单位负责人、领导或管理员",
-    usage="/绑定 <staffId或@某人> <单位|领导|管理员> [姓名]",
-    admin_only=True,
+    help="绑定成员：单位负责人、代报人（须写到期日）、领导、观察员或管理员",
+    usage="/绑定 <staffId或@某人> <单位|领导|观察员|管理员> [代报 至日期] [姓名]",
+    action=Action.BIND,
 )
 async def bind_member(ctx: CommandContext) -> Reply:
     typed = ctx.args.split()
@@ -38,26 +53,44 @@ async def bind_member(ctx: CommandContext) -> Reply:
         raise UserFacingError(texts.bind_member_missing())
     if not words:
         raise UserFacingError(texts.bind_target_missing())
-    target = words[0]
-    name = " ".join(words[1:]) or await known_name(ctx, staff_id, at_names)
-    if target in ROLE_WORDS:
+    target, rest = words[0], words[1:]
+    is_deputy = bool(rest) and rest[0] in DEPUTY_WORDS
+    expires_on = _expiry(rest[1] if is_deputy and len(rest) > 1 else "") if is_deputy else None
+    rest = rest[2:] if is_deputy else rest
+    name = inert(" ".join(rest))[:32] or await known_name(ctx, staff_id, at_names)
+    if target in ROLE_WORDS and not is_deputy:
         role, unit_name = ROLE_WORDS[target], None
     else:
         unit = ctx.campaign.find_unit(target)
         if unit is None:
             raise UserFacingError(texts.unknown_bind_target(target, ctx.campaign))
-        role, unit_name = Role.HEAD, unit.name
-    await ctx.repos.bindings.put(
-        Binding(
-            staff_id=staff_id,
-            name=name,
-            role=role,
-            unit=unit_name,
-            bound_by=ctx.actor.staff_id,
-            bound_at=ctx.now,
-        )
+        role, unit_name = (Role.DEPUTY if is_deputy else Role.HEAD), unit.name
+    before = await ctx.repos.bindings.get(staff_id)
+    binding = Binding(
+        staff_id=staff_id,
+        name=name,
+        role=role,
+        unit=unit_name,
+        bound_by=ctx.actor.staff_id,
+        bound_at=ctx.now,
+        expires_on=expires_on,
     )
+    await ctx.repos.bindings.put(binding)
+    await ctx.record(
+        "binding",
+        "rebind" if before else "bind",
+        staff_id,
+        unit=unit_name,
+        old=texts.binding_summary(before) if before else "",
+        new=texts.binding_summary(binding),
+    )
+    if before is not None and before.unit and before.unit != unit_name:  # the old unit's history
+        await ctx.record(
+            "binding", "unbind", staff_id, unit=before.unit, old=texts.binding_summary(before)
+        )
     label = unit_name or texts.ROLE_LABELS[role]
+    if role is Role.DEPUTY and expires_on is not None:
+        label = f"{unit_name} 代报（至{expires_on:%Y-%m-%d}）"
     return texts.bound(staff_id, name, label)
 
 
@@ -71,3 +104,34 @@ async def known_name(ctx: CommandContext, staff_id: str, at_names: list[str]) ->
         return earlier.name
     member = ctx.campaign.member(staff_id)
     return member.name if member is not None else staff_id
+
+
+def _expiry(word: str) -> date:
+    match = _UNTIL.match(word)
+    try:
+        if match is None:
+            raise ValueError(word)
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise UserFacingError(texts.deputy_expiry_missing()) from None
+
+
+@router.command(
+    "绑定群",
+    "bindgroup",
+    help="把本群设为赛马群（可写赛事编号）；只有赛马群能报送和修改数据",
+    usage="/绑定群 [赛事编号]",
+    action=Action.BIND_GROUP,
+)
+async def bind_group(ctx: CommandContext) -> Reply:
+    if not ctx.message.is_group or ctx.message.is_local:
+        raise UserFacingError(texts.bind_group_in_a_group())
+    book, wanted = ctx.campaigns, ctx.args.strip()
+    campaign = book.get(wanted) if wanted else ctx.campaign
+    if campaign is None:
+        raise UserFacingError(texts.unknown_group_campaign(wanted, book.by_id))
+    conversation = ctx.message.conversation_id
+    old = await book.bound_campaign_id(ctx.repos.groups, conversation)
+    await book.choose(ctx.repos.groups, conversation, campaign.id, ctx.actor.staff_id, ctx.now)
+    await ctx.record("group", "bind", conversation, old=old or "", new=campaign.id)
+    return texts.group_bound(campaign.name, ctx.actor.name, ctx.now)

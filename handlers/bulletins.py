@@ -18,6 +18,7 @@ from bulletins.compose import (
     weekly_bulletin,
 )
 from campaign import calendar
+from campaign.access import Action
 from campaign.pushes import PushKind
 from campaign.selection import compute_gap, weekly_comparison
 from handlers.standings import resolve_unit
@@ -106,7 +107,7 @@ async def show_gap(ctx: CommandContext) -> Reply:
     "publish",
     help="发布待审核的月评/最终通报并锁定数据",
     usage="/发布",
-    admin_only=True,
+    action=Action.PUBLISH,
 )
 async def publish_bulletins(ctx: CommandContext) -> Reply:
     repository = ctx.repos.bulletins
@@ -117,6 +118,7 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
         raise UserFacingError(chat_texts.publish_usage())
     for draft in drafts:
         await repository.publish(draft.key, ctx.actor.staff_id, ctx.now)
+        await ctx.record("publication", "publish", draft.key, new=draft.title)
     return chat_texts.published([d.title for d in drafts])
 
 
@@ -126,7 +128,7 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
     parent="发布",
     help="先查看待发布的草稿",
     usage="/发布 预览",
-    admin_only=True,
+    action=Action.PUBLISH,
 )
 async def preview_bulletins(ctx: CommandContext) -> Reply:
     drafts = await ctx.repos.bulletins.pending()

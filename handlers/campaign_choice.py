@@ -6,6 +6,7 @@ from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
+from campaign.access import Action
 from handlers.texts import campaigns as texts
 
 router = Router("campaigns")
@@ -16,6 +17,8 @@ router = Router("campaigns")
     "campaign",
     help="查看本群当前赛事；管理员写赛事编号可切换",
     usage="/赛事 [编号]",
+    args_action=Action.SWITCH,
+    refusal=texts.switch_admin_only(),
 )
 async def choose_campaign(ctx: CommandContext) -> Reply:
     book = ctx.campaigns
@@ -28,5 +31,9 @@ async def choose_campaign(ctx: CommandContext) -> Reply:
     chosen = book.get(wanted) or next((c for c in campaigns if c.name == wanted), None)
     if chosen is None:
         raise UserFacingError(texts.unknown_campaign(wanted, book.by_id, book.default_id))
-    await book.choose(ctx.repos.state, ctx.message.conversation_id, chosen.id)
+    old = await book.bound_campaign_id(ctx.repos.groups, ctx.message.conversation_id)
+    await book.choose(
+        ctx.repos.groups, ctx.message.conversation_id, chosen.id, ctx.actor.staff_id, ctx.now
+    )
+    await ctx.record("group", "switch", ctx.message.conversation_id, old=old or "", new=chosen.id)
     return texts.campaign_chosen(chosen)

@@ -10,6 +10,7 @@ from bot.errors import UserFacingError
 from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar, format_amount
+from campaign.access import Action
 from campaign.amounts import FULL_WIDTH
 from campaign.project_entry import (
     LedgerRefusal,
@@ -88,6 +89,7 @@ async def show_four_lists(ctx: CommandContext) -> Reply:
     parent="项目",
     help="登记在谈项目（管理员代登记先写单位）",
     usage="/项目 登记 名称=… 总投资=… [外资=是] [公司=…]",
+    action=Action.PROJECT,
 )
 async def register_project(ctx: CommandContext) -> Reply:
     settings = ctx.campaign.projects
@@ -119,6 +121,7 @@ async def register_project(ctx: CommandContext) -> Reply:
         msg_id=ctx.message.msg_id,
         detail=detail,
     )
+    await ctx.record("project", "register", f"#{project.id}", unit=unit.name, new=project.name)
     hold = (
         first_talk_hold(company, await repo.with_company(company), settings.first_talk)
         if company
@@ -128,7 +131,12 @@ async def register_project(ctx: CommandContext) -> Reply:
 
 
 @router.command(
-    "签约", "sign", parent="项目", help="项目签约", usage="/项目 签约 <名称或编号> [日期]"
+    "签约",
+    "sign",
+    parent="项目",
+    help="项目签约",
+    usage="/项目 签约 <名称或编号> [日期]",
+    action=Action.PROJECT,
 )
 async def sign_project(ctx: CommandContext) -> Reply:
     return await advance_project(ctx, Stage.SIGNED)
@@ -143,27 +151,43 @@ async def sign_project(ctx: CommandContext) -> Reply:
     parent="项目",
     help="项目注册(备案)",
     usage="/项目 注册 <名称或编号> [日期]",
+    action=Action.PROJECT,
 )
 async def incorporate_project(ctx: CommandContext) -> Reply:
     return await advance_project(ctx, Stage.REGISTERED)
 
 
 @router.command(
-    "开工", "start", parent="项目", help="项目开工", usage="/项目 开工 <名称或编号> [日期]"
+    "开工",
+    "start",
+    parent="项目",
+    help="项目开工",
+    usage="/项目 开工 <名称或编号> [日期]",
+    action=Action.PROJECT,
 )
 async def start_project(ctx: CommandContext) -> Reply:
     return await advance_project(ctx, Stage.STARTED)
 
 
 @router.command(
-    "竣工", "finish", parent="项目", help="项目竣工", usage="/项目 竣工 <名称或编号> [日期]"
+    "竣工",
+    "finish",
+    parent="项目",
+    help="项目竣工",
+    usage="/项目 竣工 <名称或编号> [日期]",
+    action=Action.PROJECT,
 )
 async def finish_project(ctx: CommandContext) -> Reply:
     return await advance_project(ctx, Stage.COMPLETED)
 
 
 @router.command(
-    "投产", "produce", parent="项目", help="项目投产", usage="/项目 投产 <名称或编号> [日期]"
+    "投产",
+    "produce",
+    parent="项目",
+    help="项目投产",
+    usage="/项目 投产 <名称或编号> [日期]",
+    action=Action.PROJECT,
 )
 async def produce_project(ctx: CommandContext) -> Reply:
     return await advance_project(ctx, Stage.PRODUCING)
@@ -184,6 +208,14 @@ async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
     await repo.add_event(
         moved.id, stage.value, on, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, ""
     )
+    await ctx.record(
+        "project",
+        "stage",
+        f"#{moved.id}",
+        unit=moved.unit,
+        old=project.stage.value,
+        new=f"{stage.value} {on:%Y-%m-%d}",
+    )
     return texts.advanced(moved, stage, on)
 
 
@@ -193,6 +225,7 @@ async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
     parent="项目",
     help="记录项目累计到资",
     usage="/项目 到资 <名称或编号> <累计到资> [日期]",
+    action=Action.PROJECT,
 )
 async def record_funds(ctx: CommandContext) -> Reply:
     settings = ctx.campaign.projects
@@ -216,6 +249,14 @@ async def record_funds(ctx: CommandContext) -> Reply:
         ctx.actor.staff_id,
         ctx.message.msg_id,
         f"{before} → {format_amount(moved.funded, settings.unit)}",
+    )
+    await ctx.record(
+        "project",
+        "funds",
+        f"#{moved.id}",
+        unit=moved.unit,
+        old=before,
+        new=format_amount(moved.funded, settings.unit),
     )
     return texts.funded(moved, before, settings.unit)
 
@@ -336,8 +377,8 @@ async def red_flag_projects_reply_lines(ctx: CommandContext) -> list[str]:
     parent="红旗",
     help="确认红旗项目；不写项目则列出规则提名",
     usage="/红旗 提名 <项目> 理由=…",
-    admin_only=True,
-    refusal="仅管理员可提名红旗项目。",
+    action=Action.NOMINATE,
+    refusal="仅管理员和领导可提名红旗项目。",
 )
 async def nominate_red_flag(ctx: CommandContext) -> Reply:
     """Confirm a proposed project, or add one, with a reason."""
@@ -361,4 +402,5 @@ async def nominate_red_flag(ctx: CommandContext) -> Reply:
         ctx.message.msg_id,
         reason,
     )
+    await ctx.record("project", "nominate", f"#{project.id}", unit=project.unit, reason=reason)
     return texts.red_flag_confirmed(project, reason)

@@ -8,6 +8,7 @@ from bot.errors import UserFacingError
 from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar
+from campaign.access import Action
 from campaign.post_form import PostForm, PostFormError, parse_post_form
 from campaign.posting import (
     PostRefused,
@@ -27,6 +28,7 @@ router = Router("reports")
     "report",
     help="报送本周累计数（自1月1日起）；管理员可在指令后写单位代报",
     usage="/周报 字段=数字 …",
+    action=Action.POST,
 )
 async def record_report(ctx: CommandContext) -> Reply:
     campaign = ctx.campaign
@@ -61,6 +63,14 @@ async def record_report(ctx: CommandContext) -> Reply:
         highlights=form.highlights,
         problems=form.problems,
     )
+    await ctx.record(
+        "report",
+        "post",
+        unit.name,
+        unit=unit.name,
+        old=texts.figures_summary(campaign, current.values) if current else "",
+        new=texts.figures_summary(campaign, form.values),
+    )
     superseded = current is not None and current.week == week and current.kind == "post"
     standings = await load_standings(campaign, ctx.repos, ctx.now)
     carried_from = texts.carried_source(campaign, current is not None)
@@ -70,7 +80,11 @@ async def record_report(ctx: CommandContext) -> Reply:
 
 
 @router.command(
-    "更正", "correct", help="更正本单位最近一次报送的数字，须写原因", usage="/更正 字段=数字 原因=…"
+    "更正",
+    "correct",
+    help="更正本单位最近一次报送的数字，须写原因",
+    usage="/更正 字段=数字 原因=…",
+    action=Action.POST,
 )
 async def correct_report(ctx: CommandContext) -> Reply:
     campaign = ctx.campaign
@@ -109,6 +123,15 @@ async def correct_report(ctx: CommandContext) -> Reply:
         problems=current.problems,
         reason=form.reason,
     )
+    await ctx.record(
+        "report",
+        "correction",
+        unit.name,
+        unit=unit.name,
+        old=texts.figures_summary(campaign, {k: o for k, o, _ in changes if o is not None}),
+        new=texts.figures_summary(campaign, {k: n for k, _, n in changes}),
+        reason=form.reason,
+    )
     if lock is not None:  # the next bulletin discloses it
         await locks.add_correction(
             bulletin_key=lock.key,
@@ -131,7 +154,7 @@ def reporting_unit(ctx: CommandContext, form: PostForm, example: str) -> Unit:
         if actor.is_admin or form.unit.name == actor.unit:
             return form.unit
         raise UserFacingError(texts.not_your_unit(actor.unit, form.unit.name, example))
-    if actor.role is Role.HEAD and actor.unit:
+    if actor.role in (Role.HEAD, Role.DEPUTY) and actor.unit:
         return ctx.campaign.unit(actor.unit)
     if actor.is_admin:
         raise UserFacingError(texts.admin_names_unit(example))

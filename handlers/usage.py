@@ -9,8 +9,8 @@ from bot.chat.context import CommandContext
 from bot.chat.router import CommandSpec, Router
 from bot.messages import Reply
 from bulletins.texts import posted_examples
-from campaign import Campaign
-from campaign.membership import Actor
+from campaign import Campaign, Role
+from campaign.access import may
 from handlers import texts
 
 router = Router("usage")
@@ -33,7 +33,7 @@ async def show_help(ctx: CommandContext) -> Reply:
     rows = [
         (spec.usage, spec.help, example(spec, ctx.campaign))
         for word in MOST_USED
-        if (spec := _top_level(ctx, word)) is not None and _may_use(spec, ctx.actor)
+        if (spec := _top_level(ctx, word)) is not None and _may_use(spec, ctx)
     ]
     return texts.help_reply(rows)
 
@@ -55,7 +55,7 @@ def example(spec: CommandSpec, campaign: Campaign) -> str:
 
 
 def role_of(spec: CommandSpec) -> str:
-    if spec.admin_only:
+    if _is_admins(spec):
         return texts.ROLE_ADMIN
     return texts.ROLE_HEAD if (spec.parent or spec.word) in HEAD_COMMANDS else texts.ROLE_EVERYONE
 
@@ -66,10 +66,10 @@ def _rows_by_role(ctx: CommandContext) -> list[tuple[str, list[texts.HelpGroup]]
     table = ctx.commands
     groups: dict[str, list[texts.HelpGroup]] = {role: [] for role in texts.ROLES}
     for spec in table.specs:
-        if spec.parent or not _may_use(spec, ctx.actor):
+        if spec.parent or not _may_use(spec, ctx):
             continue
         role = role_of(spec)
-        subs = [s for s in table.sub_commands(spec) if _may_use(s, ctx.actor)]
+        subs = [s for s in table.sub_commands(spec) if _may_use(s, ctx)]
         own = [(s.usage, s.help) for s in subs if role_of(s) == role]
         groups[role].append(((texts.usage_line(spec.usage, spec.words[1:]), spec.help), own))
         for sub in subs:
@@ -82,5 +82,12 @@ def _top_level(ctx: CommandContext, word: str) -> CommandSpec | None:
     return next((s for s in ctx.commands.specs if s.word == word and not s.parent), None)
 
 
-def _may_use(spec: CommandSpec, actor: Actor) -> bool:
-    return not spec.admin_only or actor.is_admin
+def _may_use(spec: CommandSpec, ctx: CommandContext) -> bool:
+    """Rows the sender's role may use (campaign/access.py's table)."""
+    leaders_publish = ctx.campaign.bulletins.leaders_publish
+    return may(ctx.actor.access_role, spec.action_for(""), leaders_publish=leaders_publish)
+
+
+def _is_admins(spec: CommandSpec) -> bool:
+    """Marked as an admin's row in the help: one that no unit head may use."""
+    return not may(Role.HEAD, spec.action_for(""))

@@ -20,6 +20,7 @@ from storage.repositories import (
     ReportRepository,
     StateRepository,
 )
+from storage.trust import AuditRepository, GroupRepository, SeenCallbackRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,9 @@ class Repositories:
     state: StateRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    audit: AuditRepository
+    groups: GroupRepository  # every campaign's: its methods name the campaign
+    seen_callbacks: SeenCallbackRepository
     _session: AsyncSession = field(repr=False)
 
     @classmethod
@@ -47,6 +51,9 @@ class Repositories:
             state=StateRepository(session),
             inbox=InboxRepository(session),
             outbox=OutboxRepository(session),
+            audit=AuditRepository(session, campaign_id),
+            groups=GroupRepository(session),
+            seen_callbacks=SeenCallbackRepository(session),
             _session=session,
         )
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+AUDIT_TABLE = "audit_log"
 
 
 # What the outbox relay opens its short transactions with (it needs the outbox alone).
@@ -54,10 +55,13 @@ class Database:
             yield Repositories.bind(session, campaign_id)
 
     async def delete_all_rows(self) -> None:
-        """Empty every table, keeping the schema (the sandbox's /重置)."""
+        """Empty every table but the audit log, keeping the schema (the sandbox's /重置).
+
+        The audit log is append-only (issue #10): it keeps the record that the reset data existed."""
         async with self.sessionmaker.begin() as session:
             for table in reversed(Base.metadata.sorted_tables):  # children before their parents
-                await session.execute(table.delete())
+                if table.name != AUDIT_TABLE:
+                    await session.execute(table.delete())
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (idempotent; run at every start). A database file

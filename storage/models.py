@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -77,6 +78,7 @@ class Binding(Base):
     unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
     bound_by: Mapped[str] = mapped_column(String(128))
     bound_at: Mapped[datetime] = mapped_column()
+    expires_on: Mapped[date | None] = mapped_column(nullable=True)  # a deputy's (代报) last day
 
 
 class Report(Base):
@@ -261,3 +263,49 @@ class LockedCorrection(Base):
     changes_json: Mapped[str] = mapped_column(Text)  # {metric: [old, new]} as decimal strings
     corrected_at: Mapped[datetime] = mapped_column()
     disclosed_in: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class GroupBinding(Base):
+    """A DingTalk group bound to a campaign (/绑定群, or /赛事 switching it); one campaign a group."""
+
+    __tablename__ = "group_bindings"
+
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    bound_by: Mapped[str] = mapped_column(String(128))
+    bound_at: Mapped[datetime] = mapped_column()
+
+
+class AuditEntry(Base):
+    """One change (or refused attempt), append-only: the migration makes SQLite refuse any UPDATE
+    or DELETE of these rows, and no repository method writes anything but a new row."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column()
+    staff_id: Mapped[str] = mapped_column(String(128))
+    actor_name: Mapped[str] = mapped_column(String(64))  # as bound at the time
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    msg_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subject: Mapped[str] = mapped_column(String(16))  # report | binding | group | target | …
+    action: Mapped[str] = mapped_column(String(16))  # post | correction | bind | register | …
+    unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key: Mapped[str] = mapped_column(String(160))  # what changed: a staffId, a project id, …
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_audit_unit", "campaign_id", "unit", "at"),)
+
+
+class SeenCallback(Base):
+    """An HTTP-mode callback already accepted (hash of timestamp, sign and msgId): refused again."""
+
+    __tablename__ = "seen_callbacks"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    seen_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_seen_callbacks_time", "seen_at_ms"),)

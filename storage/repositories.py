@@ -176,7 +176,9 @@ class InboxRepository:
 
 
 def _binding(row: BindingRow) -> Binding:
-    return Binding(row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at)
+    return Binding(
+        row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at, row.expires_on
+    )
 
 
 class BindingRepository:
@@ -204,6 +206,7 @@ class BindingRepository:
                 unit=binding.unit,
                 bound_by=binding.bound_by,
                 bound_at=binding.bound_at,
+                expires_on=binding.expires_on,
             )
         )
 
@@ -359,19 +362,9 @@ class ReportRepository:
         )
 
 
-PUSH_CONVERSATION_KEY = "push_conversation_id"
-
-
 class StateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def push_conversation(self) -> str | None:
-        """The group bulletins go to when DINGTALK_OPEN_CONVERSATION_ID is not set."""
-        return await self.get(PUSH_CONVERSATION_KEY)
-
-    async def remember_push_conversation(self, conversation_id: str) -> None:
-        await self.set(PUSH_CONVERSATION_KEY, conversation_id)
 
     async def get(self, key: str) -> str | None:
         row = await self.session.get(AppState, key)

@@ -94,6 +94,9 @@ from campaign import Campaign, load_campaign  # noqa: E402
 from storage import Database, open_database  # noqa: E402
 
 ADMIN = "admin-1"
+GROUP = (
+    "cid-group"  # the group `say` talks in: bound to the campaign (DINGTALK_OPEN_CONVERSATION_ID)
+)
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +120,8 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[App]:
-    application = App.build(Settings(database_url=database_url, admins=(ADMIN,)))
+    settings = Settings(database_url=database_url, admins=(ADMIN,), open_conversation_id=GROUP)
+    application = App.build(settings)
     await application.start()
     yield application
     await application.stop()
@@ -137,7 +141,7 @@ def say(app: App) -> Say:
         moment = datetime.fromisoformat(at)
         message = IncomingMessage(
             msg_id=str(extra.pop("msg_id", f"msg-{next(ids)}")),
-            conversation_id="cid-group",
+            conversation_id=str(extra.pop("conversation_id", GROUP)),
             sender_staff_id=user,
             text=text,
             created_at=moment,

@@ -18,10 +18,10 @@ from bot.cli import run_backup, run_restore
 from bot.config import Settings
 from bot.messages import IncomingMessage
 from storage import open_database
-from storage.backup import DatabaseLock, check_saima_file
+from storage.backup import DatabaseLock, check_saima_file, known_revisions
 from storage.db import MIGRATIONS, alembic_config
 
-HEAD = "0005"
+HEAD = known_revisions(MIGRATIONS)[-1]
 
 
 def settings_for(database: Path) -> Settings:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.app import App, build_dingtalk
 from bot.config import Settings
-from bot.dingtalk.http import CallbackServer
+from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import wall_ms
 from storage.models import InboxMessage
@@ -81,13 +81,14 @@ async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
         app_secret=settings.client_secret,
         accept=dingtalk.inbound.accept,
         now_ms=clock,
+        seen=StoredSeen(app.database),
     )
     await dingtalk.start()
     await server.start("127.0.0.1", 0)
     harness = Harness(fake, app, dingtalk, server, clock)
     yield harness
     await harness.http.close()
-    await server.stop()
+    await harness.server.stop()  # a test may have restarted it
     await dingtalk.stop()
     await app.stop()
 
@@ -141,15 +142,60 @@ async def test_missing_or_malformed_headers_are_rejected(
     assert await harness.inbox_ids() == []
 
 
-async def test_replayed_signature_with_another_body_is_rejected(
+async def test_replayed_callback_is_rejected_even_after_a_restart(
     harness: Harness, fake: FakeDingTalk
 ) -> None:
     headers, body = fake.signed_callback(fake.message_data("/帮助", msg_id="m-first"))
     assert await harness.post(headers, body) == 200
-    forged = json.dumps(fake.message_data("/帮助", msg_id="m-forged"), ensure_ascii=False).encode()
-    assert await harness.post(headers, forged) == 401
+    assert await harness.post(headers, body) == 401
     await fake.next_reply()
+    await harness.server.stop()  # a restart: a new server on the same database
+    harness.server = CallbackServer(
+        app_secret=fake.client_secret,
+        accept=harness.dingtalk.inbound.accept,
+        now_ms=harness.clock,
+        seen=StoredSeen(harness.app.database),
+    )
+    await harness.server.start("127.0.0.1", 0)
+    assert await harness.post(headers, body) == 401
     assert await harness.inbox_ids() == ["m-first"]
+
+
+async def test_two_genuine_callbacks_in_the_same_millisecond_both_pass(
+    harness: Harness, fake: FakeDingTalk
+) -> None:
+    moment = wall_ms()
+    for msg_id in ("m-a", "m-b"):
+        headers, body = fake.signed_callback(
+            fake.message_data("/帮助", msg_id=msg_id), timestamp_ms=moment
+        )
+        assert await harness.post(headers, body) == 200
+    await fake.next_reply()
+    await fake.next_reply()
+    assert sorted(await harness.inbox_ids()) == ["m-a", "m-b"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"msgId": None},
+        {"conversationId": 12345},
+        {"createAt": "yesterday"},
+        {"createAt": 99_999_999_999_999},
+        {"createAt": -1},
+        {"senderStaffId": ["staff-1"]},
+        {"text": "not an object"},
+        {"atUsers": "everyone"},
+        {"conversationType": "7"},
+    ],
+)
+async def test_malformed_callback_is_answered_400_and_nothing_is_stored(
+    harness: Harness, fake: FakeDingTalk, change: dict[str, object]
+) -> None:
+    data = {**fake.message_data("/帮助", msg_id="m-bad"), **change}
+    headers, body = fake.signed_callback({k: v for k, v in data.items() if v is not None})
+    assert await harness.post(headers, body) == 400
+    assert await harness.inbox_ids() == []
 
 
 async def test_replay_of_a_valid_request_after_the_window_is_rejected(

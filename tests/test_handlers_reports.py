@@ -9,7 +9,8 @@ from bot.app import App
 from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.messages import IncomingMessage
-from campaign import Campaign
+from campaign import Campaign, Role
+from campaign.access import may
 from handlers import ROUTERS, UNKNOWN
 from storage import Database, ReportRepository
 from tests.conftest import ADMIN, Say
@@ -130,7 +131,7 @@ async def test_admin_posts_on_behalf_of_a_named_unit(app: App, say: Say) -> None
         (NANHU, "/周报 火星区 实际利用外资=40000", "未知单位"),
         (NANHU, "/周报 秀洲区 实际利用外资=40000", "不能代秀洲区报送"),
         ("stranger", "/周报 实际利用外资=40000", "不是本群赛马成员"),
-        ("mayor", "/周报 实际利用外资=40000", "未绑定单位"),
+        ("mayor", "/周报 实际利用外资=40000", "领导无需报送"),
         (ADMIN, "/周报 实际利用外资=40000", "写明单位"),
         (NANHU, "/周报", "没有读到任何数字"),
     ],
@@ -189,7 +190,9 @@ async def test_rebinding_without_a_name_keeps_the_known_name(app: App, say: Say)
 async def test_unknown_command_and_help(app: App, say: Say) -> None:
     unknown = await say("mayor", "/天气")
     assert unknown is not None and "未识别的指令" in unknown.text and "/帮助" in unknown.text
-    help_reply = await say("mayor", "/帮助")
+    leaders_help = await say("mayor", "/帮助")
+    assert leaders_help is not None and "/更正" not in leaders_help.text  # leaders do not post
+    help_reply = await say(NANHU, "/帮助")
     assert help_reply is not None
     items = [line for line in help_reply.text.splitlines() if line.startswith("- **/")]
     words = [line.removeprefix("- **/").split(" ")[0].split("*")[0] for line in items]
@@ -237,18 +240,19 @@ async def test_help_all_lists_every_row_once_by_role_and_hides_admin_rows_from_h
     admin_rows = [line.strip() for line in admin_text.splitlines()]
     head_rows = [line.strip() for line in head_help.text.splitlines()]
     for spec in specs:
+        is_admins = not may(Role.HEAD, spec.action_for(""))
         starts = (f"- **{spec.usage}**：", f"- **{spec.usage}（/", f"└ {spec.usage}：")
         listed = [line for line in admin_rows if line.startswith(starts)]
         assert len(listed) == 1, spec.name
-        assert (listed[0] in admin_section) == spec.admin_only, spec.name
+        assert (listed[0] in admin_section) == is_admins, spec.name
         head_listed = [line for line in head_rows if spec.usage in line]
-        assert head_listed == ([] if spec.admin_only else [listed[0]]), spec.name
+        assert head_listed == ([] if is_admins else [listed[0]]), spec.name
     assert "**管理员**" not in head_help.text
 
 
 async def test_sub_command_admin_check_keeps_the_refusal_users_see(app: App, say: Say) -> None:
     refused = await say(NANHU, "/红旗 提名 #1 理由=提前开工")
-    assert refused is not None and refused.text == "⚠️ 仅管理员可提名红旗项目。"
+    assert refused is not None and refused.text == "⚠️ 仅管理员和领导可提名红旗项目。"
     preview = await say(NANHU, "/发布 预览")
     assert preview is not None and preview.text == "⚠️ /发布 预览 仅限管理员使用。"
     nothing = await say(ADMIN, "/publish preview")

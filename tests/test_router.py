@@ -4,6 +4,7 @@ import pytest
 
 from bot.chat.router import CommandTable, Router
 from bot.messages import Reply
+from campaign.access import Action
 from campaign.projects import STAGE_ALIASES, STAGES, Stage, find_stage
 from handlers import ROUTERS
 
@@ -59,10 +60,10 @@ def test_every_stage_word_routes_to_that_stage_s_row(word: str) -> None:
     assert route.args == "12 2024-03-15"
 
 
-def test_admin_only_sub_commands_carry_their_own_refusal() -> None:
+def test_sub_commands_declare_their_own_action_and_refusal() -> None:
     route = TABLE.lookup("红旗", "提名 #2 理由=x")
-    assert route is not None and route.spec.admin_only
-    assert route.spec.refusal == "仅管理员可提名红旗项目。"
+    assert route is not None and route.spec.action_for(route.args) is Action.NOMINATE
+    assert route.spec.refusal == "仅管理员和领导可提名红旗项目。"
     parent = TABLE.lookup("红旗", "")
     assert parent is not None and not parent.spec.admin_only
 

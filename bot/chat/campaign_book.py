@@ -1,31 +1,38 @@
 """Every campaign the bot holds, the default one (SAIMA_CAMPAIGN), and which is active in each group.
 
 Campaign files are read once at start; imported targets (saima campaign import-targets) and a
-group's choice (/赛事) live in the database and are applied per message, so neither needs a restart.
+group's binding (/绑定群, /赛事) live in the database and are applied per message, so neither needs
+a restart. Which group runs which campaign is campaign/groups.py's rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from campaign import Campaign, CampaignError, load_campaign
+from campaign.groups import campaign_groups, group_campaign
 from campaign.targets import apply_targets
-from storage import StateRepository
 from storage.projects import TargetRepository
-
-ACTIVE_KEY = "active_campaign:"  # + conversationId
+from storage.trust import GroupRepository
 
 
 class CampaignBook:
-    def __init__(self, campaigns: Iterable[Campaign], default_id: str) -> None:
+    def __init__(
+        self, campaigns: Iterable[Campaign], default_id: str, configured: Iterable[str] = ()
+    ) -> None:
         self.by_id = {c.id: c for c in campaigns}
         if default_id not in self.by_id:
             raise KeyError(default_id)
         self.default_id = default_id
+        # Groups bound by configuration (DINGTALK_OPEN_CONVERSATION_ID) to the default campaign.
+        self.configured = tuple(g for g in configured if g)
 
     @classmethod
-    def load(cls, default_path: Path, *directories: Path) -> CampaignBook:
+    def load(
+        cls, default_path: Path, *directories: Path, configured: Iterable[str] = ()
+    ) -> CampaignBook:
         """The default campaign plus every *.toml beside it and in `directories` (first id wins)."""
         default = load_campaign(default_path)
         campaigns = {default.id: default}
@@ -37,7 +44,7 @@ class CampaignBook:
                 continue
             other = load_campaign(path)
             campaigns.setdefault(other.id, other)
-        return cls(campaigns.values(), default.id)
+        return cls(campaigns.values(), default.id, configured)
 
     @property
     def default(self) -> Campaign:
@@ -60,13 +67,27 @@ class CampaignBook:
     async def with_targets(self, targets: TargetRepository, campaign: Campaign) -> Campaign:
         return apply_targets(campaign, await targets.get(campaign.id))
 
+    async def bound_campaign_id(self, groups: GroupRepository, conversation_id: str) -> str | None:
+        """The campaign the group is bound to; None when it is bound to none."""
+        stored = await groups.all()
+        campaigns = list(self.by_id.values())
+        return group_campaign(conversation_id, stored, campaigns, self.configured, self.default_id)
+
+    async def groups_of(self, groups: GroupRepository, campaign_id: str) -> list[str]:
+        stored = await groups.all()
+        campaigns = list(self.by_id.values())
+        return campaign_groups(campaign_id, stored, campaigns, self.configured, self.default_id)
+
     async def active(
-        self, state: StateRepository, targets: TargetRepository, conversation_id: str
+        self, groups: GroupRepository, targets: TargetRepository, conversation_id: str
     ) -> Campaign:
-        """The group's chosen campaign (the default when none was chosen), with imported targets."""
-        chosen = await state.get(ACTIVE_KEY + conversation_id) if conversation_id else None
+        """The group's bound campaign (the default when none), with imported targets."""
+        chosen = await self.bound_campaign_id(groups, conversation_id) if conversation_id else None
         campaign = self.by_id.get(chosen or "", self.default)
         return await self.with_targets(targets, campaign)
 
-    async def choose(self, state: StateRepository, conversation_id: str, campaign_id: str) -> None:
-        await state.set(ACTIVE_KEY + conversation_id, campaign_id)
+    async def choose(
+        self, groups: GroupRepository, conversation_id: str, campaign_id: str, by: str, at: datetime
+    ) -> None:
+        """Bind the group to `campaign_id` (/绑定群, /赛事)."""
+        await groups.bind(conversation_id, campaign_id, by, at)

@@ -12,6 +12,7 @@ from bot.messages import IncomingMessage
 from campaign import Campaign
 from campaign.membership import Actor
 from storage import Repositories
+from storage.trust import AuditRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +26,32 @@ class CommandContext:
     commands: CommandTable  # the bot's whole command table (help renders from it)
     campaigns: CampaignBook  # every campaign the bot holds (/赛事 lists and switches them)
     desk: DeskLinks | None = None  # the web desk's links (/看板, /导出); None: no dashboard
+
+    async def record(
+        self,
+        subject: str,
+        action: str,
+        key: str,
+        *,
+        unit: str | None = None,
+        old: str = "",
+        new: str = "",
+        reason: str = "",
+    ) -> None:
+        """Append an audit row for a change this message made: who, when, from which group."""
+        await self.repos.audit.add(
+            AuditRecord(
+                subject=subject,
+                action=action,
+                key=key,
+                at=self.now,
+                staff_id=self.actor.staff_id,
+                actor_name=self.actor.name,
+                conversation_id=self.message.conversation_id,
+                msg_id=self.message.msg_id,
+                unit=unit,
+                old=old,
+                new=new,
+                reason=reason,
+            )
+        )

@@ -1,8 +1,12 @@
-"""The message pipeline: inbox (persist, dedup) → parse → route → unit of work → handler → reply.
+"""The message pipeline: inbox (persist, dedup) → parse → route → authorize → handler → reply.
 
 Transports call `receive` before they ACK and `process` after; a crash in between is recovered by
 `unprocessed` at the next start. The reply is stored with the inbox row, so processing a message
 twice returns the first reply instead of running the command again.
+
+Before a handler runs, campaign/access.py decides whether the sender's role may do what the
+command row declares from where the message came (a bound group, another group, a one-to-one
+chat, another company); a refusal is answered in the role's own terms and recorded in the audit.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from datetime import date
 
-from bot.chat import replies
+from bot.chat import refusals, replies
 from bot.chat.batching import Batcher
 from bot.chat.campaign_book import CampaignBook
 from bot.chat.codec import decode_message, encode_message
@@ -22,12 +27,19 @@ from bot.chat.router import CommandTable
 from bot.clock import Clock
 from bot.errors import UserFacingError
 from bot.messages import IncomingMessage, Reply
-from campaign import Campaign
+from campaign import Campaign, calendar
+from campaign.access import Action, Place, Verdict, authorize
+from campaign.groups import campaign_groups, group_campaign
 from campaign.membership import Actor, Binding, identify
-from storage import BindingRepository, Database, Repositories, StateRepository
+from campaign.text_input import MAX_MESSAGE_CHARS, strip_controls
+from storage import BindingRepository, Database, Repositories
 from storage.repositories import InboxEntry, Processed
+from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
+
+# Commands after which the batch's cached identities and group bindings are stale.
+MEMBERSHIP_CHANGES = frozenset({Action.BIND, Action.BIND_GROUP, Action.SWITCH})
 
 
 class Pipeline:
@@ -39,14 +51,15 @@ class Pipeline:
         clock: Clock,
         admins: tuple[str, ...] = (),
         book: CampaignBook | None = None,
+        groups: tuple[str, ...] = (),
     ) -> None:
         self.database, self.campaign, self.table = database, campaign, table
         self.clock, self.admins = clock, frozenset(admins)
-        self.book = book  # several campaigns: each group uses the one it chose (/赛事)
-        self.campaigns = book or CampaignBook((campaign,), campaign.id)  # what /赛事 offers
+        self.book = book  # several campaigns: each group uses the one it is bound to
+        # what /赛事 offers; `groups` (DINGTALK_OPEN_CONVERSATION_ID) without a book
+        self.campaigns = book or CampaignBook((campaign,), campaign.id, groups)
         self._receiver: Batcher[IncomingMessage, bool] = Batcher(self._store)
         self._processor: Batcher[IncomingMessage, Reply | None] = Batcher(self._process_batch)
-        self._push_conversation_id: str | None = None  # cache of the stored push target
         self.desk: DeskLinks | None = None  # set when the web desk is served (bot/app.py)
 
     async def receive(self, message: IncomingMessage) -> bool:
@@ -128,23 +141,50 @@ class Pipeline:
         self, repos: Repositories, batch: _Batch, message: IncomingMessage
     ) -> Reply | None:
         started = time.perf_counter()
+        inbox = batch.inbox.get(message.msg_id)
+        if inbox is not None and inbox.processed_at is not None:
+            _log(message, inbox.command or "", "duplicate", started)
+            return _stored_reply(inbox)
+        message = replace(message, text=strip_controls(message.text))
+        if len(message.text) > MAX_MESSAGE_CHARS:  # refused unread: never parsed, never echoed
+            too_long = _addressed(refusals.too_long(MAX_MESSAGE_CHARS), message)
+            self._mark(batch, message, "", "refused", too_long)
+            _log(message, "", "too-long", started)
+            return too_long
         call = parse_command(message.text)
         route = self.table.lookup(call.word, call.args) if call else None
         spec = route.spec if route else None
         command = spec.name if spec else (call.word[:32] if call else "")
-        inbox = batch.inbox.get(message.msg_id)
-        if inbox is not None and inbox.processed_at is not None:
-            _log(message, command, "duplicate", started)
-            return _stored_reply(inbox)
-        await self._remember_group(repos.state, message)
-        campaign = await self._campaign(repos, batch, message)
+        campaign, place = await self._where(repos, batch, message)
         repos = repos.for_campaign(campaign.id)
         actor = await self._actor(repos.bindings, batch, message, campaign)
+        args = route.args if route is not None else ""
+        action = spec.action_for(args) if spec is not None else Action.READ
+        verdict = authorize(
+            actor.access_role,
+            action,
+            place,
+            leaders_publish=campaign.bulletins.leaders_publish,
+        )
         outcome = "ok"
         reply: Reply | None
-        if spec is not None and spec.admin_only and not actor.is_admin:
-            outcome = "refused"
-            reply = replies.refusal(spec.refusal) if spec.refusal else replies.admin_only(spec.name)
+        if verdict is not Verdict.ALLOW:
+            outcome = "denied"
+            reply = refusals.denied(verdict, action, actor, spec, place)
+            await repos.audit.add(
+                AuditRecord(
+                    subject="refusal",
+                    action=verdict.value,
+                    key=f"/{command}"[:160],
+                    at=message.created_at,
+                    staff_id=message.sender_staff_id,
+                    actor_name=actor.name,
+                    conversation_id=message.conversation_id,
+                    msg_id=message.msg_id,
+                    unit=actor.unit,
+                    reason=place.value,
+                )
+            )
         else:
             handler = spec.handler if spec is not None else self.table.fallback
             context = CommandContext(
@@ -170,35 +210,55 @@ class Pipeline:
                 logger.exception("message %s: handler for /%s failed", message.msg_id, command)
                 outcome = "error"
                 reply = replies.apology()
-            if (
-                spec is not None and spec.admin_only
-            ):  # /绑定 may have changed who later messages in the batch are
+            if action in MEMBERSHIP_CHANGES:  # who later messages in the batch are may change
                 batch.bindings.clear()
+                batch.campaigns.clear()
+                batch.stored_groups = None
         reply = _addressed(reply, message)
         self._mark(batch, message, command, outcome, reply)
         _log(message, command, outcome, started)
         return reply
 
-    async def _remember_group(self, state: StateRepository, message: IncomingMessage) -> None:
-        """The last group that talked to the bot is the push target; write only when it changes."""
-        if not (message.is_group and message.conversation_id):
-            return
-        if self._push_conversation_id is None:
-            self._push_conversation_id = await state.push_conversation() or ""
-        if self._push_conversation_id != message.conversation_id:
-            await state.remember_push_conversation(message.conversation_id)
-            self._push_conversation_id = message.conversation_id
+    async def _where(
+        self, repos: Repositories, batch: _Batch, message: IncomingMessage
+    ) -> tuple[Campaign, Place]:
+        """The campaign the message belongs to, and where it came from (campaign/groups.py)."""
+        if batch.stored_groups is None:
+            batch.stored_groups = await repos.groups.all()
+        stored, book = batch.stored_groups, self.campaigns
+        campaigns = list(book.by_id.values())
+        conversation = message.conversation_id
+        bound_id = (
+            group_campaign(conversation, stored, campaigns, book.configured, book.default_id)
+            if conversation
+            else None
+        )
+        campaign = await self._campaign(repos, batch, bound_id)
+        if message.is_local:
+            return campaign, Place.BOUND_GROUP
+        if not message.is_group:
+            place = Place.ONE_TO_ONE
+        elif bound_id is not None:
+            place = Place.BOUND_GROUP
+        elif campaign_groups(campaign.id, stored, campaigns, book.configured, book.default_id):
+            return campaign, Place.OTHER_GROUP
+        else:
+            place = Place.UNBOUND_GROUP
+        sender, bot = message.sender_corp_id, message.bot_corp_id
+        if sender and bot and sender != bot:
+            return campaign, Place.OTHER_COMPANY
+        return campaign, place
 
     async def _campaign(
-        self, repos: Repositories, batch: _Batch, message: IncomingMessage
+        self, repos: Repositories, batch: _Batch, campaign_id: str | None
     ) -> Campaign:
+        """The bound campaign (the default for a group bound to none), with imported targets."""
         if self.book is None:
             return self.campaign
-        if message.conversation_id not in batch.campaigns:
-            batch.campaigns[message.conversation_id] = await self.book.active(
-                repos.state, repos.targets, message.conversation_id
-            )
-        return batch.campaigns[message.conversation_id]
+        chosen = self.book.get(campaign_id or "") or self.book.default
+        if chosen.id not in batch.campaigns:
+            batch.campaigns[chosen.id] = await self.book.with_targets(repos.targets, chosen)
+        return batch.campaigns[chosen.id]
 
     async def _actor(
         self,
@@ -212,8 +272,9 @@ class Pipeline:
         key = (campaign.id, staff_id)
         if key not in batch.bindings:
             batch.bindings[key] = await bindings.get(staff_id) if staff_id else None
+        today: date = message.created_at.astimezone(calendar.zone(campaign)).date()
         return identify(
-            staff_id, message.sender_nick, campaign.members, batch.bindings[key], self.admins
+            staff_id, message.sender_nick, campaign.members, batch.bindings[key], self.admins, today
         )
 
     def _mark(
@@ -259,7 +320,8 @@ class _Batch:
     and the outcomes it stores at its end (one statement for the whole batch)."""
 
     inbox: dict[str, InboxEntry]
-    campaigns: dict[str, Campaign] = field(default_factory=dict)  # by conversation id
+    campaigns: dict[str, Campaign] = field(default_factory=dict)  # by campaign id
+    stored_groups: dict[str, str] | None = None  # conversationId -> campaign id (/绑定群)
     bindings: dict[tuple[str, str], Binding | None] = field(default_factory=dict)
     processed: list[Processed] = field(default_factory=list)
 

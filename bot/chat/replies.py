@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.messages import Reply
+from campaign.text_input import clip
 
 
 def refusal(text: str) -> Reply:
@@ -20,6 +21,6 @@ def admin_only(word: str) -> Reply:
 
 
 def unknown_command(word: str, example: str = "") -> Reply:
-    said = f"未识别的指令“{word}”。" if word else "请输入指令。"
+    said = f"未识别的指令“{clip(word)}”。" if word else "请输入指令。"  # quoted short and inert
     example_line = f"\n例：{example}" if example else ""
     return Reply.markdown("提示", f"{said}发送 /帮助 查看可用指令。{example_line}")

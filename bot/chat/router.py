@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.chat import replies
+from campaign.access import Action
 
 if TYPE_CHECKING:
     from bot.chat.context import CommandContext
@@ -31,6 +32,13 @@ class CommandSpec:
     admin_only: bool = False
     parent: str = ""  # a sub-command: its parent command's word (`项目` for `/项目 登记`)
     refusal: str = ""  # what a non-admin is told instead of the generic admin-only reply
+    action: Action = Action.READ  # what the row does, for the role × action table
+    args_action: Action | None = None  # what it does when given arguments (/赛事 <编号> switches)
+
+    def action_for(self, args: str) -> Action:
+        """The action a call with `args` needs; an admin-only row is at least ADMINISTER."""
+        action = self.args_action if self.args_action and args.strip() else self.action
+        return Action.ADMINISTER if self.admin_only and action is Action.READ else action
 
     @property
     def word(self) -> str:
@@ -63,11 +71,23 @@ class Router:
         admin_only: bool = False,
         parent: str = "",
         refusal: str = "",
+        action: Action = Action.READ,
+        args_action: Action | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             name = f"{parent} {words[0]}" if parent else words[0]
             self.specs.append(
-                CommandSpec(words, help, usage or f"/{name}", handler, admin_only, parent, refusal)
+                CommandSpec(
+                    words,
+                    help,
+                    usage or f"/{name}",
+                    handler,
+                    admin_only,
+                    parent,
+                    refusal,
+                    action,
+                    args_action,
+                )
             )
             return handler
 

@@ -11,7 +11,6 @@ from yarl import URL
 
 from bot.dingtalk.sender import APP, ROBOT, Sender
 from bot.errors import DingTalkApiError
-from storage import StateRepository
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -100,15 +99,15 @@ async def run_checks(
         checks.append(await _stream_registration(settings))
     target = settings.open_conversation_id
     if not target:
-        async with database.sessionmaker() as db_session:
-            target = await StateRepository(db_session).push_conversation() or ""
+        async with database.read("") as repos:  # a group an admin bound with /绑定群
+            target = next(iter(await repos.groups.all()), "")
     if not target:
         checks.append(
             Check(
                 "推送目标群 / push target",
                 False,
                 "未知 / unknown",
-                "设置 DINGTALK_OPEN_CONVERSATION_ID，或在群里 @机器人 说一句话让它记住本群",
+                "管理员在赛马群里发送 /绑定群，或设置 DINGTALK_OPEN_CONVERSATION_ID",
             )
         )
     else:

@@ -1,15 +1,17 @@
 """HTTP callback mode: DingTalk's POSTs (signed, replay-checked), mounted on the bot's web server.
 
-The body is read with a deadline and a size limit; a non-JSON content type is answered 415.
+The body is read with a deadline and a size limit; a non-JSON content type is answered 415 and a
+malformed message (missing fields, wrong types, an absurd createAt) 400.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
 
@@ -18,6 +20,7 @@ from bot.dingtalk.signing import CALLBACK_WINDOW_MS, SignCheck, check_callback_s
 from bot.dingtalk.timing import wall_ms
 from bot.errors import StorageLost
 from bot.messages import IncomingMessage
+from storage import Database
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +29,53 @@ MAX_CALLBACK_BYTES = 256 * 1024  # a bot message is a few KiB
 READ_TIMEOUT_SECONDS = 10.0  # a client trickling its body does not hold a handler for longer
 
 
+class SeenCallbacks(Protocol):
+    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool: ...
+
+    async def forget(self, key: str) -> None: ...
+
+
+class MemorySeen:
+    """Seen callbacks in memory: forgotten at a restart (tests and tools; `saima run` stores them)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool:
+        for old in [k for k, at in self._seen.items() if at < now_ms - 2 * window_ms]:
+            del self._seen[old]
+        if key in self._seen:
+            return False
+        self._seen[key] = now_ms
+        return True
+
+    async def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+
+class StoredSeen:
+    """Seen callbacks in the database, so a replay is refused after a restart too (issue #10)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool:
+        async with self._database.write("") as repos:
+            return await repos.seen_callbacks.first_time(key, now_ms, window_ms)
+
+    async def forget(self, key: str) -> None:
+        async with self._database.write("") as repos:
+            await repos.seen_callbacks.forget(key)
+
+
+def replay_key(timestamp: str, sign: str, msg_id: str) -> str:
+    """Two genuine callbacks in the same millisecond share (timestamp, sign) but not their msgId."""
+    return hashlib.sha256(f"{timestamp}\n{sign}\n{msg_id}".encode()).hexdigest()
+
+
 class CallbackServer:
-    """The sign covers only the timestamp, not the body, so a seen (timestamp, sign) pair is refused:
-    whoever captured one could otherwise post any body for an hour."""
+    """The sign covers only the timestamp, not the body, so a seen (timestamp, sign, msgId) is
+    refused: whoever captured a callback cannot post it again. Kept for twice the sign window."""
 
     def __init__(
         self,
@@ -37,6 +84,7 @@ class CallbackServer:
         accept: Callable[[IncomingMessage], Awaitable[bool]],
         now_ms: Callable[[], int] = wall_ms,
         window_ms: int = CALLBACK_WINDOW_MS,
+        seen: SeenCallbacks | None = None,
     ) -> None:
         if not app_secret:
             raise ValueError("HTTP callback mode needs DINGTALK_CLIENT_SECRET to verify signatures")
@@ -44,9 +92,7 @@ class CallbackServer:
         self._accept = accept
         self._now_ms = now_ms
         self._window_ms = window_ms
-        # (timestamp, sign) pairs seen inside the window, and their arrival order for pruning.
-        self._seen: set[tuple[str, str]] = set()
-        self._seen_order: deque[tuple[int, tuple[str, str]]] = deque()
+        self._seen = seen or MemorySeen()
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.web_app = web.Application()
@@ -70,18 +116,6 @@ class CallbackServer:
             await self._runner.cleanup()
             self._runner = None
 
-    def _is_replay(self, timestamp: str, sign: str, now_ms: int) -> bool:
-        oldest = now_ms - self._window_ms
-        # Entries older than the window are refused as stale anyway: forget them, oldest first.
-        while self._seen_order and self._seen_order[0][0] < oldest:
-            _, key = self._seen_order.popleft()
-            self._seen.discard(key)
-        if (timestamp, sign) in self._seen:
-            return True
-        self._seen.add((timestamp, sign))
-        self._seen_order.append((int(timestamp), (timestamp, sign)))
-        return False
-
     async def _callback(self, request: web.Request) -> web.Response:
         now_ms = self._now_ms()
         timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
@@ -90,9 +124,6 @@ class CallbackServer:
             logger.warning("callback refused: %s from %s", check, request.remote)
             return web.json_response({"error": "unauthorized"}, status=401)
         assert timestamp is not None and sign is not None
-        if self._is_replay(timestamp, sign, now_ms):
-            logger.warning("callback refused: replayed signature from %s", request.remote)
-            return web.json_response({"error": "unauthorized"}, status=401)
         if request.content_type != "application/json":
             return web.json_response({"error": "unsupported media type"}, status=415)
         if (request.content_length or 0) > MAX_CALLBACK_BYTES:
@@ -109,16 +140,27 @@ class CallbackServer:
             return web.json_response({"error": "bad request"}, status=400)
         message = wire.incoming_message(data) if isinstance(data, dict) else None
         if message is None:
-            return web.json_response({})
+            logger.warning("callback refused: %s", wire.malformed_reason(data))
+            return web.json_response({"error": "bad request"}, status=400)
+        key = replay_key(timestamp, sign, message.msg_id)
+        if not await self._seen.first_time(key, now_ms, self._window_ms):
+            logger.warning("callback refused: replayed signature from %s", request.remote)
+            return web.json_response({"error": "unauthorized"}, status=401)
         try:
             await self._accept(message)
         except StorageLost as lost:
             logger.error("message %s not stored (%s); answered 503", message.msg_id, lost)
-            self._seen.discard((timestamp, sign))
+            await self._forget(key)
             return web.json_response({"error": "unavailable"}, status=503)
         except Exception:
             logger.exception("could not store message %s", message.msg_id)
-            self._seen.discard((timestamp, sign))  # not stored: DingTalk's retry must get through
+            await self._forget(key)  # not stored: DingTalk's retry must get through
             return web.json_response({"error": "internal"}, status=500)
         # Answer at once; the reply goes out through the sessionWebhook after processing.
         return web.json_response({})
+
+    async def _forget(self, key: str) -> None:
+        try:
+            await self._seen.forget(key)
+        except Exception:  # the database that failed the message may fail this too
+            logger.exception("could not forget callback %s", key[:12])

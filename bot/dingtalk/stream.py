@@ -147,9 +147,11 @@ class _BotMessages(dingtalk_stream.CallbackHandler):  # type: ignore[misc]  # th
     async def process(self, callback: CallbackMessage) -> tuple[int, str]:
         message = wire.incoming_message(callback.data or {})
         if message is None:
+            # ACKed all the same: a malformed frame redelivered would be malformed forever.
             logger.warning(
-                "bot message frame %s without msgId/conversationId; ignored",
+                "bot message frame %s malformed (%s); ACKed and dropped",
                 callback.headers.message_id,
+                wire.malformed_reason(callback.data or {}),
             )
             return AckMessage.STATUS_OK, "ignored"
         try:

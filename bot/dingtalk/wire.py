@@ -40,12 +40,55 @@ def _text_of(data: Mapping[str, Any]) -> str:
     return ""
 
 
+# createAt outside these bounds (ms) is no real message time: refused, never used as a post time.
+EARLIEST_CREATE_AT_MS = 1_420_070_400_000  # 2015-01-01
+LATEST_CREATE_AT_MS = 4_102_444_800_000  # 2100-01-01
+
+
+def _is_ms(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    return isinstance(value, int) and EARLIEST_CREATE_AT_MS <= value <= LATEST_CREATE_AT_MS
+
+
+def malformed_reason(data: Any) -> str:
+    """Why a bot-message payload cannot be a message ("" when it can): missing fields, wrong types,
+    an absurd createAt. HTTP mode answers 400; Stream mode ACKs and drops it (logged)."""
+    if not isinstance(data, Mapping):
+        return "not an object"
+    for key in ("msgId", "conversationId"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            return f"{key} missing or not a string"
+    for key in ("senderStaffId", "senderNick", "senderCorpId", "chatbotCorpId", "msgtype"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} not a string"
+    if not _is_ms(data.get("createAt")):
+        return "createAt missing or absurd"
+    if str(data.get("conversationType", GROUP_CONVERSATION)) not in ("1", GROUP_CONVERSATION):
+        return "conversationType unknown"
+    at_users = data.get("atUsers")
+    if at_users is not None and not (
+        isinstance(at_users, list) and all(isinstance(u, Mapping) for u in at_users)
+    ):
+        return "atUsers not a list of objects"
+    if data.get("msgtype", "text") == "text":
+        text = data.get("text")
+        if not isinstance(text, Mapping) or not isinstance(text.get("content", ""), str):
+            return "text.content missing or not a string"
+    elif data.get("content") is not None and not isinstance(data["content"], Mapping):
+        return "content not an object"
+    return ""
+
+
 def incoming_message(data: Mapping[str, Any]) -> IncomingMessage | None:
-    """A bot-message payload (Stream `data` or HTTP-callback body) -> IncomingMessage; None if unusable."""
-    msg_id = data.get("msgId")
-    conversation_id = data.get("conversationId")
-    if not msg_id or not conversation_id:
+    """A bot-message payload (Stream `data` or HTTP-callback body) -> IncomingMessage; None if
+    malformed (`malformed_reason` says why)."""
+    if malformed_reason(data):
         return None
+    msg_id = data["msgId"]
+    conversation_id = data["conversationId"]
     bot_user_id = data.get("chatbotUserId")
     at_staff_ids = tuple(
         str(user["staffId"])
@@ -66,6 +109,7 @@ def incoming_message(data: Mapping[str, Any]) -> IncomingMessage | None:
         session_webhook_expires_at=_datetime_from_ms(data.get("sessionWebhookExpiredTime")),
         robot_code=str(data.get("robotCode") or ""),
         sender_corp_id=str(data.get("senderCorpId") or ""),
+        bot_corp_id=str(data.get("chatbotCorpId") or ""),
     )
 
 

@@ -133,7 +133,7 @@ class Sandbox:
         book = self.app.book
         if book is None:
             return self.app.campaign
-        return await book.active(repos.state, repos.targets, CONVERSATION_ID)
+        return await book.active(repos.groups, repos.targets, CONVERSATION_ID)
 
     async def switch_identity(self, args: str) -> None:
         wanted = args.strip()
@@ -173,6 +173,7 @@ class Sandbox:
             sender_nick=self.person.name,
             text=text,
             created_at=self.clock.now(),
+            is_local=True,
         )
         return await self.app.pipeline.handle(message)
 

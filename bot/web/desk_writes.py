@@ -1,9 +1,10 @@
 """Every write the dashboard makes, in one place: corrections, members and roles, targets.
 
 Corrections and bindings are sent through the chat pipeline as the signed-in admin's own
-/更正 and /绑定, so they meet the same rules, land in the inbox (who, when, what) and get the
-same reply. Targets have no chat command: they are stored like `saima campaign import-targets`
-with the admin named as their source. Each write is logged once as an audit line.
+/更正 and /绑定 (local messages: the admin signed in on this server, so they count as the bound
+group), so they meet the same rules, land in the inbox and the audit log (who, when, what) and get
+the same reply. Targets have no chat command: they are stored like `saima campaign import-targets`
+with the admin named as their source, and an audit row.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.messages import IncomingMessage
 from bot.web.auth import Session
 from campaign import AmountError, Campaign, parse_amount
 from storage import Database
+from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ async def as_chat(pipeline: Pipeline, clock: Clock, session: Session, text: str)
         text=text,
         created_at=clock.now(),
         is_group=False,
+        is_local=True,
     )
     reply = await pipeline.handle(message)
     return reply.text if reply is not None else ""
@@ -103,7 +106,23 @@ async def set_target(
         raise TargetRefused("目标任务须大于0")
     targets = {u.name: dict(u.targets) for u in campaign.units}
     targets[unit.name][metric_id] = value
+    old = unit.targets[metric_id]
+    now = clock.now()
     async with database.write(campaign.id) as repos:
-        await repos.targets.replace(campaign.id, targets, clock.now(), f"看板:{session.staff_id}")
+        await repos.targets.replace(campaign.id, targets, now, f"看板:{session.staff_id}")
+        await repos.audit.add(
+            AuditRecord(
+                subject="target",
+                action="set",
+                key=f"{unit.name}.{metric_id}",
+                at=now,
+                staff_id=session.staff_id,
+                actor_name=session.name,
+                conversation_id=DESK_CONVERSATION,
+                unit=unit.name,
+                old=str(old),
+                new=str(value),
+            )
+        )
     audit(session, "target", f"{unit.name} {metric_id}={value}", "ok")
     return value

@@ -8,11 +8,16 @@ working; the project, campaign and bulletin-command modules are imported by name
 
 from handlers.texts.admin import BIND_EXAMPLE as BIND_EXAMPLE
 from handlers.texts.admin import ROLE_LABELS as ROLE_LABELS
+from handlers.texts.admin import bind_group_in_a_group as bind_group_in_a_group
 from handlers.texts.admin import bind_member_missing as bind_member_missing
 from handlers.texts.admin import bind_mention_not_resolved as bind_mention_not_resolved
 from handlers.texts.admin import bind_target_missing as bind_target_missing
+from handlers.texts.admin import binding_summary as binding_summary
 from handlers.texts.admin import bound as bound
+from handlers.texts.admin import deputy_expiry_missing as deputy_expiry_missing
+from handlers.texts.admin import group_bound as group_bound
 from handlers.texts.admin import unknown_bind_target as unknown_bind_target
+from handlers.texts.admin import unknown_group_campaign as unknown_group_campaign
 from handlers.texts.common import report_example as report_example
 from handlers.texts.common import unit_names as unit_names
 from handlers.texts.common import unit_required as unit_required
@@ -28,6 +33,7 @@ from handlers.texts.reports import correction_recorded as correction_recorded
 from handlers.texts.reports import correction_unchanged as correction_unchanged
 from handlers.texts.reports import correction_values_missing as correction_values_missing
 from handlers.texts.reports import field_names as field_names
+from handlers.texts.reports import figures_summary as figures_summary
 from handlers.texts.reports import form_refused as form_refused
 from handlers.texts.reports import implausible as implausible
 from handlers.texts.reports import lower_than_before as lower_than_before

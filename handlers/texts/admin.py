@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from bot.messages import Reply
 from campaign import Campaign, Role
+from campaign.membership import Binding
 from handlers.texts.common import unknown_unit
 
 BIND_EXAMPLE = "/绑定 @张三 南湖区（或 /绑定 user123 南湖区 张三）"
 
-ROLE_LABELS = {Role.LEADER: "领导", Role.ADMIN: "管理员"}
+ROLE_LABELS = {
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+    Role.OBSERVER: "观察员",
+    Role.HEAD: "负责人",
+    Role.DEPUTY: "代报",
+}
+BIND_TARGETS = ("领导", "观察员", "管理员")
 
 
 def bound(staff_id: str, name: str, target: str) -> Reply:
@@ -33,4 +44,31 @@ def bind_target_missing() -> str:
 
 
 def unknown_bind_target(target: str, campaign: Campaign) -> str:
-    return unknown_unit(target, campaign, BIND_EXAMPLE, *ROLE_LABELS.values())
+    return unknown_unit(target[:20], campaign, BIND_EXAMPLE, *BIND_TARGETS)
+
+
+def binding_summary(binding: Binding) -> str:
+    """'张三 南湖区负责人', '李四 南湖区代报至2021-12-31', '王五 领导': an audit row's old/new."""
+    role = ROLE_LABELS[binding.role]
+    until = f"至{binding.expires_on:%Y-%m-%d}" if binding.expires_on else ""
+    return f"{binding.name} {binding.unit or ''}{role}{until}"
+
+
+def deputy_expiry_missing() -> str:
+    return "代报须写到期日。\n例：/绑定 @李四 南湖区 代报 至2021-12-31 李四"
+
+
+def bind_group_in_a_group() -> str:
+    return "请在要绑定的钉钉群里发送 /绑定群。"
+
+
+def unknown_group_campaign(wanted: str, ids: Iterable[str]) -> str:
+    return f"未知赛事“{wanted[:20]}”。可选：{'、'.join(ids)}。"
+
+
+def group_bound(campaign_name: str, by: str, at: datetime) -> Reply:
+    return Reply.markdown(
+        "绑定成功",
+        f"✅ 本群已绑定为赛马群：{campaign_name}\n报送、更正、项目和管理指令只在赛马群有效。"
+        f"\n（{by}，{at:%Y-%m-%d %H:%M}）",
+    )

@@ -19,6 +19,7 @@ from campaign.post_form import (
     PostedTwice,
     PostFormError,
     TextTooLong,
+    TextTwice,
     UnknownField,
     UnknownUnit,
     Unreadable,
@@ -37,6 +38,7 @@ from campaign.posting import (
     WanLeftOut,
     WindowClosed,
 )
+from campaign.text_input import clip
 from handlers.texts.common import report_example, unit_names
 from handlers.texts.standings import metric_lines, rank_phrase
 
@@ -93,6 +95,14 @@ def correction_recorded(
         lines.append(f"- {metric.label}：{before} → {format_amount(new, metric.unit)}")
     lines += [f"原因：{reason}", "", f"当前排名：{rank_phrase(standings, unit_name)}"]
     return Reply.markdown("已更正", "\n".join(lines))
+
+
+def figures_summary(campaign: Campaign, values: Mapping[str, Decimal]) -> str:
+    """'实际利用外资 41,200万美元、高技术 20,000万美元': an audit row's old or new figures."""
+    return "、".join(
+        f"{campaign.metric(k).label} {format_amount(v, campaign.metric(k).unit)}"
+        for k, v in values.items()
+    )
 
 
 def nothing_posted(example: str) -> str:
@@ -165,8 +175,13 @@ def computed_metric(metric: Metric) -> str:
     return f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
 
 
-def posted_twice(metric: Metric, example: str) -> str:
-    return f"“{metric.label}”填写了两次，请只保留一个。\n例：{example}"
+def posted_twice(metric: Metric, example: str, first: str = "", second: str = "") -> str:
+    values = f"（“{clip(first)}”和“{clip(second)}”）" if first or second else ""
+    return f"“{metric.label}”填写了两次{values}，请只保留一个。\n例：{example}"
+
+
+def text_twice(key: str, first: str, second: str, example: str) -> str:
+    return f"“{key}”填写了两次（“{clip(first)}”和“{clip(second)}”），请只保留一个。\n例：{example}"
 
 
 def missing_number(key: str, example: str) -> str:
@@ -273,8 +288,10 @@ def form_refused(error: PostFormError, campaign: Campaign, example: str) -> str:
             return text_too_long(key, limit, example)
         case ComputedMetric(metric):
             return computed_metric(metric)
-        case PostedTwice(metric):
-            return posted_twice(metric, example)
+        case PostedTwice(metric, first, second):
+            return posted_twice(metric, example, first, second)
+        case TextTwice(key, first, second):
+            return text_twice(key, first, second, example)
         case MissingNumber(key):
             return missing_number(key, example)
         case BadAmount(metric, amount_error):

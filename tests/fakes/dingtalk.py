@@ -275,6 +275,7 @@ class FakeDingTalk:
         msg_id: str | None = None,
         conversation_type: str = "2",
         created_at_ms: int | None = None,
+        sender_corp: str | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 (the test API takes explicit timeouts)
     ) -> str:
         """Push a CALLBACK bot message on the stream; returns its msgId."""
@@ -287,6 +288,7 @@ class FakeDingTalk:
             msg_id=msg_id,
             conversation_type=conversation_type,
             created_at_ms=created_at_ms,
+            sender_corp=sender_corp,
         )
         self._note_conversation(data)
         return await self._call(self._push_message(data, timeout), timeout + 1)
@@ -302,8 +304,10 @@ class FakeDingTalk:
         msg_id: str | None = None,
         conversation_type: str = "2",
         created_at_ms: int | None = None,
+        sender_corp: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON body DingTalk sends for a bot message (Stream `data` and HTTP callback alike)."""
+        """The JSON body DingTalk sends for a bot message (Stream `data` and HTTP callback alike);
+        `sender_corp` makes the sender someone of another company than the bot's."""
         now_ms = int(time.time() * 1000) if created_at_ms is None else created_at_ms
         session_id = uuid.uuid4().hex
         msg_id = msg_id or f"msg{uuid.uuid4().hex}"
@@ -322,7 +326,7 @@ class FakeDingTalk:
             "senderStaffId": sender,
             "sessionWebhookExpiredTime": now_ms + SESSION_TTL_MS,
             "createAt": now_ms,
-            "senderCorpId": self.corp_id,
+            "senderCorpId": sender_corp or self.corp_id,
             "conversationType": conversation_type,
             "senderId": f"$:LWCP_v1:${sender}",
             "conversationTitle": "赛马测试群",
