@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,12 @@ from campaign.post_form import (
     UnreadablePrefix,
 )
 from campaign.posting import (
+    BeforeWindow,
     CorrectionReasonMissing,
     CorrectionUnchanged,
     CorrectionValuesMissing,
     Implausible,
+    Jump,
     LowerThanBefore,
     NothingPosted,
     NothingToCorrect,
@@ -103,11 +106,45 @@ def nothing_posted(example: str) -> str:
 
 
 def window_closed(campaign: Campaign, correct_example: str) -> str:
-    end = campaign.window.end
+    end = campaign.window.close or campaign.window.end
     return (
-        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止，结果已定，不再接收周报。"
+        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止报送，结果已定，不再接收周报。"
         f"如截止前的数字有误，请用更正（须写原因）：\n例：{correct_example}"
     )
+
+
+def before_window(campaign: Campaign, opens: date) -> str:
+    return (
+        f"{campaign.name}于{opens.year}年{opens.month}月{opens.day}日开始报送，此前不接收周报。"
+        f"{campaign.baseline_label}基数以活动文件为准，如有误请联系管理员。"
+    )
+
+
+def jump_held(jumps: Sequence[Jump], factor: int) -> Reply:
+    lines = ["### ⚠️ 增幅异常，待确认"]
+    lines += [
+        f"- {j.metric.label}本周增加 {format_amount(j.increment, j.metric.unit)}，"
+        f"超过近期周增量 {format_amount(j.reference, j.metric.unit)} 的{factor}倍"
+        for j in jumps
+    ]
+    lines += ["", "数字无误请发送 /确认（30分钟内有效）；有误请重新报送。尚未记录。"]
+    return Reply.markdown("待确认", "\n".join(lines))
+
+
+def notes_kept(kept: Sequence[str]) -> str:
+    return f"（本次未填{'/'.join(kept)}，沿用本周已报的{'/'.join(kept)}）"
+
+
+def nothing_held() -> str:
+    return "没有待确认的周报。"
+
+
+def hold_expired(minutes: int) -> str:
+    return f"待确认的周报已超过{minutes}分钟，未记录。请重新报送。"
+
+
+def hold_superseded() -> str:
+    return "待确认期间本单位数据已有更新，未记录。请重新报送。"
 
 
 def lower_than_before(
@@ -214,6 +251,8 @@ def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
             return nothing_posted(example)
         case WindowClosed():
             return window_closed(campaign, correct_example(campaign))
+        case BeforeWindow(opens):
+            return before_window(campaign, opens)
         case LowerThanBefore(metric, value, previous):
             return lower_than_before(metric, value, previous, correct_example(campaign))
         case Implausible(metric, value, reference, factor):
