@@ -187,6 +187,19 @@ def test_gap_on_the_shipped_rules_lists_one_lever_per_scored_metric(campaign: Ca
         assert answer.rank_after is not None and answer.rank_after < gap.rank
 
 
+def test_a_unit_is_never_both_red_flag_and_snail() -> None:
+    campaign = tiny([COMPLETION_100])
+    standings = compute_standings(campaign, figures(甲=150, 乙=130, 丙=70), at("2021-10-06T00:00"))
+    config = SelectionConfig(metric="fdi")
+    # 甲 ranks first but missed two weekly posts: 蜗牛, and 红旗 passes to the best of the others.
+    red, snails = monthly_selection(campaign, standings, {"甲": 2}, config)
+    assert "甲" in {p.unit for p in snails} and [p.unit for p in red] == ["丙"]
+    assert red[0].reasons == ("综合得分第2名（93.33分）",)
+    # The final judges the whole campaign: missed posts in a month do not pick.
+    red, snails = monthly_selection(campaign, standings, {"甲": 2}, config, final=True)
+    assert [p.unit for p in red] == ["甲"] and "甲" not in {p.unit for p in snails}
+
+
 # ---- the push plan: trigger times for a pinned "now" ----------------------------------------
 
 
