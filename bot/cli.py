@@ -29,7 +29,8 @@ from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
 from bot.messages import IncomingMessage
 from bot.sandbox.serve import has_console_input, serve_sandbox
-from campaign import Campaign, CampaignError, Standings, calendar
+from bulletins.texts import result_label
+from campaign import Campaign, CampaignError, Mode, Standings, calendar
 from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
@@ -44,7 +45,7 @@ from storage.backup import (
     sqlite_file,
 )
 from storage.db import MIGRATIONS
-from storage.standings import load_standings
+from storage.standings import load_standings, load_standings_at_end
 from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
@@ -74,13 +75,14 @@ def parse_moment(text: str, campaign: Campaign) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def standings_json(standings: Standings) -> dict[str, Any]:
+def standings_json(standings: Standings, published: bool = False) -> dict[str, Any]:
     def number(value: Decimal) -> float:
         return float(value)
 
     return {
         "as_of": standings.as_of.isoformat(),
         "mode": standings.mode.value,
+        "published": published,  # the final result after an admin's /发布; false before
         "reported": standings.reported,
         "standings": [
             {
@@ -101,11 +103,21 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
     async with app:
         as_of = parse_moment(at, app.campaign) if at else app.clock.now()
         async with app.database.read(app.campaign.id) as repos:
-            standings = await load_standings(app.campaign, repos, as_of)
+            if at and len(at) == 10:  # a date: the end of that day, a period's end
+                standings = await load_standings_at_end(app.campaign, repos, as_of)
+            else:
+                standings = await load_standings(app.campaign, repos, as_of)
+            final = await repos.bulletins.get("final")
+        published = standings.mode is Mode.FINAL and final is not None and bool(final.published_at)
     if as_json:
-        print(json.dumps(standings_json(standings), ensure_ascii=False, indent=2))
+        print(json.dumps(standings_json(standings, published), ensure_ascii=False, indent=2))
     else:
-        print(texts.standings_text(app.campaign, standings, calendar.zone(app.campaign)))
+        phase = (
+            result_label(published)
+            if standings.mode is Mode.FINAL
+            else texts.interim_phase(standings, live=not at)
+        )
+        print(texts.standings_text(app.campaign, standings, calendar.zone(app.campaign), phase))
     return 0
 
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from bulletins import texts
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Standings, calendar, membership
-from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_weeks, weeks_ending_in
+from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_week, weeks_ending_in
 from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
 from storage import BindingRepository, ReportRepository, Repositories
-from storage.standings import load_standings
+from storage.standings import load_standings_at_end
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +51,17 @@ SNAIL_SECTIONS: tuple[Section, ...] = (snail_projects_section,)
 
 
 async def weekly_bulletin(campaign: Campaign, repos: Repositories, week: str) -> Rendered:
-    """周周比 for one ISO week: standings at its end against those at the end of the week before."""
+    """周周比 for one campaign week: standings at its end against those at the week before's end."""
     tz = calendar.zone(campaign)
-    start, end = calendar.week_bounds(week, tz)
-    current = await load_standings(campaign, repos, end)
-    previous = await load_standings(campaign, repos, start)
-    posted = await repos.reports.units_reported_between(start, end)
+    period = campaign_week(campaign, week)
+    current = await load_standings_at_end(campaign, repos, period.end)
+    previous = await load_standings_at_end(campaign, repos, period.start)
+    posted = await repos.reports.units_reported_between(period.start, period.end)
     comparison = weekly_comparison(campaign, current, previous, posted, campaign.selection.metric)
-    label = calendar.week_label(week, tz)
-    text = texts.weekly_text(campaign, label, week, comparison, current, tz)
+    label = period.label()
+    text = texts.weekly_text(campaign, label, week, comparison, current, tz, closing=period.closing)
     return Rendered(
-        PushKind.WEEKLY, f"weekly:{week}", f"周周比 {label}", text, end, standings=current
+        PushKind.WEEKLY, f"weekly:{week}", f"周周比 {label}", text, period.end, standings=current
     )
 
 
@@ -69,18 +69,26 @@ async def month_picks(
     campaign: Campaign,
     reports: ReportRepository,
     standings: Standings,
-    month: str,
+    month: str | None,
 ) -> tuple[tuple[Pick, ...], tuple[Pick, ...]]:
-    tz = calendar.zone(campaign)
-    weeks = weeks_ending_in(campaign, month)
+    """(红旗, 蜗牛) of a month as of `standings`, counting missed posts only in the month's weeks
+    that had ended by then; month None: the final picks, by the whole campaign."""
+    if month is None:
+        return monthly_selection(campaign, standings, {}, campaign.selection, final=True)
+    weeks = [
+        campaign_week(campaign, key)
+        for key in weeks_ending_in(campaign, month)
+        if campaign_week(campaign, key).has_ended(standings.as_of)
+    ]
     posted: dict[str, set[str]] = {}
     if weeks:
-        first, _ = calendar.week_bounds(weeks[0], tz)
-        _, last = calendar.week_bounds(weeks[-1], tz)
-        for version in await reports.between(first, last):
-            if version.kind == "post":
-                posted.setdefault(version.unit, set()).add(version.week)
-    missed = missed_reports(weeks, posted, [u.name for u in campaign.units])
+        for version in await reports.between(weeks[0].start, weeks[-1].end):
+            if version.kind != "post":
+                continue
+            for week in weeks:  # by the time it was posted: the one definition of a week
+                if week.contains(version.reported_at):
+                    posted.setdefault(version.unit, set()).add(week.key)
+    missed = missed_reports([w.key for w in weeks], posted, [u.name for u in campaign.units])
     return monthly_selection(campaign, standings, missed, campaign.selection)
 
 
@@ -101,24 +109,32 @@ async def quotes(
 
 
 async def period_bulletin(
-    campaign: Campaign, repos: Repositories, kind: PushKind, month: str | None, now: datetime
+    campaign: Campaign,
+    repos: Repositories,
+    kind: PushKind,
+    month: str | None,
+    now: datetime,
+    *,
+    published: bool = False,
 ) -> Rendered:
     """月月评 for `month`, or the final bulletin when `month` is None; discloses corrections to
-    published figures made before `now`."""
+    published figures made before `now`. The final says 初步结果（待发布） until `published`."""
     tz = calendar.zone(campaign)
     reports = repos.reports
     if month is None:
-        _, end = calendar.window_bounds(campaign.window, tz)
+        # The final result: the window's figures as they stand at `close` (closing figures
+        # included), or now when asked before `close`.
+        end = min(now, calendar.close_end(campaign.window, tz))
         start = calendar.month_bounds(campaign_months(campaign)[-1], tz)[0]
         last_month = campaign_months(campaign)[-1]
-        heading, key, title = texts.final_heading(campaign), "final", "最终结果"
+        heading, key, title = texts.final_heading(campaign, published), "final", "最终结果"
     else:
         start, end = calendar.month_bounds(month, tz)
         last_month = month
         heading, key = texts.monthly_heading(campaign, month), f"monthly:{month}"
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
-    standings = await load_standings(campaign, repos, end)
-    red, snails = await month_picks(campaign, reports, standings, last_month)
+    standings = await load_standings_at_end(campaign, repos, end)
+    red, snails = await month_picks(campaign, reports, standings, month)
     disclosures = await repos.bulletins.undisclosed(now)
     scope = Scope(campaign, repos, end, last_month)
     extra = [line for section in MONTHLY_SECTIONS for line in await section(scope)]
@@ -126,6 +142,7 @@ async def period_bulletin(
         campaign,
         heading,
         standings,
+        published,
         red,
         snails,
         await quotes(reports, start, end, campaign.bulletins.quotes),
@@ -156,8 +173,8 @@ async def reminder(
 ) -> Rendered | None:
     """催报 to the units that have not posted in the push's week by `now`; None when all have."""
     tz = calendar.zone(campaign)
-    start, end = calendar.week_bounds(push.period, tz)
-    posted = await repos.reports.units_reported_between(start, min(now, end))
+    week = campaign_week(campaign, push.period)
+    posted = await repos.reports.units_reported_between(week.start, min(now, week.end))
     missing = [u.name for u in campaign.units if u.name not in posted]
     if not missing:
         return None
@@ -172,7 +189,7 @@ async def reminder(
             # A head named after the unit ("南湖区负责人") would only repeat the unit's name.
             names.append((unit, "、".join(n for _, n in people if not n.startswith(unit))))
     text = texts.reminder_text(
-        calendar.week_label(push.period, tz), names, now, tz, texts.report_example(campaign)
+        week.label(), names, now, tz, texts.report_example(campaign), closing=week.closing
     )
     return Rendered(PushKind.REMINDER, push.key, "催报", text, now, at_staff_ids=tuple(at))
 
@@ -186,21 +203,18 @@ async def render_push(
         case PushKind.MONTHLY:
             return await period_bulletin(campaign, repos, push.kind, push.period, now)
         case PushKind.FINAL:
-            return await period_bulletin(campaign, repos, push.kind, None, now)
+            # Under sign-off the final goes out as a draft, 待发布 until an admin publishes it.
+            published = not campaign.bulletins.sign_off
+            return await period_bulletin(campaign, repos, push.kind, None, now, published=published)
         case PushKind.REMINDER:
             return await reminder(campaign, repos, push, now, can_mention)
 
 
-def last_full_week(campaign: Campaign, now: datetime) -> str:
-    """The latest campaign week that has ended by `now` (else the first one)."""
-    tz = calendar.zone(campaign)
-    weeks = campaign_weeks(campaign)
-    ended = [w for w in weeks if calendar.week_bounds(w, tz)[1] <= now]
-    return ended[-1] if ended else weeks[0]
+def last_full_week(campaign: Campaign, now: datetime) -> calendar.Period | None:
+    """The latest campaign week that has ended by `now`; None before the first one ends."""
+    return calendar.last_ended(calendar.weeks(campaign.window, calendar.zone(campaign)), now)
 
 
-def last_full_month(campaign: Campaign, now: datetime) -> str:
-    tz = calendar.zone(campaign)
-    months = campaign_months(campaign)
-    ended = [m for m in months if calendar.month_bounds(m, tz)[1] <= now]
-    return ended[-1] if ended else months[0]
+def last_full_month(campaign: Campaign, now: datetime) -> calendar.Period | None:
+    """The latest campaign month that has ended by `now`; None before the first one ends."""
+    return calendar.last_ended(calendar.months(campaign.window, calendar.zone(campaign)), now)

@@ -17,11 +17,18 @@ from bot.clock import Clock
 from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
-from campaign import Campaign, Role, calendar
+from campaign import Campaign, Role
 from campaign.groups import campaign_groups
-from campaign.pushes import PlannedPush, PushKind, WorkCalendar, due_between, plan_pushes
+from campaign.pushes import (
+    PlannedPush,
+    PushKind,
+    WorkCalendar,
+    campaign_week,
+    due_between,
+    plan_pushes,
+)
 from storage import Database
-from storage.standings import load_standings
+from storage.standings import load_standings_at_end
 from storage.trust import GroupRepository
 
 logger = logging.getLogger(__name__)
@@ -102,10 +109,9 @@ class BulletinService:
             now = now or self.clock.now()
             if await self.is_done(push):
                 return "already"
-            if (
-                push.kind is PushKind.REMINDER
-                and now >= calendar.week_bounds(push.period, calendar.zone(self.campaign))[1]
-            ):
+            if push.kind is PushKind.REMINDER and campaign_week(
+                self.campaign, push.period
+            ).has_ended(now):
                 return "expired"  # the week it asks posts for is over
             async with self.database.write(self.campaign.id) as repos:
                 rendered = await render_push(self.campaign, repos, push, now, self.can_mention)
@@ -211,7 +217,7 @@ class BulletinService:
             if pushed[0]:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
-                    standings = await load_standings(self.campaign, repos, bulletin.as_of)
+                    standings = await load_standings_at_end(self.campaign, repos, bulletin.as_of)
                 kind = PushKind.FINAL if bulletin.kind == PushKind.FINAL.value else PushKind.MONTHLY
                 await self._send_chart(
                     Rendered(

@@ -21,6 +21,8 @@ from storage.bulletins import Disclosure
 from storage.projects import RedFlagRecord
 
 RED, SNAIL = "🚩", "🐌"
+FINAL_RESULT = "最终结果"
+PROVISIONAL_RESULT = "初步结果（待发布）"  # the final result before an admin's /发布
 RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
 
 
@@ -81,18 +83,23 @@ def weekly_text(
     comparison: WeeklyComparison,
     standings: Standings,
     tz: ZoneInfo,
+    *,
+    closing: bool = False,
 ) -> str:
     metric = campaign.metric(comparison.metric)
     totals = comparison.totals
     number = week.split("-W")[1].lstrip("0")
+    closing_mark = "，收官周" if closing else ""
+    due_share = totals.due / totals.target if totals.target else Decimal(0)
     lines = [
-        f"### 周周比 · {week_label}（第{number}周）",
+        f"### 周周比 · {week_label}（第{number}周{closing_mark}）",
         f"截至{short_moment(standings.as_of, tz)} · 序时进度 {pct(standings.elapsed)}"
         f" · 本周报送 {comparison.reported}/{len(campaign.units)}",
         f"{metric.label}，单位：{metric.unit}",
         "",
         f"**全市** 本周新增 {amount(totals.increment)} · 累计 {amount(totals.cumulative)}",
-        f"完成目标 {pct(totals.completion)}（较序时 {signed_pp(totals.versus_due_pp)}个百分点）",
+        f"完成目标 {pct(totals.completion)} · 序时目标 {pct(due_share)}"
+        f"（{signed_pp(totals.versus_due_pp)}个百分点）",
         "",
     ]
     for row in comparison.rows:
@@ -101,7 +108,7 @@ def weekly_text(
         )
         detail = (
             f"   本周 +{amount(row.increment)} · 累计 {amount(row.cumulative)}"
-            f" · 完成 {pct(row.completion)}（序时 {signed_pp(row.versus_due_pp)}）"
+            f" · 完成 {pct(row.completion)}（序时目标 {pct(row.due)}，{signed_pp(row.versus_due_pp)}）"
         )
         if not row.has_reported_this_week:
             detail += (
@@ -115,7 +122,8 @@ def weekly_text(
         picks_line(RED, "本周红旗", comparison.red_flags),
         picks_line(SNAIL, "本周蜗牛", comparison.snails),
         "",
-        "注：↑↓为较上周名次变化；序时为完成率较序时进度的百分点。",
+        "注：↑↓为较上周名次变化；序时进度为活动时间已过比例；"
+        "序时目标 = 基数 + 冲刺任务 × 序时进度，括号内为完成率较序时目标的百分点。",
     ]
     return "\n".join(lines)
 
@@ -143,6 +151,7 @@ def period_text(
     campaign: Campaign,
     heading: str,
     standings: Standings,
+    published: bool,
     red: Sequence[Pick],
     snails: Sequence[Pick],
     quotes: Sequence[tuple[str, str, str]],
@@ -151,7 +160,11 @@ def period_text(
     tz: ZoneInfo,
 ) -> str:
     """A monthly or final bulletin: scores, ranking, 红旗/蜗牛 with reasons, quotes, disclosures."""
-    phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
+    phase = (
+        result_label(published)
+        if standings.mode is Mode.FINAL
+        else f"序时进度 {pct(standings.elapsed)}"
+    )
     lines = [
         f"### {heading}",
         f"截至{short_moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{len(campaign.units)}",
@@ -186,8 +199,18 @@ def monthly_heading(campaign: Campaign, month: str) -> str:
     return f"月月评 · {year}年{int(number)}月 · {campaign.name}"
 
 
-def final_heading(campaign: Campaign) -> str:
-    return f"最终结果 · {campaign.name}"
+def final_heading(campaign: Campaign, published: bool = True) -> str:
+    return f"{result_label(published)} · {campaign.name}"
+
+
+def result_label(published: bool) -> str:
+    """How every view names the result after the window's end: provisional until /发布."""
+    return FINAL_RESULT if published else PROVISIONAL_RESULT
+
+
+def as_published(text: str) -> str:
+    """A drafted final bulletin's text once an admin publishes it."""
+    return text.replace(PROVISIONAL_RESULT, FINAL_RESULT)
 
 
 def draft_notice(title: str) -> str:
@@ -195,16 +218,24 @@ def draft_notice(title: str) -> str:
 
 
 def reminder_text(
-    week_label: str, names: Sequence[tuple[str, str]], due: datetime, tz: ZoneInfo, example: str
+    week_label: str,
+    names: Sequence[tuple[str, str]],
+    due: datetime,
+    tz: ZoneInfo,
+    example: str,
+    *,
+    closing: bool = False,
 ) -> str:
     """names: (unit, who to address: an @staffId when mentions work, else the head's name)."""
+    week = f"收官周（{week_label}）" if closing else f"本周（{week_label}）"
     lines = [
-        f"### ⏰ 催报 · 本周（{week_label}）",
+        f"### ⏰ 催报 · {week}",
         f"截至{short_moment(due, tz)}，以下 {len(names)} 个单位尚未报送本周数据：",
         "",
     ]
     lines += [f"{i}. {unit} {who}".rstrip() for i, (unit, who) in enumerate(names, 1)]
-    lines += ["", f"请于本周日24时前报送。例：{example}"]
+    deadline = f"请于{week_label.split('–')[-1]}24时前报送" if closing else "请于本周日24时前报送"
+    lines += ["", f"{deadline}。例：{example}"]
     return "\n".join(lines)
 
 
@@ -216,11 +247,12 @@ def picks_text(heading: str, symbol: str, sections: Sequence[tuple[str, Sequence
     return "\n".join(lines)
 
 
-def gap_text(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo) -> str:
+def gap_text(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo, basis: str) -> str:
+    """`basis`: what the scores are measured against, e.g. the end of the current week."""
     row = standings.row(gap.unit)
     lines = [
         f"### {gap.unit} · 差距",
-        f"第{gap.rank}名 · {num(gap.total)}分 · 截至{short_moment(standings.as_of, tz)}",
+        f"第{gap.rank}名 · {num(gap.total)}分 · {basis}",
         "得分："
         + " · ".join(
             f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"

@@ -6,6 +6,7 @@ Errors name the file, the key and what was expected, like the loader's.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from campaign.model import CompletionRule, Metric, Rule, Unit
 from campaign.sections import (
     WEEKDAYS,
     BulletinsConfig,
+    PickReasons,
     ScheduleConfig,
     SelectionConfig,
     WeeklySlot,
@@ -138,7 +140,38 @@ def parse_selection(
         snail_last=s.boolean("snail_last", True),
         snail_behind_pp=None if behind is False else Decimal(str(behind)),
         snail_missed_reports=s.integer("snail_missed_reports", 2, 1, 6),
+        reasons=parse_reasons(path, s.table.get("reasons")),
     )
+
+
+REASON_SAMPLE = {
+    "share": "1.0%",
+    "rank": 1,
+    "total": "1.00",
+    "pp": "1.0",
+    "missed": 2,
+    "completion": "1.0%",
+}
+
+
+def parse_reasons(path: Path | str, table: Any) -> PickReasons:
+    """[selection.reasons]: each unit rule's reason text; a placeholder it cannot fill is refused."""
+    s = _Section(path, "selection.reasons", table)
+    known = {f.name: f.default for f in fields(PickReasons)}
+    for key in s.table:
+        if key not in known:
+            raise s.fail(key, f"one of {', '.join(known)}")
+    reasons = {}
+    for key, default in known.items():
+        text = s.text(key, str(default))
+        try:
+            text.format(**REASON_SAMPLE)
+        except (KeyError, IndexError, ValueError):
+            raise s.fail(
+                key, f"a text with placeholders among {{{'} {'.join(REASON_SAMPLE)}}}"
+            ) from None
+        reasons[key] = text
+    return PickReasons(**reasons)
 
 
 def parse_bulletins(path: Path | str, table: Any) -> BulletinsConfig:

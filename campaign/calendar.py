@@ -1,7 +1,15 @@
-"""Campaign time: the window, 序时进度 (elapsed share), ISO weeks and months, in the campaign's zone."""
+"""Campaign time: the window, 序时进度 (elapsed share), weeks and months, in the campaign's zone.
+
+The one definition of time every query, bulletin and command uses: a period is a half-open
+interval [start, end) of local midnights, so a post at Monday 00:00:00 belongs to the new week
+and a month ends at the next month's first midnight. Campaign weeks are ISO weeks (Monday–Sunday)
+clipped to the window: days before the window's first Thursday-owned week join that week (no
+one-day opening week), and the days after the last full week form the closing week.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -80,3 +88,91 @@ def week_label(key: str, tz: ZoneInfo) -> str:
     start, end = week_bounds(key, tz)
     last = end - timedelta(days=1)
     return f"{start.month}月{start.day}日–{last.month}月{last.day}日"
+
+
+# ---- periods: campaign weeks and months as half-open intervals ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    key: str  # '2021-W31' for a week, '2021-08' for a month
+    start: datetime  # inclusive
+    end: datetime  # exclusive
+    closing: bool = False  # the window's last week, cut short by the window's end
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def has_ended(self, now: datetime) -> bool:
+        return self.end <= now
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    def label(self) -> str:
+        """'8月30日–9月5日': the days a phone reader recognises."""
+        first, last = self.start.date(), self.last_day
+        return f"{first.month}月{first.day}日–{last.month}月{last.day}日"
+
+
+def weeks(window: Window, tz: ZoneInfo) -> tuple[Period, ...]:
+    """The campaign's weeks in order. A window starting Friday to Sunday folds those days into the
+    first full week; a window ending Monday to Saturday ends with a short closing week."""
+    window_start, window_end = window_bounds(window, tz)
+    monday = window.start - timedelta(days=window.start.weekday())
+    if monday + timedelta(days=3) < window.start and monday + timedelta(days=7) <= window.end:
+        monday += timedelta(days=7)  # Thursday before the window: its days join the next week
+    found: list[Period] = []
+    while monday <= window.end:
+        full_end = local_midnight(monday + timedelta(days=7), tz)
+        end = min(full_end, window_end)
+        start = local_midnight(monday, tz) if found else window_start
+        key = week_key(local_midnight(monday, tz), tz)
+        found.append(Period(key, start, end, closing=end < full_end))
+        monday += timedelta(days=7)
+    return tuple(found)
+
+
+def months(window: Window, tz: ZoneInfo) -> tuple[Period, ...]:
+    """The calendar months the window touches, each clipped to the window."""
+    window_start, window_end = window_bounds(window, tz)
+    found, day = [], window.start.replace(day=1)
+    while day <= window.end:
+        key = f"{day.year}-{day.month:02d}"
+        start, end = month_bounds(key, tz)
+        found.append(Period(key, max(start, window_start), min(end, window_end)))
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return tuple(found)
+
+
+def period_at(periods: tuple[Period, ...], moment: datetime) -> Period | None:
+    """The period containing `moment`, None outside them all."""
+    return next((p for p in periods if p.contains(moment)), None)
+
+
+def last_ended(periods: tuple[Period, ...], now: datetime) -> Period | None:
+    """The latest period that has ended by `now`; None before the first one ends."""
+    ended = [p for p in periods if p.has_ended(now)]
+    return ended[-1] if ended else None
+
+
+def find(periods: tuple[Period, ...], key: str) -> Period | None:
+    return next((p for p in periods if p.key == key), None)
+
+
+def close_end(window: Window, tz: ZoneInfo) -> datetime:
+    """The end of the closing day: closing figures count until then, the final result is taken
+    then (the window's end when the campaign declares no `close`)."""
+    return end_of_day(window.close or window.end, tz)
+
+
+def posting_period(window: Window, tz: ZoneInfo, moment: datetime) -> str:
+    """'before', 'open' (inside the window), 'closing' (window ended, closing figures accepted)
+    or 'closed'."""
+    start, end = window_bounds(window, tz)
+    if moment < start:
+        return "before"
+    if moment < end:
+        return "open"
+    return "closing" if moment < close_end(window, tz) else "closed"

@@ -23,9 +23,9 @@ class PostedFigures(Protocol):
 
 
 def figures_cutoff(campaign: Campaign, as_of: datetime) -> datetime:
-    """Figures count up to the window's end at the latest, so the final result stays what it was
-    when the window closed, however late someone asks."""
-    return min(as_of, calendar.window_bounds(campaign.window, calendar.zone(campaign))[1])
+    """Figures count up to `close` at the latest (closing figures come in between the window's end
+    and `close`), so the final result stays what it was at `close`, however late someone asks."""
+    return min(as_of, calendar.close_end(campaign.window, calendar.zone(campaign)))
 
 
 def unit_figures(

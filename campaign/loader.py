@@ -109,9 +109,12 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise head.fail("timezone", "an IANA time zone such as Asia/Shanghai") from None
-    window = Window(head.date("start"), head.date("end"))
+    close = head.date("close") if "close" in head.table else None
+    window = Window(head.date("start"), head.date("end"), close)
     if window.end < window.start:
         raise head.fail("end", "a date on or after campaign.start")
+    if close is not None and close <= window.end:
+        raise head.fail("close", "a date after campaign.end")
     points = head.table.get("ranking_points", [])
     if not isinstance(points, list) or not all(
         isinstance(p, int | float) and not isinstance(p, bool) for p in points

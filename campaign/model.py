@@ -82,6 +82,9 @@ class Member:
 class Window:
     start: date
     end: date  # inclusive: the last day of the campaign
+    # Inclusive: the last day closing figures (the window's last) may be posted; the final
+    # result is computed from the figures at its end. None: the window's last day.
+    close: date | None = None
 
     @property
     def days(self) -> int:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from campaign import calendar
-from campaign.model import Campaign, Metric, Rule, ShareRule, Unit
+from campaign.model import Campaign, Metric, RatioRule, Rule, ShareRule, Unit
 
 IMPLAUSIBLE_FACTOR = 10
 WAN_SLIP_FACTOR = 100  # below 1/100 of the figure before: most likely 万 left out ("41700美元")
+JUMP_FACTOR = 3  # an increment above 3× the last week's is held for /确认
 
 
 class PostRefused(ValueError):
@@ -33,7 +34,23 @@ class NothingPosted(PostRefused):
 
 @dataclass
 class WindowClosed(PostRefused):
-    """The final result is frozen at the window's end; late figures would silently reorder it."""
+    """The final result is frozen at `close`; late figures would silently reorder it."""
+
+
+@dataclass
+class BeforeWindow(PostRefused):
+    """Figures before the window are the campaign file's baselines, not posts."""
+
+    opens: date
+
+
+@dataclass
+class Jump:
+    """A posted increment far above the unit's last weekly increment: stored only once confirmed."""
+
+    metric: Metric
+    increment: Decimal
+    reference: Decimal  # the last week's increment (or the weekly pace the target needs)
 
 
 @dataclass
@@ -101,8 +118,12 @@ class Change(NamedTuple):
 
 
 def check_window_open(campaign: Campaign, now: datetime) -> None:
-    if calendar.is_final(campaign.window, calendar.zone(campaign), now):
-        raise WindowClosed()
+    """Posts count from the window's first day to `close` (closing figures after the window's end)."""
+    match calendar.posting_period(campaign.window, calendar.zone(campaign), now):
+        case "before":
+            raise BeforeWindow(campaign.window.start)
+        case "closed":
+            raise WindowClosed()
 
 
 def check_not_lower(
@@ -133,11 +154,49 @@ def check_wan_kept(
 
 
 def check_plausible(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
-    """Refuse a value above 10× the metric's target (or its baseline when it has no target)."""
+    """Refuse a value above 10× what the rules imply for the metric: its target; a ratio's
+    constant; its baseline otherwise. A share's numerator is bounded by its denominator only
+    (check_shares), never by a small baseline: the campaign's own goal is always postable."""
+    shares = {rule.numerator for rule in _share_rules(campaign.rules)}
     for metric_id, value in posted.items():
-        reference = unit.targets.get(metric_id) or unit.baselines.get(metric_id)
+        if metric_id in shares and metric_id not in unit.targets:
+            continue
+        reference = unit.targets.get(metric_id) or _ratio_constant(campaign, unit, metric_id)
+        reference = reference or unit.baselines.get(metric_id)
         if reference and value > reference * IMPLAUSIBLE_FACTOR:
             raise Implausible(campaign.metric(metric_id), value, reference, IMPLAUSIBLE_FACTOR)
+
+
+def _ratio_constant(campaign: Campaign, unit: Unit, metric_id: str) -> Decimal | None:
+    for rule in campaign.rules:
+        if isinstance(rule, RatioRule) and rule.metric == metric_id:
+            return unit.constants.get(rule.constant)
+    return None
+
+
+def implausible_jumps(
+    campaign: Campaign,
+    unit: Unit,
+    posted: Mapping[str, Decimal],
+    before_week: Mapping[str, Decimal],
+    last_increment: Mapping[str, Decimal],
+    weeks_since: int,
+    weeks: int,
+) -> list[Jump]:
+    """Posted increments above JUMP_FACTOR × what the unit's recent pace explains: its last weekly
+    increment, or (when larger) the weekly pace its sprint task needs (÷ `weeks`) times the
+    `weeks_since` its last figures. A metric with no target and no increment last week is not held."""
+    jumps = []
+    for metric_id, value in posted.items():
+        increment = value - before_week.get(metric_id, Decimal(0))
+        reference = last_increment.get(metric_id, Decimal(0))
+        target = unit.targets.get(metric_id)
+        if target:
+            sprint = target - unit.baselines.get(metric_id, Decimal(0))
+            reference = max(reference, sprint / max(weeks, 1) * max(weeks_since, 1))
+        if reference > 0 and increment > reference * JUMP_FACTOR:
+            jumps.append(Jump(campaign.metric(metric_id), increment, reference))
+    return jumps
 
 
 def check_shares(campaign: Campaign, values: Mapping[str, Decimal]) -> None:

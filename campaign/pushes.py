@@ -44,37 +44,26 @@ NO_HOLIDAYS = WorkCalendar(lambda _day: False, lambda day: day - timedelta(days=
 
 
 def campaign_weeks(campaign: Campaign) -> list[str]:
-    """ISO weeks whose Thursday lies in the window (ISO 8601's rule for which year owns a week),
-    so a window starting on a Sunday does not open with a one-day week."""
-    tz = calendar.zone(campaign)
-    window = campaign.window
-    monday = window.start - timedelta(days=window.start.weekday())
-    weeks = []
-    while monday <= window.end:
-        if window.start <= monday + timedelta(days=3) <= window.end:
-            weeks.append(calendar.week_key(calendar.local_midnight(monday, tz), tz))
-        monday += timedelta(days=7)
-    return weeks
+    """The keys of the campaign's weeks (calendar.weeks: ISO weeks clipped to the window)."""
+    return [week.key for week in calendar.weeks(campaign.window, calendar.zone(campaign))]
+
+
+def campaign_week(campaign: Campaign, key: str) -> calendar.Period:
+    week = calendar.find(calendar.weeks(campaign.window, calendar.zone(campaign)), key)
+    if week is None:
+        raise KeyError(key)
+    return week
 
 
 def weeks_ending_in(campaign: Campaign, month: str) -> list[str]:
-    """The campaign weeks whose Sunday falls in `month` (a month's weekly reports)."""
+    """The campaign weeks whose last day falls in `month` (a month's weekly reports)."""
     tz = calendar.zone(campaign)
     start, end = calendar.month_bounds(month, tz)
-    return [
-        week
-        for week in campaign_weeks(campaign)
-        if start <= calendar.week_bounds(week, tz)[1] - timedelta(days=1) < end
-    ]
+    return [week.key for week in calendar.weeks(campaign.window, tz) if start < week.end <= end]
 
 
 def campaign_months(campaign: Campaign) -> list[str]:
-    window = campaign.window
-    months, day = [], window.start.replace(day=1)
-    while day <= window.end:
-        months.append(f"{day.year}-{day.month:02d}")
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return months
+    return [month.key for month in calendar.months(campaign.window, calendar.zone(campaign))]
 
 
 def plan_pushes(
@@ -88,19 +77,23 @@ def plan_pushes(
     def at(day: date, moment: time) -> datetime:
         return datetime.combine(day, moment, tzinfo=tz)
 
-    for week in campaign_weeks(campaign):
-        monday = calendar.week_start(week, tz).date()
+    for week in calendar.weeks(window, tz):
+        monday = calendar.week_start(week.key, tz).date()
         if schedule.weekly is not None:
             due = at(monday + timedelta(days=7 + schedule.weekly.weekday), schedule.weekly.at)
-            pushes.append(PlannedPush(PushKind.WEEKLY, f"weekly:{week}", week, due))
+            pushes.append(PlannedPush(PushKind.WEEKLY, f"weekly:{week.key}", week.key, due))
         for slot in schedule.reminders:
-            day = monday + timedelta(days=slot.weekday)
+            # The closing week ends early: its reminders fall on its last day.
+            day = min(monday + timedelta(days=slot.weekday), week.last_day)
             if schedule.holiday_shift and work.is_holiday(day):
                 day = work.previous_workday(day)
-            if window.start <= day <= window.end:
+            if week.start.date() <= day <= week.last_day:
                 pushes.append(
                     PlannedPush(
-                        PushKind.REMINDER, f"reminder:{week}-{slot.name}", week, at(day, slot.at)
+                        PushKind.REMINDER,
+                        f"reminder:{week.key}-{slot.name}",
+                        week.key,
+                        at(day, slot.at),
                     )
                 )
 
@@ -113,7 +106,11 @@ def plan_pushes(
             due = at(month_end.date().replace(day=schedule.monthly_day), schedule.monthly_at)
             pushes.append(PlannedPush(PushKind.MONTHLY, f"monthly:{month}", month, due))
     if has_final:
-        due = at(window.end + timedelta(days=schedule.final_days_after_end or 0), schedule.final_at)
+        # Counted from `close` when the campaign declares one: the closing figures are in by then.
+        closing_day = window.close or window.end
+        due = at(
+            closing_day + timedelta(days=schedule.final_days_after_end or 0), schedule.final_at
+        )
         pushes.append(PlannedPush(PushKind.FINAL, "final", "final", due))
 
     order = list(PushKind)

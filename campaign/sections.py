@@ -40,12 +40,30 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PickReasons:
+    """[selection.reasons]: the Chinese reason each 红旗/蜗牛 unit rule gives (this project's reading
+    of seed 002). Placeholders: {share} {rank} {total} {pp} {missed} {completion}."""
+
+    week_red: str = "本周增量占冲刺任务 {share}，全市最高"
+    week_snail_missing: str = "当周未报送"
+    week_snail_smallest: str = "本周增量占冲刺任务 {share}，全市最低"
+    red_rank: str = "综合得分第{rank}名（{total}分）"
+    snail_last: str = "综合得分末位（第{rank}名，{total}分）"
+    snail_behind: str = "完成率落后序时目标 {pp} 个百分点"
+    snail_missed: str = "本月 {missed} 次未报周报"
+    final_red_rank: str = "最终排名第{rank}名（{total}分）"
+    final_snail_last: str = "最终排名末位（第{rank}名，{total}分）"
+    final_snail_behind: str = "攻坚任务完成率 {completion}，低于目标 {pp} 个百分点"
+
+
+@dataclass(frozen=True, slots=True)
 class SelectionConfig:
     metric: str  # the metric increments and 序时进度 are measured on (实际利用外资)
     red_flag_ranks: int = 1  # monthly 红旗: ranks 1..n
     snail_last: bool = True  # monthly 蜗牛: the last rank
     snail_behind_pp: Decimal | None = Decimal(20)  # … or more than this many points behind 序时进度
     snail_missed_reports: int | None = 2  # … or this many weekly reports missed in the month
+    reasons: PickReasons = PickReasons()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ class WeekRow:
     increment: Decimal  # cumulative now − cumulative at the end of the previous week
     relative: Decimal  # increment ÷ the unit's sprint task (target − baseline)
     completion: Decimal  # cumulative ÷ target
-    due: Decimal  # 序时进度 as a share of the target
+    due: Decimal  # 序时目标 (the target prorated to 序时进度) as a share of the target
     total: Decimal
     has_reported_this_week: bool
     has_reported_ever: bool
@@ -53,7 +53,7 @@ class CityTotals:
     cumulative: Decimal
     increment: Decimal
     target: Decimal
-    due: Decimal  # the city's 序时进度 amount
+    due: Decimal  # the city's 序时目标 amount
 
     @property
     def completion(self) -> Decimal:
@@ -120,24 +120,27 @@ def weekly_comparison(
         target_sum += target
         due_sum += due
 
+    reasons = campaign.selection.reasons
     posted = [r for r in rows if r.has_reported_this_week]
     red_flags: tuple[Pick, ...] = ()
     if posted:
         best = max(r.relative for r in posted)
         if best > 0:
             red_flags = tuple(
-                Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，全市最高",))
+                Pick(r.unit, (reasons.week_red.format(share=pct_text(r.relative)),))
                 for r in posted
                 if r.relative == best
             )
     missing = [r for r in rows if not r.has_reported_this_week]
+    # Never both: when everyone posted, the smallest increment among the units not named 红旗.
+    others = [r for r in posted if r.unit not in {p.unit for p in red_flags}]
     if missing:
-        snails = tuple(Pick(r.unit, ("当周未报送",)) for r in missing)
-    elif posted:
-        worst = min(r.relative for r in posted)
+        snails = tuple(Pick(r.unit, (reasons.week_snail_missing,)) for r in missing)
+    elif others:
+        worst = min(r.relative for r in others)
         snails = tuple(
-            Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，全市最低",))
-            for r in posted
+            Pick(r.unit, (reasons.week_snail_smallest.format(share=pct_text(r.relative)),))
+            for r in others
             if r.relative == worst
         )
     else:
@@ -157,20 +160,24 @@ def monthly_selection(
     standings: Standings,
     missed_reports: Mapping[str, int],
     config: SelectionConfig,
+    *,
+    final: bool = False,
 ) -> tuple[tuple[Pick, ...], tuple[Pick, ...]]:
-    """(红旗, 蜗牛) for a month: 红旗 = ranks 1..n; 蜗牛 = the last rank, any unit more than
-    `snail_behind_pp` points behind 序时进度, any unit that missed `snail_missed_reports` weekly posts."""
-    red = tuple(
-        Pick(row.entity, (f"综合得分第{row.rank}名（{_points(row.total)}分）",))
-        for row in standings.rows
-        if row.rank <= config.red_flag_ranks
-    )
+    """(红旗, 蜗牛) for a month, or for the whole campaign when `final`.
+
+    蜗牛: the last rank, any unit more than `snail_behind_pp` points behind its 序时目标 (the final:
+    behind its target), any unit that missed `snail_missed_reports` weekly posts in the month (not
+    in the final, which judges the whole campaign). 红旗: the best `red_flag_ranks` ranks among
+    the units not named 蜗牛, so no unit is both.
+    """
+    reasons = config.reasons
     last_rank = standings.rows[-1].rank if standings.rows else 0
     snails = []
     for row in standings.rows:
-        reasons = []
+        found = []
         if config.snail_last and row.rank == last_rank and last_rank > 1:
-            reasons.append(f"综合得分末位（第{row.rank}名，{_points(row.total)}分）")
+            text = reasons.final_snail_last if final else reasons.snail_last
+            found.append(text.format(rank=row.rank, total=_points(row.total)))
         if config.snail_behind_pp is not None:
             unit = campaign.unit(row.entity)
             target = unit.targets.get(config.metric, ZERO)
@@ -178,12 +185,30 @@ def monthly_selection(
             due = target_at(unit, config.metric, standings.elapsed) if target else ZERO
             behind = (due - value) / target * HUNDRED if target else ZERO
             if behind > config.snail_behind_pp:
-                reasons.append(f"完成率落后序时进度 {behind.quantize(Decimal('0.1'))} 个百分点")
+                pp = behind.quantize(Decimal("0.1"))
+                if final:
+                    completion = pct_text(value / target)
+                    found.append(reasons.final_snail_behind.format(pp=pp, completion=completion))
+                else:
+                    found.append(reasons.snail_behind.format(pp=pp))
         missed = missed_reports.get(row.entity, 0)
-        if config.snail_missed_reports is not None and missed >= config.snail_missed_reports:
-            reasons.append(f"本月 {missed} 次未报周报")
-        if reasons:
-            snails.append(Pick(row.entity, tuple(reasons)))
+        if (
+            not final
+            and config.snail_missed_reports is not None
+            and missed >= config.snail_missed_reports
+        ):
+            found.append(reasons.snail_missed.format(missed=missed))
+        if found:
+            snails.append(Pick(row.entity, tuple(found)))
+    snail_units = {p.unit for p in snails}
+    eligible = [row for row in standings.rows if row.entity not in snail_units]
+    best_ranks = sorted({row.rank for row in eligible})[: config.red_flag_ranks]
+    red_text = reasons.final_red_rank if final else reasons.red_rank
+    red = tuple(
+        Pick(row.entity, (red_text.format(rank=row.rank, total=_points(row.total)),))
+        for row in eligible
+        if row.rank in best_ranks
+    )
     return red, tuple(snails)
 
 

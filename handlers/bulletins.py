@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from bulletins import texts
+from bulletins import texts as bulletin_texts
 from bulletins.compose import (
     RED_FLAG_SECTIONS,
     SNAIL_SECTIONS,
@@ -17,77 +21,179 @@ from bulletins.compose import (
     period_bulletin,
     weekly_bulletin,
 )
-from campaign import calendar
+from campaign import Campaign, calendar
 from campaign.access import Action
-from campaign.pushes import PushKind
-from campaign.selection import compute_gap, weekly_comparison
+from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
+from campaign.pushes import PushKind, plan_pushes
+from campaign.selection import Pick, compute_gap, weekly_comparison
 from handlers.standings import resolve_unit
 from handlers.texts import bulletins as chat_texts
-from storage.standings import load_standings
+from storage.standings import load_standings, load_standings_at_end
+
+T = TypeVar("T")
 
 router = Router("bulletins")
 
 
+def read_or_refuse(read: Callable[[str, Campaign, datetime], T], ctx: CommandContext) -> T:
+    try:
+        return read(ctx.args, ctx.campaign, ctx.now)
+    except PeriodWordError as error:
+        raise UserFacingError(str(error)) from None
+
+
+def first_out_at(campaign: Campaign, kind: PushKind, period: calendar.Period) -> datetime:
+    """When the first bulletin of `kind` is pushed (its period's end without a schedule)."""
+    key = "final" if kind is PushKind.FINAL else f"{kind.value}:{period.key}"
+    due = [p.due_at for p in plan_pushes(campaign, campaign.schedule) if p.key == key]
+    return due[0] if due else period.end
+
+
+def ended_or_refuse(ctx: CommandContext, period: calendar.Period, what: str) -> None:
+    if not period.has_ended(ctx.now):
+        tz = calendar.zone(ctx.campaign)
+        raise UserFacingError(chat_texts.not_ended(what, period.end, tz))
+
+
+def after_window(ctx: CommandContext) -> bool:
+    return calendar.is_final(ctx.campaign.window, calendar.zone(ctx.campaign), ctx.now)
+
+
+async def final_is_published(ctx: CommandContext) -> bool:
+    record = await ctx.repos.bulletins.get("final")
+    return record is not None and record.published_at is not None
+
+
 @router.command(
-    "周比", "week", help="周周比：上周各单位增量、累计、完成率与名次变化", usage="/周比"
+    "周比",
+    "week",
+    help="周周比：上一个已结束的周各单位增量、累计、完成率与名次变化",
+    usage="/周比 [第32周|8月9日]",
 )
 async def show_week(ctx: CommandContext) -> Reply:
-    rendered = await weekly_bulletin(ctx.campaign, ctx.repos, last_full_week(ctx.campaign, ctx.now))
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
+    if ctx.args.strip():
+        week = read_or_refuse(read_week, ctx)
+        ended_or_refuse(ctx, week, f"第{int(week.key[-2:])}周（{week.label()}）")
+    else:
+        found = last_full_week(campaign, ctx.now)
+        if found is None:
+            first = calendar.weeks(campaign.window, tz)[0]
+            out = first_out_at(campaign, PushKind.WEEKLY, first)
+            raise UserFacingError(chat_texts.first_not_out("周周比", first.label(), out, tz))
+        week = found
+    rendered = await weekly_bulletin(campaign, ctx.repos, week.key)
     return Reply.markdown(rendered.title, rendered.text)
 
 
-@router.command("月评", "month", help="月月评：上月评分、排名、红旗与蜗牛单位", usage="/月评")
+@router.command(
+    "月评",
+    "month",
+    help="月月评：上一个已结束的月的评分、排名、红旗与蜗牛单位",
+    usage="/月评 [8月]",
+)
 async def show_month(ctx: CommandContext) -> Reply:
-    if calendar.is_final(ctx.campaign.window, calendar.zone(ctx.campaign), ctx.now):
-        rendered = await period_bulletin(ctx.campaign, ctx.repos, PushKind.FINAL, None, ctx.now)
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
+    months = calendar.months(campaign.window, tz)
+    if ctx.args.strip():
+        month = read_or_refuse(read_month, ctx)
+        ended_or_refuse(ctx, month, f"{int(month.key[5:])}月")
+    elif after_window(ctx):
+        month = months[-1]
     else:
-        month = last_full_month(ctx.campaign, ctx.now)
-        rendered = await period_bulletin(ctx.campaign, ctx.repos, PushKind.MONTHLY, month, ctx.now)
+        found = last_full_month(campaign, ctx.now)
+        if found is None:
+            out = first_out_at(campaign, PushKind.MONTHLY, months[0])
+            label = f"{int(months[0].key[5:])}月"
+            raise UserFacingError(chat_texts.first_not_out("月月评", label, out, tz))
+        month = found
+    covered_by_final = month == months[-1] and campaign.schedule.final_days_after_end is not None
+    if covered_by_final:  # the window's last month is the final result's
+        rendered = await period_bulletin(
+            campaign,
+            ctx.repos,
+            PushKind.FINAL,
+            None,
+            ctx.now,
+            published=await final_is_published(ctx),
+        )
+    else:
+        rendered = await period_bulletin(campaign, ctx.repos, PushKind.MONTHLY, month.key, ctx.now)
     return Reply.markdown(rendered.title, rendered.text)
 
 
 async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
-    week = last_full_week(campaign, ctx.now)
-    start, end = calendar.week_bounds(week, tz)
-    comparison = weekly_comparison(
-        campaign,
-        await load_standings(campaign, ctx.repos, end),
-        await load_standings(campaign, ctx.repos, start),
-        await ctx.repos.reports.units_reported_between(start, end),
-        campaign.selection.metric,
-    )
-    month = last_full_month(campaign, ctx.now)
-    month_end = calendar.month_bounds(month, tz)[1]
-    red_units, snail_units = await month_picks(
-        campaign,
-        ctx.repos.reports,
-        await load_standings(campaign, ctx.repos, month_end),
-        month,
-    )
-    sections = chat_texts.picks_sections(
-        calendar.week_label(week, tz),
-        month,
-        comparison.red_flags if red else comparison.snails,
-        red_units if red else snail_units,
-    )
-    text = texts.picks_text(
-        chat_texts.picks_heading(red), texts.RED if red else texts.SNAIL, sections
+    sections: list[tuple[str, tuple[Pick, ...]]] = []
+    week: calendar.Period | None = None
+    month: calendar.Period | None = None
+    final = False
+    words = ctx.args.strip()
+    if words:
+        if words == "上月" or MONTH.match(words.replace(" ", "")):
+            month = read_or_refuse(read_month, ctx)
+            ended_or_refuse(ctx, month, f"{int(month.key[5:])}月")
+        else:
+            week = read_or_refuse(read_week, ctx)
+            ended_or_refuse(ctx, week, f"第{int(week.key[-2:])}周（{week.label()}）")
+    else:
+        week = last_full_week(campaign, ctx.now)
+        if week is None:
+            first = calendar.weeks(campaign.window, tz)[0]
+            out = first_out_at(campaign, PushKind.WEEKLY, first)
+            heading = chat_texts.picks_heading(red)
+            raise UserFacingError(chat_texts.first_not_out(heading, first.label(), out, tz))
+        month = last_full_month(campaign, ctx.now)
+        final = after_window(ctx) and campaign.schedule.final_days_after_end is not None
+    if week is not None:
+        comparison = weekly_comparison(
+            campaign,
+            await load_standings_at_end(campaign, ctx.repos, week.end),
+            await load_standings_at_end(campaign, ctx.repos, week.start),
+            await ctx.repos.reports.units_reported_between(week.start, week.end),
+            campaign.selection.metric,
+        )
+        label = chat_texts.week_section(week.label(), week.closing)
+        sections.append((label, comparison.red_flags if red else comparison.snails))
+    if final:
+        end = min(ctx.now, calendar.close_end(campaign.window, tz))
+        standings = await load_standings_at_end(campaign, ctx.repos, end)
+        red_units, snail_units = await month_picks(campaign, ctx.repos.reports, standings, None)
+        label = bulletin_texts.result_label(await final_is_published(ctx))
+        sections.append((label, red_units if red else snail_units))
+    elif month is not None:
+        standings = await load_standings_at_end(campaign, ctx.repos, month.end)
+        red_units, snail_units = await month_picks(
+            campaign, ctx.repos.reports, standings, month.key
+        )
+        sections.append((f"{int(month.key[5:])}月", red_units if red else snail_units))
+    text = bulletin_texts.picks_text(
+        chat_texts.picks_heading(red), bulletin_texts.RED if red else bulletin_texts.SNAIL, sections
     )
     extra_sections = RED_FLAG_SECTIONS if red else SNAIL_SECTIONS
-    scope = Scope(campaign, ctx.repos, ctx.now, month)
+    scope = Scope(campaign, ctx.repos, ctx.now, month.key if month else None)
     extra = [line for section in extra_sections for line in await section(scope)]
     if extra:
         text += "\n\n" + "\n".join(extra)
     return chat_texts.picks_reply(red, text)
 
 
-@router.command("红旗", "redflag", help="红旗单位：上周增量最大者与上月第一名", usage="/红旗")
+@router.command(
+    "红旗",
+    "redflag",
+    help="红旗单位：上一个已结束的周增量最大者与上月第一名",
+    usage="/红旗 [第32周|8月]",
+)
 async def show_red_flags(ctx: CommandContext) -> Reply:
     return await picks_reply(ctx, red=True)
 
 
-@router.command("蜗牛", "snail", help="蜗牛单位：未报、增量最小、末位或落后序时进度", usage="/蜗牛")
+@router.command(
+    "蜗牛",
+    "snail",
+    help="蜗牛单位：未报、增量最小、末位或落后序时目标",
+    usage="/蜗牛 [第32周|8月]",
+)
 async def show_snails(ctx: CommandContext) -> Reply:
     return await picks_reply(ctx, red=False)
 
@@ -96,10 +202,19 @@ async def show_snails(ctx: CommandContext) -> Reply:
     "差距", "gap", help="本单位各项得分，及超过前一名还需多少实到外资等", usage="/差距 [单位]"
 )
 async def show_gap(ctx: CommandContext) -> Reply:
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
     unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
-    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
-    gap = compute_gap(ctx.campaign, standings, unit.name)
-    return chat_texts.gap_reply(ctx.campaign, gap, standings, calendar.zone(ctx.campaign))
+    # Measured against the 序时目标 at the end of the current week, so the answer holds until
+    # that week's comparison instead of only at the second it was asked.
+    week = calendar.period_at(calendar.weeks(campaign.window, tz), ctx.now)
+    scored_at = week.end if week is not None else ctx.now
+    standings = await load_standings(campaign, ctx.repos, ctx.now, scored_at=scored_at)
+    gap = compute_gap(campaign, standings, unit.name)
+    if week is not None:
+        basis = chat_texts.gap_basis_week(week.label(), week.end, tz)
+    else:
+        basis = bulletin_texts.result_label(await final_is_published(ctx))
+    return chat_texts.gap_reply(campaign, gap, standings, tz, basis)
 
 
 @router.command(
@@ -117,7 +232,10 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
     if ctx.args.strip():
         raise UserFacingError(chat_texts.publish_usage())
     for draft in drafts:
-        await repository.publish(draft.key, ctx.actor.staff_id, ctx.now)
+        # The final result's draft says 初步结果（待发布）; what is published says 最终结果.
+        await repository.publish(
+            draft.key, ctx.actor.staff_id, ctx.now, text=bulletin_texts.as_published(draft.text)
+        )
         await ctx.record("publication", "publish", draft.key, new=draft.title)
     return chat_texts.published([d.title for d in drafts])
 

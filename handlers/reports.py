@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
@@ -11,13 +17,17 @@ from campaign import Campaign, Role, Unit, calendar
 from campaign.access import Action
 from campaign.post_form import PostForm, PostFormError, parse_post_form
 from campaign.posting import (
+    JUMP_FACTOR,
+    Jump,
     PostRefused,
     check_correction_form,
     corrected_values,
     correction_changes,
+    implausible_jumps,
     post_values,
 )
 from handlers import texts
+from storage import ReportVersion
 from storage.standings import load_standings
 
 router = Router("reports")
@@ -36,9 +46,10 @@ async def record_report(ctx: CommandContext) -> Reply:
     form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
     tz = calendar.zone(campaign)
-    week = calendar.week_key(ctx.now, tz)
-    week_start, _ = calendar.week_bounds(week, tz)
-    before_week = await ctx.repos.reports.latest_before(unit.name, week_start)
+    weeks = calendar.weeks(campaign.window, tz)
+    # Between the window's end and `close`, a post is the window's closing figure: its last week's.
+    week = calendar.period_at(weeks, ctx.now) or weeks[-1]
+    before_week = await ctx.repos.reports.latest_before(unit.name, week.start)
     current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:
         values = post_values(
@@ -51,32 +62,169 @@ async def record_report(ctx: CommandContext) -> Reply:
         )
     except PostRefused as refusal:
         raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
-    await ctx.repos.reports.add(
+    superseded = current is not None and current.week == week.key and current.kind == "post"
+    # A second post in a week keeps the week's 亮点/问题 unless it gives new ones.
+    kept = []
+    highlights, problems = form.highlights, form.problems
+    if superseded and current is not None:
+        if not highlights and current.highlights:
+            highlights = current.highlights
+            kept.append("亮点")
+        if not problems and current.problems:
+            problems = current.problems
+            kept.append("问题")
+    post = PendingPost(
         unit=unit.name,
-        week=week,
+        week=week.key,
         reported_at=ctx.now,
+        values=values,
+        posted=dict(form.values),
+        highlights=highlights,
+        problems=problems,
+        kept=tuple(kept),
+        after_id=current.id if current else None,
+    )
+    jumps = await find_jumps(ctx, unit, form.values, week, before_week)
+    if jumps:
+        await hold(ctx, post)
+        return texts.jump_held(jumps, JUMP_FACTOR)
+    return await store_post(ctx, post)
+
+
+async def find_jumps(
+    ctx: CommandContext,
+    unit: Unit,
+    posted: Mapping[str, Decimal],
+    week: calendar.Period,
+    before_week: ReportVersion | None,
+) -> list[Jump]:
+    """Increments far above the unit's last weekly increment (see campaign.posting)."""
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
+    weeks = calendar.weeks(campaign.window, tz)
+    baseline = dict(unit.baselines)
+    previous_values = before_week.values if before_week else baseline
+    last_increment: dict[str, Decimal] = {}
+    if before_week is not None:
+        last_week = calendar.period_at(weeks, before_week.reported_at)
+        if last_week is not None:
+            earlier = await ctx.repos.reports.latest_before(unit.name, last_week.start)
+            earlier_values = earlier.values if earlier else baseline
+            last_increment = {
+                k: v - earlier_values.get(k, Decimal(0)) for k, v in previous_values.items()
+            }
+        since = calendar.period_at(weeks, before_week.reported_at) or weeks[0]
+    else:
+        since = weeks[0]
+    weeks_since = [w.key for w in weeks].index(week.key) - [w.key for w in weeks].index(since.key)
+    if before_week is None:
+        weeks_since += 1  # the first post covers its own week too
+    return implausible_jumps(
+        campaign, unit, posted, previous_values, last_increment, weeks_since, len(weeks)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPost:
+    """A post ready to store, held while its sender confirms an implausible jump."""
+
+    unit: str
+    week: str
+    reported_at: datetime
+    values: Mapping[str, Decimal]
+    posted: Mapping[str, Decimal]
+    highlights: str
+    problems: str
+    kept: tuple[str, ...]
+    after_id: int | None  # the unit's newest version when held: a later one voids the hold
+
+
+HOLD_MINUTES = 30
+
+
+def _hold_key(ctx: CommandContext) -> str:
+    return f"held-post:{ctx.campaign.id}:{ctx.actor.staff_id}"
+
+
+async def hold(ctx: CommandContext, post: PendingPost) -> None:
+    record = {
+        "unit": post.unit,
+        "week": post.week,
+        "reported_at": post.reported_at.isoformat(),
+        "values": {k: str(v) for k, v in post.values.items()},
+        "posted": {k: str(v) for k, v in post.posted.items()},
+        "highlights": post.highlights,
+        "problems": post.problems,
+        "kept": list(post.kept),
+        "after_id": post.after_id,
+    }
+    await ctx.repos.state.set(_hold_key(ctx), json.dumps(record, ensure_ascii=False))
+
+
+async def store_post(ctx: CommandContext, post: PendingPost) -> Reply:
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
+    current = await ctx.repos.reports.latest(post.unit, ctx.now)
+    await ctx.repos.reports.add(
+        unit=post.unit,
+        week=post.week,
+        reported_at=post.reported_at,
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="post",
-        values=values,
-        posted=form.values,
-        highlights=form.highlights,
-        problems=form.problems,
+        values=post.values,
+        posted=post.posted,
+        highlights=post.highlights,
+        problems=post.problems,
     )
     await ctx.record(
         "report",
         "post",
-        unit.name,
-        unit=unit.name,
+        post.unit,
+        unit=post.unit,
         old=texts.figures_summary(campaign, current.values) if current else "",
-        new=texts.figures_summary(campaign, form.values),
+        new=texts.figures_summary(campaign, post.posted),
     )
-    superseded = current is not None and current.week == week and current.kind == "post"
+    superseded = current is not None and current.week == post.week and current.kind == "post"
     standings = await load_standings(campaign, ctx.repos, ctx.now)
     carried_from = texts.carried_source(campaign, current is not None)
-    return texts.report_recorded(
-        campaign, unit.name, form.values, values, standings, superseded, tz, carried_from
+    reply = texts.report_recorded(
+        campaign, post.unit, post.posted, post.values, standings, superseded, tz, carried_from
     )
+    if post.kept:
+        return Reply.markdown(reply.title, reply.text + "\n" + texts.notes_kept(post.kept))
+    return reply
+
+
+@router.command(
+    "确认",
+    "confirm",
+    help="确认一次增幅异常、待确认的周报",
+    usage="/确认",
+    action=Action.POST,
+)
+async def confirm_report(ctx: CommandContext) -> Reply:
+    state = ctx.repos.state
+    text = await state.get(_hold_key(ctx))
+    if not text:
+        raise UserFacingError(texts.nothing_held())
+    record = json.loads(text)
+    await state.set(_hold_key(ctx), "")
+    post = PendingPost(
+        unit=record["unit"],
+        week=record["week"],
+        reported_at=datetime.fromisoformat(record["reported_at"]),
+        values={k: Decimal(v) for k, v in record["values"].items()},
+        posted={k: Decimal(v) for k, v in record["posted"].items()},
+        highlights=record["highlights"],
+        problems=record["problems"],
+        kept=tuple(record["kept"]),
+        after_id=record["after_id"],
+    )
+    if ctx.now - post.reported_at > timedelta(minutes=HOLD_MINUTES):
+        raise UserFacingError(texts.hold_expired(HOLD_MINUTES))
+    newest = await ctx.repos.reports.latest(post.unit, ctx.now)
+    if (newest.id if newest else None) != post.after_id:
+        raise UserFacingError(texts.hold_superseded())
+    return await store_post(ctx, post)
 
 
 @router.command(

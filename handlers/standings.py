@@ -6,17 +6,34 @@ from bot.chat.context import CommandContext
 from bot.chat.router import Router
 from bot.errors import UserFacingError
 from bot.messages import Reply
-from campaign import Unit, calendar
+from bulletins.texts import result_label
+from campaign import Mode, Standings, Unit, calendar
+from campaign.period_words import PeriodWordError, read_moment
 from handlers import texts
-from storage.standings import load_standings
+from storage.standings import load_standings, load_standings_at_end
 
 router = Router("standings")
 
 
-@router.command("排名", "rank", help="当前排名：总分、各项得分", usage="/排名")
+@router.command(
+    "排名", "rank", help="排名：实时或某一时点的总分、各项得分", usage="/排名 [上周|2021-10-31]"
+)
 async def show_standings(ctx: CommandContext) -> Reply:
-    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
-    return texts.standings_reply(ctx.campaign, standings, calendar.zone(ctx.campaign))
+    campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
+    if ctx.args.strip():
+        try:
+            moment = read_moment(ctx.args, campaign, ctx.now)
+        except PeriodWordError as error:
+            raise UserFacingError(str(error)) from None
+        if moment > ctx.now:
+            raise UserFacingError(texts.moment_not_reached(moment, tz))
+        standings = await load_standings_at_end(campaign, ctx.repos, moment)
+        live = False
+    else:
+        standings = await load_standings(campaign, ctx.repos, ctx.now)
+        live = True
+    phase = await phase_text(ctx, standings, live)
+    return texts.standings_reply(campaign, standings, tz, phase)
 
 
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
@@ -25,17 +42,28 @@ async def show_progress(ctx: CommandContext) -> Reply:
     standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
     latest = await ctx.repos.reports.latest(unit.name, ctx.now)
     tz = calendar.zone(ctx.campaign)
-    return texts.progress_reply(ctx.campaign, standings, unit.name, latest, tz)
+    phase = await phase_text(ctx, standings, live=True)
+    return texts.progress_reply(ctx.campaign, standings, unit.name, latest, tz, phase)
+
+
+async def phase_text(ctx: CommandContext, standings: Standings, live: bool) -> str:
+    """What the figures are: live inside the window, the (provisional or published) result after."""
+    if standings.mode is Mode.FINAL:
+        record = await ctx.repos.bulletins.get("final")
+        return result_label(record is not None and record.published_at is not None)
+    return texts.interim_phase(standings, live)
 
 
 @router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")
 async def show_missing(ctx: CommandContext) -> Reply:
     tz = calendar.zone(ctx.campaign)
-    week = calendar.week_key(ctx.now, tz)
-    start, end = calendar.week_bounds(week, tz)
-    posted = await ctx.repos.reports.units_reported_between(start, min(end, ctx.now))
+    week = calendar.period_at(calendar.weeks(ctx.campaign.window, tz), ctx.now)
+    if week is None:  # outside the window: the ISO week, as a plain calendar week
+        key = calendar.week_key(ctx.now, tz)
+        week = calendar.Period(key, *calendar.week_bounds(key, tz))
+    posted = await ctx.repos.reports.units_reported_between(week.start, min(week.end, ctx.now))
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
-    return texts.missing_reply(calendar.week_label(week, tz), missing, len(ctx.campaign.units))
+    return texts.missing_reply(week.label(), missing, len(ctx.campaign.units))
 
 
 def resolve_unit(ctx: CommandContext, name: str, example: str) -> Unit:

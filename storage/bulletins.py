@@ -107,10 +107,15 @@ class BulletinRepository:
         )
         return [_record(row) for row in rows]
 
-    async def publish(self, key: str, staff_id: str, now: datetime) -> None:
+    async def publish(
+        self, key: str, staff_id: str, now: datetime, *, text: str | None = None
+    ) -> None:
+        """Publish the draft `key`; `text` replaces the draft's (its 待发布 wording)."""
         row = await self.session.get(Bulletin, key)
         if row is not None and row.published_at is None:
             row.published_at, row.published_by = now, staff_id
+            if text is not None:
+                row.text = text
 
     async def lock_covering(self, moment: datetime) -> BulletinRecord | None:
         """The latest published bulletin whose figures include `moment` (so it is locked)."""

@@ -276,9 +276,13 @@ class ReportRepository:
         return None if row is None else _version(row)
 
     async def latest_per_unit(
-        self, as_of: datetime, since: datetime | None = None
+        self, as_of: datetime, since: datetime | None = None, *, inclusive: bool = True
     ) -> dict[str, ReportVersion]:
-        """Each unit's newest version at `as_of` (optionally only versions from `since` on)."""
+        """Each unit's newest version at `as_of` (optionally only versions from `since` on).
+
+        `inclusive=False` reads `as_of` as a period's end: a version at that very instant
+        belongs to the next period (calendar's half-open periods)."""
+        cutoff = Report.reported_at <= as_of if inclusive else Report.reported_at < as_of
         ranked = select(
             Report.id,
             func.row_number()
@@ -287,7 +291,7 @@ class ReportRepository:
                 order_by=(Report.reported_at.desc(), Report.id.desc()),
             )
             .label("n"),
-        ).where(Report.campaign_id == self.campaign_id, Report.reported_at <= as_of)
+        ).where(Report.campaign_id == self.campaign_id, cutoff)
         if since is not None:
             ranked = ranked.where(Report.reported_at >= since)
         newest = ranked.subquery()

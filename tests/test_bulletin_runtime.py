@@ -36,12 +36,16 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
     scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        # Ahead of Friday 11/26 12:00: the Friday and Sunday reminders, W47's weekly, the final.
+        # Ahead of Friday 11/26 12:00: the Friday and Sunday reminders, W47's weekly, the closing
+        # week's (W48, 11/29–11/30) reminders and weekly, the final.
         assert sorted(jobs) == sorted(
             [
                 "push:reminder:2021-W47-fri",
                 "push:reminder:2021-W47-sun",
                 "push:weekly:2021-W47",
+                "push:reminder:2021-W48-fri",
+                "push:reminder:2021-W48-sun",
+                "push:weekly:2021-W48",
                 "push:final",
                 PUBLISH_JOB_ID,
             ]

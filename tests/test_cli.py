@@ -107,7 +107,8 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     script = (
-        "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/进度\n/as mayor\n/未报\n/退出\n"
+        "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/确认\n/进度\n/as mayor\n/未报\n"
+        "/退出\n"
     )
     result = saima("run", env=env, stdin=script)
     assert result.returncode == 0, result.stderr
@@ -115,6 +116,8 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
     assert "本地沙盒" in out
     assert "有数据 9/9" in out  # the demo season is there on first start
     assert "你现在是 南湖区负责人" in out
+    # A jump far above the unit's pace is held, then stored on /确认.
+    assert "增幅异常，待确认" in out
     assert "已收到报送 · 南湖区" in out and "99,999万美元" in out
     assert "南湖区 · 进度" in out
     assert "本周未报" in out  # the sandbox clock is Monday 2021-08-30: the week has just begun

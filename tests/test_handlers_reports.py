@@ -315,17 +315,29 @@ async def test_messages_arriving_together_are_processed_in_order_in_one_batch(ap
     assert await report_count(app) == 1
 
 
-async def test_the_final_result_is_frozen_at_the_windows_end(app: App, say: Say) -> None:
+async def test_closing_figures_count_until_close_then_the_result_is_frozen(
+    app: App, say: Say
+) -> None:
     await say(NANHU, "/周报 实际利用外资=41200", at="2021-11-26T16:00:00+08:00")
-    late = await say("head-haining", "/周报 实际利用外资=60000", at="2021-12-03T10:00:00+08:00")
-    assert late is not None and "已于2021年11月30日截止" in late.text and "/更正" in late.text
-    assert await report_count(app) == 1
-    on_the_day = await say("mayor", "/rank", at="2021-12-01T09:00:00+08:00")
+    # After the window's end and until `close` (2021-12-10), a post is the closing figure.
+    closing = await say("head-haining", "/周报 实际利用外资=47000", at="2021-12-03T10:00:00+08:00")
+    assert closing is not None and "已收到报送" in closing.text
+    latest = (await history(app, "海宁市"))[0]
+    assert latest.week == "2021-W48"  # the window's last (closing) week
+    late = await say("head-haining", "/周报 实际利用外资=48000", at="2021-12-11T00:00:00+08:00")
+    assert late is not None and "已于2021年12月10日截止报送" in late.text and "/更正" in late.text
+    early = await say("head-haining", "/周报 实际利用外资=23000", at="2021-07-31T23:59:59+08:00")
+    assert early is not None and "于2021年8月1日开始报送" in early.text
+    assert await report_count(app) == 2
+    at_close = await say("mayor", "/rank", at="2021-12-11T09:00:00+08:00")
     weeks_later = await say("mayor", "/rank", at="2022-01-15T09:00:00+08:00")
-    assert on_the_day is not None and weeks_later is not None
-    ranking = [line for line in on_the_day.text.splitlines() if line[:2] == "1."]
-    assert ranking == [line for line in weeks_later.text.splitlines() if line[:2] == "1."]
-    assert "南湖区" in ranking[0] and "最终结果" in weeks_later.text
+    assert at_close is not None and weeks_later is not None
+    ranking = [line for line in at_close.text.splitlines() if "**" in line]
+    assert ranking == [line for line in weeks_later.text.splitlines() if "**" in line]
+    assert "南湖区" in ranking[0]
+    haining = next(line for line in ranking if "海宁市" in line)
+    assert "未报" not in haining  # the closing figure counts in the final result
+    assert "初步结果（待发布）" in weeks_later.text  # no admin has published it
 
 
 async def test_a_correction_after_the_window_amends_the_frozen_result(app: App, say: Say) -> None:

@@ -8,6 +8,7 @@ import pytest
 from campaign import Campaign, Metric, Unit, Window
 from campaign.model import ShareRule
 from campaign.posting import (
+    BeforeWindow,
     Change,
     CorrectionReasonMissing,
     CorrectionUnchanged,
@@ -75,8 +76,16 @@ def post(
         ({"fdi": D("0.7")}, {"fdi": D(70)}, OPEN, LowerThanBefore(FDI, D("0.7"), D(70))),
         # 10 × target 100 = 1000 is the limit.
         ({"fdi": D("1000.01")}, None, OPEN, Implausible(FDI, D("1000.01"), D(100), 10)),
-        # 高技术 has no target: 10 × baseline 20 = 200.
-        ({"hightech": D("200.01")}, None, OPEN, Implausible(HIGHTECH, D("200.01"), D(20), 10)),
+        # 高技术 has no target: a share's numerator is bounded by its denominator (here the
+        # baseline 50), never by 10 × its own small baseline (issue #9: the 40 % goal is postable).
+        ({"hightech": D("200.01")}, None, OPEN, ShareAboveWhole(HIGHTECH, D("200.01"), FDI, D(50))),
+        # Before the window opens: refused with the opening date.
+        (
+            {"fdi": D(60)},
+            None,
+            datetime.fromisoformat("2023-12-31T23:59:59+08:00"),
+            BeforeWindow(date(2024, 1, 1)),
+        ),
         # The part may not exceed the whole (the whole comes from the baseline here).
         ({"hightech": D("50.01")}, None, OPEN, ShareAboveWhole(HIGHTECH, D("50.01"), FDI, D(50))),
     ],
@@ -103,6 +112,15 @@ def test_a_post_is_refused_at_each_boundary(
         # Exactly 10× passes.
         ({"fdi": D(1000)}, NANHU, None, None, OPEN, {"fdi": D(1000), "hightech": D(20)}),
         ({"hightech": D(50)}, NANHU, None, None, OPEN, {"fdi": D(50), "hightech": D(50)}),
+        # 高技术 far above 10 × its baseline 20 passes while below its whole.
+        (
+            {"fdi": D(900), "hightech": D(800)},
+            NANHU,
+            None,
+            None,
+            OPEN,
+            {"fdi": D(900), "hightech": D(800)},
+        ),
         # A share equal to its whole passes.
         ({"hightech": D(50)}, NANHU, None, None, OPEN, {"fdi": D(50), "hightech": D(50)}),
         # 秀洲区: no target, 10 × baseline 30 = 300 is its limit; no 高技术 to compare.
@@ -148,6 +166,8 @@ def test_refusals_come_in_the_order_the_replies_promise() -> None:
     with pytest.raises(LowerThanBefore):
         post({"fdi": D(1), "hightech": D(9999)})
     with pytest.raises(Implausible):
+        post({"fdi": D(5000), "hightech": D(9999)})
+    with pytest.raises(ShareAboveWhole):
         post({"hightech": D(9999)})
 
 

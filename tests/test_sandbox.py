@@ -216,13 +216,15 @@ async def test_your_post_survives_fast_forward_and_no_demo_post_replaces_it(
 
 async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(tmp_path: Path) -> None:
     app = sandbox_app(tmp_path)
-    text = await transcript(app, "/as commerce\n/快进 12-01 09:30\n/发布\n")
+    text = await transcript(app, "/as commerce\n/快进 12-11 09:30\n/发布\n")
     pushes = re.findall(r"^📢 赛马推送 · (.+)$", text, re.MULTILINE)
     assert pushes[0] == "周周比 8月23日–8月29日"  # the catch-up at start
     assert "【草稿】月月评 2021年8月" in pushes and "【草稿】月月评 2021年10月" in pushes
     assert pushes.index("【草稿】最终结果") < pushes.index("最终结果")  # drafted, then /发布
-    assert sum(p.startswith("周周比") for p in pushes) == 14  # W34 … W47
-    assert "⏩ 已快进到 2021-12-01 09:30（周三）" in text
+    # W34 … W47, then the closing week W48 (11-29 … 11-30)
+    assert sum(p.startswith("周周比") for p in pushes) == 15
+    assert "周周比 11月29日–11月30日" in pushes
+    assert "⏩ 已快进到 2021-12-11 09:30（周六）" in text
     assert "⚠️" not in text
 
 

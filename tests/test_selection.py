@@ -97,9 +97,10 @@ def test_weekly_snail_is_the_smallest_relative_increment_when_everyone_posted() 
     previous = compute_standings(campaign, figures(甲=180, 乙=280, 丙=80), at("2021-12-01T00:00"))
     current = compute_standings(campaign, figures(甲=190, 乙=300, 丙=85), at("2021-12-08T00:00"))
     week = weekly_comparison(campaign, current, previous, {"甲", "乙", "丙"}, "fdi")
-    # Relative: 甲 10/100 = 10%, 乙 20/200 = 10%, 丙 5/50 = 10%: a three-way tie, all named.
+    # Relative: 甲 10/100 = 10%, 乙 20/200 = 10%, 丙 5/50 = 10%: a three-way tie, all 红旗 and,
+    # since no unit is both, none 蜗牛.
     assert {p.unit for p in week.red_flags} == {"甲", "乙", "丙"}
-    assert {p.unit for p in week.snails} == {"甲", "乙", "丙"}
+    assert week.snails == ()
 
     current = compute_standings(campaign, figures(甲=190, 乙=300, 丙=81), at("2021-12-08T00:00"))
     week = weekly_comparison(campaign, current, previous, {"甲", "乙", "丙"}, "fdi")
@@ -122,7 +123,7 @@ def test_monthly_selection_names_rank_one_and_snails_with_every_reason() -> None
     # 乙: (200 − 130) / 300 = 23.3 points behind; 丙: 5 behind but missed two weekly posts.
     assert [(p.unit, p.reasons) for p in snails] == [
         ("丙", ("本月 2 次未报周报",)),
-        ("乙", ("综合得分末位（第3名，0.00分）", "完成率落后序时进度 23.3 个百分点")),
+        ("乙", ("综合得分末位（第3名，0.00分）", "完成率落后序时目标 23.3 个百分点")),
     ]
     relaxed = replace(config, snail_last=False, snail_behind_pp=None, snail_missed_reports=None)
     assert monthly_selection(campaign, standings, {"丙": 2}, relaxed)[1] == ()
@@ -186,6 +187,19 @@ def test_gap_on_the_shipped_rules_lists_one_lever_per_scored_metric(campaign: Ca
         assert answer.rank_after is not None and answer.rank_after < gap.rank
 
 
+def test_a_unit_is_never_both_red_flag_and_snail() -> None:
+    campaign = tiny([COMPLETION_100])
+    standings = compute_standings(campaign, figures(甲=150, 乙=130, 丙=70), at("2021-10-06T00:00"))
+    config = SelectionConfig(metric="fdi")
+    # 甲 ranks first but missed two weekly posts: 蜗牛, and 红旗 passes to the best of the others.
+    red, snails = monthly_selection(campaign, standings, {"甲": 2}, config)
+    assert "甲" in {p.unit for p in snails} and [p.unit for p in red] == ["丙"]
+    assert red[0].reasons == ("综合得分第2名（93.33分）",)
+    # The final judges the whole campaign: missed posts in a month do not pick.
+    red, snails = monthly_selection(campaign, standings, {"甲": 2}, config, final=True)
+    assert [p.unit for p in red] == ["甲"] and "甲" not in {p.unit for p in snails}
+
+
 # ---- the push plan: trigger times for a pinned "now" ----------------------------------------
 
 
@@ -206,9 +220,10 @@ def test_push_plan_at_a_pinned_now(campaign: Campaign) -> None:
         "monthly:2021-10",
         at("2021-11-05T09:00"),
     )
+    # The final waits for the closing figures: the day after `close` (2021-12-10).
     assert (nxt[PushKind.FINAL].key, nxt[PushKind.FINAL].due_at) == (
         "final",
-        at("2021-12-01T09:00"),
+        at("2021-12-11T09:00"),
     )
     assert latest_due(plan, PushKind.WEEKLY, now).key == "weekly:2021-W39"
 
@@ -222,8 +237,15 @@ def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:
     keys = [p.key for p in plan]
     assert len(keys) == len(set(keys))
     weekly = [p.key for p in plan if p.kind is PushKind.WEEKLY]
-    # Weeks whose Thursday is in 8/1–11/30: W31 (8/2–8/8) … W47 (11/22–11/28).
-    assert weekly[0] == "weekly:2021-W31" and weekly[-1] == "weekly:2021-W47" and len(weekly) == 17
+    # W31 (8/1–8/8: the opening Sunday joins it) … W47 (11/22–11/28), then the closing week
+    # W48 (11/29–11/30), which has its own 周周比 and 催报 on its last day.
+    assert weekly[0] == "weekly:2021-W31" and weekly[-1] == "weekly:2021-W48" and len(weekly) == 18
+    closing = {p.key: p.due_at for p in plan if p.period == "2021-W48"}
+    assert closing == {
+        "weekly:2021-W48": at("2021-12-06T09:00"),
+        "reminder:2021-W48-fri": at("2021-11-30T15:00"),
+        "reminder:2021-W48-sun": at("2021-11-30T20:00"),
+    }
     # The last month is covered by the final bulletin.
     assert [p.key for p in plan if p.kind is PushKind.MONTHLY] == [
         "monthly:2021-08",

@@ -24,6 +24,7 @@ from handlers.texts.common import unit_required as unit_required
 from handlers.texts.common import unknown_unit as unknown_unit
 from handlers.texts.reports import admin_names_unit as admin_names_unit
 from handlers.texts.reports import bad_amount as bad_amount
+from handlers.texts.reports import before_window as before_window
 from handlers.texts.reports import beyond_cents as beyond_cents
 from handlers.texts.reports import carried_source as carried_source
 from handlers.texts.reports import computed_metric as computed_metric
@@ -35,11 +36,16 @@ from handlers.texts.reports import correction_values_missing as correction_value
 from handlers.texts.reports import field_names as field_names
 from handlers.texts.reports import figures_summary as figures_summary
 from handlers.texts.reports import form_refused as form_refused
+from handlers.texts.reports import hold_expired as hold_expired
+from handlers.texts.reports import hold_superseded as hold_superseded
 from handlers.texts.reports import implausible as implausible
+from handlers.texts.reports import jump_held as jump_held
 from handlers.texts.reports import lower_than_before as lower_than_before
 from handlers.texts.reports import missing_number as missing_number
 from handlers.texts.reports import not_a_member as not_a_member
 from handlers.texts.reports import not_your_unit as not_your_unit
+from handlers.texts.reports import notes_kept as notes_kept
+from handlers.texts.reports import nothing_held as nothing_held
 from handlers.texts.reports import nothing_posted as nothing_posted
 from handlers.texts.reports import nothing_to_correct as nothing_to_correct
 from handlers.texts.reports import post_refused as post_refused
@@ -53,8 +59,10 @@ from handlers.texts.reports import unreadable_prefix as unreadable_prefix
 from handlers.texts.reports import window_closed as window_closed
 from handlers.texts.standings import PROGRESS_EXAMPLE as PROGRESS_EXAMPLE
 from handlers.texts.standings import as_of_line as as_of_line
+from handlers.texts.standings import interim_phase as interim_phase
 from handlers.texts.standings import metric_lines as metric_lines
 from handlers.texts.standings import missing_reply as missing_reply
+from handlers.texts.standings import moment_not_reached as moment_not_reached
 from handlers.texts.standings import progress_reply as progress_reply
 from handlers.texts.standings import rank_phrase as rank_phrase
 from handlers.texts.standings import standings_reply as standings_reply

@@ -4,21 +4,42 @@ bodies, which are bulletins/texts.py's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Standings
-from campaign.selection import Gap, Pick
+from campaign.selection import Gap
 
 GAP_EXAMPLE = "/差距 南湖区"
 
 
-def picks_sections(
-    week_label: str, month: str, week_picks: Sequence[Pick], month_picks: Sequence[Pick]
-) -> list[tuple[str, Sequence[Pick]]]:
-    """Last week's and last month's picks under their labels, e.g. '上周（11月8日–14日）', '10月'."""
-    return [(f"上周（{week_label}）", week_picks), (f"{int(month.split('-')[1])}月", month_picks)]
+def week_section(week_label: str, closing: bool) -> str:
+    """The label of a week's picks, e.g. '上周（11月8日–11月14日）' or '收官周（11月29日–11月30日）'."""
+    return f"{'收官周' if closing else '上周'}（{week_label}）"
+
+
+def first_not_out(what: str, period_label: str, out_at: datetime, tz: ZoneInfo) -> str:
+    """Before the first period has ended: when its bulletin comes, and where the live view is."""
+    return (
+        f"首个{what}（{period_label}）尚未结束，将于{bulletin_texts.short_moment(out_at, tz)}发布。"
+        "实时排名请发 /排名"
+    )
+
+
+def not_ended(what: str, end: datetime, tz: ZoneInfo) -> str:
+    return (
+        f"{what}尚未结束（截至{bulletin_texts.short_moment(end, tz)}），结束后可查。"
+        "实时排名请发 /排名"
+    )
+
+
+def gap_basis_week(week_label: str, end: datetime, tz: ZoneInfo) -> str:
+    return (
+        f"按本周（{week_label}）结束时的序时目标测算"
+        f"（{bulletin_texts.short_moment(end, tz)}），本周内有效"
+    )
 
 
 def picks_heading(red: bool) -> str:
@@ -29,8 +50,10 @@ def picks_reply(red: bool, text: str) -> Reply:
     return Reply.markdown(picks_heading(red), text)
 
 
-def gap_reply(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo) -> Reply:
-    return Reply.markdown("差距", bulletin_texts.gap_text(campaign, gap, standings, tz))
+def gap_reply(
+    campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo, basis: str
+) -> Reply:
+    return Reply.markdown("差距", bulletin_texts.gap_text(campaign, gap, standings, tz, basis))
 
 
 def nothing_to_publish() -> Reply:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,10 +27,12 @@ from campaign.post_form import (
     UnreadablePrefix,
 )
 from campaign.posting import (
+    BeforeWindow,
     CorrectionReasonMissing,
     CorrectionUnchanged,
     CorrectionValuesMissing,
     Implausible,
+    Jump,
     LowerThanBefore,
     NothingPosted,
     NothingToCorrect,
@@ -110,9 +113,9 @@ def nothing_posted(example: str) -> str:
 
 
 def window_closed(campaign: Campaign, correct_example: str) -> str:
-    end = campaign.window.end
+    end = campaign.window.close or campaign.window.end
     return (
-        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止，结果已定，不再接收周报。"
+        f"{campaign.name}已于{end.year}年{end.month}月{end.day}日截止报送，结果已定，不再接收周报。"
         f"如截止前的数字有误，请用更正（须写原因）：\n例：{correct_example}"
     )
 
@@ -120,6 +123,40 @@ def window_closed(campaign: Campaign, correct_example: str) -> str:
 def previous_source(campaign: Campaign, is_baseline: bool) -> str:
     """What the figure a post is checked against is: the last post, or the baseline."""
     return f"{campaign.baseline_label}基数" if is_baseline else "上次报送"
+
+
+def before_window(campaign: Campaign, opens: date) -> str:
+    return (
+        f"{campaign.name}于{opens.year}年{opens.month}月{opens.day}日开始报送，此前不接收周报。"
+        f"{campaign.baseline_label}基数以活动文件为准，如有误请联系管理员。"
+    )
+
+
+def jump_held(jumps: Sequence[Jump], factor: int) -> Reply:
+    lines = ["### ⚠️ 增幅异常，待确认"]
+    lines += [
+        f"- {j.metric.label}本周增加 {format_amount(j.increment, j.metric.unit)}，"
+        f"超过近期周增量 {format_amount(j.reference, j.metric.unit)} 的{factor}倍"
+        for j in jumps
+    ]
+    lines += ["", "数字无误请发送 /确认（30分钟内有效）；有误请重新报送。尚未记录。"]
+    return Reply.markdown("待确认", "\n".join(lines))
+
+
+def notes_kept(kept: Sequence[str]) -> str:
+    return f"（本次未填{'/'.join(kept)}，沿用本周已报的{'/'.join(kept)}）"
+
+
+def nothing_held() -> str:
+    return "没有待确认的周报。"
+
+
+def hold_expired(minutes: int) -> str:
+    return f"待确认的周报已超过{minutes}分钟，未记录。请重新报送。"
+
+
+def hold_superseded() -> str:
+    return "待确认期间本单位数据已有更新，未记录。请重新报送。"
 
 
 def lower_than_before(
@@ -260,6 +297,8 @@ def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
             return lower_than_before(metric, value, previous, correct_example(campaign), source)
         case WanLeftOut(metric, value, previous, is_baseline):
             return wan_left_out(metric, value, previous, previous_source(campaign, is_baseline))
+        case BeforeWindow(opens):
+            return before_window(campaign, opens)
         case Implausible(metric, value, reference, factor):
             return implausible(metric, value, reference, factor, example)
         case ShareAboveWhole(part_metric, part, whole_metric, whole):

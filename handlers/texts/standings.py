@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,15 +18,20 @@ from storage import ReportVersion
 PROGRESS_EXAMPLE = "/进度 南湖区"
 
 
-def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo) -> str:
+def interim_phase(standings: Standings, live: bool) -> str:
+    """Inside the window: the time share, and whether the week is still running (a live view)."""
+    running = " · 本周进行中" if live else ""
+    return f"序时进度 {pct(standings.elapsed)}{running}"
+
+
+def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo, phase: str) -> str:
     units = len(campaign.units)
-    phase = "最终结果" if standings.mode is Mode.FINAL else f"序时进度 {pct(standings.elapsed)}"
     # "有数据": units whose figures come from a post, not their baseline (/未报 is about this week).
     return f"截至{moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{units}"
 
 
-def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> str:
-    lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz), ""]
+def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo, phase: str) -> str:
+    lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz, phase), ""]
     shared = Counter(row.rank for row in standings.rows)
     for row in standings.rows:
         tie = "（并列）" if shared[row.rank] > 1 else ""
@@ -36,8 +42,12 @@ def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> st
     return "\n".join(lines)
 
 
-def standings_reply(campaign: Campaign, standings: Standings, tz: ZoneInfo) -> Reply:
-    return Reply.markdown("排名", standings_text(campaign, standings, tz))
+def standings_reply(campaign: Campaign, standings: Standings, tz: ZoneInfo, phase: str) -> Reply:
+    return Reply.markdown("排名", standings_text(campaign, standings, tz, phase))
+
+
+def moment_not_reached(at: datetime, tz: ZoneInfo) -> str:
+    return f"{moment(at, tz)}尚未到，无法查询。实时排名请发 /排名"
 
 
 def metric_lines(
@@ -107,12 +117,13 @@ def progress_reply(
     unit_name: str,
     latest: ReportVersion | None,
     tz: ZoneInfo,
+    phase: str,
 ) -> Reply:
     row = standings.row(unit_name)
     lines = [
         f"### {unit_name} · 进度",
         f"{rank_phrase(standings, unit_name)}",
-        as_of_line(standings, campaign, tz),
+        as_of_line(standings, campaign, tz, phase),
         "",
         *metric_lines(campaign, unit_name, row.figures.values, standings.elapsed, standings.mode),
         "",
