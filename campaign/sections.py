@@ -95,3 +95,4 @@ class ProjectSettings:
     first_talk: FirstTalkRule = FirstTalkRule()
     snail: SnailRule = SnailRule()
     red_flag: RedFlagRule = RedFlagRule()
+    enabled: bool = False  # the campaign keeps a ledger ([projects] or a from_projects metric)
