@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from campaign import calendar
 from campaign.amounts import AmountError, parse_amount
-from campaign.model import Campaign, Metric
+from campaign.model import Campaign, Metric, Unit
 from campaign.posting import PostRefused, post_values
 
 UNIT_COLUMNS = ("unit", "单位")
@@ -172,16 +172,17 @@ def validate_rows(
     """
     errors: list[RowError] = []
     parsed: list[tuple[int, str, datetime, dict[str, Decimal], dict[str, str]]] = []
+    units = {name: unit for unit in campaign.units for name in unit.names}  # 1,000 units: no scans
     for line, cells in rows:
         try:
-            parsed.append(_read_row(campaign, columns, line, cells))
+            parsed.append(_read_row(campaign, units, columns, line, cells))
         except _RowProblem as problem:
             errors.append(RowError(line, problem.problem))
     tz = calendar.zone(campaign)
     history = {unit: _History(versions) for unit, versions in stored.items()}
     accepted: list[ImportedReport] = []
     for line, unit_name, at, posted, text in sorted(parsed, key=lambda row: (row[2], row[0])):
-        unit = campaign.unit(unit_name)
+        unit = units[unit_name]
         versions = history.setdefault(unit_name, _History(()))
         week = calendar.week_key(at, tz)
         week_start, _ = calendar.week_bounds(week, tz)
@@ -250,10 +251,10 @@ def _cell(cells: Sequence[str], index: int) -> str:
 
 
 def _read_row(
-    campaign: Campaign, columns: Columns, line: int, cells: Sequence[str]
+    campaign: Campaign, units: Mapping[str, Unit], columns: Columns, line: int, cells: Sequence[str]
 ) -> tuple[int, str, datetime, dict[str, Decimal], dict[str, str]]:
     name = _cell(cells, columns.unit)
-    unit = campaign.find_unit(name)
+    unit = units.get(name)
     if unit is None:
         raise _RowProblem(UnknownUnit(name))
     at = read_time(_cell(cells, columns.reported_at), campaign)
