@@ -18,7 +18,7 @@ from bot.chat.campaign_book import CampaignBook
 from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
-from bot.config import SHIPPED_CAMPAIGN, Settings
+from bot.config import Settings
 from bot.dingtalk.http import CallbackServer
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
@@ -60,7 +60,7 @@ class App:
     def build(
         cls, settings: Settings, *, database_url: str | None = None, clock: Clock | None = None
     ) -> App:
-        book = CampaignBook.load(settings.campaign_path, SHIPPED_CAMPAIGN.parent)
+        book = CampaignBook.load(settings.campaign_path, *settings.campaign_paths)
         campaign = book.default
         database = open_database(database_url or settings.database_url)
         table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)

@@ -126,7 +126,7 @@ def weekly_comparison(
         best = max(r.relative for r in posted)
         if best > 0:
             red_flags = tuple(
-                Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，全市最高",))
+                Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，{campaign.region}最高",))
                 for r in posted
                 if r.relative == best
             )
@@ -136,7 +136,7 @@ def weekly_comparison(
     elif posted:
         worst = min(r.relative for r in posted)
         snails = tuple(
-            Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，全市最低",))
+            Pick(r.unit, (f"本周增量占冲刺任务 {pct_text(r.relative)}，{campaign.region}最低",))
             for r in posted
             if r.relative == worst
         )
