@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,7 +281,7 @@ class ReportRepository:
             }
             for r in reports
         ]
-        await self.session.execute(Report.__table__.insert(), rows)
+        await self.session.execute(insert(Report), rows)
         return len(rows)
 
     async def all_versions(self) -> list[ReportVersion]:
