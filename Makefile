@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -32,6 +32,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_speed.py
 	$(BIN)/python benchmarks/stream_throughput.py
+	$(BIN)/python benchmarks/import_speed.py
+
+docs: $(STAMP)
+	$(BIN)/saima campaign docs
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

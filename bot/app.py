@@ -19,7 +19,7 @@ from bot.chat.desk import DeskLinks
 from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
-from bot.config import SHIPPED_CAMPAIGN, Settings
+from bot.config import Settings
 from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
@@ -66,7 +66,7 @@ class App:
     ) -> App:
         book = CampaignBook.load(
             settings.campaign_path,
-            SHIPPED_CAMPAIGN.parent,
+            *settings.campaign_paths,
             configured=(settings.open_conversation_id,),
         )
         campaign = book.default

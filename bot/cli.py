@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -30,7 +31,7 @@ from bot.dingtalk.redaction import known_secrets, redact_log_handlers
 from bot.messages import IncomingMessage
 from bot.sandbox.serve import has_console_input, serve_sandbox
 from bulletins.texts import result_label
-from campaign import Campaign, CampaignError, Mode, Standings, calendar
+from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
@@ -325,6 +326,39 @@ def _targets_text(values: Mapping[str, Decimal]) -> str:
     return "、".join(f"{metric} {value}" for metric, value in sorted(values.items()))
 
 
+def check_campaign(path: str) -> int:
+    """`saima campaign check FILE`: load one file strictly and print what Saima makes of it."""
+    from bot.campaign_check import check_summary
+
+    print(check_summary(load_campaign(path), path))
+    return 0
+
+
+def write_campaign_docs() -> int:
+    """`saima campaign docs`: regenerate docs/campaign-file.md from the loader's schema."""
+    from bot.campaign_check import DOCS, reference_text
+
+    DOCS.write_text(reference_text(), encoding="utf-8")
+    print(f"wrote {DOCS}")
+    return 0
+
+
+async def run_import_reports(settings: Settings, file: str, by: str | None) -> int:
+    """`saima import reports FILE`: all rows or none; each bad row named by its line."""
+    from bot.report_import import import_reports
+
+    who = by or getpass.getuser()
+    async with App.build(settings) as app:
+        count, errors = await import_reports(app.database, app.campaign, Path(file), who)
+    if errors:
+        print(f"{file}: 未导入（有 {len(errors)} 处错误，全部改正后再导入）", file=sys.stderr)
+        for line in errors:
+            print(line, file=sys.stderr)
+        return 2
+    print(f"{file}: 已导入 {count} 行（{app.campaign.id}，导入人 {who}）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saima", description="赛马: DingTalk group competition bot"
@@ -406,6 +440,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     targets.add_argument("campaign", help="a campaign id (e.g. zhaoda-2024) or a campaign file")
     targets.add_argument("csv", help="UTF-8 CSV with a 单位 column and one column per metric")
+    check = campaign_sub.add_parser(
+        "check", help="validate one campaign file and print what Saima would make of it"
+    )
+    check.add_argument("file", help="a campaign TOML file")
+    campaign_sub.add_parser(
+        "docs", help="regenerate docs/campaign-file.md from the loader's schema"
+    )
+
+    imports = sub.add_parser("import", help="bring history in")
+    imports_sub = imports.add_subparsers(dest="import_command", required=True)
+    reports = imports_sub.add_parser(
+        "reports",
+        help="weekly figures from .csv/.xlsx (unit,reported_at,<metric>…[,亮点,问题]); all or none",
+    )
+    reports.add_argument("file", help="a .csv (UTF-8) or .xlsx file")
+    reports.add_argument("--by", help="who is importing (default: the OS user)")
     return parser
 
 
@@ -429,9 +479,15 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_backup(settings, args.path)
         case "restore":
             return await run_restore(settings, args.path)
+        case "campaign" if args.campaign_command == "check":
+            return check_campaign(args.file)
+        case "campaign" if args.campaign_command == "docs":
+            return write_campaign_docs()
         case "campaign":
             async with App.build(settings) as app:
                 return await import_targets(app, args.campaign, args.csv)
+        case "import":
+            return await run_import_reports(settings, args.file, args.by)
         case "doctor":
             from bot.dingtalk.doctor import run_doctor
 

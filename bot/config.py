@@ -16,12 +16,15 @@ DEFAULT_OAPI_ENDPOINT = "https://oapi.dingtalk.com"  # the legacy host: media up
 DEFAULT_WEB_HOST = "127.0.0.1"  # behind a reverse proxy; set 0.0.0.0 to expose it yourself
 DEFAULT_WEB_PORT = 8080
 SHIPPED_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "fdi-2021.toml"
+# The other shipped campaign, offered by /赛事 unless SAIMA_CAMPAIGNS says otherwise.
+SHIPPED_OTHERS = (SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml",)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     campaign_path: Path = SHIPPED_CAMPAIGN
+    campaign_paths: tuple[Path, ...] = SHIPPED_OTHERS  # more campaigns for /赛事
     admins: tuple[str, ...] = ()
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
@@ -59,6 +62,7 @@ class Settings:
         return cls(
             database_url=get("SAIMA_DATABASE_URL") or DEFAULT_DATABASE_URL,
             campaign_path=Path(get("SAIMA_CAMPAIGN") or SHIPPED_CAMPAIGN),
+            campaign_paths=_paths(get("SAIMA_CAMPAIGNS")),
             admins=admins,
             client_id=get("DINGTALK_CLIENT_ID", ""),
             client_secret=get("DINGTALK_CLIENT_SECRET", ""),
@@ -76,3 +80,10 @@ class Settings:
             web_token=get("SAIMA_WEB_TOKEN", ""),
             web_url=(get("SAIMA_WEB_URL") or "").rstrip("/"),
         )
+
+
+def _paths(listed: str | None) -> tuple[Path, ...]:
+    """SAIMA_CAMPAIGNS: comma-separated files; unset means the shipped ones, empty means none."""
+    if listed is None:
+        return SHIPPED_OTHERS
+    return tuple(Path(part.strip()) for part in listed.split(",") if part.strip())

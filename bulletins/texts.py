@@ -97,7 +97,7 @@ def weekly_text(
         f" · 本周报送 {comparison.reported}/{len(campaign.units)}",
         f"{metric.label}，单位：{metric.unit}",
         "",
-        f"**全市** 本周新增 {amount(totals.increment)} · 累计 {amount(totals.cumulative)}",
+        f"**{campaign.region}** 本周新增 {amount(totals.increment)} · 累计 {amount(totals.cumulative)}",
         f"完成目标 {pct(totals.completion)} · 序时目标 {pct(due_share)}"
         f"（{signed_pp(totals.versus_due_pp)}个百分点）",
         "",

@@ -145,6 +145,7 @@ def parse_selection(
 
 
 REASON_SAMPLE = {
+    "region": "全市",
     "share": "1.0%",
     "rank": 1,
     "total": "1.00",

@@ -1,4 +1,8 @@
-"""Load and validate a campaign TOML file; every error names the file, the key and what was expected."""
+"""Load and validate a campaign TOML file; every error names the file, the key and what was expected.
+
+Keys are checked against campaign/schema.py first (an unknown key is refused with the nearest known
+one), then each section is parsed into typed values and checked for sums and ranges.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +34,8 @@ from campaign.model import (
     Unit,
     Window,
 )
+from campaign.schema import check_known_keys
+from campaign.toml_lines import line_of
 
 
 class _Reader:
@@ -82,14 +89,23 @@ class _Reader:
 
 
 def load_campaign(path: Path | str) -> Campaign:
+    """The campaign in `path`; a CampaignError names the file, the key, the line and what was expected."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (FileNotFoundError, IsADirectoryError):
         raise CampaignError(path, "(file)", "an existing campaign file") from None
+    except UnicodeDecodeError:
+        raise CampaignError(path, "(file)", "a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(path, "(syntax)", f"valid TOML ({exc})") from None
-    return parse_campaign(data, path)
+    try:
+        return parse_campaign(data, path)
+    except CampaignError as error:
+        if error.line is not None:
+            raise
+        raise CampaignError(path, error.key, error.expected, line_of(text, error.key)) from None
 
 
 def _tables(path: Path, data: Mapping[str, Any], name: str) -> list[_Reader]:
@@ -100,6 +116,7 @@ def _tables(path: Path, data: Mapping[str, Any], name: str) -> list[_Reader]:
 
 
 def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
+    check_known_keys(data, path)
     head_table = data.get("campaign")
     if not isinstance(head_table, dict):
         raise CampaignError(path, "campaign", "a [campaign] table")
@@ -115,11 +132,6 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         raise head.fail("end", "a date on or after campaign.start")
     if close is not None and close <= window.end:
         raise head.fail("close", "a date after campaign.end")
-    points = head.table.get("ranking_points", [])
-    if not isinstance(points, list) or not all(
-        isinstance(p, int | float) and not isinstance(p, bool) for p in points
-    ):
-        raise head.fail("ranking_points", "a list of numbers")
     groups = head.table.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
         raise head.fail("groups", "a list of DingTalk conversationIds (strings)")
@@ -135,14 +147,21 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     _unique(path, "metrics (names and aliases)", [n for m in metrics for n in m.names])
     metric_ids = {m.id for m in metrics}
 
+    if any(m.is_computed for m in metrics) or "projects" in data:
+        project_settings = replace(project_settings, enabled=True)
+
     units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
     if not units:
         raise CampaignError(path, "units", "at least one [[units]] table")
     _unique(path, "units (names and aliases)", [n for u in units for n in u.names])
 
     rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
+    if not rules:
+        raise CampaignError(path, "rules", "at least one [[rules]] table")
     _unique(path, "rules", [r.id for r in rules])
     _check_rule_inputs(path, rules, units)
+    _check_total_points(head, rules)
+    points = _ranking_points(head, len(units))
 
     unit_names = {u.name for u in units}
     members = tuple(_member(r, unit_names) for r in _tables(path, data, "members"))
@@ -156,10 +175,11 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         metrics=metrics,
         units=units,
         rules=rules,
-        ranking_points=tuple(Decimal(str(p)) for p in points),
+        ranking_points=points,
         members=members,
         baseline_label=head.str("baseline_label", "基数"),
         groups=tuple(groups),
+        region=head.str("region", "全市"),
         schedule=parse_schedule(path, data.get("schedule")),
         selection=parse_selection(path, data.get("selection"), metrics, rules, units),
         bulletins=parse_bulletins(path, data.get("bulletins")),
@@ -216,6 +236,13 @@ def _unit(r: _Reader, metric_ids: set[str]) -> Unit:
                 raise CampaignError(
                     r.path, f"{r.key(name)}.{key}", f"a metric id ({sorted(metric_ids)})"
                 )
+    for metric_id, target in targets.items():
+        if target < baselines.get(metric_id, Decimal(0)):
+            raise CampaignError(
+                r.path,
+                f"{r.key('targets')}.{metric_id}",
+                f"a target no lower than the baseline ({baselines[metric_id]})",
+            )
     return Unit(
         name=r.str("name"),
         aliases=r.strs("aliases"),
@@ -235,19 +262,23 @@ def _metric_ref(r: _Reader, name: str, metric_ids: set[str]) -> str:
 def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
     kind = r.str("kind")
     label = r.str("label")
-    common = {
-        "id": r.str("id"),
-        "label": label,
-        "points": r.number("points"),
-        "short": r.str("short", label),
-    }
+    points = r.number("points")
+    if points <= 0:
+        raise r.fail("points", "a number above 0")
+    common = {"id": r.str("id"), "label": label, "points": points, "short": r.str("short", label)}
     match kind:
         case "completion":
+            full_at = r.number("full_at", Decimal(1))
+            if not 0 < full_at <= 1:
+                raise r.fail("full_at", "a completion rate above 0 and at most 1, e.g. 1.0")
+            pro_rata_from = r.number("pro_rata_from", Decimal("0.8"))
+            if not 0 <= pro_rata_from < full_at:
+                raise r.fail("pro_rata_from", f"a rate from 0 up to full_at ({full_at}), e.g. 0.8")
             return CompletionRule(
                 **common,
                 metric=_metric_ref(r, "metric", metric_ids),
-                full_at=r.number("full_at", Decimal(1)),
-                pro_rata_from=r.number("pro_rata_from", Decimal("0.8")),
+                full_at=full_at,
+                pro_rata_from=pro_rata_from,
             )
         case "excess":
             return ExcessRule(**common, metric=_metric_ref(r, "metric", metric_ids))
@@ -268,19 +299,55 @@ def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
 def _check_rule_inputs(path: Path, rules: tuple[Rule, ...], units: tuple[Unit, ...]) -> None:
     """Every unit must carry what the rules read: targets for completion/excess, the ratio constant."""
     for i, rule in enumerate(rules):
-        for unit in units:
+        for u, unit in enumerate(units):
             if isinstance(rule, CompletionRule | ExcessRule) and rule.metric not in unit.targets:
                 raise CampaignError(
-                    path, f"units.{unit.name}.targets.{rule.metric}", f"a target (rule {rule.id})"
+                    path,
+                    f"units[{u}].targets",
+                    f"a target for {rule.metric} ({unit.name}; rule {rule.id})",
                 )
             if isinstance(rule, RatioRule) and rule.constant not in unit.constants:
                 raise CampaignError(
                     path,
-                    f"units.{unit.name}.constants.{rule.constant}",
-                    f"a number (rule {rule.id})",
+                    f"units[{u}].constants",
+                    f"a number for {rule.constant} ({unit.name}; rule {rule.id})",
                 )
         if isinstance(rule, ShareRule) and not 0 < rule.threshold <= 1:
             raise CampaignError(path, f"rules[{i}].threshold", "a share between 0 and 1, e.g. 0.4")
+
+
+def _check_total_points(head: _Reader, rules: tuple[Rule, ...]) -> None:
+    """The rules' points add up to the declared total (100 unless the file says otherwise)."""
+    declared = head.number("total_points", Decimal(100))
+    if declared <= 0:
+        raise head.fail("total_points", "a number above 0")
+    total = sum((rule.points for rule in rules), Decimal(0))
+    if total != declared:
+        listed = " + ".join(f"{rule.id} {rule.points}" for rule in rules)
+        raise CampaignError(
+            head.path,
+            "rules",
+            f"points adding up to campaign.total_points = {declared}, not {listed} = {total}",
+        )
+
+
+def _ranking_points(head: _Reader, unit_count: int) -> tuple[Decimal, ...]:
+    """赋分 by final rank: stated on purpose (`[]` for none), never rising; ranks past the list get 0."""
+    if "ranking_points" not in head.table:
+        raise head.fail(
+            "ranking_points",
+            f"the final ranking's points, one per unit ({unit_count}), e.g. [0.5, 0.45, …, 0]; "
+            "ranking_points = [] when the final ranking gives none",
+        )
+    value = head.table["ranking_points"]
+    if not isinstance(value, list) or not all(
+        isinstance(p, int | float) and not isinstance(p, bool) and p >= 0 for p in value
+    ):
+        raise head.fail("ranking_points", "a list of numbers ≥ 0")
+    points = tuple(Decimal(str(p)) for p in value)
+    if any(later > earlier for earlier, later in pairwise(points)):
+        raise head.fail("ranking_points", "numbers that never rise from first place to last")
+    return points
 
 
 def _member(r: _Reader, unit_names: set[str]) -> Member:

@@ -156,6 +156,7 @@ class Campaign:
     members: tuple[Member, ...] = ()
     baseline_label: str = "基数"
     groups: tuple[str, ...] = ()  # DingTalk conversationIds the campaign runs in (besides /绑定群)
+    region: str = "全市"  # the whole area the units make up (totals, 红旗/蜗牛 reasons)
     # The optional sections, parsed by the loader, which fills in what a file leaves out.
     schedule: ScheduleConfig = field(kw_only=True)
     selection: SelectionConfig = field(kw_only=True)

@@ -42,11 +42,11 @@ class ScheduleConfig:
 @dataclass(frozen=True, slots=True)
 class PickReasons:
     """[selection.reasons]: the Chinese reason each 红旗/蜗牛 unit rule gives (this project's reading
-    of seed 002). Placeholders: {share} {rank} {total} {pp} {missed} {completion}."""
+    of seed 002). Placeholders: {share} {rank} {total} {pp} {missed} {completion} {region}."""
 
-    week_red: str = "本周增量占冲刺任务 {share}，全市最高"
+    week_red: str = "本周增量占冲刺任务 {share}，{region}最高"
     week_snail_missing: str = "当周未报送"
-    week_snail_smallest: str = "本周增量占冲刺任务 {share}，全市最低"
+    week_snail_smallest: str = "本周增量占冲刺任务 {share}，{region}最低"
     red_rank: str = "综合得分第{rank}名（{total}分）"
     snail_last: str = "综合得分末位（第{rank}名，{total}分）"
     snail_behind: str = "完成率落后序时目标 {pp} 个百分点"
@@ -114,3 +114,4 @@ class ProjectSettings:
     first_talk: FirstTalkRule = FirstTalkRule()
     snail: SnailRule = SnailRule()
     red_flag: RedFlagRule = RedFlagRule()
+    enabled: bool = False  # the campaign keeps a ledger ([projects] or a from_projects metric)

@@ -127,7 +127,10 @@ def weekly_comparison(
         best = max(r.relative for r in posted)
         if best > 0:
             red_flags = tuple(
-                Pick(r.unit, (reasons.week_red.format(share=pct_text(r.relative)),))
+                Pick(
+                    r.unit,
+                    (reasons.week_red.format(share=pct_text(r.relative), region=campaign.region),),
+                )
                 for r in posted
                 if r.relative == best
             )
@@ -139,7 +142,14 @@ def weekly_comparison(
     elif others:
         worst = min(r.relative for r in others)
         snails = tuple(
-            Pick(r.unit, (reasons.week_snail_smallest.format(share=pct_text(r.relative)),))
+            Pick(
+                r.unit,
+                (
+                    reasons.week_snail_smallest.format(
+                        share=pct_text(r.relative), region=campaign.region
+                    ),
+                ),
+            )
             for r in others
             if r.relative == worst
         )

@@ -103,6 +103,8 @@ class Report(Base):
     highlights: Mapped[str] = mapped_column(Text, default="")
     problems: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Where the version came from: "" for a chat message, "import:<who>:<file>" for saima import.
+    source: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     __table_args__ = (
         Index("ix_reports_unit_time", "campaign_id", "unit", "reported_at"),

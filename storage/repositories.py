@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,20 @@ class ReportVersion:
     problems: str
     reason: str
     msg_id: str | None = None  # the chat message that said it (None: seeded or imported)
+    source: str = ""  # "" for chat; "import:<who>:<file>" for `saima import reports`
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    """One version to store in bulk (`saima import reports`)."""
+
+    unit: str
+    week: str
+    reported_at: datetime
+    values: Mapping[str, Decimal]
+    posted: Mapping[str, Decimal]
+    highlights: str = ""
+    problems: str = ""
 
 
 def _version(row: Report) -> ReportVersion:
@@ -58,6 +72,7 @@ def _version(row: Report) -> ReportVersion:
         problems=row.problems,
         reason=row.reason,
         msg_id=row.msg_id,
+        source=row.source,
     )
 
 
@@ -248,6 +263,42 @@ class ReportRepository:
         )
         await self.session.flush()
 
+    async def add_imported(
+        self, reports: Sequence[NewReport], *, staff_id: str, source: str
+    ) -> int:
+        """Store imported weekly posts in one statement (an executemany); returns how many."""
+        if not reports:
+            return 0
+        rows = [
+            {
+                "campaign_id": self.campaign_id,
+                "unit": r.unit,
+                "week": r.week,
+                "reported_at": r.reported_at,
+                "staff_id": staff_id,
+                "msg_id": None,
+                "kind": "post",
+                "values_json": dump_values(r.values),
+                "posted_json": dump_values(r.posted),
+                "highlights": r.highlights,
+                "problems": r.problems,
+                "reason": "",
+                "source": source,
+            }
+            for r in reports
+        ]
+        await self.session.execute(insert(Report), rows)
+        return len(rows)
+
+    async def all_versions(self) -> list[ReportVersion]:
+        """Every stored version of this campaign, oldest first."""
+        rows = await self.session.scalars(
+            select(Report)
+            .where(Report.campaign_id == self.campaign_id)
+            .order_by(Report.reported_at, Report.id)
+        )
+        return [_version(row) for row in rows]
+
     async def latest(self, unit: str, as_of: datetime) -> ReportVersion | None:
         row = await self.session.scalar(
             select(Report)
@@ -307,6 +358,7 @@ class ReportRepository:
             .where(
                 Report.campaign_id == self.campaign_id,
                 Report.msg_id.is_(None),
+                Report.source == "",  # imported history is not demo data
                 Report.reported_at > moment,
             )
             .limit(1)

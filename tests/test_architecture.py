@@ -32,6 +32,8 @@ LAYERS = {
     "scheduler": "scheduler",
     "bot.app": "root",
     "bot.cli": "root",
+    "bot.campaign_check": "root",
+    "bot.report_import": "root",
     "bot.__main__": "root",
     "bot.sandbox": "root",
 }

@@ -122,3 +122,98 @@ def test_duplicate_unit_alias_is_refused(tmp_path: Path) -> None:
     path = broken(tmp_path, 'aliases = ["秀洲"]', 'aliases = ["南湖"]')
     with pytest.raises(CampaignError, match="南湖"):
         load_campaign(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (  # a typo used to load silently, and the rule kept 0.8
+            "pro_rata_from = 0.8",
+            "prorata_from = 0.95",
+            "line 48: rules[0].prorata_from: expected a known key, not 'prorata_from'; "
+            "did you mean pro_rata_from?",
+        ),
+        (  # a misspelt section used to load, and the default schedule ran
+            "[schedule]",
+            "[schedual]",
+            "line 220: schedual: expected a known section, not 'schedual'; did you mean schedule?",
+        ),
+        (
+            'reminders = [{ weekday = "fri"',
+            'reminders = [{ wekday = "fri"',
+            "line 224: schedule.reminders[0].wekday: expected a known key, not 'wekday'; "
+            "did you mean weekday?",
+        ),
+        (  # a key of another rule kind is not silently ignored
+            'constant = "bigproject_total"',
+            'constant = "bigproject_total"\nfull_at = 1.0',
+            "line 76: rules[3].full_at: expected no full_at in a ratio rule "
+            "(it takes id, kind, label, short, points, metric, constant)",
+        ),
+        (
+            "points = 60",
+            "points = 65",
+            "line 40: rules: expected points adding up to campaign.total_points = 100, "
+            "not completion 65 + excess 20 + hightech 10 + bigproject 10 = 105",
+        ),
+        (
+            "ranking_points = [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0]",
+            "",
+            "line 5: campaign.ranking_points: expected the final ranking's points, one per unit "
+            "(9), e.g. [0.5, 0.45, …, 0]; ranking_points = [] when the final ranking gives none",
+        ),
+        (
+            "ranking_points = [0.5, 0.45,",
+            "ranking_points = [0.45, 0.5,",
+            "line 16: campaign.ranking_points: expected numbers that never rise from first "
+            "place to last",
+        ),
+        (
+            "threshold = 0.40",
+            "threshold = 40",
+            "line 66: rules[2].threshold: expected a share between 0 and 1, e.g. 0.4",
+        ),
+        (
+            "pro_rata_from = 0.8",
+            "pro_rata_from = 1.2",
+            "line 48: rules[0].pro_rata_from: expected a rate from 0 up to full_at (1.0), e.g. 0.8",
+        ),
+        (
+            "full_at = 1.0",
+            "full_at = 100",
+            "line 47: rules[0].full_at: expected a completion rate above 0 and at most 1, e.g. 1.0",
+        ),
+        (
+            "end = 2021-11-30",
+            "end = 2021-07-30",
+            "line 10: campaign.end: expected a date on or after campaign.start",
+        ),
+        (
+            "targets = { fdi = 37000 }",
+            "targets = { fdi = 7000 }",
+            "line 80: units[0].targets.fdi: expected a target no lower than the baseline (21856)",
+        ),
+        (
+            "targets = { fdi = 37000 }",
+            "targets = {}",
+            "line 80: units[0].targets: expected a target for fdi (南湖区; rule completion)",
+        ),
+    ],
+)
+def test_campaign_file_is_checked_strictly_with_file_line_key_and_hint(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = broken(tmp_path, old, new)
+    with pytest.raises(CampaignError) as error:
+        load_campaign(path)
+    assert str(error.value) == f"{path}, {message}"
+
+
+def test_region_is_a_campaign_key_and_projects_are_used_only_when_declared(
+    tmp_path: Path, campaign: Campaign
+) -> None:
+    assert (campaign.region, campaign.projects.enabled) == ("全市", False)
+    county = load_campaign(broken(tmp_path, 'baseline_label = "1-7月"', 'region = "全县"'))
+    assert (county.region, county.baseline_label) == ("全县", "基数")
+    zhaoda = load_campaign(SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml")
+    assert zhaoda.projects.enabled and zhaoda.ranking_points == ()

@@ -32,6 +32,7 @@ id = "t"
 name = "测试"
 start = 2021-10-01
 end = 2021-10-31
+ranking_points = []
 
 [[metrics]]
 id = "fdi"
@@ -199,8 +200,9 @@ def test_a_broken_section_is_refused_when_the_file_is_loaded(tmp_path: Path) -> 
     path.write_text(text.replace("quotes = 5", "quotes = 50"), encoding="utf-8")
     with pytest.raises(CampaignError) as error:
         load_campaign(path)
-    assert (
-        str(error.value) == f"{path}: bulletins.quotes: expected an integer from 0 to 20 (or false)"
+    line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith("quotes")))
+    assert str(error.value) == (
+        f"{path}, line {line + 1}: bulletins.quotes: expected an integer from 0 to 20 (or false)"
     )
 
 
@@ -214,5 +216,6 @@ def test_the_shipped_files_sections(campaign: Campaign) -> None:
         unit="万美元",
         usd_cny=D("7.1"),
         first_talk=FirstTalkRule(min_totals=(D(10000), D("14084.5070")), months=1),
+        enabled=True,
     )
     assert zhaoda.selection.metric == zhaoda.rules[0].metric

@@ -125,3 +125,32 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
 
     again = saima("run", env=env, stdin="/进度 南湖区\n")
     assert "99,999万美元" in again.stdout  # same sandbox database; the demo is not re-seeded
+
+
+def test_campaign_check_exits_0_on_a_valid_file_and_names_the_line_of_a_typo(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    good = saima("campaign", "check", str(ROOT / "campaigns" / "fdi-2021.toml"), env=env)
+    assert good.returncode == 0, good.stderr
+    assert "有效 · fdi-2021" in good.stdout and "评分规则 4，共 100 分：" in good.stdout
+    typo = tmp_path / "draft.toml"
+    text = (ROOT / "docs" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    typo.write_text(text.replace("pro_rata_from = 0", "prorata_from = 0"), encoding="utf-8")
+    bad = saima("campaign", "check", str(typo), env=env)
+    assert bad.returncode == 2
+    assert f"{typo}, line 33: rules[1].prorata_from:" in bad.stderr
+    assert "did you mean pro_rata_from?" in bad.stderr
+
+
+def test_import_reports_exits_non_zero_on_a_bad_row_and_stores_all_rows_otherwise(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "history.csv"
+    path.write_text("unit,reported_at,fdi\n南湖区,2021-08-06,23000\n南胡区,2021-08-06,1\n")
+    refused = saima("import", "reports", str(path), "--by", "clerk", env=env)
+    assert refused.returncode == 2
+    assert "第3行：未知单位“南胡区”" in refused.stderr
+    path.write_text("unit,reported_at,fdi\n南湖区,2021-08-06,23000\n")
+    done = saima("import", "reports", str(path), "--by", "clerk", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "已导入 1 行（fdi-2021，导入人 clerk）" in done.stdout

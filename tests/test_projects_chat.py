@@ -334,3 +334,13 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
     assert red == ["**红旗项目**：", "1. 南湖区 · #2 快项目：提前三个月开工"]
     async with app.database.read(campaign.id) as repos:
         assert await red_flag_proposals(campaign, repos.projects, as_of) == []
+
+
+async def test_a_campaign_without_a_ledger_prints_no_project_sections(
+    database: Database, campaign: Campaign
+) -> None:
+    assert not campaign.projects.enabled  # fdi-2021 declares no [projects]
+    async with database.read(campaign.id) as repos:
+        scope = Period(campaign, repos, datetime.fromisoformat("2021-10-31T10:00:00+08:00"))
+        assert await snail_projects_section(scope) == []
+        assert await red_flag_projects_section(scope) == []

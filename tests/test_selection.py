@@ -30,7 +30,14 @@ def tiny(
 ) -> Campaign:
     """Three units: 甲 100→200, 乙 100→300, 丙 50→100 (baseline → target, fdi)."""
     data = {
-        "campaign": {"id": "t", "name": "测试", "start": start, "end": end},
+        "campaign": {
+            "id": "t",
+            "name": "测试",
+            "start": start,
+            "end": end,
+            "ranking_points": [],
+            "total_points": sum(rule["points"] for rule in rules),
+        },
         "metrics": [{"id": "fdi", "label": "实际利用外资", "unit": "万美元"}],
         "rules": rules,
         "units": [

@@ -1,5 +1,8 @@
 """Every campaign the bot holds, the default one (SAIMA_CAMPAIGN), and which is active in each group.
 
+Only the configured files are read: SAIMA_CAMPAIGN and those listed in SAIMA_CAMPAIGNS, so a draft
+lying beside them cannot stop the bot.
+
 Campaign files are read once at start; imported targets (saima campaign import-targets) and a
 group's binding (/绑定群, /赛事) live in the database and are applied per message, so neither needs
 a restart. Which group runs which campaign is campaign/groups.py's rule.
@@ -30,20 +33,21 @@ class CampaignBook:
         self.configured = tuple(g for g in configured if g)
 
     @classmethod
-    def load(
-        cls, default_path: Path, *directories: Path, configured: Iterable[str] = ()
-    ) -> CampaignBook:
-        """The default campaign plus every *.toml beside it and in `directories` (first id wins)."""
+    def load(cls, default_path: Path, *paths: Path, configured: Iterable[str] = ()) -> CampaignBook:
+        """The default campaign plus the campaign files in `paths`; no two may share an id."""
         default = load_campaign(default_path)
         campaigns = {default.id: default}
-        paths = sorted(
-            {p.resolve() for d in (default_path.parent, *directories) for p in d.glob("*.toml")}
-        )
+        seen = {default_path.resolve()}
         for path in paths:
-            if path == default_path.resolve():
+            if path.resolve() in seen:
                 continue
+            seen.add(path.resolve())
             other = load_campaign(path)
-            campaigns.setdefault(other.id, other)
+            if other.id in campaigns:
+                raise CampaignError(
+                    path, "campaign.id", f"an id no other campaign uses ({other.id})"
+                )
+            campaigns[other.id] = other
         return cls(campaigns.values(), default.id, configured)
 
     @property

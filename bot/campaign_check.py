@@ -1,0 +1,116 @@
+"""`saima campaign check FILE` and `saima campaign docs`: a campaign file as Saima reads it.
+
+The summary fits one screen: units, metrics, rules with their points, the push schedule and the
+final standings the baselines alone would give (what the file's figures mean before anyone posts).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from bulletins.texts import result_label
+from campaign import Campaign, calendar, compute_standings, format_amount
+from campaign.model import CompletionRule, ExcessRule, RatioRule, Rule, ShareRule
+from campaign.schema_docs import render_reference
+from campaign.sections import WeeklySlot
+from handlers import texts
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "campaign-file.md"
+EXAMPLES = ROOT / "docs" / "examples"
+WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def reference_text() -> str:
+    """docs/campaign-file.md as the schema and the two examples render it."""
+    return render_reference(
+        (EXAMPLES / "minimal.toml").read_text(encoding="utf-8"),
+        (EXAMPLES / "full.toml").read_text(encoding="utf-8"),
+    )
+
+
+def check_summary(campaign: Campaign, path: Path | str) -> str:
+    tz = calendar.zone(campaign)
+    window = campaign.window
+    lines = [
+        f"{path}: 有效 · {campaign.id} · {campaign.name}",
+        f"期间 {window.start} … {window.end}（{campaign.timezone}，{window.days}天）"
+        f" · 区域 {campaign.region} · 基数称“{campaign.baseline_label}”",
+        "",
+        f"指标 {len(campaign.metrics)}：",
+    ]
+    for metric in campaign.metrics:
+        source = "项目台账统计" if metric.is_computed else "报送"
+        aliases = f"，又称{'、'.join(metric.aliases)}" if metric.aliases else ""
+        lines.append(f"- {metric.id} {metric.label}（{metric.unit}，{source}{aliases}）")
+    lines += ["", f"单位 {len(campaign.units)}："]
+    for unit in campaign.units:
+        targets = "、".join(_figure(campaign, m, v) for m, v in unit.targets.items())
+        baselines = "、".join(_figure(campaign, m, v) for m, v in unit.baselines.items())
+        line = f"- {unit.name}：目标 {targets or '无'}"
+        lines.append(line + (f"；{campaign.baseline_label} {baselines}" if baselines else ""))
+    total = sum((rule.points for rule in campaign.rules), Decimal(0))
+    lines += ["", f"评分规则 {len(campaign.rules)}，共 {format_amount(total, '')} 分："]
+    lines += [
+        f"- {rule.id} {rule.label} {format_amount(rule.points, '')}分：{_how(campaign, rule)}"
+        for rule in campaign.rules
+    ]
+    points = " / ".join(format_amount(p, "") for p in campaign.ranking_points)
+    lines.append(f"最终赋分：{points or '无'}")
+    lines += ["", f"推送：{_schedule(campaign)}"]
+    lines.append(f"项目台账：{'有' if campaign.projects.enabled else '无（不显示项目栏目）'}")
+    final = calendar.end_of_day(window.end, tz)
+    standings = compute_standings(campaign, {}, final)
+    lines += ["", "按基数计算（此后无人报送）的最终排名："]
+    lines.append(texts.standings_text(campaign, standings, tz, result_label(published=False)))
+    return "\n".join(lines)
+
+
+def _figure(campaign: Campaign, metric_id: str, value: Decimal) -> str:
+    metric = campaign.metric(metric_id)
+    return f"{metric.label}{format_amount(value, metric.unit)}"
+
+
+def _how(campaign: Campaign, rule: Rule) -> str:
+    def label(metric_id: str) -> str:
+        return campaign.metric(metric_id).label
+
+    match rule:
+        case CompletionRule():
+            return (
+                f"{label(rule.metric)}完成率，{_pct(rule.full_at)}满分，"
+                f"{_pct(rule.pro_rata_from)}起按比例"
+            )
+        case ExcessRule():
+            return f"{label(rule.metric)}超出目标部分，最多者满分，其余按比例"
+        case ShareRule():
+            return (
+                f"{label(rule.numerator)}占{label(rule.denominator)}比重，"
+                f"达{_pct(rule.threshold)}满分，以下按比例"
+            )
+        case RatioRule():
+            return f"{label(rule.metric)} ÷ {rule.constant}，最高者满分，其余按比例"
+
+
+def _pct(share: Decimal) -> str:
+    return f"{format_amount(share * 100, '')}%"
+
+
+def _slot(slot: WeeklySlot) -> str:
+    return f"{WEEKDAY_NAMES[slot.weekday]} {slot.at:%H:%M}"
+
+
+def _schedule(campaign: Campaign) -> str:
+    s = campaign.schedule
+    parts = [f"周周比 {_slot(s.weekly)}" if s.weekly else "周周比 不推送"]
+    parts.append(
+        f"月月评 每月{s.monthly_day}日 {s.monthly_at:%H:%M}" if s.monthly_day else "月月评 不推送"
+    )
+    parts.append(
+        f"最终结果 结束后第{s.final_days_after_end}天 {s.final_at:%H:%M}"
+        if s.final_days_after_end
+        else "最终结果 不推送"
+    )
+    parts.append("催报 " + ("、".join(_slot(r) for r in s.reminders) or "无"))
+    return "；".join(parts)
