@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.bundle import Repositories
+from storage.latest_figures import LatestFiguresCache
 from storage.models import Base
 
 logger = logging.getLogger(__name__)
@@ -38,24 +39,27 @@ SessionFactory = async_sessionmaker[AsyncSession]
 class Database:
     engine: AsyncEngine
     sessionmaker: SessionFactory
+    # Each campaign's newest figures per unit, checked against the database at every read.
+    figures: LatestFiguresCache = field(default_factory=LatestFiguresCache)
 
     @asynccontextmanager
     async def write(self, campaign_id: str) -> AsyncIterator[Repositories]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
         async with self.sessionmaker.begin() as session:
-            yield Repositories.bind(session, campaign_id)
+            yield Repositories.bind(session, campaign_id, self.figures)
 
     @asynccontextmanager
     async def read(self, campaign_id: str) -> AsyncIterator[Repositories]:
         """Repositories for reading; nothing written in the block is kept."""
         async with self.sessionmaker() as session:
-            yield Repositories.bind(session, campaign_id)
+            yield Repositories.bind(session, campaign_id, self.figures)
 
     async def delete_all_rows(self) -> None:
         """Empty every table, keeping the schema (the sandbox's /重置)."""
         async with self.sessionmaker.begin() as session:
             for table in reversed(Base.metadata.sorted_tables):  # children before their parents
                 await session.execute(table.delete())
+        self.figures.clear()
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (idempotent; run at every start)."""
