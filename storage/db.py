@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 from storage.bundle import Repositories
 from storage.latest_figures import LatestFiguresCache
 from storage.models import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,13 @@ class Database:
         self.figures.clear()
 
     async def upgrade(self) -> None:
-        """Apply Alembic migrations up to head (idempotent; run at every start)."""
+        """Apply Alembic migrations up to head (idempotent; run at every start).
+
+        A database already at head costs one version query: Alembic is not even imported.
+        """
         async with self.engine.begin() as connection:
+            if await connection.run_sync(_stored_revision) == head_revision():
+                return
             await connection.run_sync(_upgrade)
 
     async def ping(self) -> bool:
@@ -79,7 +86,34 @@ class Database:
         await self.engine.dispose()
 
 
+def head_revision() -> str:
+    """The newest migration's id, read from the scripts' own `revision`/`down_revision` lines."""
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        if found := _REVISION.search(text):
+            revisions.add(found[1])
+        if found := _DOWN_REVISION.search(text):
+            parents.add(found[1])
+    heads = revisions - parents
+    if len(heads) != 1:  # several heads: let Alembic say what is wrong
+        return ""
+    return heads.pop()
+
+
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -88,6 +122,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 
