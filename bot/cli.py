@@ -84,7 +84,9 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(standings_json(standings), ensure_ascii=False, indent=2))
     else:
-        print(texts.standings_text(app.campaign, standings, calendar.zone(app.campaign)))
+        print(
+            texts.standings_text(app.campaign, standings, calendar.zone(app.campaign), whole=True)
+        )
     return 0
 
 

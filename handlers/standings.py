@@ -16,7 +16,8 @@ router = Router("standings")
 @router.command("排名", "rank", help="当前排名：总分、各项得分", usage="/排名")
 async def show_standings(ctx: CommandContext) -> Reply:
     standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
-    return texts.standings_reply(ctx.campaign, standings, calendar.zone(ctx.campaign))
+    tz = calendar.zone(ctx.campaign)
+    return texts.standings_reply(ctx.campaign, standings, tz, ctx.actor.unit)
 
 
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
