@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_speed.py
 	$(BIN)/python benchmarks/stream_throughput.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

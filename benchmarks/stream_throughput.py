@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,26 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import event
 
 from bot.app import App, build_dingtalk
-from bot.config import Settings
+from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.stream import StreamClient
 from bot.messages import IncomingMessage
+from campaign import Role, load_campaign
 from tests.fakes.dingtalk import FakeDingTalk
 
 HERE = Path(__file__).resolve().parent
 
-# Each unit head posts its unit's figures; equal to the last post is allowed, and each is stored.
-HEADS = (
-    ("head-nanhu", 41200),
-    ("head-xiuzhou", 36000),
-    ("head-jiashan", 30000),
-    ("head-pinghu", 30000),
-    ("head-haiyan", 20000),
-    ("head-haining", 30000),
-    ("head-tongxiang", 20000),
-    ("head-jingkai", 20000),
-    ("head-gangqu", 15000),
+# Each unit head posts its unit's target as its cumulative figure: above the baseline, equal to
+# its last post (allowed), so every post is stored.
+HEADS = tuple(
+    (member.staff_id, load_campaign(SHIPPED_CAMPAIGN).unit(member.unit).targets["fdi"])
+    for member in load_campaign(SHIPPED_CAMPAIGN).members
+    if member.role is Role.HEAD and member.unit
 )
 
 
@@ -56,13 +53,21 @@ def post(n: int) -> tuple[str, str]:
     return staff_id, f"/周报 实际利用外资={fdi}"
 
 
-# Inside the shipped campaign's window (a post after it is refused): 2021-10-15 10:00 +08:00.
-POSTED_AT_MS = 1_634_263_200_000
-
-
 async def say(fake: FakeDingTalk, n: int) -> str:
     staff_id, text = post(n)
-    return await fake.say(text, sender=staff_id, created_at_ms=POSTED_AT_MS + n)
+    return await fake.say(text, sender=staff_id)
+
+
+def running_campaign(directory: Path) -> Path:
+    """The shipped campaign with its window moved around today: a post after the window is
+    refused, and DingTalk stamps a post with the real time."""
+    today = date.today()
+    text = SHIPPED_CAMPAIGN.read_text(encoding="utf-8")
+    text = text.replace("start = 2021-08-01", f"start = {today - timedelta(days=60)}")
+    text = text.replace("end = 2021-11-30", f"end = {today + timedelta(days=60)}")
+    path = directory / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 async def burst(fake: FakeDingTalk, posts: int) -> float:
@@ -125,7 +130,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def spread(values: list[float]) -> str:
-    return f"{min(values):8.1f} {statistics.median(values):8.1f} {max(values):8.1f}"
+    return f"{min(values):8.4g} {statistics.median(values):8.4g} {max(values):8.4g}"
 
 
 async def one_round(directory: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -215,6 +220,7 @@ def saima_starter(
             client_secret=fake.client_secret,
             openapi_endpoint=fake.url,
             open_conversation_id="bench-group",
+            campaign_path=running_campaign(directory),
         )
         app = App.build(settings)
         if synchronous != "full":
