@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_speed.py
 	$(BIN)/python benchmarks/stream_throughput.py
 	$(BIN)/python benchmarks/import_speed.py
+	$(BIN)/python benchmarks/startup.py
 
 docs: $(STAMP)
 	$(BIN)/saima campaign docs

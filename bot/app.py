@@ -11,8 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from bot.chat.campaign_book import CampaignBook
 from bot.chat.desk import DeskLinks
@@ -20,30 +19,27 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dingtalk.http import CallbackServer, StoredSeen
-from bot.dingtalk.inbound import Inbound
-from bot.dingtalk.openapi import OpenApiClient, create_http_session
-from bot.dingtalk.outbox import OutboxRelay
-from bot.dingtalk.sender import Sender
-from bot.dingtalk.services import DingTalk, wait_for_shutdown
-from bot.dingtalk.stream import StreamClient, stream_client
-from bot.dingtalk.timing import Timer
-from bot.web.desk import Desk
-from bot.web.health import Health, fixed_transport, stream_transport
-from bot.web.server import WebServer
-from bulletins.chart import ranking_chart
 from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
 from handlers import ROUTERS, UNKNOWN
-from scheduler.runtime import RunningBulletins, start_bulletins
 from scheduler.workdays import CHINA
 from storage import Database, open_database
 from storage.backup import DatabaseLock, sqlite_file
 from storage.health import DatabaseFileGuard
 
+# The DingTalk SDK, aiohttp's client and server, APScheduler and matplotlib load only where they
+# are used: `saima say` and the sandbox start without them.
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.dingtalk.services import DingTalk
+    from bot.dingtalk.timing import Timer
+    from bot.web.desk import Desk
+    from scheduler.runtime import RunningBulletins
+
 logger = logging.getLogger(__name__)
 
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+HTTP_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15, 5
 CHART_KEY_SUFFIX = "#chart"  # the chart of `monthly:2021-10` is pushed as `monthly:2021-10#chart`
 
 
@@ -86,8 +82,18 @@ class App:
         if self.book is not None:  # targets imported from CSV apply over the file's
             async with self.database.read(self.campaign.id) as repos:
                 self.campaign = await self.book.with_targets(repos.targets, self.campaign)
-        # One shared client for every outbound call (STYLE decision 2).
-        self.http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """One shared client for every outbound call (STYLE decision 2), made on first use."""
+        if self.http is None:
+            import aiohttp
+
+            self.http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=HTTP_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS
+                )
+            )
+        return self.http
 
     async def stop(self) -> None:
         if self.http is not None:
@@ -117,8 +123,14 @@ def build_dingtalk(
 
     `max_attempts=1` (the doctor) reports a failure at once instead of retrying it.
     """
+    from bot.dingtalk.inbound import Inbound
+    from bot.dingtalk.openapi import OpenApiClient
+    from bot.dingtalk.outbox import OutboxRelay
+    from bot.dingtalk.sender import Sender
+    from bot.dingtalk.services import DingTalk
+
     settings = app.settings
-    http = session or app.http or create_http_session()
+    http = session or app.http_session()
     client = OpenApiClient(
         http,
         endpoint=settings.openapi_endpoint,
@@ -144,6 +156,12 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
     """`saima run` with DingTalk: the transport, and the web server (/healthz) beside it in every
     mode; HTTP callback mode serves DingTalk's callback on that same server. Returns the exit
     status: 0 on SIGTERM/SIGINT, non-zero when the database file was lost."""
+    from bot.dingtalk.http import CallbackServer, StoredSeen
+    from bot.dingtalk.services import wait_for_shutdown
+    from bot.dingtalk.stream import StreamClient, stream_client
+    from bot.web.health import Health, fixed_transport, stream_transport
+    from bot.web.server import WebServer
+
     guard = app.guard or DatabaseFileGuard(app.database)
     stream: StreamClient | None = None
     if transport == "stream":
@@ -175,6 +193,8 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
 
 def build_desk(app: App, token: str, host: str, port: int) -> Desk:
     """The dashboard, and the links to it that /看板 and /导出 send (SAIMA_WEB_URL or host:port)."""
+    from bot.web.desk import Desk
+
     base_url = app.settings.web_url or f"http://{host}:{port}"
     links = DeskLinks(base_url, token)
     app.pipeline.desk = links
@@ -199,6 +219,8 @@ def bulletin_service(
     chart_sink: ChartSink | None,
 ) -> BulletinService:
     """The bulletin use case pushing through `relay`; charts only where a sink can take them."""
+    from bulletins.chart import render_chart
+
     return BulletinService(
         app.database,
         app.campaign,
@@ -209,7 +231,7 @@ def bulletin_service(
         can_mention=can_mention,
         work=CHINA,
         chart_sink=chart_sink,
-        chart_renderer=ranking_chart if chart_sink is not None else None,
+        chart_renderer=render_chart if chart_sink is not None else None,
     )
 
 
@@ -248,6 +270,8 @@ async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[Run
     It queues into the transport's own outbox relay, which wakes at once to send (and, before the
     transport has started it, sends the queued catch-up pushes when it starts).
     """
+    from scheduler.runtime import start_bulletins
+
     running = await start_bulletins(dingtalk_bulletins(app, dingtalk))
     try:
         yield running

@@ -29,7 +29,6 @@ from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
 from bot.messages import IncomingMessage
-from bot.sandbox.serve import has_console_input, serve_sandbox
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
@@ -118,7 +117,11 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
             if standings.mode is Mode.FINAL
             else texts.interim_phase(standings, live=not at)
         )
-        print(texts.standings_text(app.campaign, standings, calendar.zone(app.campaign), phase))
+        print(
+            texts.standings_text(
+                app.campaign, standings, calendar.zone(app.campaign), phase, whole=True
+            )
+        )
     return 0
 
 
@@ -156,6 +159,8 @@ NO_CONSOLE_WARNING = (
 async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
     transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
     if transport == "sandbox":
+        from bot.sandbox.serve import has_console_input, serve_sandbox
+
         app = App.build(settings, database_url=settings.sandbox_database_url)
         if not has_console_input(sys.stdin):
             logger.warning(NO_CONSOLE_WARNING)  # serve_sandbox then serves the web side only

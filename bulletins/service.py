@@ -54,7 +54,7 @@ class Relay(Protocol):
 
 
 ChartSink = Callable[[str, str, bytes], Awaitable[None]]  # (key, title, png)
-ChartRenderer = Callable[[str, Any], bytes]  # (title, standings) -> png
+ChartRenderer = Callable[[str, Any], Awaitable[bytes]]  # (title, standings) -> png
 
 
 class BulletinService:
@@ -182,7 +182,7 @@ class BulletinService:
             return
         title = bulletin_texts.chart_title(rendered.title)
         try:
-            png = await asyncio.to_thread(self.chart_renderer, title, rendered.standings)
+            png = await self.chart_renderer(title, rendered.standings)
             await self.chart_sink(rendered.key, title, png)
         except NoCjkFont as error:  # the bulletin is complete without its chart
             logger.warning("no chart for %s: %s", rendered.key, error)

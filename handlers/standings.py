@@ -33,7 +33,7 @@ async def show_standings(ctx: CommandContext) -> Reply:
         standings = await load_standings(campaign, ctx.repos, ctx.now)
         live = True
     phase = await phase_text(ctx, standings, live)
-    return texts.standings_reply(campaign, standings, tz, phase)
+    return texts.standings_reply(campaign, standings, tz, phase, ctx.actor.unit)
 
 
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 logger = logging.getLogger(__name__)
@@ -99,6 +98,8 @@ def pg_dump_advice(url: str) -> str:
 
 def known_revisions(script_location: Path) -> list[str]:
     """Our migrations' revision ids, oldest first."""
+    from alembic.script import ScriptDirectory  # only when a backup or restore needs it
+
     script = ScriptDirectory(str(script_location))
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 

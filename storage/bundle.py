@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulletins import BulletinRepository
+from storage.latest_figures import LatestFiguresCache
 from storage.outbox import OutboxRepository
 from storage.projects import ProjectRepository, TargetRepository
 from storage.repositories import (
@@ -38,12 +39,15 @@ class Repositories:
     groups: GroupRepository  # every campaign's: its methods name the campaign
     seen_callbacks: SeenCallbackRepository
     _session: AsyncSession = field(repr=False)
+    _figures: LatestFiguresCache | None = field(repr=False, default=None)
 
     @classmethod
-    def bind(cls, session: AsyncSession, campaign_id: str) -> Repositories:
+    def bind(
+        cls, session: AsyncSession, campaign_id: str, figures: LatestFiguresCache | None = None
+    ) -> Repositories:
         return cls(
             campaign_id=campaign_id,
-            reports=ReportRepository(session, campaign_id),
+            reports=ReportRepository(session, campaign_id, figures),
             bindings=BindingRepository(session, campaign_id),
             projects=ProjectRepository(session, campaign_id),
             bulletins=BulletinRepository(session, campaign_id),
@@ -55,13 +59,14 @@ class Repositories:
             groups=GroupRepository(session),
             seen_callbacks=SeenCallbackRepository(session),
             _session=session,
+            _figures=figures,
         )
 
     def for_campaign(self, campaign_id: str) -> Repositories:
         """The same unit of work, with the campaign's repositories bound to `campaign_id`."""
         if campaign_id == self.campaign_id:
             return self
-        return Repositories.bind(self._session, campaign_id)
+        return Repositories.bind(self._session, campaign_id, self._figures)
 
     def savepoint(self) -> AbstractAsyncContextManager[Any]:
         """A nested transaction: writes inside it are undone if the block raises."""

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,7 +23,11 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.backup import backup_before_upgrade, sqlite_file
 from storage.bundle import Repositories
+from storage.latest_figures import LatestFiguresCache
 from storage.models import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +44,20 @@ SessionFactory = async_sessionmaker[AsyncSession]
 class Database:
     engine: AsyncEngine
     sessionmaker: SessionFactory
+    # Each campaign's newest figures per unit, checked against the database at every read.
+    figures: LatestFiguresCache = field(default_factory=LatestFiguresCache)
 
     @asynccontextmanager
     async def write(self, campaign_id: str) -> AsyncIterator[Repositories]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
         async with self.sessionmaker.begin() as session:
-            yield Repositories.bind(session, campaign_id)
+            yield Repositories.bind(session, campaign_id, self.figures)
 
     @asynccontextmanager
     async def read(self, campaign_id: str) -> AsyncIterator[Repositories]:
         """Repositories for reading; nothing written in the block is kept."""
         async with self.sessionmaker() as session:
-            yield Repositories.bind(session, campaign_id)
+            yield Repositories.bind(session, campaign_id, self.figures)
 
     async def delete_all_rows(self) -> None:
         """Empty every table but the audit log, keeping the schema (the sandbox's /重置).
@@ -62,10 +67,17 @@ class Database:
             for table in reversed(Base.metadata.sorted_tables):  # children before their parents
                 if table.name != AUDIT_TABLE:
                     await session.execute(table.delete())
+        self.figures.clear()
 
     async def upgrade(self) -> None:
-        """Apply Alembic migrations up to head (idempotent; run at every start). A database file
-        behind head is first copied beside itself, named with its revision and the time."""
+        """Apply Alembic migrations up to head (idempotent; run at every start).
+
+        A database already at head costs one version query: Alembic is not even imported. A
+        database file behind head is first copied beside itself, named with its revision and time.
+        """
+        async with self.engine.connect() as connection:
+            if await connection.run_sync(_stored_revision) == head_revision():
+                return
         path = sqlite_file(self.engine.url)
         if path is not None:
             saved = await asyncio.to_thread(backup_before_upgrade, path, MIGRATIONS)
@@ -87,7 +99,34 @@ class Database:
         await self.engine.dispose()
 
 
+def head_revision() -> str:
+    """The newest migration's id, read from the scripts' own `revision`/`down_revision` lines."""
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        if found := _REVISION.search(text):
+            revisions.add(found[1])
+        if found := _DOWN_REVISION.search(text):
+            parents.add(found[1])
+    heads = revisions - parents
+    if len(heads) != 1:  # several heads: let Alembic say what is wrong
+        return ""
+    return heads.pop()
+
+
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -96,6 +135,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 

@@ -7,15 +7,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from types import MappingProxyType
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Role
 from campaign.membership import Binding
+from storage.latest_figures import LatestFigures, LatestFiguresCache, NewestReport
 from storage.models import AppState, InboxMessage, Report
 from storage.models import Binding as BindingRow
 
@@ -73,6 +75,30 @@ def _version(row: Report) -> ReportVersion:
         reason=row.reason,
         msg_id=row.msg_id,
         source=row.source,
+    )
+
+
+def _version_columns(table: Table) -> tuple[Any, ...]:
+    c = table.c
+    return (
+        c.id, c.unit, c.week, c.reported_at, c.staff_id, c.kind, c.values_json, c.posted_json,
+        c.highlights, c.problems, c.reason,
+    )  # fmt: skip
+
+
+def _plain_version(row: Row[Any]) -> ReportVersion:
+    return ReportVersion(
+        id=row.id,
+        unit=row.unit,
+        week=row.week,
+        reported_at=row.reported_at,
+        staff_id=row.staff_id,
+        kind=row.kind,
+        values=load_values(row.values_json),
+        posted=load_values(row.posted_json),
+        highlights=row.highlights,
+        problems=row.problems,
+        reason=row.reason,
     )
 
 
@@ -227,8 +253,11 @@ class BindingRepository:
 
 
 class ReportRepository:
-    def __init__(self, session: AsyncSession, campaign_id: str) -> None:
+    def __init__(
+        self, session: AsyncSession, campaign_id: str, cache: LatestFiguresCache | None = None
+    ) -> None:
         self.session, self.campaign_id = session, campaign_id
+        self.cache = cache  # each unit's newest figures between messages (None: always ask)
 
     async def add(
         self,
@@ -245,23 +274,66 @@ class ReportRepository:
         problems: str = "",
         reason: str = "",
     ) -> None:
-        self.session.add(
-            Report(
-                campaign_id=self.campaign_id,
+        table = cast(Table, Report.__table__)
+        before = await self.newest() if self.cache is not None else None
+        values_json, posted_json = dump_values(values), dump_values(posted)
+        row = {
+            "campaign_id": self.campaign_id,
+            "unit": unit,
+            "week": week,
+            "reported_at": reported_at,
+            "staff_id": staff_id,
+            "msg_id": msg_id,
+            "kind": kind,
+            "values_json": values_json,
+            "posted_json": posted_json,
+            "highlights": highlights,
+            "problems": problems,
+            "reason": reason,
+        }
+        new_id = (
+            await self.session.execute(table.insert().values(row).returning(table.c.id))
+        ).one()[0]
+        held = self.cache.get(self.campaign_id, before) if self.cache and before else None
+        if held is not None:  # it was current before this insert: bring it up to date
+            assert self.cache is not None
+            newest = NewestReport(new_id, msg_id, unit, reported_at, values_json)
+            version = ReportVersion(
+                id=new_id,
                 unit=unit,
                 week=week,
                 reported_at=reported_at,
                 staff_id=staff_id,
-                msg_id=msg_id,
                 kind=kind,
-                values_json=dump_values(values),
-                posted_json=dump_values(posted),
+                values=load_values(values_json),
+                posted=load_values(posted_json),
                 highlights=highlights,
                 problems=problems,
                 reason=reason,
+                msg_id=msg_id,
             )
-        )
-        await self.session.flush()
+            self.cache.put(self.campaign_id, held.with_version(newest, version))
+
+    async def newest(self) -> NewestReport | None:
+        """The campaign's newest report row by id: the key of the cached figures."""
+        table = cast(Table, Report.__table__)
+        # `campaign_id || ''` keeps SQLite off the (campaign, unit, time) index, whose order is
+        # not the id's: it reads the table backwards from its last row instead.
+        row = (
+            await self.session.execute(
+                select(
+                    table.c.id,
+                    table.c.msg_id,
+                    table.c.unit,
+                    table.c.reported_at,
+                    table.c.values_json,
+                )
+                .where(table.c.campaign_id.concat("") == self.campaign_id)
+                .order_by(table.c.id.desc())
+                .limit(1)
+            )
+        ).one_or_none()
+        return None if row is None else NewestReport(*row)
 
     async def add_imported(
         self, reports: Sequence[NewReport], *, staff_id: str, source: str
@@ -332,24 +404,64 @@ class ReportRepository:
         """Each unit's newest version at `as_of` (optionally only versions from `since` on).
 
         `inclusive=False` reads `as_of` as a period's end: a version at that very instant
-        belongs to the next period (calendar's half-open periods)."""
-        cutoff = Report.reported_at <= as_of if inclusive else Report.reported_at < as_of
-        ranked = select(
-            Report.id,
-            func.row_number()
-            .over(
-                partition_by=Report.unit,
-                order_by=(Report.reported_at.desc(), Report.id.desc()),
-            )
-            .label("n"),
-        ).where(Report.campaign_id == self.campaign_id, cutoff)
-        if since is not None:
-            ranked = ranked.where(Report.reported_at >= since)
-        newest = ranked.subquery()
-        rows = await self.session.scalars(
-            select(Report).join(newest, newest.c.id == Report.id).where(newest.c.n == 1)
+        belongs to the next period (calendar's half-open periods). With a cache (inclusive reads
+        only), the current figures come from it while the campaign's newest report is the
+        one it was built on, and `as_of` is after every unit's newest version (the usual "now").
+        """
+        if since is None and inclusive and self.cache is not None:
+            newest = await self.newest()
+            if newest is None:
+                return {}
+            entry = self.cache.get(self.campaign_id, newest)
+            if entry is None:
+                entry = LatestFigures(
+                    newest, MappingProxyType(await self._seek_latest(None, None, inclusive=True))
+                )
+                self.cache.put(self.campaign_id, entry)
+            cached = entry.as_of(as_of)
+            if cached is not None:
+                return dict(cached)
+        return await self._seek_latest(as_of, since, inclusive=inclusive)
+
+    async def _seek_latest(
+        self, as_of: datetime | None, since: datetime | None, *, inclusive: bool
+    ) -> dict[str, ReportVersion]:
+        """One index seek per unit on ix_reports_unit_time, whatever the campaign's history: the
+        units come from a loose index scan (each the next name after the previous one), each
+        unit's newest version from `ORDER BY reported_at DESC, id DESC LIMIT 1`. Plain rows."""
+        table = cast(Table, Report.__table__)
+        first, later, newest = table.alias("first"), table.alias("later"), table.alias("newest")
+        units = (
+            select(func.min(first.c.unit).label("unit"))
+            .where(first.c.campaign_id == self.campaign_id)
+            .cte("units", recursive=True)
         )
-        return {row.unit: _version(row) for row in rows}
+        next_unit = (
+            select(func.min(later.c.unit))
+            .where(later.c.campaign_id == self.campaign_id, later.c.unit > units.c.unit)
+            .scalar_subquery()
+        )
+        units = units.union_all(select(next_unit).where(units.c.unit.is_not(None)))
+        newest_id = (
+            select(newest.c.id)
+            .where(
+                newest.c.campaign_id == self.campaign_id,
+                newest.c.unit == units.c.unit,
+                *(
+                    [newest.c.reported_at <= as_of if inclusive else newest.c.reported_at < as_of]
+                    if as_of is not None
+                    else []
+                ),
+                *([newest.c.reported_at >= since] if since is not None else []),
+            )
+            .order_by(newest.c.reported_at.desc(), newest.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(*_version_columns(table)).select_from(units).join(table, table.c.id == newest_id)
+        )
+        return {row.unit: _plain_version(row) for row in rows}
 
     async def has_seeded_after(self, moment: datetime) -> bool:
         """Is there a version after `moment` that came from no chat message (seeded demo data)?"""

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
 from campaign import Campaign, Mode, Standings, format_amount
+from campaign.excerpt import FULL_UP_TO, excerpt
 from campaign.formatting import items_line, moment, num, pct
 from campaign.model import RatioRule, ShareRule
 from campaign.ranking import target_at
@@ -30,20 +31,38 @@ def as_of_line(standings: Standings, campaign: Campaign, tz: ZoneInfo, phase: st
     return f"截至{moment(standings.as_of, tz)} · {phase} · 有数据 {standings.reported}/{units}"
 
 
-def standings_text(campaign: Campaign, standings: Standings, tz: ZoneInfo, phase: str) -> str:
+def standings_text(
+    campaign: Campaign,
+    standings: Standings,
+    tz: ZoneInfo,
+    phase: str,
+    mine: str | None = None,
+    whole: bool = False,
+) -> str:
+    """The ranking; unless `whole`, beyond 30 units the top 10, `mine` and its neighbours, the
+    last 3 (one group message under 4 KB)."""
     lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz, phase), ""]
     shared = Counter(row.rank for row in standings.rows)
-    for row in standings.rows:
+    names = [row.entity for row in standings.rows]
+    mine_at = names.index(mine) if mine in names else None
+    for row in standings.rows if whole else excerpt(standings.rows, mine_at):
+        if row is None:
+            lines.append("……")
+            continue
         tie = "（并列）" if shared[row.rank] > 1 else ""
         points = f" · 赋分{num(row.points, 2)}" if row.points is not None else ""
         unreported = "（未报，按基数）" if not row.figures.reported else ""
         lines.append(f"{row.rank}. **{row.entity}** {num(row.total)}分{tie}{points}{unreported}")
         lines.append(f"   {items_line(campaign, row)}")
+    if not whole and len(standings.rows) > FULL_UP_TO:
+        lines += ["", f"完整排名共{len(standings.rows)}个单位，管理员可导出：saima rank --json"]
     return "\n".join(lines)
 
 
-def standings_reply(campaign: Campaign, standings: Standings, tz: ZoneInfo, phase: str) -> Reply:
-    return Reply.markdown("排名", standings_text(campaign, standings, tz, phase))
+def standings_reply(
+    campaign: Campaign, standings: Standings, tz: ZoneInfo, phase: str, mine: str | None = None
+) -> Reply:
+    return Reply.markdown("排名", standings_text(campaign, standings, tz, phase, mine))
 
 
 def moment_not_reached(at: datetime, tz: ZoneInfo) -> str:
