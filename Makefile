@@ -21,13 +21,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/saima run
 
-test: $(STAMP)
-	$(BIN)/ruff check bot bulletins campaign handlers scheduler storage tests benchmarks
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check bot bulletins campaign handlers scheduler storage tests benchmarks
 	$(BIN)/ruff check bot bulletins campaign handlers scheduler storage tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_speed.py

@@ -35,6 +35,7 @@ from campaign.model import (
     Window,
 )
 from campaign.schema import check_known_keys
+from campaign.sections import ProjectSettings
 from campaign.toml_lines import line_of
 
 
@@ -50,7 +51,7 @@ class _Reader:
     def fail(self, name: str, expected: str) -> CampaignError:
         return CampaignError(self.path, self.key(name), expected)
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def text(self, name: str, default: str | None = None) -> str:
         value = self.table.get(name, default)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(name, "a non-empty string")
@@ -121,7 +122,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     if not isinstance(head_table, dict):
         raise CampaignError(path, "campaign", "a [campaign] table")
     head = _Reader(path, head_table, "campaign")
-    timezone = head.str("timezone", "Asia/Shanghai")
+    timezone = head.text("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -168,8 +169,8 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     _unique(path, "members", [m.staff_id for m in members])
 
     return Campaign(
-        id=head.str("id"),
-        name=head.str("name"),
+        id=head.text("id"),
+        name=head.text("name"),
         timezone=timezone,
         window=window,
         metrics=metrics,
@@ -177,9 +178,9 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         rules=rules,
         ranking_points=points,
         members=members,
-        baseline_label=head.str("baseline_label", "基数"),
+        baseline_label=head.text("baseline_label", "基数"),
         groups=tuple(groups),
-        region=head.str("region", "全市"),
+        region=head.text("region", "全市"),
         schedule=parse_schedule(path, data.get("schedule")),
         selection=parse_selection(path, data.get("selection"), metrics, rules, units),
         bulletins=parse_bulletins(path, data.get("bulletins")),
@@ -187,8 +188,8 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     )
 
 
-def _metric(r: _Reader, project_settings: projects.ProjectSettings) -> Metric:
-    unit = r.str("unit")
+def _metric(r: _Reader, project_settings: ProjectSettings) -> Metric:
+    unit = r.text("unit")
     try:
         split_unit(unit)
     except ValueError:
@@ -207,7 +208,7 @@ def _metric(r: _Reader, project_settings: projects.ProjectSettings) -> Metric:
                 "unit", f"{expected_unit} for a metric measuring {query.measure} of projects"
             )
     metric = Metric(
-        id=r.str("id"), label=r.str("label"), unit=unit, aliases=r.strs("aliases"), query=query
+        id=r.text("id"), label=r.text("label"), unit=unit, aliases=r.strs("aliases"), query=query
     )
     if "example" in r.table:
         return replace(metric, example=_example(r, metric))
@@ -216,7 +217,7 @@ def _metric(r: _Reader, project_settings: projects.ProjectSettings) -> Metric:
 
 def _example(r: _Reader, metric: Metric) -> str:
     """'高技术=20000': one of the metric's names, '=', an amount in its unit."""
-    name, _, amount = r.str("example").partition("=")
+    name, _, amount = r.text("example").partition("=")
     try:
         if name.strip() not in metric.names:
             raise AmountError(name)
@@ -244,7 +245,7 @@ def _unit(r: _Reader, metric_ids: set[str]) -> Unit:
                 f"a target no lower than the baseline ({baselines[metric_id]})",
             )
     return Unit(
-        name=r.str("name"),
+        name=r.text("name"),
         aliases=r.strs("aliases"),
         targets=targets,
         baselines=baselines,
@@ -253,19 +254,19 @@ def _unit(r: _Reader, metric_ids: set[str]) -> Unit:
 
 
 def _metric_ref(r: _Reader, name: str, metric_ids: set[str]) -> str:
-    value = r.str(name)
+    value = r.text(name)
     if value not in metric_ids:
         raise r.fail(name, f"a metric id ({', '.join(sorted(metric_ids))})")
     return value
 
 
 def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
-    kind = r.str("kind")
-    label = r.str("label")
+    kind = r.text("kind")
+    label = r.text("label")
     points = r.number("points")
     if points <= 0:
         raise r.fail("points", "a number above 0")
-    common = {"id": r.str("id"), "label": label, "points": points, "short": r.str("short", label)}
+    rule_id, short = r.text("id"), r.text("short", label)
     match kind:
         case "completion":
             full_at = r.number("full_at", Decimal(1))
@@ -275,23 +276,40 @@ def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
             if not 0 <= pro_rata_from < full_at:
                 raise r.fail("pro_rata_from", f"a rate from 0 up to full_at ({full_at}), e.g. 0.8")
             return CompletionRule(
-                **common,
+                id=rule_id,
+                label=label,
+                points=points,
+                short=short,
                 metric=_metric_ref(r, "metric", metric_ids),
                 full_at=full_at,
                 pro_rata_from=pro_rata_from,
             )
         case "excess":
-            return ExcessRule(**common, metric=_metric_ref(r, "metric", metric_ids))
+            return ExcessRule(
+                id=rule_id,
+                label=label,
+                points=points,
+                short=short,
+                metric=_metric_ref(r, "metric", metric_ids),
+            )
         case "share":
             return ShareRule(
-                **common,
+                id=rule_id,
+                label=label,
+                points=points,
+                short=short,
                 numerator=_metric_ref(r, "numerator", metric_ids),
                 denominator=_metric_ref(r, "denominator", metric_ids),
                 threshold=r.number("threshold"),
             )
         case "ratio":
             return RatioRule(
-                **common, metric=_metric_ref(r, "metric", metric_ids), constant=r.str("constant")
+                id=rule_id,
+                label=label,
+                points=points,
+                short=short,
+                metric=_metric_ref(r, "metric", metric_ids),
+                constant=r.text("constant"),
             )
     raise r.fail("kind", "one of completion, excess, share, ratio")
 
@@ -351,7 +369,7 @@ def _ranking_points(head: _Reader, unit_count: int) -> tuple[Decimal, ...]:
 
 
 def _member(r: _Reader, unit_names: set[str]) -> Member:
-    role_text = r.str("role")
+    role_text = r.text("role")
     try:
         role = Role(role_text)
     except ValueError:
@@ -364,7 +382,7 @@ def _member(r: _Reader, unit_names: set[str]) -> Member:
     staff_id = r.table.get("staff_id")
     if not isinstance(staff_id, str | int) or isinstance(staff_id, bool) or not str(staff_id):
         raise r.fail("staff_id", "a DingTalk staffId (string)")
-    return Member(staff_id=str(staff_id), name=r.str("name"), role=role, unit=unit)
+    return Member(staff_id=str(staff_id), name=r.text("name"), role=role, unit=unit)
 
 
 def _unique(path: Path, key: str, values: list[str]) -> None:
