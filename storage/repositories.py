@@ -60,7 +60,8 @@ class NewReport:
     problems: str = ""
 
 
-def _version(row: Report) -> ReportVersion:
+def _version(row: Report | Row[Any]) -> ReportVersion:
+    """From an ORM row or a plain row of `_version_columns` (the same names)."""
     return ReportVersion(
         id=row.id,
         unit=row.unit,
@@ -82,24 +83,8 @@ def _version_columns(table: Table) -> tuple[Any, ...]:
     c = table.c
     return (
         c.id, c.unit, c.week, c.reported_at, c.staff_id, c.kind, c.values_json, c.posted_json,
-        c.highlights, c.problems, c.reason,
+        c.highlights, c.problems, c.reason, c.msg_id, c.source,
     )  # fmt: skip
-
-
-def _plain_version(row: Row[Any]) -> ReportVersion:
-    return ReportVersion(
-        id=row.id,
-        unit=row.unit,
-        week=row.week,
-        reported_at=row.reported_at,
-        staff_id=row.staff_id,
-        kind=row.kind,
-        values=load_values(row.values_json),
-        posted=load_values(row.posted_json),
-        highlights=row.highlights,
-        problems=row.problems,
-        reason=row.reason,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,7 +446,7 @@ class ReportRepository:
         rows = await self.session.execute(
             select(*_version_columns(table)).select_from(units).join(table, table.c.id == newest_id)
         )
-        return {row.unit: _plain_version(row) for row in rows}
+        return {row.unit: _version(row) for row in rows}
 
     async def has_seeded_after(self, moment: datetime) -> bool:
         """Is there a version after `moment` that came from no chat message (seeded demo data)?"""

@@ -176,3 +176,28 @@ async def test_a_weekly_posts_reply_reuses_the_standings_its_post_updated(
     assert statements == []
     assert posted is not None and "已收到报送 · 秀洲区" in posted.text
     assert ranked is not None and "有数据 2/9" in ranked.text
+
+
+async def test_versions_from_the_seek_and_the_cache_keep_their_message_and_source(
+    database: Database,
+) -> None:
+    """The seek's plain rows and the cache carry what the ORM rows carry (the desk's exports and
+    /历史 name the message a figure came from)."""
+    async with database.write("a") as repos:
+        values = {"fdi": Decimal(100)}
+        await repos.reports.add(
+            unit="南湖区",
+            week="2021-W35",
+            reported_at=at(1),
+            staff_id="s",
+            msg_id="msg-1",
+            kind="post",
+            values=values,
+            posted=values,
+        )
+    for as_of in (at(1000), at(500)):  # the second read may come from the cache
+        async with database.read("a") as repos:
+            latest = await repos.reports.latest_per_unit(as_of)
+            (version,) = latest.values()
+            full = await repos.reports.history("南湖区")
+        assert version == full[0] and version.msg_id == "msg-1" and version.source == ""
