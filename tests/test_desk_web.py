@@ -178,7 +178,12 @@ async def test_the_reports_csv_round_trips_every_version(app: App, client: TestC
     [
         ("### 排名", "<h3>排名</h3>"),
         ("**南湖区** 78分", "<p><strong>南湖区</strong> 78分</p>"),
-        ("1. 一\n2. 二", "<ol>\n<li>一</li>\n<li>二</li>\n</ol>"),
+        ("1. 一\n2. 二", '<ol>\n<li value="1">一</li>\n<li value="2">二</li>\n</ol>'),
+        # a detail line between items (the weekly's rows) must not restart the numbers at 1
+        (
+            "1. 甲\n   本周 +1\n2. 乙",
+            '<ol>\n<li value="1">甲</li>\n</ol>\n<p>   本周 +1</p>\n<ol>\n<li value="2">乙</li>\n</ol>',
+        ),
         ("- 甲", "<ul>\n<li>甲</li>\n</ul>"),
         ("> 亮点：签约", "<blockquote>亮点：签约</blockquote>"),
         ("<script>x</script>", "<p>&lt;script&gt;x&lt;/script&gt;</p>"),

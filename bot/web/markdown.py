@@ -34,7 +34,10 @@ def render_markdown(text: str) -> str:
                 out.append(f"</{open_list}>" if open_list else "")
                 out.append(f"<{block}>")
                 open_list = block
-            out.append(f"<li>{_inline(item)}</li>")
+            # DingTalk shows a list's own numbers: a line between items must not restart them at 1.
+            number = ORDERED.match(line)
+            value = f' value="{number[1]}"' if block == "ol" and number else ""
+            out.append(f"<li{value}>{_inline(item)}</li>")
             continue
         if open_list:
             out.append(f"</{open_list}>")
