@@ -65,6 +65,7 @@ def running_campaign(directory: Path) -> Path:
     text = SHIPPED_CAMPAIGN.read_text(encoding="utf-8")
     text = text.replace("start = 2021-08-01", f"start = {today - timedelta(days=60)}")
     text = text.replace("end = 2021-11-30", f"end = {today + timedelta(days=60)}")
+    text = text.replace("close = 2021-12-10", f"close = {today + timedelta(days=70)}")
     path = directory / "campaign.toml"
     path.write_text(text, encoding="utf-8")
     return path

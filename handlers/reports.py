@@ -88,7 +88,7 @@ async def record_report(ctx: CommandContext) -> Reply:
     if jumps:
         await hold(ctx, post)
         return texts.jump_held(jumps, JUMP_FACTOR)
-    return await store_post(ctx, post)
+    return await store_post(ctx, post, current)
 
 
 async def find_jumps(
@@ -160,9 +160,11 @@ async def hold(ctx: CommandContext, post: PendingPost) -> None:
     await ctx.repos.state.set(_hold_key(ctx), json.dumps(record, ensure_ascii=False))
 
 
-async def store_post(ctx: CommandContext, post: PendingPost) -> Reply:
+async def store_post(
+    ctx: CommandContext, post: PendingPost, current: ReportVersion | None
+) -> Reply:
+    """Store `post` over `current`, the unit's newest version the caller read in this unit of work."""
     campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
-    current = await ctx.repos.reports.latest(post.unit, ctx.now)
     await ctx.repos.reports.add(
         unit=post.unit,
         week=post.week,
@@ -224,7 +226,7 @@ async def confirm_report(ctx: CommandContext) -> Reply:
     newest = await ctx.repos.reports.latest(post.unit, ctx.now)
     if (newest.id if newest else None) != post.after_id:
         raise UserFacingError(texts.hold_superseded())
-    return await store_post(ctx, post)
+    return await store_post(ctx, post, newest)
 
 
 @router.command(

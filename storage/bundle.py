@@ -5,9 +5,9 @@ Built here and only here, so code outside storage/ gets repositories and never a
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,12 @@ class Repositories:
             return self
         return Repositories.bind(self._session, campaign_id, self._figures)
 
-    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: writes inside it are undone if the block raises."""
-        return self._session.begin_nested()
+        async with self._session.begin_nested():
+            try:
+                yield
+            except BaseException:
+                self.reports.forget_inserted()  # a report it inserted is gone again
+                raise

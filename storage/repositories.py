@@ -243,6 +243,9 @@ class ReportRepository:
     ) -> None:
         self.session, self.campaign_id = session, campaign_id
         self.cache = cache  # each unit's newest figures between messages (None: always ask)
+        # The newest row this unit of work inserted: it holds the write lock (BEGIN IMMEDIATE), so
+        # that row stays the campaign's newest until the commit and need not be read back.
+        self._inserted: NewestReport | None = None
 
     async def add(
         self,
@@ -279,10 +282,11 @@ class ReportRepository:
         new_id = (
             await self.session.execute(table.insert().values(row).returning(table.c.id))
         ).one()[0]
+        newest = NewestReport(new_id, msg_id, unit, reported_at, values_json)
+        self._inserted = newest if self.cache is not None else None
         held = self.cache.get(self.campaign_id, before) if self.cache and before else None
         if held is not None:  # it was current before this insert: bring it up to date
             assert self.cache is not None
-            newest = NewestReport(new_id, msg_id, unit, reported_at, values_json)
             version = ReportVersion(
                 id=new_id,
                 unit=unit,
@@ -301,6 +305,8 @@ class ReportRepository:
 
     async def newest(self) -> NewestReport | None:
         """The campaign's newest report row by id: the key of the cached figures."""
+        if self._inserted is not None:
+            return self._inserted
         table = cast(Table, Report.__table__)
         # `campaign_id || ''` keeps SQLite off the (campaign, unit, time) index, whose order is
         # not the id's: it reads the table backwards from its last row instead.
@@ -320,12 +326,17 @@ class ReportRepository:
         ).one_or_none()
         return None if row is None else NewestReport(*row)
 
+    def forget_inserted(self) -> None:
+        """The savepoint around this unit of work's insert was rolled back: ask the database again."""
+        self._inserted = None
+
     async def add_imported(
         self, reports: Sequence[NewReport], *, staff_id: str, source: str
     ) -> int:
         """Store imported weekly posts in one statement (an executemany); returns how many."""
         if not reports:
             return 0
+        self._inserted = None  # the newest row is now one of these
         rows = [
             {
                 "campaign_id": self.campaign_id,

@@ -201,3 +201,18 @@ async def test_versions_from_the_seek_and_the_cache_keep_their_message_and_sourc
             (version,) = latest.values()
             full = await repos.reports.history("南湖区")
         assert version == full[0] and version.msg_id == "msg-1" and version.source == ""
+
+
+async def test_a_post_undone_by_its_savepoint_is_not_taken_for_the_newest(
+    database: Database,
+) -> None:
+    await seed(database)
+    before = await figures(database, at(1000))
+    async with database.write("a") as repos:
+        with pytest.raises(RuntimeError):
+            async with repos.savepoint():  # a handler that stored a post, then failed
+                await add(repos, "嘉善县", at(200), 320)
+                raise RuntimeError("handler failed")
+        found = await repos.reports.latest_per_unit(at(1000))
+    assert {unit: int(v.values["fdi"]) for unit, v in found.items()} == before
+    assert await figures(database, at(1000)) == before

@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 # Commands after which the batch's cached identities and group bindings are stale.
 MEMBERSHIP_CHANGES = frozenset({Action.BIND, Action.BIND_GROUP, Action.SWITCH})
 
+# Inbox rows just inserted and not yet processed, kept so processing need not read them back;
+# beyond this many (messages received but never processed), the oldest are read from the database.
+RECEIVED_KEPT = 10_000
+
 
 class Pipeline:
     def __init__(
@@ -61,6 +65,9 @@ class Pipeline:
         self._receiver: Batcher[IncomingMessage, bool] = Batcher(self._store)
         self._processor: Batcher[IncomingMessage, Reply | None] = Batcher(self._process_batch)
         self.desk: DeskLinks | None = None  # set when the web desk is served (bot/app.py)
+        # msg_id -> the inbox row as this process inserted it. Only processing changes a row, and
+        # it takes the row out of here first, so a row found here is exactly what is stored.
+        self._received: dict[str, InboxEntry] = {}
 
     async def receive(self, message: IncomingMessage) -> bool:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
@@ -95,8 +102,13 @@ class Pipeline:
             )
             for m in messages
         ]
+        unique = {e.msg_id: e for e in entries}
         async with self.database.write(self.campaign.id) as repos:
-            inserted = await repos.inbox.add_many(list({e.msg_id: e for e in entries}.values()))
+            inserted = await repos.inbox.add_many(list(unique.values()))
+        for msg_id in inserted:
+            self._received[msg_id] = unique[msg_id]
+        while len(self._received) > RECEIVED_KEPT:
+            del self._received[next(iter(self._received))]
         results = []
         for message in messages:  # the same msgId twice in one batch: only the first is new
             results.append(message.msg_id in inserted)
@@ -112,7 +124,7 @@ class Pipeline:
         if len(messages) > 1:
             try:
                 async with self.database.write(self.campaign.id) as repos:
-                    batch = _Batch(await repos.inbox.get_many(m.msg_id for m in messages))
+                    batch = _Batch(await self._inbox(repos, messages))
                     results = [await self._process_one(repos, batch, m) for m in messages]
                     await repos.inbox.mark_processed(batch.processed)
                     return results
@@ -125,7 +137,7 @@ class Pipeline:
     async def _process_alone(self, message: IncomingMessage) -> Reply | None:
         try:
             async with self.database.write(self.campaign.id) as repos:
-                batch = _Batch(await repos.inbox.get_many([message.msg_id]))
+                batch = _Batch(await self._inbox(repos, [message]))
                 result = await self._process_one(repos, batch, message)
                 await repos.inbox.mark_processed(batch.processed)
                 return result
@@ -136,6 +148,21 @@ class Pipeline:
                 # No inbox entry (process() without receive()) makes this a no-op.
                 await repos.inbox.mark_processed([self._processed(message, "", "error", apology)])
             return apology
+
+    async def _inbox(
+        self, repos: Repositories, messages: list[IncomingMessage]
+    ) -> dict[str, InboxEntry]:
+        """The messages' inbox rows: those this process just inserted as inserted, the rest (a
+        redelivery, a restart's recovery, a batch retried alone) read in one query."""
+        found: dict[str, InboxEntry] = {}
+        for message in messages:
+            entry = self._received.pop(message.msg_id, None)
+            if entry is not None:
+                found[message.msg_id] = entry
+        missing = {m.msg_id for m in messages} - found.keys()
+        if missing:
+            found.update(await repos.inbox.get_many(missing))
+        return found
 
     async def _process_one(
         self, repos: Repositories, batch: _Batch, message: IncomingMessage

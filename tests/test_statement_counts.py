@@ -1,0 +1,77 @@
+"""Statements per message on the hot path: a test fails when a read or write is added back.
+
+Counted with SQLAlchemy's `before_cursor_execute` across both units of work of a message (the
+inbox insert at receive, then processing), with the figures cache warm as in a running bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+
+from bot.app import App
+from bot.messages import IncomingMessage
+from tests.conftest import GROUP, Say
+
+NANHU = "head-nanhu"
+XIUZHOU = "head-xiuzhou"
+
+
+@contextmanager
+def statements(app: App) -> Iterator[list[str]]:
+    """Every statement the engine sends inside the block (an executemany counts once)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(" ".join(str(args[2]).split())[:100])
+
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_weekly_post_and_a_ranking_cost_few_statements(app: App, say: Say) -> None:
+    await say(NANHU, "/周报 实际利用外资=30000", at="2021-10-11T09:00:00+08:00")
+    await say(XIUZHOU, "/排名", at="2021-10-11T09:30:00+08:00")  # the figures cache is warm
+    with statements(app) as post:
+        reply = await say(NANHU, "/周报 实际利用外资=31000", at="2021-10-14T09:00:00+08:00")
+    assert reply is not None and "报送 · 南湖区" in reply.text
+    with statements(app) as ranking:
+        reply = await say(XIUZHOU, "/排名", at="2021-10-14T09:30:00+08:00")
+    assert reply is not None and "南湖区" in reply.text
+    # Before #14's last cuts: 17 and 11. Both: BEGIN + inbox insert, then BEGIN, group bindings,
+    # targets, the sender's binding, SAVEPOINT … RELEASE, the inbox update. The inbox row is not
+    # read back, nor the unit's newest version (store_post), nor the campaign's newest report after
+    # the post's own insert (the reply's standings).
+    assert not [s for s in post + ranking if s.startswith("SELECT inbox")]
+    assert len(post) == 14, post  # + latest_before, latest, newest, 2 inserts (report, audit)
+    assert len(ranking) == 10, ranking  # + newest (the cached standings' key)
+
+
+async def test_a_redelivered_post_is_stored_once_whichever_copy_is_processed(app: App) -> None:
+    message = IncomingMessage(
+        msg_id="m-again",
+        conversation_id=GROUP,
+        sender_staff_id=NANHU,
+        text="/周报 实际利用外资=31000",
+        created_at=datetime.fromisoformat("2021-10-14T09:00:00+08:00"),
+    )
+    assert await app.pipeline.receive(message) is True
+    assert await app.pipeline.receive(message) is False  # the redelivery
+    first, second = await asyncio.gather(
+        app.pipeline.process(message), app.pipeline.process(message)
+    )
+    again = await app.pipeline.process(message)
+    assert first is not None and "报送 · 南湖区" in first.text
+    assert first == second == again
+    async with app.database.read(app.campaign.id) as repos:
+        versions = await repos.reports.history("南湖区")
+    assert [v.msg_id for v in versions].count("m-again") == 1
