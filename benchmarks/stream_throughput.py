@@ -38,6 +38,7 @@ from campaign import Role, load_campaign
 from tests.fakes.dingtalk import FakeDingTalk
 
 HERE = Path(__file__).resolve().parent
+BENCH_GROUP = "cid-group-1"  # the fake DingTalk's group, bound as DINGTALK_OPEN_CONVERSATION_ID
 
 # Each unit head posts its unit's target as its cumulative figure: above the baseline, equal to
 # its last post (allowed), so every post is stored.
@@ -55,7 +56,7 @@ def post(n: int) -> tuple[str, str]:
 
 async def say(fake: FakeDingTalk, n: int) -> str:
     staff_id, text = post(n)
-    return await fake.say(text, sender=staff_id)
+    return await fake.say(text, sender=staff_id, group=BENCH_GROUP)
 
 
 def running_campaign(directory: Path) -> Path:
@@ -220,7 +221,7 @@ def saima_starter(
             client_id=fake.client_id,
             client_secret=fake.client_secret,
             openapi_endpoint=fake.url,
-            open_conversation_id="bench-group",
+            open_conversation_id=BENCH_GROUP,  # posts count only from a bound group
             campaign_path=running_campaign(directory),
         )
         app = App.build(settings)
