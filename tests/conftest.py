@@ -153,3 +153,19 @@ def say(app: App) -> Say:
 
 
 # ---- end of core fixtures ----
+
+
+# ---- PostgreSQL (issue #15): a fresh database per test on the server .ci/postgres started ----
+
+from tests import postgres  # noqa: E402
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skips without a server."""
+    server = postgres.server_url()
+    if server is None:
+        pytest.skip(f"no PostgreSQL: set {postgres.SERVER_ENV} (see .ci/postgres)")
+    url = await postgres.create_database(server)
+    yield url
+    await postgres.drop_database(server, url)
