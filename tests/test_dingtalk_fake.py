@@ -73,7 +73,7 @@ async def test_msg_param_over_15000_bytes_is_refused(
 ) -> None:
     with pytest.raises(DingTalkApiError) as caught:
         await client.send_group_markdown("cid-1", "通报", "汉" * (MAX_MSG_PARAM_BYTES // 3 + 1))
-    assert (caught.value.status, caught.value.code) == (400, "invalidParameter.msgParam.length")
+    assert (caught.value.status, caught.value.code) == (400, "invalidParameter.msgParam.tooLong")
     assert not fake_dingtalk.group_sends
 
 

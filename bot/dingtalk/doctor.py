@@ -33,6 +33,8 @@ def _explain(error: DingTalkApiError) -> str:
         "invalidClientIdOrSecret": "AppKey/AppSecret 不正确 / wrong DINGTALK_CLIENT_ID or DINGTALK_CLIENT_SECRET",
         "invalidParameter.robotCode.auth": "robotCode 与应用不匹配 / DINGTALK_ROBOT_CODE does not belong to this app",
         "invalidParameter.robotCode.notExsit": "机器人不在该群 / add the app robot to the group",
+        "invalidParameter.msgParam.tooLong": "消息过长 / a message over DingTalk's size limit",
+        "460101": "消息过长 / a webhook message over 20,000 bytes",
         "invalid.openConversationId": "群会话 ID 无效 / DINGTALK_OPEN_CONVERSATION_ID is wrong",
         "bot.stopped": "机器人已停用 / the robot is disabled in the developer console",
         "310000": "加签或关键词校验失败 / DINGTALK_WEBHOOK_SECRET does not match the robot's 加签 secret",

@@ -33,6 +33,12 @@ MAX_MSG_PARAM_BYTES = 15_000  # an app robot send's msgParam (a JSON string)
 SESSION_TTL_MS = 5_400_000  # DingTalk gives ~90 minutes
 OTO_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+# Error codes of groupMessages/send as DingTalk lists them (robot not in the group: robotCode.notExsit,
+# sic; msgParam over its limit: msgParam.tooLong), per the code list DingTalk's developer community
+# quotes (developer.aliyun.com/ask/532743); the fake answers them with HTTP 400 like the others.
+# What DingTalk answers for a webhook body over 20,000 bytes, as quoted in public bug reports
+# (feiyu563/PrometheusAlert#318, timonwong/prometheus-webhook-dingtalk#30 and #222).
+WEBHOOK_TOO_LARGE_ERRMSG = "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;"
 # What DingTalk answers when we are too fast: the new OpenAPI (HTTP 403) and the webhooks (errcode).
 QPS_LIMIT_CODE = "Forbidden.AccessDenied.QpsLimitForApi"
 WEBHOOK_THROTTLED_ERRCODE = 130101
@@ -682,7 +688,7 @@ class FakeDingTalk:
             return (
                 body,
                 {},
-                self._reject(request.path, 400, {"code": "invalidParameter.msgParam.length"}),
+                self._reject(request.path, 400, {"code": "invalidParameter.msgParam.tooLong"}),
             )
         if body.get("robotCode") != self.client_id:
             return (
@@ -777,7 +783,7 @@ class FakeDingTalk:
         body = await request.json()
         if self._too_large(body):
             return self._reject(
-                request.path, 200, {"errcode": 460101, "errmsg": "message too large"}
+                request.path, 200, {"errcode": 460101, "errmsg": WEBHOOK_TOO_LARGE_ERRMSG}
             )
         sent = self._webhook_message("session", self._sessions[session], body)
         self._deliver(dataclasses.replace(sent, session=session), self.webhook_sends)
@@ -803,7 +809,7 @@ class FakeDingTalk:
         body = await request.json()
         if self._too_large(body):
             return self._reject(
-                request.path, 200, {"errcode": 460101, "errmsg": "message too large"}
+                request.path, 200, {"errcode": 460101, "errmsg": WEBHOOK_TOO_LARGE_ERRMSG}
             )
         self._deliver(self._webhook_message("robot", "robot-group", body), self.robot_sends)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
