@@ -449,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--campaign", metavar="ID", help="only this campaign (default: every one with one due)"
     )
     push.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
-    push.add_argument("--dry-run", action="store_true", help="print it; store and send nothing")
+    push.add_argument(
+        "--dry-run", action="store_true", help="print each campaign's; store and send nothing"
+    )
 
     doctor = sub.add_parser(
         "doctor", help="check the DingTalk configuration for real, say what to fix"
