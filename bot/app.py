@@ -1,8 +1,8 @@
 """Composition root: the one place that builds the object graph and starts and stops it in order.
 
 `App.build` makes the database, campaigns, command table and pipeline; `build_dingtalk` the
-DingTalk client, sender, outbox relay and inbound flow; `bulletin_service` the bulletin use case
-for a relay. The CLI, the doctor, the sandbox and the transports take their objects from here.
+DingTalk client, sender, outbox relay and inbound flow; `bulletin_services` every campaign's
+bulletins through a relay. The CLI, the doctor, the sandbox and the transports take their objects from here.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bulletins.campaigns import CampaignBulletins
 from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
+from campaign.groups import GroupRule
 from handlers import ROUTERS, UNKNOWN
 from scheduler.workdays import CHINA
 from storage import Database, open_database
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15, 5
-CHART_KEY_SUFFIX = "#chart"  # the chart of `monthly:2021-10` is pushed as `monthly:2021-10#chart`
 
 
 @dataclass
@@ -210,57 +211,74 @@ def build_desk(app: App, token: str, host: str, port: int) -> Desk:
     )
 
 
-def bulletin_service(
+async def bulletin_services(
     app: App,
     relay: Relay,
     *,
-    conversation_id: str,
+    configured: tuple[str, ...],
     can_mention: bool,
     chart_sink: ChartSink | None,
-) -> BulletinService:
-    """The bulletin use case pushing through `relay`; charts only where a sink can take them."""
+) -> CampaignBulletins:
+    """One bulletin service per campaign of the book (the default first, imported targets applied),
+    each pushing through `relay` to its own bound groups; `configured` are the default campaign's
+    groups by configuration. Charts only where a sink can take them."""
     from bulletins.chart import render_chart
 
-    return BulletinService(
-        app.database,
-        app.campaign,
-        app.clock,
-        relay,
-        conversation_id=conversation_id,
-        admins=app.settings.admins,
-        can_mention=can_mention,
-        work=CHINA,
-        chart_sink=chart_sink,
-        chart_renderer=render_chart if chart_sink is not None else None,
+    book = app.book
+    others = [c for c in book.by_id.values() if c.id != app.campaign.id] if book else []
+    if others:
+        assert book is not None
+        async with app.database.read(app.campaign.id) as repos:
+            others = [await book.with_targets(repos.targets, c) for c in others]
+    campaigns = (app.campaign, *others)
+    rule = GroupRule(campaigns, tuple(g for g in configured if g), app.campaign.id)
+    return CampaignBulletins(
+        [
+            BulletinService(
+                app.database,
+                campaign,
+                app.clock,
+                relay,
+                groups=rule,
+                admins=app.settings.admins,
+                can_mention=can_mention,
+                work=CHINA,
+                chart_sink=chart_sink,
+                chart_renderer=render_chart if chart_sink is not None else None,
+            )
+            for campaign in campaigns
+        ]
     )
 
 
 def chart_sink(dingtalk: DingTalk) -> ChartSink:
     """Queue a bulletin's ranking chart in the outbox, right behind the bulletin and to its group."""
 
-    async def queue_chart(key: str, title: str, png: bytes) -> None:
-        if await dingtalk.outbox.push_image(key + CHART_KEY_SUFFIX, title, png, after=key):
-            logger.info("chart for %s queued", key)
+    async def queue_chart(key: str, after: str, title: str, png: bytes) -> None:
+        if await dingtalk.outbox.push_image(key, title, png, after=after):
+            logger.info("chart %s queued", key)
 
     return queue_chart
 
 
-def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> BulletinService:
-    """Bulletins through DingTalk: the chart only when the app robot (which can send images) is set."""
+async def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> CampaignBulletins:
+    """Every campaign's bulletins through DingTalk: the chart only when the app robot (which can
+    send images) is set."""
     images = dingtalk.sender.has_app_channel
-    service = bulletin_service(
+    bulletins = await bulletin_services(
         app,
         dingtalk.outbox,
-        conversation_id=app.settings.open_conversation_id,
+        configured=(app.settings.open_conversation_id,),
         can_mention=dingtalk.sender.has_robot_channel,
         chart_sink=chart_sink(dingtalk) if images else None,
     )
-    if not images and dingtalk.sender.has_robot_channel and service.campaign.bulletins.chart:
+    charted = any(s.campaign.bulletins.chart for s in bulletins.services)
+    if not images and dingtalk.sender.has_robot_channel and charted:
         logger.info(
             "bulletins go without the ranking chart: the custom robot cannot send images "
             "(set DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET for the app robot)"
         )
-    return service
+    return bulletins
 
 
 @asynccontextmanager
@@ -272,7 +290,7 @@ async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[Run
     """
     from scheduler.runtime import start_bulletins
 
-    running = await start_bulletins(dingtalk_bulletins(app, dingtalk))
+    running = await start_bulletins(await dingtalk_bulletins(app, dingtalk))
     try:
         yield running
     finally:

@@ -57,7 +57,7 @@ OUTCOMES = {
     "already": "此前已发送过，本次不再发送",
     "nothing": "无需发送（所有单位均已报送）",
     "expired": "该周已结束，催报不再发送",
-    "no-target": "未发送：还不知道推送到哪个群（请设置 DINGTALK_OPEN_CONVERSATION_ID）",
+    "no-target": "未发送：该赛事还没有绑定群（在群里发 /绑定群，或设置 DINGTALK_OPEN_CONVERSATION_ID）",
 }
 
 
@@ -98,15 +98,34 @@ def standings_json(standings: Standings, published: bool = False) -> dict[str, A
     }
 
 
-async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
+def unknown_campaign(app: App, campaign_id: str | None) -> bool:
+    """Say so, in one line naming the known ids, when `campaign_id` is not a loaded campaign."""
+    known = app.book.by_id if app.book is not None else {app.campaign.id: app.campaign}
+    if campaign_id is None or campaign_id in known:
+        return False
+    print(
+        f"没有赛事 {campaign_id!r}；已加载的赛事：{'、'.join(known)} / unknown campaign",
+        file=sys.stderr,
+    )
+    return True
+
+
+async def run_rank(
+    settings: Settings, at: str | None, as_json: bool, campaign_id: str | None = None
+) -> int:
     app = App.build(settings)
+    if unknown_campaign(app, campaign_id):
+        return 2
     async with app:
-        as_of = parse_moment(at, app.campaign) if at else app.clock.now()
-        async with app.database.read(app.campaign.id) as repos:
+        campaign = app.campaign  # the default, with its imported targets
+        async with app.database.read(campaign_id or campaign.id) as repos:
+            if app.book is not None and campaign_id not in (None, campaign.id):
+                campaign = await app.book.with_targets(repos.targets, app.book.by_id[campaign_id])
+            as_of = parse_moment(at, campaign) if at else app.clock.now()
             if at and len(at) == 10:  # a date: the end of that day, a period's end
-                standings = await load_standings_at_end(app.campaign, repos, as_of)
+                standings = await load_standings_at_end(campaign, repos, as_of)
             else:
-                standings = await load_standings(app.campaign, repos, as_of)
+                standings = await load_standings(campaign, repos, as_of)
             final = await repos.bulletins.get("final")
         published = standings.mode is Mode.FINAL and final is not None and bool(final.published_at)
     if as_json:
@@ -117,11 +136,7 @@ async def run_rank(settings: Settings, at: str | None, as_json: bool) -> int:
             if standings.mode is Mode.FINAL
             else texts.interim_phase(standings, live=not at)
         )
-        print(
-            texts.standings_text(
-                app.campaign, standings, calendar.zone(app.campaign), phase, whole=True
-            )
-        )
+        print(texts.standings_text(campaign, standings, calendar.zone(campaign), phase, whole=True))
     return 0
 
 
@@ -182,28 +197,48 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
             return await serve(app, dingtalk, transport, host, port)
 
 
-async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool) -> int:
-    """Render the `kind` push due at `at` (default now); without dry_run, send it through the outbox."""
+async def run_push(
+    settings: Settings,
+    kind: str,
+    at: str | None,
+    dry_run: bool,
+    campaign_id: str | None = None,
+) -> int:
+    """Render the `kind` push due at `at` (default now) of every campaign that has one (or of the
+    one named); without dry_run, send each through the outbox to its campaign's groups."""
     app = App.build(settings)
+    if unknown_campaign(app, campaign_id):
+        return 2
     async with app:
         dingtalk = build_dingtalk(app)
-        service = dingtalk_bulletins(app, dingtalk)
-        moment = parse_moment(at, app.campaign) if at else app.clock.now()
-        push = latest_due(service.plan, PushKind(kind), moment)
-        tz = calendar.zone(app.campaign)
-        if push is None:
+        bulletins = await dingtalk_bulletins(app, dingtalk)
+        services = [bulletins.of(campaign_id)] if campaign_id else list(bulletins.services)
+        named = services[0].campaign
+        moment = parse_moment(at, named) if at else app.clock.now()
+        due = [
+            (service, push)
+            for service in services
+            if (push := latest_due(service.plan, PushKind(kind), moment)) is not None
+        ]
+        if not due:
+            tz = calendar.zone(named)
+            which = f"{named.id} " if campaign_id else ""
             print(
-                f"{moment.astimezone(tz):%Y-%m-%d %H:%M} 之前没有到期的 {kind} 推送",
+                f"{moment.astimezone(tz):%Y-%m-%d %H:%M} 之前没有到期的 {which}{kind} 推送",
                 file=sys.stderr,
             )
             return 1
         if dry_run:
-            # Without --at, "now" may be years after the push: show it as it read when due.
-            rendered = await service.preview(push, moment if at else push.due_at)
-            print(
-                f"# {push.key} · 应于 {push.due_at.astimezone(tz):%Y-%m-%d %H:%M} 推送（预览，未发送）"
-            )
-            print(rendered.text if rendered else OUTCOMES["nothing"])
+            for service, push in due:
+                campaign = service.campaign
+                tz = calendar.zone(campaign)
+                # Without --at, "now" may be years after the push: show it as it read when due.
+                rendered = await service.preview(push, moment if at else push.due_at)
+                print(f"## {campaign.id} · {campaign.name}")
+                print(
+                    f"# {push.key} · 应于 {push.due_at.astimezone(tz):%Y-%m-%d %H:%M} 推送（预览，未发送）"
+                )
+                print(rendered.text if rendered else OUTCOMES["nothing"])
             return 0
         if not (dingtalk.sender.has_app_channel or dingtalk.sender.has_robot_channel):
             print(
@@ -211,12 +246,12 @@ async def run_push(settings: Settings, kind: str, at: str | None, dry_run: bool)
                 file=sys.stderr,
             )
             return 2
-        outcome = await service.fire(push.key, moment)
-        await (
-            dingtalk.outbox.flush()
-        )  # this process exits next: send now, not at a relay's next check
-        print(f"{push.key}: {OUTCOMES.get(outcome, outcome)}")
-        return 0 if outcome != "no-target" else 2
+        outcomes = [(service, push, await service.fire(push.key, moment)) for service, push in due]
+        # This process exits next: send now, not at a relay's next check.
+        await dingtalk.outbox.flush()
+        for service, push, outcome in outcomes:
+            print(f"{service.campaign.id} · {push.key}: {OUTCOMES.get(outcome, outcome)}")
+        return 2 if any(outcome == "no-target" for *_, outcome in outcomes) else 0
 
 
 async def reset_sandbox(settings: Settings) -> int:
@@ -397,16 +432,26 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--at", help="message time (ISO-8601; default now)")
     say.add_argument("text", nargs="+", help="the message text")
 
-    rank = sub.add_parser("rank", help="standings as of a time")
+    rank = sub.add_parser("rank", help="one campaign's standings as of a time")
+    rank.add_argument(
+        "--campaign", metavar="ID", help="a loaded campaign's id (default: SAIMA_CAMPAIGN's)"
+    )
     rank.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
     rank.add_argument("--json", action="store_true", help="machine-readable output")
 
     push = sub.add_parser(
-        "push", help="render (and send through the outbox) the push due at a time"
+        "push",
+        help="render (and send through the outbox) each campaign's push due at a time, "
+        "to that campaign's groups",
     )
     push.add_argument("kind", choices=("weekly", "monthly", "final", "reminder"))
+    push.add_argument(
+        "--campaign", metavar="ID", help="only this campaign (default: every one with one due)"
+    )
     push.add_argument("--at", help="a date (end of that day) or an ISO-8601 time; default now")
-    push.add_argument("--dry-run", action="store_true", help="print it; store and send nothing")
+    push.add_argument(
+        "--dry-run", action="store_true", help="print each campaign's; store and send nothing"
+    )
 
     doctor = sub.add_parser(
         "doctor", help="check the DingTalk configuration for real, say what to fix"
@@ -473,9 +518,9 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         case "say":
             return await run_say(settings, args.user, args.nick, args.at, " ".join(args.text))
         case "rank":
-            return await run_rank(settings, args.at, args.json)
+            return await run_rank(settings, args.at, args.json, args.campaign)
         case "push":
-            return await run_push(settings, args.kind, args.at, args.dry_run)
+            return await run_push(settings, args.kind, args.at, args.dry_run, args.campaign)
         case "sandbox":
             return await reset_sandbox(settings)
         case "export":

@@ -1,8 +1,10 @@
-"""Bulletin pushes, exactly once: APScheduler only says "now"; the outbox key decides.
+"""One campaign's bulletin pushes, exactly once per group: APScheduler only says "now"; the outbox
+key (campaign, push and group: campaign/pushes.py `outbox_key`) decides.
 
-A push is done when its key is in the outbox (or, under sign-off, when its draft exists). Firing
-renders the push, queues it in the outbox (which sends each key at most once) and returns. The
-catch-up sweep at start fires what came due while the bot was down, within the grace window.
+A push is done for a group when its key for that group is in the outbox (or, under sign-off, when
+the campaign's draft exists). Firing renders the push, queues it for each of the campaign's bound
+groups that lacks it and returns. The catch-up sweep at start fires what came due while the bot
+was down, within the grace window.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
 from campaign import Campaign, Role
-from campaign.groups import campaign_groups
+from campaign.groups import GroupRule
 from campaign.pushes import (
     PlannedPush,
     PushKind,
     WorkCalendar,
     campaign_week,
-    due_between,
+    chart_key,
+    draft_key,
+    groups_sent,
+    keys_to_look_up,
+    outbox_key,
     plan_pushes,
 )
-from storage import Database
+from storage import Database, Repositories
 from storage.standings import load_standings_at_end
-from storage.trust import GroupRepository
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ class Relay(Protocol):
     ) -> bool: ...
 
 
-ChartSink = Callable[[str, str, bytes], Awaitable[None]]  # (key, title, png)
+# (chart's outbox key, its bulletin's outbox key, title, png): the chart follows that bulletin
+ChartSink = Callable[[str, str, str, bytes], Awaitable[None]]
 ChartRenderer = Callable[[str, Any], Awaitable[bytes]]  # (title, standings) -> png
 
 
@@ -66,6 +72,7 @@ class BulletinService:
         relay: Relay,
         *,
         conversation_id: str = "",
+        groups: GroupRule | None = None,
         admins: tuple[str, ...] = (),
         can_mention: bool = False,
         work: WorkCalendar | None = None,
@@ -75,7 +82,14 @@ class BulletinService:
         self.database, self.campaign, self.clock, self.relay = database, campaign, clock, relay
         self.plan = plan_pushes(campaign, campaign.schedule, *([work] if work else []))
         self.by_key = {push.key: push for push in self.plan}
-        self.conversation_id = conversation_id
+        # Which groups run this campaign: the book's rule, else this campaign alone in its
+        # configured group.
+        self.groups = groups or GroupRule(
+            (campaign,), (conversation_id,) if conversation_id else (), campaign.id
+        )
+        # Only the default campaign pushed before keys named campaign and group.
+        self.has_legacy_keys = campaign.id == self.groups.default_id
+        self._warned_no_group = False
         self.admins = tuple(
             dict.fromkeys(
                 [*admins, *(m.staff_id for m in campaign.members if m.role is Role.ADMIN)]
@@ -90,10 +104,12 @@ class BulletinService:
         return timedelta(hours=self.campaign.schedule.grace_hours)
 
     async def is_done(self, push: PlannedPush) -> bool:
+        """Drafted (under sign-off), or queued for every group the campaign is bound to."""
         async with self.database.read(self.campaign.id) as repos:
-            if await repos.outbox.by_key(push.key) is not None:
+            if push.kind in SIGNED_OFF and await repos.bulletins.get(push.key) is not None:
                 return True
-            return await repos.bulletins.get(push.key) is not None
+            groups = await self._groups(repos)
+            return bool(groups) and not await self._waiting(repos, push.key, groups)
 
     async def preview(self, push: PlannedPush, now: datetime | None = None) -> Rendered | None:
         """Render without storing or sending anything (saima push --dry-run)."""
@@ -103,30 +119,31 @@ class BulletinService:
             )
 
     async def fire(self, key: str, now: datetime | None = None) -> str:
-        """Queue the push `key` unless it was queued before; returns what happened (for logs and tests)."""
+        """Queue the push `key` for each bound group that lacks it; returns what happened (for logs
+        and tests)."""
         push = self.by_key[key]
+        signed_off = push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off
         async with self._lock:
             now = now or self.clock.now()
-            if await self.is_done(push):
-                return "already"
-            if push.kind is PushKind.REMINDER and campaign_week(
-                self.campaign, push.period
-            ).has_ended(now):
-                return "expired"  # the week it asks posts for is over
             async with self.database.write(self.campaign.id) as repos:
+                if push.kind in SIGNED_OFF and await repos.bulletins.get(key) is not None:
+                    return "already"
+                groups = await self._groups(repos)
+                waiting = groups if signed_off else await self._waiting(repos, key, groups)
+                if groups and not waiting:
+                    return "already"
+                if push.kind is PushKind.REMINDER and campaign_week(
+                    self.campaign, push.period
+                ).has_ended(now):
+                    return "expired"  # the week it asks posts for is over
+                if not groups:
+                    self._warn_no_group(key)
+                    return "no-target"
                 rendered = await render_push(self.campaign, repos, push, now, self.can_mention)
                 if rendered is None:
-                    logger.info("push %s: nothing to send", key)
+                    logger.info("push %s/%s: nothing to send", self.campaign.id, key)
                     return "nothing"
-                groups = await self._groups(repos.groups)
-                conversation = groups[0] if groups else None
-                if conversation is None:
-                    logger.warning(
-                        "push %s not sent: no group bound (/绑定群 or DINGTALK_OPEN_CONVERSATION_ID)",
-                        key,
-                    )
-                    return "no-target"
-                if push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off:
+                if signed_off:
                     repository = repos.bulletins
                     await repository.add_draft(
                         key=key,
@@ -138,14 +155,14 @@ class BulletinService:
                         now=now,
                     )
                     await repository.mark_disclosed(list(rendered.disclosed), key)
-            if push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off:
-                await self._send_draft(rendered, conversation)
-                logger.info("push %s drafted for sign-off", key)
+            if signed_off:
+                await self._send_draft(rendered, groups[0])
+                logger.info("push %s/%s drafted for sign-off", self.campaign.id, key)
                 return "drafted"
             # Queue first, then mark disclosures: a crash in between discloses twice rather than never.
-            for group_key, group in _keyed(key, groups):
+            for group in waiting:
                 await self.relay.push(
-                    group_key,
+                    outbox_key(self.campaign.id, key, group),
                     group,
                     rendered.title,
                     rendered.text,
@@ -154,26 +171,41 @@ class BulletinService:
             if rendered.disclosed:
                 async with self.database.write(self.campaign.id) as repos:
                     await repos.bulletins.mark_disclosed(list(rendered.disclosed), key)
-            await self._send_chart(rendered)
-            logger.info("push %s queued", key)
+            await self._send_chart(rendered, waiting)
+            logger.info("push %s/%s queued for %d group(s)", self.campaign.id, key, len(waiting))
             return "queued"
+
+    def _warn_no_group(self, key: str) -> None:
+        """Once per campaign: a campaign nobody runs would otherwise warn at every push."""
+        log = logger.debug if self._warned_no_group else logger.warning
+        self._warned_no_group = True
+        log(
+            "campaign %s: push %s not sent: no group bound "
+            "(/绑定群, its file's groups, or DINGTALK_OPEN_CONVERSATION_ID)",
+            self.campaign.id,
+            key,
+        )
 
     async def _send_draft(self, rendered: Rendered, conversation: str) -> None:
         draft_conversation = self.campaign.bulletins.draft_conversation
         title = f"【草稿】{rendered.title}"
         if draft_conversation:
-            await self.relay.push(f"draft:{rendered.key}", draft_conversation, title, rendered.text)
+            key = outbox_key(self.campaign.id, draft_key(rendered.key), draft_conversation)
+            await self.relay.push(key, draft_conversation, title, rendered.text)
             return
         # No admins' group configured: tell the group a draft waits, without its content.
         at = self.admins if self.can_mention else ()
         notice = bulletin_texts.draft_notice(rendered.title)
         if at:
             notice += "\n" + " ".join(f"@{staff_id}" for staff_id in at)
-        await self.relay.push(f"draft:{rendered.key}", conversation, title, notice, at_staff_ids=at)
+        key = outbox_key(self.campaign.id, draft_key(rendered.key), conversation)
+        await self.relay.push(key, conversation, title, notice, at_staff_ids=at)
 
-    async def _send_chart(self, rendered: Rendered) -> None:
+    async def _send_chart(self, rendered: Rendered, groups: list[str]) -> None:
+        """Render the bulletin's chart once; queue it behind the bulletin in each of `groups`."""
         if (
-            rendered.kind not in SIGNED_OFF
+            not groups
+            or rendered.kind not in SIGNED_OFF
             or rendered.standings is None
             or self.chart_sink is None
             or self.chart_renderer is None
@@ -183,38 +215,58 @@ class BulletinService:
         title = bulletin_texts.chart_title(rendered.title)
         try:
             png = await self.chart_renderer(title, rendered.standings)
-            await self.chart_sink(rendered.key, title, png)
+            for group in groups:
+                await self.chart_sink(
+                    outbox_key(self.campaign.id, chart_key(rendered.key), group),
+                    outbox_key(self.campaign.id, rendered.key, group),
+                    title,
+                    png,
+                )
         except NoCjkFont as error:  # the bulletin is complete without its chart
-            logger.warning("no chart for %s: %s", rendered.key, error)
+            logger.warning("no chart for %s/%s: %s", self.campaign.id, rendered.key, error)
         except Exception:
-            logger.exception("chart for %s failed", rendered.key)
+            logger.exception("chart for %s/%s failed", self.campaign.id, rendered.key)
 
-    async def _groups(self, groups: GroupRepository) -> list[str]:
+    async def _groups(self, repos: Repositories) -> list[str]:
         """The campaign's bound groups (campaign/groups.py), never "the last group that spoke"."""
-        configured = (self.conversation_id,) if self.conversation_id else ()
-        stored = await groups.all()
-        return campaign_groups(
-            self.campaign.id, stored, [self.campaign], configured, self.campaign.id
+        return self.groups.groups_of(self.campaign.id, await repos.groups.all())
+
+    async def _waiting(self, repos: Repositories, key: str, groups: list[str]) -> list[str]:
+        """Those of `groups` that the push `key` has not been queued for."""
+        legacy = self.has_legacy_keys
+        found = await repos.outbox.groups_of(
+            keys_to_look_up(self.campaign.id, key, groups, has_legacy=legacy)
         )
+        sent = groups_sent(self.campaign.id, key, groups, found, has_legacy=legacy)
+        return [group for group in groups if group not in sent]
 
     async def deliver_published(self) -> list[str]:
-        """Queue every bulletin an admin has published (/发布) that is not in the outbox yet."""
+        """Queue every bulletin an admin has published (/发布) for each bound group that lacks it."""
         async with self.database.read(self.campaign.id) as repos:
             published = await repos.bulletins.published()
-            waiting = [b for b in published if await repos.outbox.by_key(b.key) is None]
-            groups = await self._groups(repos.groups) if waiting else []
+            groups = await self._groups(repos) if published else []
+            waiting = [(b, await self._waiting(repos, b.key, groups)) for b in published]
+        waiting = [(bulletin, to) for bulletin, to in waiting if to or not groups]
         if waiting and not groups:
             logger.warning(
-                "published bulletins wait for a known group: %s", [b.key for b in waiting]
+                "campaign %s: published bulletins wait for a bound group: %s",
+                self.campaign.id,
+                [b.key for b, _ in waiting],
             )
             return []
         queued = []
-        for bulletin in waiting:
+        for bulletin, to in waiting:
             pushed = [
-                await self.relay.push(group_key, group, bulletin.title, bulletin.text)
-                for group_key, group in _keyed(bulletin.key, groups)
+                group
+                for group in to
+                if await self.relay.push(
+                    outbox_key(self.campaign.id, bulletin.key, group),
+                    group,
+                    bulletin.title,
+                    bulletin.text,
+                )
             ]
-            if pushed[0]:
+            if pushed:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
                     standings = await load_standings_at_end(self.campaign, repos, bulletin.as_of)
@@ -227,7 +279,8 @@ class BulletinService:
                         bulletin.text,
                         bulletin.as_of,
                         standings=standings,
-                    )
+                    ),
+                    pushed,
                 )
         return queued
 
@@ -240,6 +293,7 @@ class BulletinService:
             first_start = await state.get(FIRST_START_KEY)
             if first_start is None:
                 await state.set(FIRST_START_KEY, now.isoformat())
+            has_groups = bool(await self._groups(repos))
         deployed_at = datetime.fromisoformat(first_start) if first_start else now
         fired = []
         too_old = []
@@ -250,35 +304,19 @@ class BulletinService:
                 if await self.fire(push.key, now) in ("queued", "drafted"):
                     fired.append(push.key)
             elif (
-                push.kind is not PushKind.REMINDER
+                has_groups  # a campaign no group runs misses nothing (fire says so, once)
+                and push.kind is not PushKind.REMINDER
                 and push.due_at >= deployed_at
                 and not await self.is_done(push)
             ):
                 too_old.append(push.key)
         if too_old:
             logger.warning(
-                "%d push(es) missed longer ago than the %s grace window, not sent: %s",
+                "campaign %s: %d push(es) missed longer ago than the %s grace window, not sent: %s",
+                self.campaign.id,
                 len(too_old),
                 self.grace,
                 ", ".join(too_old),
             )
         await self.deliver_published()
         return fired
-
-    async def fast_forward(
-        self, after: datetime, until: datetime, on_fired: Callable[[str], Awaitable[None]]
-    ) -> list[str]:
-        """Fire, in order, every push due in (after, until] as of its own due time (sandbox /快进)."""
-        fired = []
-        for push in due_between(self.plan, after, until):
-            outcome = await self.fire(push.key, push.due_at)
-            if outcome in ("queued", "drafted"):
-                fired.append(push.key)
-                await on_fired(push.key)
-        return fired
-
-
-def _keyed(key: str, groups: list[str]) -> list[tuple[str, str]]:
-    """(outbox key, group) per bound group: the first keeps the push's own key (which marks the
-    push done); each further group gets its own copy, `key@conversationId`, sent once too."""
-    return [(key if i == 0 else f"{key}@{group}", group) for i, group in enumerate(groups)]

@@ -8,6 +8,7 @@ of these names is bound to no campaign: it may read, and is never a push target.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from campaign.model import Campaign
 
@@ -44,3 +45,17 @@ def campaign_groups(
         for group in dict.fromkeys(g for g in candidates if g)
         if group_campaign(group, stored, campaigns, configured, default_id) == campaign_id
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRule:
+    """What, besides the stored bindings, decides which groups run which campaign."""
+
+    campaigns: tuple[Campaign, ...]
+    configured: tuple[str, ...]  # the default campaign's groups by configuration
+    default_id: str
+
+    def groups_of(self, campaign_id: str, stored: Mapping[str, str]) -> list[str]:
+        return campaign_groups(
+            campaign_id, stored, self.campaigns, self.configured, self.default_id
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bulletins.campaigns import CampaignBulletins
 from bulletins.service import BulletinService
 
 logger = logging.getLogger(__name__)
@@ -15,12 +16,14 @@ async def fire_push(service: BulletinService, key: str) -> None:
         await service.fire(key)
     except Exception:
         logger.exception(
-            "push %s failed; the next start's catch-up retries it within the grace window", key
+            "push %s/%s failed; the next start's catch-up retries it within the grace window",
+            service.campaign.id,
+            key,
         )
 
 
-async def deliver_published(service: BulletinService) -> None:
+async def deliver_published(bulletins: CampaignBulletins) -> None:
     try:
-        await service.deliver_published()
+        await bulletins.deliver_published()
     except Exception:
         logger.exception("queueing published bulletins failed")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bulletins.service import BulletinService
+from bulletins.campaigns import CampaignBulletins
 from scheduler.build import build_scheduler, schedule_pushes
 
 logger = logging.getLogger(__name__)
@@ -16,12 +16,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunningBulletins:
-    service: BulletinService
+    bulletins: CampaignBulletins
     scheduler: AsyncIOScheduler
 
     def reschedule(self) -> int:
         """Rebuild the push jobs after the clock moved (the sandbox's /快进)."""
-        return schedule_pushes(self.scheduler, self.service)
+        return schedule_pushes(self.scheduler, self.bulletins)
 
     async def stop(self) -> None:
         if self.scheduler.running:
@@ -29,12 +29,13 @@ class RunningBulletins:
             await asyncio.sleep(0)  # APScheduler 3.x finishes its shutdown on the next loop turn
 
 
-async def start_bulletins(service: BulletinService) -> RunningBulletins:
-    """Catch up on pushes missed while down, then start the scheduler (inside the running loop)."""
-    fired = await service.catch_up()
+async def start_bulletins(bulletins: CampaignBulletins) -> RunningBulletins:
+    """Catch up on every campaign's pushes missed while down, then start the scheduler (inside
+    the running loop)."""
+    fired = await bulletins.catch_up()
     if fired:
         logger.info("caught up on %s", ", ".join(fired))
-    scheduler = build_scheduler(service)
+    scheduler = build_scheduler(bulletins)
     scheduler.start()
     logger.info("bulletins scheduled: %d pushes ahead", len(scheduler.get_jobs()) - 1)
-    return RunningBulletins(service, scheduler)
+    return RunningBulletins(bulletins, scheduler)

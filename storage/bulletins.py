@@ -21,7 +21,7 @@ from storage.models import Bulletin, LockedCorrection
 class BulletinRecord:
     """A drafted bulletin; once published (`published_at`) the figures up to `as_of` are locked."""
 
-    key: str  # the outbox key, e.g. monthly:2021-10
+    key: str  # the push's key in its campaign, e.g. monthly:2021-10
     kind: str
     period: str
     title: str
@@ -61,8 +61,11 @@ class BulletinRepository:
     def __init__(self, session: AsyncSession, campaign_id: str) -> None:
         self.session, self.campaign_id = session, campaign_id
 
+    def _identity(self, key: str) -> dict[str, str]:
+        return {"key": key, "campaign_id": self.campaign_id}
+
     async def get(self, key: str) -> BulletinRecord | None:
-        row = await self.session.get(Bulletin, key)
+        row = await self.session.get(Bulletin, self._identity(key))
         return None if row is None else _record(row)
 
     async def add_draft(
@@ -111,7 +114,7 @@ class BulletinRepository:
         self, key: str, staff_id: str, now: datetime, *, text: str | None = None
     ) -> None:
         """Publish the draft `key`; `text` replaces the draft's (its 待发布 wording)."""
-        row = await self.session.get(Bulletin, key)
+        row = await self.session.get(Bulletin, self._identity(key))
         if row is not None and row.published_at is None:
             row.published_at, row.published_by = now, staff_id
             if text is not None:

@@ -127,7 +127,8 @@ class Outbox(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(160))  # e.g. "weekly:2021-W40", "reply:<msgId>"
+    # "fdi-2021/weekly:2021-W40@cid…" (campaign/pushes.py outbox_key), "reply:<msgId>"
+    key: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(16))  # "reply" | "app" | "robot" | "image"
     conversation_id: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(128))
@@ -237,10 +238,8 @@ class Bulletin(Base):
 
     __tablename__ = "bulletins"
 
-    key: Mapped[str] = mapped_column(
-        String(64), primary_key=True
-    )  # the outbox key, e.g. monthly:2021-10
-    campaign_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the push, e.g. monthly:2021-10
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # each has its own
     kind: Mapped[str] = mapped_column(String(16))
     period: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(128))

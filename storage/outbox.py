@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ REPLY_KEY_PREFIX = "reply:"
 class OutboxEntry:
     """One outgoing message (or one part of a long one); `id` is 0 until it is stored."""
 
-    key: str  # e.g. "weekly:2021-W40", "reply:<msgId>"
+    key: str  # e.g. "fdi-2021/weekly:2021-W40@cid…" (campaign/pushes.py), "reply:<msgId>"
     channel: str  # "reply" | "app" | "robot" | "image"
     conversation_id: str
     title: str
@@ -119,6 +119,15 @@ class OutboxRepository:
     async def by_key(self, key: str) -> OutboxEntry | None:
         row = await self.session.scalar(select(Outbox).where(Outbox.key == key))
         return None if row is None else _entry(row)
+
+    async def groups_of(self, keys: Collection[str]) -> dict[str, str]:
+        """The conversation each of `keys` that is stored went to (key -> conversation_id)."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(Outbox.key, Outbox.conversation_id).where(Outbox.key.in_(list(keys)))
+        )
+        return {key: conversation_id for key, conversation_id in rows.tuples()}
 
     async def parts(self, key: str) -> list[OutboxEntry]:
         """The entry stored under `key` and its continuation parts (`key#2`, ...), in order."""

@@ -16,6 +16,7 @@ from bot.dingtalk.outbox import OutboxRelay
 from bot.sandbox.console import run_sandbox
 from bot.sandbox.demo_season import seed_demo
 from bot.sandbox.outbound import ConsoleSender
+from bulletins.campaigns import CampaignBulletins
 from bulletins.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
 from bulletins.service import BulletinService
 from campaign import calendar
@@ -32,7 +33,7 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
     pinned = datetime(2021, 11, 26, 12, 0, tzinfo=TZ)
     relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(lambda _text: None))  # type: ignore[arg-type]
     service = BulletinService(app.database, app.campaign, FixedClock(pinned), relay)
-    scheduler = build_scheduler(service)
+    scheduler = build_scheduler(CampaignBulletins([service]))
     scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -40,20 +41,20 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
         # week's (W48, 11/29–11/30) reminders and weekly, the final.
         assert sorted(jobs) == sorted(
             [
-                "push:reminder:2021-W47-fri",
-                "push:reminder:2021-W47-sun",
-                "push:weekly:2021-W47",
-                "push:reminder:2021-W48-fri",
-                "push:reminder:2021-W48-sun",
-                "push:weekly:2021-W48",
-                "push:final",
+                "push:fdi-2021/reminder:2021-W47-fri",
+                "push:fdi-2021/reminder:2021-W47-sun",
+                "push:fdi-2021/weekly:2021-W47",
+                "push:fdi-2021/reminder:2021-W48-fri",
+                "push:fdi-2021/reminder:2021-W48-sun",
+                "push:fdi-2021/weekly:2021-W48",
+                "push:fdi-2021/final",
                 PUBLISH_JOB_ID,
             ]
         )
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
-        assert jobs["push:final"].misfire_grace_time == 24 * 3600
+        assert jobs["push:fdi-2021/final"].misfire_grace_time == 24 * 3600
         wall_now = datetime.now(UTC)
-        delay = jobs["push:weekly:2021-W47"].next_run_time - wall_now
+        delay = jobs["push:fdi-2021/weekly:2021-W47"].next_run_time - wall_now
         # Due Monday 11/29 09:00, 2 days 21 hours after the pinned now (wall-clock run time).
         assert timedelta(days=2, hours=20, minutes=59) < delay <= timedelta(days=2, hours=21)
     finally:

@@ -229,7 +229,8 @@ async def test_saima_push_dry_run_without_at_shows_the_push_as_it_read_when_due(
     await database.close()
     # No --at: the clock is today, years after the campaign; the last reminder is previewed.
     assert await run_push(Settings(database_url=url), "reminder", None, dry_run=True) == 0
-    header, _, body = capsys.readouterr().out.partition("\n")
+    heading, header, body = capsys.readouterr().out.split("\n", 2)
+    assert heading == "## fdi-2021 · 2021年利用外资百日攻坚"  # the default campaign first
     due = datetime.strptime(header.split("应于 ")[1][:16], "%Y-%m-%d %H:%M")
     assert due.year == 2021
     assert f"截至{due.month}月{due.day}日 {due:%H:%M}，以下 9 个单位尚未报送" in body
@@ -269,7 +270,7 @@ async def test_bot_down_over_monday_morning_sends_the_weekly_once_at_start(
     await restarted.flush()
     assert len(fake_dingtalk.group_sends) == 1
     # Older pushes (weekly:2021-W39 and before) were past the 24 h grace window: logged, not sent.
-    assert await outbox_keys(database) == ["weekly:2021-W40"]
+    assert await outbox_keys(database) == ["fdi-2021/weekly:2021-W40@cid-1"]
 
 
 async def test_restart_in_the_middle_of_a_due_push_sends_it_once(
@@ -462,7 +463,9 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
         transport = build_dingtalk(app)  # what `saima run` hands to run_stream / run_http
         async with scheduled_bulletins(app, transport) as running:
             assert running.scheduler.running
-            assert await outbox_keys(app.database) == ["weekly:2021-W40"]  # caught up: queued only
+            assert await outbox_keys(app.database) == [
+                "fdi-2021/weekly:2021-W40@cid-1"
+            ]  # caught up: queued only
             assert fake_dingtalk.group_sends == []
             await transport.start()  # the transport starts its relay, which sends what is queued
             await transport.outbox.flush()

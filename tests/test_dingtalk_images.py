@@ -26,6 +26,7 @@ from bot.dingtalk.services import DingTalk
 from bot.errors import DingTalkApiError
 from bot.messages import IncomingMessage
 from bot.sandbox.demo_season import seed_demo
+from bulletins.service import BulletinService
 from campaign import calendar
 from storage.models import Outbox
 from tests.conftest import ADMIN
@@ -33,7 +34,8 @@ from tests.fakes.dingtalk import PNG_SIGNATURE, FakeDingTalk, VirtualTimer
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
 MONTHLY = "monthly:2021-10"
-CHART = "monthly:2021-10#chart"
+SENT_MONTHLY = "fdi-2021/monthly:2021-10@cid-1"  # its outbox key: campaign, push and group
+CHART = "fdi-2021/monthly:2021-10#chart@cid-1"
 UPLOAD = "/media/upload"
 
 
@@ -81,6 +83,11 @@ def make_dingtalk(app: App, http: aiohttp.ClientSession, timer: VirtualTimer) ->
     return replace(built, outbox=relay, inbound=Inbound(app.pipeline, relay))
 
 
+async def default_bulletins(app: App, dingtalk: DingTalk) -> BulletinService:
+    """The shipped (default) campaign's bulletins, as `saima run` builds them."""
+    return (await dingtalk_bulletins(app, dingtalk)).default
+
+
 async def outbox_rows(app: App) -> list[Outbox]:
     async with app.database.sessionmaker() as session:
         return list(await session.scalars(sa.select(Outbox).order_by(Outbox.id)))
@@ -106,14 +113,14 @@ async def test_monthly_bulletin_goes_out_with_its_chart_uploaded_then_sent_once(
     async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = dingtalk_bulletins(app, dingtalk)
+        service = await default_bulletins(app, dingtalk)
 
         assert await service.fire(MONTHLY) == "queued"
         assert await service.fire(MONTHLY) == "already"  # the trigger firing twice
         # Both are stored before anything is sent: the chart row holds its PNG.
         queued = await outbox_rows(app)
         assert [(r.key, r.channel, r.state) for r in queued] == [
-            (MONTHLY, "app", "pending"),
+            (SENT_MONTHLY, "app", "pending"),
             (CHART, "image", "pending"),
         ]
         png = queued[1].media
@@ -137,7 +144,7 @@ async def test_monthly_bulletin_goes_out_with_its_chart_uploaded_then_sent_once(
         # Nothing goes twice: a later flush, the trigger again, the sink again for the same key.
         assert await dingtalk.outbox.flush() == 0
         assert await service.fire(MONTHLY) == "already"
-        await chart_sink(dingtalk)(MONTHLY, "月月评 2021年10月 · 排名图", png)
+        await chart_sink(dingtalk)(CHART, SENT_MONTHLY, "月月评 2021年10月 · 排名图", png)
         assert await dingtalk.outbox.flush() == 0
         assert len(await outbox_rows(app)) == 2
         assert len(fake_dingtalk.uploads) == 1 and len(fake_dingtalk.group_sends) == 2
@@ -152,13 +159,13 @@ async def test_restart_before_sending_delivers_the_bulletin_and_its_chart_once(
     config = settings(tmp_path, fake_dingtalk)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
-        crashed = dingtalk_bulletins(app, make_dingtalk(app, http, virtual_timer))
+        crashed = await default_bulletins(app, make_dingtalk(app, http, virtual_timer))
         assert await crashed.fire(MONTHLY) == "queued"  # stored; the process dies before sending
     assert fake_dingtalk.uploads == [] and fake_dingtalk.group_sends == []
 
     async with started_app(config, "2021-11-05T09:05") as app:
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = dingtalk_bulletins(app, dingtalk)
+        service = await default_bulletins(app, dingtalk)
         assert await service.catch_up() == []  # the key is in the outbox: nothing rendered twice
         assert await dingtalk.outbox.flush() == 2  # what the relay does at start
         assert await dingtalk.outbox.flush() == 0
@@ -177,7 +184,7 @@ async def test_a_published_monthly_bulletin_is_followed_by_its_chart(
     ) as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = dingtalk_bulletins(app, dingtalk)
+        service = await default_bulletins(app, dingtalk)
         assert await service.fire(MONTHLY) == "drafted"
         await dingtalk.outbox.flush()
         assert fake_dingtalk.uploads == []  # a draft goes without a chart
@@ -210,7 +217,7 @@ async def test_a_refused_upload_leaves_the_bulletin_sent_once_and_the_chart_mark
     async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await dingtalk_bulletins(app, dingtalk).fire(MONTHLY) == "queued"
+        assert await (await default_bulletins(app, dingtalk)).fire(MONTHLY) == "queued"
         fake_dingtalk.fail_next(UPLOAD, errcode=40005)  # refused: trying again will not help
 
         assert await dingtalk.outbox.flush() == 1
@@ -233,7 +240,7 @@ async def test_an_upload_outage_retries_the_chart_after_a_restart_without_repeat
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await dingtalk_bulletins(app, dingtalk).fire(MONTHLY) == "queued"
+        assert await (await default_bulletins(app, dingtalk)).fire(MONTHLY) == "queued"
         # Every upload attempt the sender makes in this flush fails with a server error.
         fake_dingtalk.fail_next(UPLOAD, status=503, times=5)
         assert await dingtalk.outbox.flush() == 1
@@ -245,7 +252,7 @@ async def test_an_upload_outage_retries_the_chart_after_a_restart_without_repeat
 
     async with started_app(config, "2021-11-05T09:30") as app:
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        assert await dingtalk_bulletins(app, dingtalk).catch_up() == []
+        assert await (await default_bulletins(app, dingtalk)).catch_up() == []
         assert await dingtalk.outbox.flush() == 1
         assert await dingtalk.outbox.flush() == 0
         bulletin, chart = await outbox_rows(app)
@@ -266,11 +273,11 @@ async def test_without_app_credentials_the_bulletin_goes_through_the_robot_witho
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
-        service = dingtalk_bulletins(app, dingtalk)
+        service = await default_bulletins(app, dingtalk)
         assert service.chart_sink is None and service.chart_renderer is None
         assert await service.fire(MONTHLY) == "queued"
         assert await dingtalk.outbox.flush() == 1
-        assert [r.key for r in await outbox_rows(app)] == [MONTHLY]
+        assert [r.key for r in await outbox_rows(app)] == [SENT_MONTHLY]
     [bulletin] = fake_dingtalk.robot_sends
     assert bulletin.text.startswith("### 月月评 · 2021年10月")
     assert fake_dingtalk.uploads == [] and fake_dingtalk.group_sends == []

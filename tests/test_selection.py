@@ -235,8 +235,12 @@ def test_push_plan_at_a_pinned_now(campaign: Campaign) -> None:
     assert latest_due(plan, PushKind.WEEKLY, now).key == "weekly:2021-W39"
 
     wall = datetime(2030, 1, 1, tzinfo=TZ)
-    first_id, first_run = job_times(plan, now, wall)[0]
-    assert (first_id, first_run) == ("push:reminder:2021-W40-fri", wall + timedelta(hours=3))
+    first = job_times("fdi-2021", plan, now, wall)[0]
+    assert first == (
+        "push:fdi-2021/reminder:2021-W40-fri",
+        "reminder:2021-W40-fri",
+        wall + timedelta(hours=3),
+    )
 
 
 def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:

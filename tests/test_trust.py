@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App, build_dingtalk, bulletin_service
+from bot.app import App, build_dingtalk, bulletin_services
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dingtalk.http import CallbackServer, StoredSeen
@@ -230,9 +230,10 @@ async def test_a_push_goes_to_the_bound_group_never_to_the_last_group_that_spoke
         fake_dingtalk.groups.add(BOUND)  # the robot is in the group
         relay = make_relay(app.database, http, fake_dingtalk, virtual_timer)
         app.clock = FixedClock(datetime.fromisoformat("2021-10-18T09:00:00+08:00"))
-        service = bulletin_service(
-            app, relay, conversation_id="", can_mention=False, chart_sink=None
+        bulletins = await bulletin_services(
+            app, relay, configured=(), can_mention=False, chart_sink=None
         )
+        service = bulletins.default
         weekly = next(
             p for p in service.plan if p.kind is PushKind.WEEKLY and p.period >= "2021-W41"
         )

@@ -1,18 +1,22 @@
 """The sandbox's outbound channel: pushes are printed into the console group, charts saved as PNG.
 
-Also the sandbox's /快进: move the sandbox clock forward and fire, in order, every push due between.
+Also the sandbox's /快进: move the sandbox clock forward and fire, in order, every campaign's pushes
+due between; each goes to the groups of its campaign, so the sandbox group gets those of the
+campaign it runs (switched with /赛事).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.app import App, bulletin_service
+from bot.app import App, bulletin_services
 from bot.clock import OffsetClock
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
 from bot.sandbox import moments
+from bulletins.campaigns import CampaignBulletins
 from campaign import calendar
 from scheduler.runtime import RunningBulletins, start_bulletins
 from storage.health import sqlite_path
@@ -67,34 +71,43 @@ class SandboxBulletins:
     ) -> None:
         self.app, self.clock, self.write, self.save_clock = app, clock, write, save_clock
         self.charts_dir = charts_dir
+        self.conversation_id = conversation_id
         self.relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(write), now=clock.now)  # type: ignore[arg-type]
-        self.service = bulletin_service(
-            app,
-            self.relay,
-            conversation_id=conversation_id,
-            can_mention=True,
-            chart_sink=self.save_chart,
-        )
+        self.bulletins: CampaignBulletins | None = None  # built on first use, targets applied
         self.running: RunningBulletins | None = None
 
-    async def save_chart(self, key: str, title: str, png: bytes) -> None:
+    async def save_chart(self, key: str, _after: str, title: str, png: bytes) -> None:
         await self.relay.flush()  # the bulletin first, then its chart
         self.charts_dir.mkdir(parents=True, exist_ok=True)
-        path = self.charts_dir / f"{key.replace(':', '-')}.png"
+        path = self.charts_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', key)}.png"
         path.write_bytes(png)
         self.write(f"📊 {title}：{path}")
 
+    async def campaigns(self) -> CampaignBulletins:
+        """Every campaign's bulletins; the sandbox group is the default campaign's until /赛事."""
+        if self.bulletins is None:
+            self.bulletins = await bulletin_services(
+                self.app,
+                self.relay,
+                configured=(self.conversation_id,),
+                can_mention=True,
+                chart_sink=self.save_chart,
+            )
+        return self.bulletins
+
     async def start(self) -> None:
-        self.running = await start_bulletins(self.service)
+        self.bulletins = None  # built again: /重置 may have changed the imported targets
+        self.running = await start_bulletins(await self.campaigns())
         await self.relay.flush()
 
     async def stop(self) -> None:
         if self.running is not None:
             await self.running.stop()
+            self.running = None
 
     async def after_message(self) -> None:
         """A /发布 in the console is delivered at once rather than at the next periodic check."""
-        await self.service.deliver_published()
+        await (await self.campaigns()).deliver_published()
         await self.relay.flush()
 
     async def fast_forward(self, args: str) -> None:
@@ -115,7 +128,7 @@ class SandboxBulletins:
         async def delivered(_key: str) -> None:
             await self.relay.flush()
 
-        fired = await self.service.fast_forward(before, target, delivered)
+        fired = await (await self.campaigns()).fast_forward(before, target, delivered)
         if self.running is not None:
             self.running.reschedule()
         local = target.astimezone(tz)
