@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -85,6 +85,24 @@ def measure(rule: Rule, unit: Unit, values: Mapping[str, Decimal], elapsed: Deci
             return ratio(value(rule.metric, zero), unit.constants.get(rule.constant, zero))
 
 
+def _rule_measures(
+    rule: Rule, units: tuple[Unit, ...], figures: Mapping[str, Figures], elapsed: Decimal
+) -> dict[str, Decimal]:
+    """`measure` of one rule for every unit, the rule's kind matched once rather than per unit
+    (the same arithmetic: a ranking of 1,000 units is recomputed at every post)."""
+    zero = Decimal(0)
+    if isinstance(rule, CompletionRule):
+        metric, full_at = rule.metric, rule.full_at
+        measures = {}
+        for unit in units:
+            due = target_at(unit, metric, elapsed)
+            measures[unit.name] = (
+                full_at if due <= 0 else ratio(figures[unit.name].values.get(metric, zero), due)
+            )
+        return measures
+    return {unit.name: measure(rule, unit, figures[unit.name].values, elapsed) for unit in units}
+
+
 def competition_ranks(totals: list[Decimal]) -> list[int]:
     """Ranks for totals sorted descending; equal totals (to the cent) share a rank: 1, 1, 3."""
     ranks: list[int] = []
@@ -102,26 +120,21 @@ def compute_standings(
     campaign: Campaign, figures: Mapping[str, Figures], as_of: datetime
 ) -> Standings:
     """Rank every unit; a unit missing from `figures` competes on its baseline."""
-    tz = calendar.zone(campaign)
-    mode = Mode.FINAL if calendar.is_final(campaign.window, tz, as_of) else Mode.INTERIM
-    elapsed = calendar.elapsed_share(campaign.window, tz, as_of)
+    mode, elapsed = scoring(campaign, as_of)
     by_unit = {u.name: figures.get(u.name) or baseline_figures(u) for u in campaign.units}
 
     measures: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     items: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     for rule in campaign.rules:
-        per_unit = {
-            u.name: measure(rule, u, by_unit[u.name].values, elapsed) for u in campaign.units
-        }
+        per_unit = _rule_measures(rule, campaign.units, by_unit, elapsed)
         for name, score in score_rule(rule, per_unit).items():
             measures[name][rule.id] = per_unit[name]
             items[name][rule.id] = score
 
     totals = {name: sum(scores.values(), Decimal(0)) for name, scores in items.items()}
-    order = sorted(
-        campaign.units, key=lambda u: -_cents(totals[u.name])
-    )  # stable: file order on ties
-    ranks = competition_ranks([totals[u.name] for u in order])
+    cents = {name: _cents(total) for name, total in totals.items()}
+    order = sorted(campaign.units, key=lambda u: -cents[u.name])  # stable: file order on ties
+    ranks = competition_ranks([cents[u.name] for u in order])  # the same ranks: cents are exact
     rows = tuple(
         Standing(
             rank=rank,
@@ -136,6 +149,21 @@ def compute_standings(
     )
     reported = sum(1 for f in by_unit.values() if f.reported)
     return Standings(as_of=as_of, mode=mode, elapsed=elapsed, reported=reported, rows=rows)
+
+
+def scoring(campaign: Campaign, as_of: datetime) -> tuple[Mode, Decimal]:
+    """What of `as_of` the scores depend on: the mode and the elapsed share of the window."""
+    tz = calendar.zone(campaign)
+    mode = Mode.FINAL if calendar.is_final(campaign.window, tz, as_of) else Mode.INTERIM
+    return mode, calendar.elapsed_share(campaign.window, tz, as_of)
+
+
+def redated(standings: Standings, campaign: Campaign, as_of: datetime) -> Standings | None:
+    """`standings` as of `as_of` when `as_of` scores the same figures alike (same mode, same
+    elapsed share: always so once the window has ended), else None (compute them again)."""
+    if scoring(campaign, as_of) != (standings.mode, standings.elapsed):
+        return None
+    return replace(standings, as_of=as_of)
 
 
 def _ranking_points(campaign: Campaign, rank: int) -> Decimal:

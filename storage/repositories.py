@@ -405,19 +405,29 @@ class ReportRepository:
         one it was built on, and `as_of` is after every unit's newest version (the usual "now").
         """
         if since is None and inclusive and self.cache is not None:
-            newest = await self.newest()
-            if newest is None:
-                return {}
-            entry = self.cache.get(self.campaign_id, newest)
+            entry = await self.current()
             if entry is None:
-                entry = LatestFigures(
-                    newest, MappingProxyType(await self._seek_latest(None, None, inclusive=True))
-                )
-                self.cache.put(self.campaign_id, entry)
+                return {}
             cached = entry.as_of(as_of)
             if cached is not None:
                 return dict(cached)
         return await self._seek_latest(as_of, since, inclusive=inclusive)
+
+    async def current(self) -> LatestFigures | None:
+        """Each unit's newest version whatever its time, from the cache while the campaign's
+        newest report is the one it was built on (None: no cache, or no report at all)."""
+        if self.cache is None:
+            return None
+        newest = await self.newest()
+        if newest is None:
+            return None
+        entry = self.cache.get(self.campaign_id, newest)
+        if entry is None:
+            entry = LatestFigures(
+                newest, MappingProxyType(await self._seek_latest(None, None, inclusive=True))
+            )
+            self.cache.put(self.campaign_id, entry)
+        return entry
 
     async def _seek_latest(
         self, as_of: datetime | None, since: datetime | None, *, inclusive: bool
