@@ -68,39 +68,38 @@ def target_at(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
     return baseline + (target - baseline) * elapsed
 
 
-def measure(rule: Rule, unit: Unit, values: Mapping[str, Decimal], elapsed: Decimal) -> Decimal:
-    value = values.get
-    zero = Decimal(0)
-    match rule:
-        case CompletionRule():
-            due = target_at(unit, rule.metric, elapsed)
-            if due <= 0:  # nothing was asked (a zero target, or no time elapsed from a zero base)
-                return rule.full_at
-            return ratio(value(rule.metric, zero), due)
-        case ExcessRule():
-            return value(rule.metric, zero) - target_at(unit, rule.metric, elapsed)
-        case ShareRule():
-            return ratio(value(rule.numerator, zero), value(rule.denominator, zero))
-        case RatioRule():
-            return ratio(value(rule.metric, zero), unit.constants.get(rule.constant, zero))
-
-
 def _rule_measures(
     rule: Rule, units: tuple[Unit, ...], figures: Mapping[str, Figures], elapsed: Decimal
 ) -> dict[str, Decimal]:
-    """`measure` of one rule for every unit, the rule's kind matched once rather than per unit
-    (the same arithmetic: a ranking of 1,000 units is recomputed at every post)."""
+    """What one rule measures of every unit (rate, excess, share, ratio), the rule's kind matched
+    once rather than per unit: a ranking of 1,000 units is computed again at every post."""
     zero = Decimal(0)
-    if isinstance(rule, CompletionRule):
-        metric, full_at = rule.metric, rule.full_at
-        measures = {}
-        for unit in units:
-            due = target_at(unit, metric, elapsed)
-            measures[unit.name] = (
-                full_at if due <= 0 else ratio(figures[unit.name].values.get(metric, zero), due)
-            )
-        return measures
-    return {unit.name: measure(rule, unit, figures[unit.name].values, elapsed) for unit in units}
+    measures = {}
+    match rule:
+        case CompletionRule(metric=metric, full_at=full_at):
+            for unit in units:
+                baseline = unit.baselines.get(metric, zero)
+                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
+                value = figures[unit.name].values.get(metric, zero)
+                measures[unit.name] = full_at if due <= 0 else ratio(value, due)
+        case ExcessRule(metric=metric):
+            for unit in units:
+                baseline = unit.baselines.get(metric, zero)
+                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
+                measures[unit.name] = figures[unit.name].values.get(metric, zero) - due
+        case ShareRule(numerator=numerator, denominator=denominator):
+            for unit in units:
+                values = figures[unit.name].values
+                measures[unit.name] = ratio(
+                    values.get(numerator, zero), values.get(denominator, zero)
+                )
+        case RatioRule(metric=metric, constant=constant):
+            for unit in units:
+                measures[unit.name] = ratio(
+                    figures[unit.name].values.get(metric, zero),
+                    unit.constants.get(constant, zero),
+                )
+    return measures
 
 
 def competition_ranks(totals: list[Decimal]) -> list[int]:
