@@ -11,8 +11,6 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Role
@@ -20,6 +18,7 @@ from campaign.membership import Binding
 from storage.latest_figures import LatestFigures, LatestFiguresCache, NewestReport
 from storage.models import AppState, InboxMessage, Report
 from storage.models import Binding as BindingRow
+from storage.upsert import upsert
 
 
 def dump_values(values: Mapping[str, Decimal]) -> str:
@@ -142,9 +141,8 @@ class InboxRepository:
         """Insert entries, skipping msg_ids already stored; returns the msg_ids actually inserted."""
         if not entries:
             return set()
-        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
         statement = (
-            insert(InboxMessage)
+            upsert(self.session, InboxMessage)
             .values(
                 [
                     {
