@@ -19,24 +19,23 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bulletins.campaigns import CampaignBulletins
-from bulletins.service import BulletinService, ChartSink, Relay
 from campaign import Campaign
 from campaign.groups import GroupRule
 from handlers import ROUTERS, UNKNOWN
-from scheduler.workdays import CHINA
 from storage import Database, open_database
 from storage.backup import DatabaseLock, sqlite_file
 from storage.health import DatabaseFileGuard
 
-# The DingTalk SDK, aiohttp's client and server, APScheduler and matplotlib load only where they
-# are used: `saima say` and the sandbox start without them.
+# The DingTalk SDK, aiohttp's client and server, APScheduler, matplotlib, the bulletin service and
+# the holiday calendar load only where they are used: `saima say` starts without them.
 if TYPE_CHECKING:
     import aiohttp
 
     from bot.dingtalk.services import DingTalk
     from bot.dingtalk.timing import Timer
     from bot.web.desk import Desk
+    from bulletins.campaigns import CampaignBulletins
+    from bulletins.service import ChartSink, Relay
     from scheduler.runtime import RunningBulletins
 
 logger = logging.getLogger(__name__)
@@ -222,7 +221,10 @@ async def bulletin_services(
     """One bulletin service per campaign of the book (the default first, imported targets applied),
     each pushing through `relay` to its own bound groups; `configured` are the default campaign's
     groups by configuration. Charts only where a sink can take them."""
+    from bulletins.campaigns import CampaignBulletins
     from bulletins.chart import render_chart
+    from bulletins.service import BulletinService
+    from scheduler.workdays import CHINA
 
     book = app.book
     others = [c for c in book.by_id.values() if c.id != app.campaign.id] if book else []

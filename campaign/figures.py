@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from campaign import calendar
-from campaign.model import Campaign
+from campaign.model import Campaign, Unit
 from campaign.ranking import Figures
 
 
@@ -40,16 +40,43 @@ def unit_figures(
     """
     figures = {}
     for unit in campaign.units:
-        latest = posted.get(unit.name)
-        if latest is None and unit.name not in computed:
-            continue
-        figures[unit.name] = Figures(
-            values={
-                **unit.baselines,
-                **(latest.values if latest is not None else {}),
-                **computed.get(unit.name, {}),
-            },
-            reported=True,
-            reported_at=latest.reported_at if latest is not None else None,
-        )
+        found = _figures(unit, posted.get(unit.name), computed)
+        if found is not None:
+            figures[unit.name] = found
     return figures
+
+
+def updated_figures(
+    campaign: Campaign,
+    figures: Mapping[str, Figures],
+    unit_name: str,
+    posted: Mapping[str, PostedFigures],
+    computed: Mapping[str, Mapping[str, Decimal]],
+) -> dict[str, Figures]:
+    """`unit_figures` after only `unit_name`'s newest post changed, given the `figures` from before."""
+    updated = dict(figures)
+    unit = next((u for u in campaign.units if u.name == unit_name), None)
+    if unit is None:  # a unit this campaign does not rank (unit_figures leaves it out too)
+        return updated
+    found = _figures(unit, posted.get(unit_name), computed)
+    if found is None:
+        updated.pop(unit_name, None)
+    else:
+        updated[unit_name] = found
+    return updated
+
+
+def _figures(
+    unit: Unit, latest: PostedFigures | None, computed: Mapping[str, Mapping[str, Decimal]]
+) -> Figures | None:
+    if latest is None and unit.name not in computed:
+        return None
+    return Figures(
+        values={
+            **unit.baselines,
+            **(latest.values if latest is not None else {}),
+            **computed.get(unit.name, {}),
+        },
+        reported=True,
+        reported_at=latest.reported_at if latest is not None else None,
+    )

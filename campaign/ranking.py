@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -68,21 +68,38 @@ def target_at(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
     return baseline + (target - baseline) * elapsed
 
 
-def measure(rule: Rule, unit: Unit, values: Mapping[str, Decimal], elapsed: Decimal) -> Decimal:
-    value = values.get
+def _rule_measures(
+    rule: Rule, units: tuple[Unit, ...], figures: Mapping[str, Figures], elapsed: Decimal
+) -> dict[str, Decimal]:
+    """What one rule measures of every unit (rate, excess, share, ratio), the rule's kind matched
+    once rather than per unit: a ranking of 1,000 units is computed again at every post."""
     zero = Decimal(0)
+    measures = {}
     match rule:
-        case CompletionRule():
-            due = target_at(unit, rule.metric, elapsed)
-            if due <= 0:  # nothing was asked (a zero target, or no time elapsed from a zero base)
-                return rule.full_at
-            return ratio(value(rule.metric, zero), due)
-        case ExcessRule():
-            return value(rule.metric, zero) - target_at(unit, rule.metric, elapsed)
-        case ShareRule():
-            return ratio(value(rule.numerator, zero), value(rule.denominator, zero))
-        case RatioRule():
-            return ratio(value(rule.metric, zero), unit.constants.get(rule.constant, zero))
+        case CompletionRule(metric=metric, full_at=full_at):
+            for unit in units:
+                baseline = unit.baselines.get(metric, zero)
+                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
+                value = figures[unit.name].values.get(metric, zero)
+                measures[unit.name] = full_at if due <= 0 else ratio(value, due)
+        case ExcessRule(metric=metric):
+            for unit in units:
+                baseline = unit.baselines.get(metric, zero)
+                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
+                measures[unit.name] = figures[unit.name].values.get(metric, zero) - due
+        case ShareRule(numerator=numerator, denominator=denominator):
+            for unit in units:
+                values = figures[unit.name].values
+                measures[unit.name] = ratio(
+                    values.get(numerator, zero), values.get(denominator, zero)
+                )
+        case RatioRule(metric=metric, constant=constant):
+            for unit in units:
+                measures[unit.name] = ratio(
+                    figures[unit.name].values.get(metric, zero),
+                    unit.constants.get(constant, zero),
+                )
+    return measures
 
 
 def competition_ranks(totals: list[Decimal]) -> list[int]:
@@ -102,26 +119,21 @@ def compute_standings(
     campaign: Campaign, figures: Mapping[str, Figures], as_of: datetime
 ) -> Standings:
     """Rank every unit; a unit missing from `figures` competes on its baseline."""
-    tz = calendar.zone(campaign)
-    mode = Mode.FINAL if calendar.is_final(campaign.window, tz, as_of) else Mode.INTERIM
-    elapsed = calendar.elapsed_share(campaign.window, tz, as_of)
+    mode, elapsed = scoring(campaign, as_of)
     by_unit = {u.name: figures.get(u.name) or baseline_figures(u) for u in campaign.units}
 
     measures: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     items: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     for rule in campaign.rules:
-        per_unit = {
-            u.name: measure(rule, u, by_unit[u.name].values, elapsed) for u in campaign.units
-        }
+        per_unit = _rule_measures(rule, campaign.units, by_unit, elapsed)
         for name, score in score_rule(rule, per_unit).items():
             measures[name][rule.id] = per_unit[name]
             items[name][rule.id] = score
 
     totals = {name: sum(scores.values(), Decimal(0)) for name, scores in items.items()}
-    order = sorted(
-        campaign.units, key=lambda u: -_cents(totals[u.name])
-    )  # stable: file order on ties
-    ranks = competition_ranks([totals[u.name] for u in order])
+    cents = {name: _cents(total) for name, total in totals.items()}
+    order = sorted(campaign.units, key=lambda u: -cents[u.name])  # stable: file order on ties
+    ranks = competition_ranks([cents[u.name] for u in order])  # the same ranks: cents are exact
     rows = tuple(
         Standing(
             rank=rank,
@@ -136,6 +148,21 @@ def compute_standings(
     )
     reported = sum(1 for f in by_unit.values() if f.reported)
     return Standings(as_of=as_of, mode=mode, elapsed=elapsed, reported=reported, rows=rows)
+
+
+def scoring(campaign: Campaign, as_of: datetime) -> tuple[Mode, Decimal]:
+    """What of `as_of` the scores depend on: the mode and the elapsed share of the window."""
+    tz = calendar.zone(campaign)
+    mode = Mode.FINAL if calendar.is_final(campaign.window, tz, as_of) else Mode.INTERIM
+    return mode, calendar.elapsed_share(campaign.window, tz, as_of)
+
+
+def redated(standings: Standings, campaign: Campaign, as_of: datetime) -> Standings | None:
+    """`standings` as of `as_of` when `as_of` scores the same figures alike (same mode, same
+    elapsed share: always so once the window has ended), else None (compute them again)."""
+    if scoring(campaign, as_of) != (standings.mode, standings.elapsed):
+        return None
+    return replace(standings, as_of=as_of)
 
 
 def _ranking_points(campaign: Campaign, rank: int) -> Decimal:

@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage, Outbox
 from storage.repositories import InboxEntry, inbox_entry
+from storage.upsert import upsert
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 REPLY_KEY_PREFIX = "reply:"
@@ -106,9 +105,8 @@ class OutboxRepository:
         """Store the entries in one statement (an executemany), skipping any whose key is there."""
         if not entries:
             return
-        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
         await self.session.execute(
-            insert(Outbox).on_conflict_do_nothing(index_elements=["key"]),
+            upsert(self.session, Outbox).on_conflict_do_nothing(index_elements=["key"]),
             [_columns(entry) for entry in entries],
         )
 

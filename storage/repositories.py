@@ -11,8 +11,6 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Role
@@ -20,6 +18,7 @@ from campaign.membership import Binding
 from storage.latest_figures import LatestFigures, LatestFiguresCache, NewestReport
 from storage.models import AppState, InboxMessage, Report
 from storage.models import Binding as BindingRow
+from storage.upsert import upsert
 
 
 def dump_values(values: Mapping[str, Decimal]) -> str:
@@ -142,9 +141,8 @@ class InboxRepository:
         """Insert entries, skipping msg_ids already stored; returns the msg_ids actually inserted."""
         if not entries:
             return set()
-        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
         statement = (
-            insert(InboxMessage)
+            upsert(self.session, InboxMessage)
             .values(
                 [
                     {
@@ -405,19 +403,29 @@ class ReportRepository:
         one it was built on, and `as_of` is after every unit's newest version (the usual "now").
         """
         if since is None and inclusive and self.cache is not None:
-            newest = await self.newest()
-            if newest is None:
-                return {}
-            entry = self.cache.get(self.campaign_id, newest)
+            entry = await self.current()
             if entry is None:
-                entry = LatestFigures(
-                    newest, MappingProxyType(await self._seek_latest(None, None, inclusive=True))
-                )
-                self.cache.put(self.campaign_id, entry)
+                return {}
             cached = entry.as_of(as_of)
             if cached is not None:
                 return dict(cached)
         return await self._seek_latest(as_of, since, inclusive=inclusive)
+
+    async def current(self) -> LatestFigures | None:
+        """Each unit's newest version whatever its time, from the cache while the campaign's
+        newest report is the one it was built on (None: no cache, or no report at all)."""
+        if self.cache is None:
+            return None
+        newest = await self.newest()
+        if newest is None:
+            return None
+        entry = self.cache.get(self.campaign_id, newest)
+        if entry is None:
+            entry = LatestFigures(
+                newest, MappingProxyType(await self._seek_latest(None, None, inclusive=True))
+            )
+            self.cache.put(self.campaign_id, entry)
+        return entry
 
     async def _seek_latest(
         self, as_of: datetime | None, since: datetime | None, *, inclusive: bool

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, GroupBinding, SeenCallback
+from storage.upsert import upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +150,8 @@ class SeenCallbackRepository:
         await self.session.execute(
             delete(SeenCallback).where(SeenCallback.seen_at_ms < now_ms - 2 * window_ms)
         )
-        insert = sqlite_insert if self.session.bind.dialect.name == "sqlite" else postgresql_insert
         inserted = await self.session.scalar(
-            insert(SeenCallback)
+            upsert(self.session, SeenCallback)
             .values(key=key, seen_at_ms=now_ms)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(SeenCallback.key)
