@@ -148,7 +148,9 @@ def build_dingtalk(
         timer=timer,
         max_attempts=max_attempts or Sender.MAX_ATTEMPTS,
     )
-    outbox = OutboxRelay(app.database.sessionmaker, sender)
+    # Several processes may share a PostgreSQL database (never a SQLite file): claim before sending.
+    shared = app.database.engine.dialect.name != "sqlite"
+    outbox = OutboxRelay(app.database.sessionmaker, sender, claim_rows=shared)
     lost = app.guard.problem if app.guard is not None else lambda: ""
     return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox, lost_database=lost))
 
