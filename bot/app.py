@@ -25,6 +25,7 @@ from handlers import ROUTERS, UNKNOWN
 from storage import Database, open_database
 from storage.backup import DatabaseLock, sqlite_file
 from storage.health import DatabaseFileGuard
+from storage.leader import Leadership, leader_lock, leading
 
 # The DingTalk SDK, aiohttp's client and server, APScheduler, matplotlib, the bulletin service and
 # the holiday calendar load only where they are used: `saima say` starts without them.
@@ -147,15 +148,25 @@ def build_dingtalk(
         timer=timer,
         max_attempts=max_attempts or Sender.MAX_ATTEMPTS,
     )
-    outbox = OutboxRelay(app.database.sessionmaker, sender)
+    # Several processes may share a PostgreSQL database (never a SQLite file): claim before sending.
+    shared = app.database.engine.dialect.name != "sqlite"
+    outbox = OutboxRelay(app.database.sessionmaker, sender, claim_rows=shared)
     lost = app.guard.problem if app.guard is not None else lambda: ""
     return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox, lost_database=lost))
 
 
-async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: int) -> int:
-    """`saima run` with DingTalk: the transport, and the web server (/healthz) beside it in every
-    mode; HTTP callback mode serves DingTalk's callback on that same server. Returns the exit
-    status: 0 on SIGTERM/SIGINT, non-zero when the database file was lost."""
+async def serve(
+    app: App,
+    dingtalk: DingTalk,
+    transport: str,
+    host: str,
+    port: int,
+    leadership: Leadership | None = None,
+) -> int:
+    """`saima run` with DingTalk: the transport, and the web server (/healthz, which says whether
+    this process leads) beside it in every mode; HTTP callback mode serves DingTalk's callback on
+    that same server. Returns the exit status: 0 on SIGTERM/SIGINT, non-zero when the database
+    file was lost."""
     from bot.dingtalk.http import CallbackServer, StoredSeen
     from bot.dingtalk.services import wait_for_shutdown
     from bot.dingtalk.stream import StreamClient, stream_client
@@ -169,7 +180,8 @@ async def serve(app: App, dingtalk: DingTalk, transport: str, host: str, port: i
         state = stream_transport(stream)
     else:
         state = fixed_transport("http", "listening")
-    server = WebServer(Health(app.database, guard, state, dingtalk.inbound))
+    is_leader = (lambda: leadership.is_leader) if leadership is not None else (lambda: True)
+    server = WebServer(Health(app.database, guard, state, dingtalk.inbound, leader=is_leader))
     if app.settings.web_token:  # the dashboard, in every transport mode
         build_desk(app, app.settings.web_token, host, port).mount(server.web_app)
     if transport == "http":
@@ -284,16 +296,24 @@ async def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> CampaignBulletins:
 
 
 @asynccontextmanager
-async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[RunningBulletins]:
-    """The scheduler for the stream and HTTP transports, around the transport's run.
+async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[Leadership]:
+    """The scheduler for the stream and HTTP transports, around the transport's run, in the leader
+    process only (storage/leader.py): on SQLite that is this process, on PostgreSQL whichever
+    holds the leader lock; another takes over when it dies.
 
     It queues into the transport's own outbox relay, which wakes at once to send (and, before the
     transport has started it, sends the queued catch-up pushes when it starts).
     """
     from scheduler.runtime import start_bulletins
 
-    running = await start_bulletins(await dingtalk_bulletins(app, dingtalk))
-    try:
-        yield running
-    finally:
-        await running.stop()
+    running: list[RunningBulletins] = []
+
+    async def start() -> None:
+        running.append(await start_bulletins(await dingtalk_bulletins(app, dingtalk)))
+
+    async def stop() -> None:
+        while running:
+            await running.pop().stop()
+
+    async with leading(leader_lock(app.database.engine), start, stop) as leadership:
+        yield leadership

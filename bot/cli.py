@@ -45,6 +45,7 @@ from storage.backup import (
     sqlite_file,
 )
 from storage.db import MIGRATIONS
+from storage.run_lock import AlreadyRunning, run_lock
 from storage.standings import load_standings, load_standings_at_end
 from storage.trust import AuditRecord
 
@@ -173,6 +174,22 @@ NO_CONSOLE_WARNING = (
 
 async def run_bot(settings: Settings, transport: str | None, host: str, port: int) -> int:
     transport = transport or ("stream" if settings.has_app_credentials else "sandbox")
+    sandbox = transport == "sandbox"
+    lock = run_lock(settings.sandbox_database_url if sandbox else settings.database_url)
+    if lock is not None:
+        try:
+            lock.acquire()
+        except AlreadyRunning as error:
+            print(error, file=sys.stderr)
+            return 2
+    try:
+        return await _run_bot(settings, transport, host, port)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_bot(settings: Settings, transport: str, host: str, port: int) -> int:
     if transport == "sandbox":
         from bot.sandbox.serve import has_console_input, serve_sandbox
 
@@ -193,8 +210,8 @@ async def run_bot(settings: Settings, transport: str | None, host: str, port: in
     app = App.build(settings)
     async with app:
         dingtalk = build_dingtalk(app)  # one sender and one outbox relay for replies and pushes
-        async with scheduled_bulletins(app, dingtalk):
-            return await serve(app, dingtalk, transport, host, port)
+        async with scheduled_bulletins(app, dingtalk) as leadership:
+            return await serve(app, dingtalk, transport, host, port, leadership)
 
 
 async def run_push(

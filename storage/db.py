@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, inspect
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_TABLE = "audit_log"
+MIGRATION_LOCK_KEY = 0x5A1_0002  # pg_advisory_lock key; the leader lock is 0x5A1_0001
 
 
 # What the outbox relay opens its short transactions with (it needs the outbox alone).
@@ -74,6 +75,8 @@ class Database:
 
         A database already at head costs one version query: Alembic is not even imported. A
         database file behind head is first copied beside itself, named with its revision and time.
+        On PostgreSQL the migration runs under an advisory lock, so processes starting together
+        migrate once.
         """
         async with self.engine.connect() as connection:
             if await connection.run_sync(_stored_revision) == head_revision():
@@ -83,8 +86,30 @@ class Database:
             saved = await asyncio.to_thread(backup_before_upgrade, path, MIGRATIONS)
             if saved is not None:
                 logger.warning("database migrates to the new schema; backed up first to %s", saved)
+        if self.engine.dialect.name == "postgresql":
+            await self._upgrade_under_lock()
+            return
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
+
+    async def _upgrade_under_lock(self) -> None:
+        """Several processes starting together on one PostgreSQL: the first to take the lock
+        migrates, the others wait for it and then find the database at head."""
+        async with self.engine.connect() as connection:
+            lock = {"key": MIGRATION_LOCK_KEY}
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), lock)
+            await connection.commit()
+            try:
+                async with connection.begin():
+                    if await connection.run_sync(_stored_revision) != head_revision():
+                        await connection.run_sync(_upgrade)
+            finally:
+                try:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
+                    await connection.commit()
+                except Exception:
+                    # The lock lives as long as the session: never hand it back to the pool.
+                    await connection.invalidate()
 
     async def ping(self) -> bool:
         try:

@@ -147,6 +147,17 @@ class OutboxRepository:
         )
         return [_entry(row) for row in rows]
 
+    async def claim(self, row_id: int) -> OutboxEntry | None:
+        """The row, locked until the transaction ends, if it is pending and no other transaction
+        holds it (FOR UPDATE SKIP LOCKED); None otherwise. PostgreSQL also drops the lock with a
+        dead process's connection. SQLite has no row locks: there, one process sends."""
+        row = await self.session.scalar(
+            select(Outbox)
+            .where(Outbox.id == row_id, Outbox.state == PENDING)
+            .with_for_update(skip_locked=True)
+        )
+        return None if row is None else _entry(row)
+
     async def next_due_at(self) -> datetime | None:
         due: datetime | None = await self.session.scalar(
             select(Outbox.next_attempt_at)

@@ -461,8 +461,8 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
     async with app:
         await seed_demo(app.database, app.campaign, date(2021, 11, 14))
         transport = build_dingtalk(app)  # what `saima run` hands to run_stream / run_http
-        async with scheduled_bulletins(app, transport) as running:
-            assert running.scheduler.running
+        async with scheduled_bulletins(app, transport) as leadership:
+            assert leadership.is_leader  # SQLite: the one bot process on the file leads
             assert await outbox_keys(app.database) == [
                 "fdi-2021/weekly:2021-W40@cid-1"
             ]  # caught up: queued only
@@ -470,5 +470,5 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
             await transport.start()  # the transport starts its relay, which sends what is queued
             await transport.outbox.flush()
             await transport.stop()
-        assert not running.scheduler.running
+        assert not leadership.is_leader
     assert [s.title for s in fake_dingtalk.group_sends] == ["周周比 10月4日–10月10日"]

@@ -118,6 +118,7 @@ async def test_healthy_bot_answers_200_with_every_check(running: Running) -> Non
     assert body["database"] == {"writable": True, "same_file": True}
     assert body["transport"]["state"] in ("connected", "listening")
     assert body["backlog"]["inbox_unprocessed"] == 0
+    assert body["leader"] is True  # one process on a SQLite file: it leads
 
 
 async def test_deleted_database_stops_confirming_and_health_goes_503(

@@ -20,6 +20,7 @@ def make_relay(
     timer: VirtualTimer,
     *,
     max_attempts: int = 5,
+    claim_rows: bool = False,
 ) -> OutboxRelay:
     """An OutboxRelay whose sender talks to `fake` (app robot and custom robot), with seeded jitter."""
     client = OpenApiClient(
@@ -37,4 +38,10 @@ def make_relay(
         max_attempts=max_attempts,
         rng=random.Random(1),
     )
-    return OutboxRelay(database.sessionmaker, sender, retry_initial=0.0, rng=random.Random(1))
+    return OutboxRelay(
+        database.sessionmaker,
+        sender,
+        retry_initial=0.0,
+        rng=random.Random(1),
+        claim_rows=claim_rows,
+    )

@@ -30,6 +30,10 @@ REPLY_ONE_TO_ONE = "reply-1on1"
 IMAGE = "image"  # an image through the app robot: the row holds the PNG, uploaded when sent
 REPLY_CHANNELS = (REPLY, REPLY_ONE_TO_ONE)
 IDLE_RECHECK_SECONDS = 60.0
+# Several processes on one PostgreSQL: a row another relay is sending is looked at again after this.
+CLAIMED_ELSEWHERE_RECHECK_SECONDS = 2.0
+# Each claimed send holds a pooled connection for its length: leave the rest to the messages.
+CLAIMED_SENDS_AT_ONCE = 8
 
 
 def _utc_now() -> datetime:
@@ -52,8 +56,13 @@ class OutboxRelay:
         retry_initial: float = 30.0,
         retry_max: float = 3600.0,
         rng: random.Random | None = None,
+        claim_rows: bool = False,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Other processes send from the same table (PostgreSQL): lock each row while sending it.
+        self._claim_rows = claim_rows
+        self._claims = asyncio.Semaphore(CLAIMED_SENDS_AT_ONCE)
+        self._claimed_elsewhere = False
         self.sender = sender
         self._now = now
         self._max_attempts = max_attempts
@@ -293,6 +302,9 @@ class OutboxRelay:
             self._inflight.discard(row.id)
 
     async def _send_row(self, row: OutboxEntry) -> bool:
+        if self._claim_rows:
+            async with self._claims:
+                return await self._send_claimed(row)
         # Callers hold a snapshot; the row may have been sent since it was read.
         async with self._sessionmaker() as session:
             fresh = await OutboxRepository(session).get(row.id)
@@ -314,6 +326,47 @@ class OutboxRelay:
             await mark_sent()
         return True
 
+    async def _send_claimed(self, row: OutboxEntry) -> bool:
+        """Send with the row locked from before the send until it is marked, so no other process's
+        relay sends it meanwhile; a process that dies mid-send takes its lock with it, and the row
+        is sendable again at once."""
+        delivery: Delivery | None = None
+        try:
+            async with self._sessionmaker.begin() as session:
+                repository = OutboxRepository(session)
+                fresh = await repository.claim(row.id)
+                if fresh is not None:
+                    try:
+                        delivery = await self._transmit(fresh)
+                    except DingTalkApiError as error:
+                        await self._failed(fresh, error, repository)
+                        return False
+                    await repository.mark_sent(row.id, delivery.result, self._now())
+            if fresh is None:
+                return await self._settled_elsewhere(row.id)
+        except Exception:
+            if delivery is None or row.channel not in REPLY_CHANNELS:
+                raise
+            sent = delivery
+
+            async def mark_sent() -> None:
+                async with self._sessionmaker.begin() as session:
+                    await OutboxRepository(session).mark_sent(row.id, sent.result, self._now())
+
+            logger.exception("a sent reply could not be recorded; retried before the next reply")
+            self._unrecorded = mark_sent
+        return True
+
+    async def _settled_elsewhere(self, row_id: int) -> bool:
+        """True when the row is no longer pending; False while another relay is sending it (its
+        lane waits, so the parts of a message keep their order)."""
+        async with self._sessionmaker() as session:
+            row = await OutboxRepository(session).get(row_id)
+        if row is None or row.state != PENDING:
+            return True
+        self._claimed_elsewhere = True
+        return False
+
     async def _transmit(self, row: OutboxEntry) -> Delivery:
         at = row.at_staff_ids
         if row.channel == IMAGE:
@@ -334,7 +387,12 @@ class OutboxRelay:
             row.conversation_id, row.title, row.text, at, channel=row.channel or APP
         )
 
-    async def _failed(self, row: OutboxEntry, error: DingTalkApiError) -> None:
+    async def _failed(
+        self,
+        row: OutboxEntry,
+        error: DingTalkApiError,
+        repository: OutboxRepository | None = None,
+    ) -> None:
         attempts = row.attempts + 1
         # Throttling only says "later": pause and retry, never drop the message for it.
         gives_up = not is_retryable(error) or (
@@ -354,10 +412,12 @@ class OutboxRelay:
             attempts,
             " - giving up" if gives_up else "",
         )
+        code = error.code or str(error.status)
+        if repository is not None:  # the claiming transaction's
+            await repository.mark_failed(row.id, code, next_at)
+            return
         async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).mark_failed(
-                row.id, error.code or str(error.status), next_at
-            )
+            await OutboxRepository(session).mark_failed(row.id, code, next_at)
 
     # ---- background loop ----------------------------------------------------------------------
 
@@ -383,6 +443,7 @@ class OutboxRelay:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            self._claimed_elsewhere = False
             try:
                 await self.flush()
                 async with self._sessionmaker() as session:
@@ -393,6 +454,8 @@ class OutboxRelay:
             delay = IDLE_RECHECK_SECONDS
             if next_due is not None:
                 delay = min(delay, max(0.05, (next_due - self._now()).total_seconds()))
+            if self._claimed_elsewhere:  # due, but another process is sending it: not a busy loop
+                delay = max(delay, CLAIMED_ELSEWHERE_RECHECK_SECONDS)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

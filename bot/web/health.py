@@ -71,10 +71,12 @@ class Health:
         inbound: InboundState | None = None,
         *,
         deadline: float = DEADLINE_SECONDS,
+        leader: Callable[[], bool] = lambda: True,
     ) -> None:
         self._database, self._guard = database, guard
         self._transport, self._inbound = transport, inbound
         self._deadline = deadline
+        self._leader = leader  # runs the scheduler (several processes on PostgreSQL: one does)
 
     def lost_database(self) -> str:
         """Why nothing may be confirmed any more ("" while the database file is the one opened)."""
@@ -106,6 +108,7 @@ class Health:
         ok = all(checks.values())
         body = {
             "status": "ok" if ok else "error",
+            "leader": self._leader(),
             "checks": {name: "ok" if good else "error" for name, good in checks.items()},
             "database": database,
             "transport": transport.fields,

@@ -108,6 +108,8 @@ class FakeDingTalk:
     corp_id: str = "ding-corp"
     ping_interval: float | None = 10.0  # the server's SYSTEM ping frames on each socket
     groups: set[str] = field(default_factory=lambda: set(DEFAULT_GROUPS))
+    # Frames go to the app's live connections in turn (several bot processes), not to the newest.
+    spread: bool = False
 
     # Recorded, read on the test's loop.
     acks: list[Ack] = field(default_factory=list)
@@ -140,6 +142,7 @@ class FakeDingTalk:
         self._token_numbers = itertools.count(1)
         self._streams: list[_Stream] = []
         self._stream_numbers = itertools.count(1)
+        self._turns = itertools.count()
         self._frames: dict[str, dict[str, Any]] = {}  # msgId -> the CALLBACK frame
         self._frame_ids: dict[str, str] = {}  # msgId -> headers.messageId
         self._sessions: dict[str, str] = {}  # session id -> conversation id
@@ -506,8 +509,9 @@ class FakeDingTalk:
             while True:
                 live = [s for s in self._streams if not s.ws.closed]
                 if live:
+                    chosen = live[next(self._turns) % len(live)] if self.spread else live[-1]
                     try:
-                        await live[-1].ws.send_str(json.dumps(frame, ensure_ascii=False))
+                        await chosen.ws.send_str(json.dumps(frame, ensure_ascii=False))
                         return
                     except ConnectionError:
                         pass
