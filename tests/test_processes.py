@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.config import SHIPPED_CAMPAIGN
+from campaign.pushes import outbox_key
 from storage import open_database
 from storage.models import InboxMessage, Outbox
 from tests.fakes.dingtalk import FakeDingTalk
@@ -129,6 +130,11 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
     await fake.stop()
 
 
+def pushed(push_key: str) -> str:
+    """The outbox key of the shipped campaign's push to GROUP."""
+    return outbox_key("fdi-2021", push_key, GROUP)
+
+
 async def outbox_keys(url: str) -> list[tuple[str, str]]:
     database = open_database(url)
     try:
@@ -198,7 +204,7 @@ async def test_two_bots_on_one_postgresql_share_the_work_and_fail_over(
         await asyncio.sleep(3)  # room for a second copy, were there one
         assert [s.conversation_id for s in fake.group_sends] == [GROUP]
         assert [k for k, _ in await outbox_keys(postgres_url)] == [
-            f"reminder:{reminder_at:%G-W%V}-{WEEKDAYS[reminder_at.weekday()]}"
+            pushed(f"reminder:{reminder_at:%G-W%V}-{WEEKDAYS[reminder_at.weekday()]}")
         ]
 
         # SIGKILL the leader: the other takes over within 60 s and sends the next push once.
@@ -218,8 +224,8 @@ async def test_two_bots_on_one_postgresql_share_the_work_and_fail_over(
         await asyncio.sleep(3)
         assert len(fake.group_sends) == 2 and fake.group_sends[1].title.startswith("周周比")
         assert await outbox_keys(postgres_url) == [
-            (f"reminder:{reminder_at:%G-W%V}-{WEEKDAYS[reminder_at.weekday()]}", "sent"),
-            (f"weekly:{weekly_at - timedelta(days=7):%G-W%V}", "sent"),
+            (pushed(f"reminder:{reminder_at:%G-W%V}-{WEEKDAYS[reminder_at.weekday()]}"), "sent"),
+            (pushed(f"weekly:{weekly_at - timedelta(days=7):%G-W%V}"), "sent"),
         ]
         assert await follower.stop() == 0, follower.text()
     finally:
