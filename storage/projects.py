@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Campaign, calendar
@@ -248,10 +248,16 @@ class TargetRepository:
 
     async def get(self, campaign_id: str) -> dict[str, dict[str, Decimal]]:
         """unit -> metric id -> target."""
-        rows = await self.session.scalars(
-            select(CampaignTarget).where(CampaignTarget.campaign_id == campaign_id)
-        )
+        rows = await self.session.execute(_TARGETS, {"campaign_id": campaign_id})
         result: dict[str, dict[str, Decimal]] = {}
-        for row in rows:
-            result.setdefault(row.unit, {})[row.metric] = Decimal(row.value)
+        for unit, metric, value in rows:
+            result.setdefault(unit, {})[metric] = Decimal(value)
         return result
+
+
+# Built once, Core (plain rows): every batch of messages reads it (bot/chat/pipeline.py).
+_TARGETS = select(
+    CampaignTarget.__table__.c.unit,
+    CampaignTarget.__table__.c.metric,
+    CampaignTarget.__table__.c.value,
+).where(CampaignTarget.__table__.c.campaign_id == bindparam("campaign_id"))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Role
@@ -84,6 +84,33 @@ def _version_columns(table: Table) -> tuple[Any, ...]:
         c.id, c.unit, c.week, c.reported_at, c.staff_id, c.kind, c.values_json, c.posted_json,
         c.highlights, c.problems, c.reason, c.msg_id, c.source,
     )  # fmt: skip
+
+
+def _newest_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The hot path's reads, built once (a statement built per call costs more than its query)."""
+    table = cast(Table, Report.__table__)
+    c = table.c
+    by_unit = select(*_version_columns(table)).where(
+        c.campaign_id == bindparam("campaign_id"), c.unit == bindparam("unit")
+    )
+    newest_first = (c.reported_at.desc(), c.id.desc())
+    # `campaign_id || ''` keeps SQLite off the (campaign, unit, time) index, whose order is
+    # not the id's: it reads the table backwards from its last row instead.
+    newest = (
+        select(c.id, c.msg_id, c.unit, c.reported_at, c.values_json)
+        .where(c.campaign_id.concat("") == bindparam("campaign_id"))
+        .order_by(c.id.desc())
+        .limit(1)
+    )
+    return (
+        newest,
+        by_unit.where(c.reported_at <= bindparam("cutoff")).order_by(*newest_first).limit(1),
+        by_unit.where(c.reported_at < bindparam("cutoff")).order_by(*newest_first).limit(1),
+    )
+
+
+_NEWEST, _LATEST, _LATEST_BEFORE = _newest_statements()
+_ADD_REPORT = insert(cast(Table, Report.__table__)).returning(Report.__table__.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +226,7 @@ class InboxRepository:
         )
 
 
-def _binding(row: BindingRow) -> Binding:
+def _binding(row: BindingRow | Row[Any]) -> Binding:
     return Binding(
         row.staff_id, row.name, Role(row.role), row.unit, row.bound_by, row.bound_at, row.expires_on
     )
@@ -210,7 +237,8 @@ class BindingRepository:
         self.session, self.campaign_id = session, campaign_id
 
     async def get(self, staff_id: str) -> Binding | None:
-        row = await self.session.get(BindingRow, (self.campaign_id, staff_id))
+        parameters = {"campaign_id": self.campaign_id, "staff_id": staff_id}
+        row = (await self.session.execute(_BINDING, parameters)).first()
         return None if row is None else _binding(row)
 
     async def all(self) -> list[Binding]:
@@ -233,6 +261,19 @@ class BindingRepository:
                 expires_on=binding.expires_on,
             )
         )
+        await self.session.flush()  # `get` reads with Core, which does not flush the session
+
+
+# Built once, Core (plain rows): every batch of messages reads its senders' bindings.
+_BINDING = select(
+    *(
+        BindingRow.__table__.c[name]
+        for name in ("staff_id", "name", "role", "unit", "bound_by", "bound_at", "expires_on")
+    )
+).where(
+    BindingRow.__table__.c.campaign_id == bindparam("campaign_id"),
+    BindingRow.__table__.c.staff_id == bindparam("staff_id"),
+)
 
 
 class ReportRepository:
@@ -244,6 +285,8 @@ class ReportRepository:
         # The newest row this unit of work inserted: it holds the write lock (BEGIN IMMEDIATE), so
         # that row stays the campaign's newest until the commit and need not be read back.
         self._inserted: NewestReport | None = None
+        # The newest row as this unit of work read it, for the same reason read only once.
+        self._read: NewestReport | None = None
 
     async def add(
         self,
@@ -260,7 +303,6 @@ class ReportRepository:
         problems: str = "",
         reason: str = "",
     ) -> None:
-        table = cast(Table, Report.__table__)
         before = await self.newest() if self.cache is not None else None
         values_json, posted_json = dump_values(values), dump_values(posted)
         row = {
@@ -277,9 +319,7 @@ class ReportRepository:
             "problems": problems,
             "reason": reason,
         }
-        new_id = (
-            await self.session.execute(table.insert().values(row).returning(table.c.id))
-        ).one()[0]
+        new_id = (await self.session.execute(_ADD_REPORT, row)).one()[0]
         newest = NewestReport(new_id, msg_id, unit, reported_at, values_json)
         self._inserted = newest if self.cache is not None else None
         held = self.cache.get(self.campaign_id, before) if self.cache and before else None
@@ -305,28 +345,14 @@ class ReportRepository:
         """The campaign's newest report row by id: the key of the cached figures."""
         if self._inserted is not None:
             return self._inserted
-        table = cast(Table, Report.__table__)
-        # `campaign_id || ''` keeps SQLite off the (campaign, unit, time) index, whose order is
-        # not the id's: it reads the table backwards from its last row instead.
-        row = (
-            await self.session.execute(
-                select(
-                    table.c.id,
-                    table.c.msg_id,
-                    table.c.unit,
-                    table.c.reported_at,
-                    table.c.values_json,
-                )
-                .where(table.c.campaign_id.concat("") == self.campaign_id)
-                .order_by(table.c.id.desc())
-                .limit(1)
-            )
-        ).one_or_none()
-        return None if row is None else NewestReport(*row)
+        if self._read is None:
+            row = (await self.session.execute(_NEWEST, {"campaign_id": self.campaign_id})).first()
+            self._read = None if row is None else NewestReport(*row)
+        return self._read
 
     def forget_inserted(self) -> None:
         """The savepoint around this unit of work's insert was rolled back: ask the database again."""
-        self._inserted = None
+        self._inserted = self._read = None
 
     async def add_imported(
         self, reports: Sequence[NewReport], *, staff_id: str, source: str
@@ -334,7 +360,7 @@ class ReportRepository:
         """Store imported weekly posts in one statement (an executemany); returns how many."""
         if not reports:
             return 0
-        self._inserted = None  # the newest row is now one of these
+        self._inserted = self._read = None  # the newest row is now one of these
         rows = [
             {
                 "campaign_id": self.campaign_id,
@@ -366,30 +392,26 @@ class ReportRepository:
         return [_version(row) for row in rows]
 
     async def latest(self, unit: str, as_of: datetime) -> ReportVersion | None:
-        row = await self.session.scalar(
-            select(Report)
-            .where(
-                Report.campaign_id == self.campaign_id,
-                Report.unit == unit,
-                Report.reported_at <= as_of,
-            )
-            .order_by(Report.reported_at.desc(), Report.id.desc())
-            .limit(1)
-        )
-        return None if row is None else _version(row)
+        return await self._unit_newest(unit, as_of, _LATEST, inclusive=True)
 
     async def latest_before(self, unit: str, before: datetime) -> ReportVersion | None:
         """The newest version strictly before `before` (e.g. last week's figures)."""
-        row = await self.session.scalar(
-            select(Report)
-            .where(
-                Report.campaign_id == self.campaign_id,
-                Report.unit == unit,
-                Report.reported_at < before,
-            )
-            .order_by(Report.reported_at.desc(), Report.id.desc())
-            .limit(1)
-        )
+        return await self._unit_newest(unit, before, _LATEST_BEFORE, inclusive=False)
+
+    async def _unit_newest(
+        self, unit: str, cutoff: datetime, statement: Select[Any], *, inclusive: bool
+    ) -> ReportVersion | None:
+        """The unit's newest version up to `cutoff`: the cached one when it counts there (a unit
+        the cache lacks has no version at all), else one index seek."""
+        current = await self.current()
+        if current is not None:
+            version = current.by_unit.get(unit)
+            if version is None:
+                return None
+            if version.reported_at <= cutoff if inclusive else version.reported_at < cutoff:
+                return version
+        parameters = {"campaign_id": self.campaign_id, "unit": unit, "cutoff": cutoff}
+        row = (await self.session.execute(statement, parameters)).first()
         return None if row is None else _version(row)
 
     async def latest_per_unit(

@@ -374,16 +374,17 @@ async def test_more_than_two_decimals_in_the_metrics_unit_is_refused(app: App, s
     assert await report_count(app) == 0
 
 
-class ClockFailingOnce:
-    """A Clock that fails when told to: the pipeline reads it to mark a message processed, so the
-    failure lands after the handler ran, inside the message's transaction."""
+class ClockFailing:
+    """A Clock that fails at the calls numbered in `failing` (from 1): the pipeline reads it once
+    as a batch is received, then to mark each message processed, so a failure lands after the
+    handler ran, inside the message's transaction."""
 
-    def __init__(self, moment: datetime) -> None:
-        self.moment, self.fails_next = moment, False
+    def __init__(self, moment: datetime, failing: set[int]) -> None:
+        self.moment, self.failing, self.calls = moment, failing, 0
 
     def now(self) -> datetime:
-        if self.fails_next:
-            self.fails_next = False
+        self.calls += 1
+        if self.calls in self.failing:
             raise RuntimeError("clock unavailable")
         return self.moment
 
@@ -391,7 +392,9 @@ class ClockFailingOnce:
 async def test_a_failed_transaction_keeps_nothing_and_stores_the_apology_as_the_reply(
     database: Database, campaign: Campaign
 ) -> None:
-    clock = ClockFailingOnce(datetime.fromisoformat("2021-10-15T10:00:05+08:00"))
+    # Call 1 stamps the receipt; 2 fails marking the post processed in the receiving transaction
+    # (the message is then stored alone, as received), 3 fails it again when processed after.
+    clock = ClockFailing(datetime.fromisoformat("2021-10-15T10:00:05+08:00"), {2, 3})
     table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)
     pipeline = Pipeline(database, campaign, table, clock)
     message = IncomingMessage(
@@ -401,8 +404,10 @@ async def test_a_failed_transaction_keeps_nothing_and_stores_the_apology_as_the_
         text="/周报 实际利用外资=41200",
         created_at=datetime.fromisoformat("2021-10-15T10:00:00+08:00"),
     )
-    assert await pipeline.receive(message)
-    clock.fails_next = True
+    assert await pipeline.receive(message)  # stored, though its processing failed
+    async with database.read(campaign.id) as repos:
+        assert await repos.reports.count() == 0
+        assert [entry.msg_id for entry in await repos.inbox.unprocessed()] == ["f1"]
     reply = await pipeline.process(message)
     assert reply is not None and "系统处理出错" in reply.text
     async with database.read(campaign.id) as repos:

@@ -1,7 +1,7 @@
 """Statements per message on the hot path: a test fails when a read or write is added back.
 
-Counted with SQLAlchemy's `before_cursor_execute` across both units of work of a message (the
-inbox insert at receive, then processing), with the figures cache warm as in a running bot.
+Counted with SQLAlchemy's `before_cursor_execute` for the whole message (receiving it processes it
+in the same transaction), with the figures cache warm as in a running bot.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from bot.app import App
 from bot.messages import IncomingMessage
-from tests.conftest import GROUP, Say
+from tests.conftest import ADMIN, GROUP, Say
 
 NANHU = "head-nanhu"
 XIUZHOU = "head-xiuzhou"
@@ -47,13 +47,45 @@ async def test_a_weekly_post_and_a_ranking_cost_few_statements(app: App, say: Sa
     with statements(app) as ranking:
         reply = await say(XIUZHOU, "/排名", at="2021-10-14T09:30:00+08:00")
     assert reply is not None and "南湖区" in reply.text
-    # Before #14's last cuts: 17 and 11. Both: BEGIN + inbox insert, then BEGIN, group bindings,
-    # targets, the sender's binding, SAVEPOINT … RELEASE, the inbox update. The inbox row is not
-    # read back, nor the unit's newest version (store_post), nor the campaign's newest report after
-    # the post's own insert (the reply's standings).
+    # Before #14's last cuts: 17 and 11; before #14's capacity round: 14 and 10. Both now: BEGIN
+    # + the inbox insert, the group bindings, targets, the sender's binding, SAVEPOINT … RELEASE,
+    # the inbox update, in the one transaction that receives and processes the message. The inbox
+    # row is not read back, nor the unit's newest version (the figures cache has it), nor the
+    # campaign's newest report after the post's own insert (the reply's standings).
     assert not [s for s in post + ranking if s.startswith("SELECT inbox")]
-    assert len(post) == 14, post  # + latest_before, latest, newest, 2 inserts (report, audit)
-    assert len(ranking) == 10, ranking  # + newest (the cached standings' key)
+    assert sum(s.startswith("BEGIN") for s in post + ranking) == 2
+    assert len(post) == 12, post  # + newest, latest_before (it posted this week), 2 inserts
+    assert len(ranking) == 9, ranking  # + newest (the cached standings' key)
+
+
+async def test_receiving_a_post_stores_it_with_its_reply_and_publishing_waits(app: App) -> None:
+    """The ACK waits for the post (one commit), not for /发布, which may draw a chart for seconds."""
+    post, publish = (
+        IncomingMessage(
+            msg_id=msg_id,
+            conversation_id=GROUP,
+            sender_staff_id=sender,
+            text=text,
+            created_at=datetime.fromisoformat("2021-10-14T09:00:00+08:00"),
+        )
+        for msg_id, sender, text in (
+            ("m-post", NANHU, "/周报 实际利用外资=31000"),
+            ("m-publish", ADMIN, "/发布"),
+        )
+    )
+    assert await app.pipeline.receive(post) and await app.pipeline.receive(publish)
+    async with app.database.read(app.campaign.id) as repos:
+        stored = await repos.inbox.get_many(["m-post", "m-publish"])
+        assert [v.msg_id for v in await repos.reports.history("南湖区")] == ["m-post"]
+    assert stored["m-post"].outcome == "ok" and stored["m-post"].reply_text
+    assert stored["m-publish"].processed_at is None
+    with statements(app) as sent:
+        reply = await app.pipeline.process(post)
+    assert sent == [] and reply is not None and reply.text == stored["m-post"].reply_text
+    assert await app.pipeline.process(publish) is not None
+    async with app.database.read(app.campaign.id) as repos:
+        published = await repos.inbox.get("m-publish")
+    assert published is not None and published.processed_at is not None
 
 
 async def test_a_redelivered_post_is_stored_once_whichever_copy_is_processed(app: App) -> None:

@@ -2,7 +2,9 @@
 
 Transports call `receive` before they ACK and `process` after; a crash in between is recovered by
 `unprocessed` at the next start. The reply is stored with the inbox row, so processing a message
-twice returns the first reply instead of running the command again.
+twice returns the first reply instead of running the command again. `receive` processes what it
+stores in the same transaction (one commit for the inbox row, the post, its audit and the reply),
+except /发布, which may take seconds the ACK should not wait for: `process` runs it.
 
 Before a handler runs, campaign/access.py decides whether the sender's role may do what the
 command row declares from where the message came (a bound group, another group, a one-to-one
@@ -68,6 +70,8 @@ class Pipeline:
         # msg_id -> the inbox row as this process inserted it. Only processing changes a row, and
         # it takes the row out of here first, so a row found here is exactly what is stored.
         self._received: dict[str, InboxEntry] = {}
+        # msg_id -> the reply of a message `receive` processed (stored with its inbox row too).
+        self._answered: dict[str, Reply | None] = {}
 
     async def receive(self, message: IncomingMessage) -> bool:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
@@ -85,10 +89,14 @@ class Pipeline:
 
     async def process(self, message: IncomingMessage) -> Reply | None:
         """Run the message's command once; returns the reply (stored), or None if there is none."""
+        if message.msg_id in self._answered:  # `receive` processed it
+            return self._answered.pop(message.msg_id)
         return await self._processor.submit(message)
 
     async def _store(self, messages: list[IncomingMessage]) -> list[bool]:
-        """One transaction for every message that arrived together (group commit)."""
+        """One transaction for every message that arrived together (group commit), which also
+        processes them. Should processing fail the transaction, the messages are stored alone and
+        processed later (`process`, with its retries): what is ACKed is stored either way."""
         received_at = self.clock.now()
         entries = [
             InboxEntry(
@@ -103,17 +111,53 @@ class Pipeline:
             for m in messages
         ]
         unique = {e.msg_id: e for e in entries}
-        async with self.database.write(self.campaign.id) as repos:
-            inserted = await repos.inbox.add_many(list(unique.values()))
+        try:
+            async with self.database.write(self.campaign.id) as repos:
+                inserted = await repos.inbox.add_many(list(unique.values()))
+                answered = await self._process_received(
+                    repos, messages, {msg_id: unique[msg_id] for msg_id in inserted}
+                )
+        except Exception:
+            logger.exception("processing %d received messages failed; storing them", len(unique))
+            async with self.database.write(self.campaign.id) as repos:
+                inserted = await repos.inbox.add_many(list(unique.values()))
+            answered = {}
         for msg_id in inserted:
-            self._received[msg_id] = unique[msg_id]
-        while len(self._received) > RECEIVED_KEPT:
-            del self._received[next(iter(self._received))]
+            if msg_id in answered:
+                self._answered[msg_id] = answered[msg_id]
+            else:
+                self._received[msg_id] = unique[msg_id]
+        for kept in (self._received, self._answered):
+            while len(kept) > RECEIVED_KEPT:
+                del kept[next(iter(kept))]
         results = []
         for message in messages:  # the same msgId twice in one batch: only the first is new
             results.append(message.msg_id in inserted)
             inserted.discard(message.msg_id)
         return results
+
+    async def _process_received(
+        self, repos: Repositories, messages: list[IncomingMessage], inserted: dict[str, InboxEntry]
+    ) -> dict[str, Reply | None]:
+        """Process the messages just inserted, in the transaction that inserted them; returns the
+        replies by msgId (a message left to `process` has none)."""
+        batch = _Batch(inserted)
+        answered: dict[str, Reply | None] = {}
+        for message in messages:
+            inbox = batch.inbox.get(message.msg_id)
+            # None: a redelivery; processed: a second copy in this batch
+            if inbox is None or inbox.processed_at is not None or self._publishes(message):
+                continue
+            answered[message.msg_id] = await self._process_one(repos, batch, message)
+        await repos.inbox.mark_processed(batch.processed)
+        return answered
+
+    def _publishes(self, message: IncomingMessage) -> bool:
+        """/发布: it may draw a chart in a child process, seconds the ACK should not wait for."""
+        text = strip_controls(message.text)
+        call = parse_command(text) if len(text) <= MAX_MESSAGE_CHARS else None
+        route = self.table.lookup(call.word, call.args) if call else None
+        return route is not None and route.spec.action_for(route.args) is Action.PUBLISH
 
     async def _process_batch(self, messages: list[IncomingMessage]) -> list[Reply | None]:
         """Process messages in one transaction, each handler under its own savepoint.
