@@ -210,7 +210,9 @@ async def test_backoff_state_reports_the_last_error(fake: FakeDingTalk, tmp_path
 
 
 async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_path: Path) -> None:
-    bot = await start_bot(fake, tmp_path / "saima.db", idle_timeout=0.3)
+    # One second: long enough for a first message to be stored and processed before its ACK on
+    # a loaded machine, short enough that the watchdog must act within the test.
+    bot = await start_bot(fake, tmp_path / "saima.db", idle_timeout=1.0)
     try:
         await fake.wait_for_sockets(2)  # the fake never pings, so the watchdog must give up on it
         msg_id = await fake.say("/帮助")
