@@ -151,7 +151,8 @@ class InboxRepository:
                         "msg_id": e.msg_id,
                         "conversation_id": e.conversation_id,
                         "sender_staff_id": e.sender_staff_id,
-                        "text": e.text,
+                        # PostgreSQL's text holds no NUL; message_json keeps it, JSON-escaped.
+                        "text": e.text.replace("\x00", ""),
                         "created_at": e.created_at,
                         "received_at": e.received_at,
                         "message_json": e.message_json,
