@@ -464,7 +464,7 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
             assert await outbox_keys(app.database) == ["weekly:2021-W40"]  # caught up: queued only
             assert fake_dingtalk.group_sends == []
             await transport.start()  # the transport starts its relay, which sends what is queued
-            await transport.outbox.flush()
+            await fake_dingtalk.wait_for(lambda: bool(fake_dingtalk.group_sends), what="the push")
             await transport.stop()
         assert not running.scheduler.running
     assert [s.title for s in fake_dingtalk.group_sends] == ["周周比 10月4日–10月10日"]
