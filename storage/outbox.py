@@ -183,7 +183,8 @@ class OutboxRepository:
                 InboxMessage.reply_text.is_not(None),
                 ~has_reply_row,
             )
-            .order_by(InboxMessage.processed_at)
+            # A batch shares one processed_at; PostgreSQL returns ties in no fixed order.
+            .order_by(InboxMessage.processed_at, InboxMessage.received_at, InboxMessage.msg_id)
             .limit(limit)
         )
         return [inbox_entry(row) for row in rows]

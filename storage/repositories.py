@@ -179,7 +179,7 @@ class InboxRepository:
         rows = await self.session.scalars(
             select(InboxMessage)
             .where(InboxMessage.processed_at.is_(None))
-            .order_by(InboxMessage.received_at)
+            .order_by(InboxMessage.received_at, InboxMessage.msg_id)
             .limit(limit)
         )
         return [inbox_entry(row) for row in rows]

@@ -224,6 +224,25 @@ async def test_unanswered_returns_inbox_entries_whose_reply_has_no_outbox_row(
     assert [entry.msg_id for entry in unanswered] == ["m1"]
 
 
+async def test_one_batchs_unanswered_and_unprocessed_messages_come_in_the_order_received(
+    database: Database,
+) -> None:
+    """A batch shares one processed_at: ties keep the order received, whatever order the rows
+    were written or updated in (PostgreSQL returns ties in no fixed order)."""
+    later, first = inbox_entry("m-b", AT + timedelta(seconds=1)), inbox_entry("m-c", AT)
+    async with database.write("fdi-2021") as repos:
+        await repos.inbox.add_many([later, first, inbox_entry("m-a", AT)])
+    async with database.read("fdi-2021") as repos:
+        assert [e.msg_id for e in await repos.inbox.unprocessed()] == ["m-a", "m-c", "m-b"]
+    async with database.write("fdi-2021") as repos:
+        await repos.inbox.mark_processed(
+            [Processed(m, AT, "排名", "ok", "排名", "1. 南湖区") for m in ("m-b", "m-c", "m-a")]
+        )
+    async with database.read("fdi-2021") as repos:
+        unanswered = await repos.outbox.unanswered(AT - timedelta(hours=1))
+    assert [entry.msg_id for entry in unanswered] == ["m-a", "m-c", "m-b"]
+
+
 async def test_bulletin_records_are_values_and_publishing_locks_their_period(
     database: Database,
 ) -> None:
