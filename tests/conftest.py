@@ -201,6 +201,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db") not in (SQLITE, POSTGRESQL):  # a default from the environment
+        raise pytest.UsageError(f"{DB_ENV} must be {SQLITE} or {POSTGRESQL}")
     if config.getoption("--db") == POSTGRESQL and postgres.server_url() is None:
         raise pytest.UsageError(
             f"--db=postgresql needs a server: export {postgres.SERVER_ENV}=$(.ci/postgres)"

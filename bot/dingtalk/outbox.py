@@ -293,11 +293,16 @@ class OutboxRelay:
             self._inflight.discard(row.id)
 
     async def _send_row(self, row: OutboxEntry) -> bool:
-        # Callers hold a snapshot; the row may have been sent since it was read.
+        # Callers hold a snapshot; the row may have been sent since it was read, or an older row
+        # to the same chat may be going out on another path: with several database connections
+        # (PostgreSQL) those paths truly overlap, so a row waits for the rows before it.
+        lane = (APP, IMAGE) if row.channel in (APP, IMAGE) else (row.channel,)
         async with self._sessionmaker() as session:
-            fresh = await OutboxRepository(session).get(row.id)
-        if fresh is None or fresh.state != PENDING:
-            return True
+            first = await OutboxRepository(session).first_due_of(row, lane, self._now())
+        if first is None:
+            return True  # sent meanwhile
+        if first.id != row.id:
+            return False  # an older row goes first; the relay's next flush sends both in order
         try:
             delivery = await self._transmit(row)
         except DingTalkApiError as error:
