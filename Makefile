@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test bench lint docs clean
+.PHONY: run test test-postgres bench lint docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -23,6 +23,11 @@ run: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The whole suite again on a real PostgreSQL: .ci/postgres starts (or reuses) a private cluster on a
+# loopback port (Debian's postgresql package provides the binaries) and prints its URL.
+test-postgres: $(STAMP)
+	url=$$(.ci/postgres) && SAIMA_TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --db=postgresql
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check bot bulletins campaign handlers scheduler storage tests benchmarks

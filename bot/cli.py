@@ -35,6 +35,7 @@ from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
+from storage import open_database
 from storage.backup import (
     BackupError,
     back_up,
@@ -47,6 +48,7 @@ from storage.backup import (
 from storage.db import MIGRATIONS
 from storage.run_lock import AlreadyRunning, run_lock
 from storage.standings import load_standings, load_standings_at_end
+from storage.transfer import TransferError, copy_all_rows
 from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
@@ -379,6 +381,27 @@ async def run_restore(settings: Settings, source: str) -> int:
     return 0
 
 
+async def run_database_copy(source_url: str, target_url: str) -> int:
+    """`saima database copy SOURCE TARGET`: every row into a new, empty database (SQLite → PostgreSQL)."""
+    path = sqlite_file(source_url)
+    if path is not None and not path.exists():  # never create an empty "source"
+        print(f"copy refused: no database at {path}", file=sys.stderr)
+        return 2
+    source, target = open_database(source_url), open_database(target_url)
+    try:
+        copied = await copy_all_rows(source, target)
+    except TransferError as error:
+        print(f"copy refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await source.close()
+        await target.close()
+    for table in copied:
+        print(f"{table.name}: {table.rows} rows")
+    print(f"copied {sum(t.rows for t in copied)} rows; every table's count matches")
+    return 0
+
+
 def _targets_text(values: Mapping[str, Decimal]) -> str:
     return "、".join(f"{metric} {value}" for metric, value in sorted(values.items()))
 
@@ -486,6 +509,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("path", help="a file written by saima backup")
 
+    database = sub.add_parser("database", help="move a deployment's data to another database")
+    database_sub = database.add_subparsers(dest="database_command", required=True)
+    copy = database_sub.add_parser(
+        "copy",
+        help="copy every row into a new, empty database, e.g. SQLite → PostgreSQL (stop the bot first)",
+    )
+    copy.add_argument(
+        "source", help="the database URL to copy, e.g. sqlite+aiosqlite:///data/saima.db"
+    )
+    copy.add_argument("target", help="an empty database's URL, e.g. postgresql+asyncpg://…")
+
     sandbox = sub.add_parser("sandbox", help="the console sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     sandbox_sub.add_parser(
@@ -546,6 +580,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await run_backup(settings, args.path)
         case "restore":
             return await run_restore(settings, args.path)
+        case "database":
+            return await run_database_copy(args.source, args.target)
         case "campaign" if args.campaign_command == "check":
             return check_campaign(args.file)
         case "campaign" if args.campaign_command == "docs":

@@ -98,7 +98,7 @@ class BulletinRepository:
         rows = await self.session.scalars(
             select(Bulletin)
             .where(Bulletin.campaign_id == self.campaign_id, Bulletin.published_at.is_(None))
-            .order_by(Bulletin.as_of)
+            .order_by(Bulletin.as_of, Bulletin.key)
         )
         return [_record(row) for row in rows]
 
@@ -106,7 +106,7 @@ class BulletinRepository:
         rows = await self.session.scalars(
             select(Bulletin)
             .where(Bulletin.campaign_id == self.campaign_id, Bulletin.published_at.is_not(None))
-            .order_by(Bulletin.as_of)
+            .order_by(Bulletin.as_of, Bulletin.key)
         )
         return [_record(row) for row in rows]
 
@@ -129,7 +129,7 @@ class BulletinRepository:
                 Bulletin.published_at.is_not(None),
                 Bulletin.as_of > moment,
             )
-            .order_by(Bulletin.as_of.desc())
+            .order_by(Bulletin.as_of.desc(), Bulletin.key.desc())
             .limit(1)
         )
         return None if row is None else _record(row)

@@ -35,6 +35,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 AUDIT_TABLE = "audit_log"
 MIGRATION_LOCK_KEY = 0x5A1_0002  # pg_advisory_lock key; the leader lock is 0x5A1_0001
+# A database server (PostgreSQL) takes concurrent writers: a few connections per process, bounded
+# so that several bot processes stay well under the server's max_connections (100 by default);
+# recycled before a firewall or pooler drops them idle.
+SERVER_POOL: dict[str, Any] = {
+    "pool_size": 5,
+    "max_overflow": 5,
+    "pool_timeout": 30,
+    "pool_recycle": 1800,
+}
 
 
 # What the outbox relay opens its short transactions with (it needs the outbox alone).
@@ -173,7 +182,8 @@ def open_database(url: str) -> Database:
         url = _existing_sqlite_file(parsed)
     # SQLite has one writer; several pooled connections would only wait on each other inside
     # SQLite's busy handler (sleeps of 1–100 ms). One connection queues them in asyncio instead.
-    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if is_sqlite else {}
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if is_sqlite else SERVER_POOL
+    # A server may restart or drop idle connections: each checkout is pinged, a dead one replaced.
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **pool)
     if is_sqlite:
         _tune_sqlite(engine)

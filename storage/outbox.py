@@ -114,6 +114,26 @@ class OutboxRepository:
         row = await self.session.get(Outbox, entry_id)
         return None if row is None else _entry(row)
 
+    async def first_due_of(
+        self, entry: OutboxEntry, channels: Sequence[str], now: datetime
+    ) -> OutboxEntry | None:
+        """The oldest pending row to `entry`'s conversation on these channels that is due, or
+        `entry` itself: None once `entry` is sent. Only that row may go out next, so no part of a
+        message overtakes another, whichever path (a flush, a reply's delivery) sends it."""
+        row = await self.session.scalar(
+            select(Outbox)
+            .where(
+                Outbox.state == PENDING,
+                Outbox.conversation_id == entry.conversation_id,
+                Outbox.channel.in_(channels),
+                Outbox.id <= entry.id,
+                (Outbox.next_attempt_at <= now) | (Outbox.id == entry.id),
+            )
+            .order_by(Outbox.id)
+            .limit(1)
+        )
+        return None if row is None else _entry(row)
+
     async def by_key(self, key: str) -> OutboxEntry | None:
         row = await self.session.scalar(select(Outbox).where(Outbox.key == key))
         return None if row is None else _entry(row)
@@ -201,7 +221,8 @@ class OutboxRepository:
                 InboxMessage.reply_text.is_not(None),
                 ~has_reply_row,
             )
-            .order_by(InboxMessage.processed_at)
+            # A batch shares one processed_at; PostgreSQL returns ties in no fixed order.
+            .order_by(InboxMessage.processed_at, InboxMessage.received_at, InboxMessage.msg_id)
             .limit(limit)
         )
         return [inbox_entry(row) for row in rows]

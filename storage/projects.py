@@ -207,7 +207,7 @@ class ProjectRepository:
             select(RedFlagProject, ProjectRow)
             .join(ProjectRow, ProjectRow.id == RedFlagProject.project_id)
             .where(ProjectRow.campaign_id == self.campaign_id)
-            .order_by(RedFlagProject.confirmed_at)
+            .order_by(RedFlagProject.confirmed_at, RedFlagProject.project_id)
         )
         return [
             RedFlagRecord(to_project(project), flag.reason, flag.confirmed_by, flag.confirmed_at)

@@ -176,7 +176,8 @@ class InboxRepository:
                         "msg_id": e.msg_id,
                         "conversation_id": e.conversation_id,
                         "sender_staff_id": e.sender_staff_id,
-                        "text": e.text,
+                        # PostgreSQL's text holds no NUL; message_json keeps it, JSON-escaped.
+                        "text": e.text.replace("\x00", ""),
                         "created_at": e.created_at,
                         "received_at": e.received_at,
                         "message_json": e.message_json,
@@ -203,7 +204,7 @@ class InboxRepository:
         rows = await self.session.scalars(
             select(InboxMessage)
             .where(InboxMessage.processed_at.is_(None))
-            .order_by(InboxMessage.received_at)
+            .order_by(InboxMessage.received_at, InboxMessage.msg_id)
             .limit(limit)
         )
         return [inbox_entry(row) for row in rows]

@@ -105,13 +105,31 @@ def campaign() -> Campaign:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path}/saima.db"
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The database the test's app uses: a new SQLite file (not yet created), or with
+    --db=postgresql a fresh PostgreSQL database already migrated to head, dropped afterwards."""
+    yield from _fresh_database(request, tmp_path / "saima.db")
+
+
+@pytest.fixture
+def second_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another database like `database_url`, for a test that needs two (the sandbox's own)."""
+    yield from _fresh_database(request, tmp_path / "second.db")
+
+
+def _fresh_database(request: pytest.FixtureRequest, sqlite_path: Path) -> Iterator[str]:
+    if request.config.getoption("--db") == SQLITE:
+        yield f"sqlite+aiosqlite:///{sqlite_path}"
+        return
+    server, template = request.getfixturevalue("postgres_template")
+    url = run_aside(postgres.create_database(server, template))
+    yield url
+    run_aside(postgres.drop_database(server, url))
 
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    """A migrated SQLite file, without the rest of the app."""
+    """A migrated database (SQLite, or PostgreSQL with --db=postgresql), without the rest of the app."""
     db = open_database(database_url)
     await db.upgrade()
     yield db
@@ -157,7 +175,88 @@ def say(app: App) -> Say:
 
 # ---- PostgreSQL (issue #15): a fresh database per test on the server .ci/postgres started ----
 
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Coroutine  # noqa: E402
+from typing import Any, TypeVar  # noqa: E402
+
+from sqlalchemy.engine import make_url  # noqa: E402
+
 from tests import postgres  # noqa: E402
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+DB_ENV = "SAIMA_TEST_DB"
+T = TypeVar("T")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=(SQLITE, POSTGRESQL),
+        default=os.environ.get(DB_ENV) or SQLITE,
+        help=f"the database the suite runs on (default: ${DB_ENV}, else sqlite); postgresql "
+        f"needs {postgres.SERVER_ENV} (see .ci/postgres)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db") not in (SQLITE, POSTGRESQL):  # a default from the environment
+        raise pytest.UsageError(f"{DB_ENV} must be {SQLITE} or {POSTGRESQL}")
+    if config.getoption("--db") == POSTGRESQL and postgres.server_url() is None:
+        raise pytest.UsageError(
+            f"--db=postgresql needs a server: export {postgres.SERVER_ENV}=$(.ci/postgres)"
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests about SQLite itself (its file, locks, pragmas, triggers) are skipped."""
+    if config.getoption("--db") != POSTGRESQL:
+        return
+    for item in items:
+        if marker := item.get_closest_marker("sqlite_only"):
+            why = marker.args[0] if marker.args else "about SQLite itself"
+            item.add_marker(pytest.mark.skip(reason=f"sqlite_only: {why}"))
+
+
+def run_aside(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to completion on its own event loop in a helper thread: callable from sync
+    fixtures whether or not the test's own loop exists, and never touching that loop."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(work)
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """(server URL, template name): one database migrated to head once per session, which every
+    test's database is created from (CREATE DATABASE … TEMPLATE copies files, no migration)."""
+    server = postgres.server_url()
+    assert server is not None  # pytest_configure refused --db=postgresql without it
+    url = run_aside(_migrated_database(server))
+    yield server, str(make_url(url).database)
+    run_aside(postgres.drop_database(server, url))
+
+
+async def _migrated_database(server: str) -> str:
+    url = await postgres.create_database(server)
+    database = open_database(url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.close()  # a template must have no connections when it is copied
+    return url
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ async def running(tmp_path: Path) -> AsyncIterator[App]:
     await app.stop()
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_backup_while_posts_are_written_holds_every_row_committed_before_it(
     running: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -99,6 +100,7 @@ async def test_backup_while_posts_are_written_holds_every_row_committed_before_i
     assert f"backup.db: backup of {database}" in printed and f"{len(saved)} messages" in printed
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_backup_into_a_directory_names_the_file_and_never_overwrites(
     running: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,6 +124,7 @@ async def test_backup_of_a_postgresql_database_advises_pg_dump_without_the_passw
     assert "pg_restore" in advice and "s3cret" not in advice
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_restore_is_refused_while_a_bot_runs_then_replaces_the_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -159,6 +162,7 @@ def make_file(path: Path, sql: str) -> None:
         connection.executescript(sql)
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 @pytest.mark.parametrize(
     ("content", "refusal"),
     [
@@ -192,6 +196,7 @@ async def test_restore_refuses_what_is_not_a_saima_database_and_keeps_the_databa
     assert not files(tmp_path, "saima.db.before-restore-*")
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_a_starting_bot_waits_for_a_restore_in_progress(tmp_path: Path) -> None:
     database = tmp_path / "saima.db"
     restore = DatabaseLock(database)
@@ -205,6 +210,7 @@ async def test_a_starting_bot_waits_for_a_restore_in_progress(tmp_path: Path) ->
     await app.stop()
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_a_database_behind_the_migrations_is_backed_up_before_they_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -229,6 +235,7 @@ async def test_a_database_behind_the_migrations_is_backed_up_before_they_run(
     assert len(files(tmp_path, "saima.db.before-upgrade-*")) == 1
 
 
+@pytest.mark.sqlite_only("saima backup/restore copy SQLite files")
 async def test_a_new_database_is_not_backed_up(tmp_path: Path) -> None:
     async with App.build(settings_for(tmp_path / "saima.db")):
         pass

@@ -88,9 +88,9 @@ def test_a_latin_only_font_is_not_taken_for_cjk() -> None:
 
 
 async def test_fast_forward_in_the_sandbox_fires_every_push_in_between_in_order(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+    url = database_url
     app = App.build(Settings(database_url=url, sandbox_database_url=url))
     out = io.StringIO()
     stdin = io.StringIO("/快进 2021-09-07\n/快进 2021-09-01\n/退出\n")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -221,9 +220,9 @@ async def test_without_the_custom_robot_a_reminder_names_heads_in_plain_text(
 
 
 async def test_saima_push_dry_run_without_at_shows_the_push_as_it_read_when_due(
-    tmp_path: Path, campaign: Campaign, capsys: pytest.CaptureFixture[str]
+    database_url: str, campaign: Campaign, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'push.db'}"
+    url = database_url
     database = open_database(url)
     await database.upgrade()
     await database.close()
@@ -301,12 +300,12 @@ async def test_restart_in_the_middle_of_a_due_push_sends_it_once(
 
 
 async def test_saima_push_dry_run_sends_nothing_and_the_real_run_sends_once(
-    tmp_path: Path,
+    database_url: str,
     campaign: Campaign,
     fake_dingtalk: FakeDingTalk,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'push.db'}"
+    url = database_url
     database = open_database(url)
     await database.upgrade()
     await seed_demo(database, campaign, date(2021, 11, 14))
@@ -447,9 +446,9 @@ async def test_week_month_redflag_and_snail_commands_answer_in_chinese(app: App,
 
 
 async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
-    tmp_path: Path, campaign: Campaign, fake_dingtalk: FakeDingTalk
+    database_url: str, campaign: Campaign, fake_dingtalk: FakeDingTalk
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    url = database_url
     settings = Settings(
         database_url=url,
         client_id=fake_dingtalk.client_id,
@@ -468,7 +467,7 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
             ]  # caught up: queued only
             assert fake_dingtalk.group_sends == []
             await transport.start()  # the transport starts its relay, which sends what is queued
-            await transport.outbox.flush()
+            await fake_dingtalk.wait_for(lambda: bool(fake_dingtalk.group_sends), what="the push")
             await transport.stop()
         assert not leadership.is_leader
     assert [s.title for s in fake_dingtalk.group_sends] == ["周周比 10月4日–10月10日"]

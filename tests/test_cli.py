@@ -1,4 +1,4 @@
-"""The `saima` command line as other tools use it: real processes, a real SQLite file."""
+"""The `saima` command line as other tools use it: real processes, a real database."""
 
 import json
 import os
@@ -7,8 +7,34 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from storage import open_database
+from storage.backup import sqlite_file
+from tests.conftest import run_aside
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def messages_stored(url: str) -> int:
+    """Inbox rows in the database at `url` (0 for a SQLite file never created)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return 0
+
+    async def count() -> int:
+        database = open_database(url)
+        try:
+            async with database.engine.connect() as connection:
+                if not await connection.run_sync(lambda c: sa.inspect(c).has_table("inbox")):
+                    return 0
+                return int(await connection.scalar(sa.text("SELECT count(*) FROM inbox")) or 0)
+        finally:
+            await database.close()
+
+    return run_aside(count())
+
+
 pytestmark = pytest.mark.slow  # every test here runs `python -m bot` as a subprocess
 
 
@@ -27,14 +53,14 @@ def saima(
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(tmp_path: Path, database_url: str, second_database_url: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))}
     return {
         **clean,
         "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
-        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_DATABASE_URL": database_url,
+        "SAIMA_SANDBOX_DATABASE_URL": second_database_url,
         "SAIMA_ADMINS": "boss",
         "SAIMA_WEB_PORT": "0",  # the web sandbox beside the console: any free port
     }
@@ -103,9 +129,7 @@ def test_broken_campaign_file_fails_with_the_key(env: dict[str, str], tmp_path: 
     )
 
 
-def test_console_sandbox_runs_a_conversation_from_stdin(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_console_sandbox_runs_a_conversation_from_stdin(env: dict[str, str]) -> None:
     script = (
         "/排名\n/as 南湖区\n/周报 实际利用外资=99999 高技术=40000\n/确认\n/进度\n/as mayor\n/未报\n"
         "/退出\n"
@@ -121,7 +145,8 @@ def test_console_sandbox_runs_a_conversation_from_stdin(
     assert "已收到报送 · 南湖区" in out and "99,999万美元" in out
     assert "南湖区 · 进度" in out
     assert "本周未报" in out  # the sandbox clock is Monday 2021-08-30: the week has just begun
-    assert (tmp_path / "sandbox.db").exists() and not (tmp_path / "cli.db").exists()
+    assert messages_stored(env["SAIMA_SANDBOX_DATABASE_URL"]) > 0
+    assert messages_stored(env["SAIMA_DATABASE_URL"]) == 0  # the sandbox keeps to its own
 
     again = saima("run", env=env, stdin="/进度 南湖区\n")
     assert "99,999万美元" in again.stdout  # same sandbox database; the demo is not re-seeded

@@ -24,8 +24,7 @@ CLOCK_DAY = datetime.fromisoformat(demo.DEMO_CLOCK_START).date()
 SEEDED = demo_projects.demo_projects_before(CLOCK_DAY)
 
 
-def sandbox_app(tmp_path: Path) -> App:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+def sandbox_app(url: str) -> App:
     return App.build(Settings(database_url=url, sandbox_database_url=url))
 
 
@@ -43,9 +42,9 @@ async def count(app: App, model: type) -> int:
 
 
 async def test_a_fresh_sandbox_shows_the_demo_ledger_snails_and_red_flag_proposals(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    app = sandbox_app(tmp_path)
+    app = sandbox_app(database_url)
     lists, listing, snails, detail, mayor_red, nominations = await converse(
         app,
         [
@@ -89,9 +88,9 @@ async def test_a_fresh_sandbox_shows_the_demo_ledger_snails_and_red_flag_proposa
 
 
 async def test_an_admin_confirms_a_demo_proposal_and_fast_forward_adds_a_snail(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    app = sandbox_app(tmp_path)
+    app = sandbox_app(database_url)
     replies = await converse(
         app,
         [
@@ -112,8 +111,8 @@ async def test_an_admin_confirms_a_demo_proposal_and_fast_forward_adds_a_snail(
     ]
 
 
-async def test_the_demo_ledger_is_seeded_once_per_database(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_the_demo_ledger_is_seeded_once_per_database(database_url: str) -> None:
+    app = sandbox_app(database_url)
     await converse(app, ["/清单"])
     projects, events = await count(app, ProjectRow), await count(app, ProjectEvent)
     assert projects == len(SEEDED)
@@ -130,8 +129,8 @@ async def test_the_demo_ledger_is_seeded_once_per_database(tmp_path: Path) -> No
     assert (await count(app, ProjectRow), await count(app, ProjectEvent)) == (projects, events)
 
 
-async def test_only_the_shipped_campaign_gets_the_demo_ledger(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_only_the_shipped_campaign_gets_the_demo_ledger(database_url: str) -> None:
+    app = sandbox_app(database_url)
     other = load_campaign(ROOT / "campaigns" / "zhaoda-2024.toml")
     async with app:
         written = await demo_projects.seed_demo_projects(

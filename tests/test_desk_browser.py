@@ -41,9 +41,9 @@ class Running:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Running]:
+async def desk(database_url: str) -> AsyncIterator[Running]:
     settings = Settings(web_token=TOKEN)
-    app = App.build(settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/sandbox.db")
+    app = App.build(settings, database_url=database_url)
     async with app:
         clock = await prepare(app)
         app.clock = app.pipeline.clock = clock

@@ -8,7 +8,6 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -30,10 +29,8 @@ TOKEN = "right-token"
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[App]:
-    built = App.build(
-        Settings(web_token=TOKEN), database_url=f"sqlite+aiosqlite:///{tmp_path}/s.db"
-    )
+async def app(database_url: str) -> AsyncIterator[App]:
+    built = App.build(Settings(web_token=TOKEN), database_url=database_url)
     async with built:
         clock = await prepare(built)
         built.clock = built.pipeline.clock = clock

@@ -37,13 +37,13 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
     await fake.stop()
 
 
-def start_bot(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_bot(fake: FakeDingTalk, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DINGTALK_CLIENT_ID": fake.client_id,
         "DINGTALK_CLIENT_SECRET": fake.client_secret,
         "DINGTALK_OPENAPI_ENDPOINT": fake.url,
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "SAIMA_DATABASE_URL": database_url,
         "SAIMA_WEB_PORT": "0",
         "NO_PROXY": "127.0.0.1,localhost",
     }
@@ -58,8 +58,8 @@ def start_bot(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Popen
         )
 
 
-async def stored_msg_ids(database: Path) -> set[str]:
-    db = open_database(f"sqlite+aiosqlite:///{database}")
+async def stored_msg_ids(database_url: str) -> set[str]:
+    db = open_database(database_url)
     try:
         async with db.sessionmaker() as session:
             return set(await session.scalars(sa.select(InboxMessage.msg_id)))
@@ -106,9 +106,9 @@ class Round:
 
 
 async def test_sigkill_loop_loses_nothing_acked_and_repeats_at_most_one_reply_per_kill(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, tmp_path: Path, database_url: str
 ) -> None:
-    database, log = tmp_path / "saima.db", tmp_path / "bot.log"
+    database, log = database_url, tmp_path / "bot.log"
     rng = random.Random(11)
     posts = Round(fake)
     for kill in range(KILLS):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -31,10 +30,10 @@ async def checks_for(settings: Settings, *, send_test: bool = False) -> tuple[in
 
 
 async def test_doctor_with_a_full_configuration_reports_every_channel_working(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         open_conversation_id="cid-group-1",
@@ -51,10 +50,10 @@ async def test_doctor_with_a_full_configuration_reports_every_channel_working(
 
 
 async def test_doctor_explains_a_wrong_secret_and_a_missing_push_target(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret="wrong-secret",
         openapi_endpoint=fake.url,
@@ -69,10 +68,10 @@ async def test_doctor_explains_a_wrong_secret_and_a_missing_push_target(
 
 
 async def test_doctor_flags_a_robot_webhook_without_its_signing_secret(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         open_conversation_id="cid-group-1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -66,9 +65,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 @pytest.fixture
-async def harness(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(fake: FakeDingTalk, database_url: str) -> AsyncIterator[Harness]:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         openapi_endpoint=fake.url,

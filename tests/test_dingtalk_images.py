@@ -54,10 +54,15 @@ def campaign_file(tmp_path: Path, *, sign_off: bool) -> Path:
 
 
 def settings(
-    tmp_path: Path, fake: FakeDingTalk, *, app_credentials: bool = True, sign_off: bool = False
+    tmp_path: Path,
+    database_url: str,
+    fake: FakeDingTalk,
+    *,
+    app_credentials: bool = True,
+    sign_off: bool = False,
 ) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'images.db'}",
+        database_url=database_url,
         campaign_path=campaign_file(tmp_path, sign_off=sign_off),
         admins=(ADMIN,),
         client_id=fake.client_id if app_credentials else "",
@@ -109,8 +114,11 @@ async def test_monthly_bulletin_goes_out_with_its_chart_uploaded_then_sent_once(
     fake_dingtalk: FakeDingTalk,
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
+    database_url: str,
 ) -> None:
-    async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
+    async with started_app(
+        settings(tmp_path, database_url, fake_dingtalk), "2021-11-05T09:00"
+    ) as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
         service = await default_bulletins(app, dingtalk)
@@ -155,8 +163,9 @@ async def test_restart_before_sending_delivers_the_bulletin_and_its_chart_once(
     fake_dingtalk: FakeDingTalk,
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
+    database_url: str,
 ) -> None:
-    config = settings(tmp_path, fake_dingtalk)
+    config = settings(tmp_path, database_url, fake_dingtalk)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         crashed = await default_bulletins(app, make_dingtalk(app, http, virtual_timer))
@@ -178,9 +187,10 @@ async def test_a_published_monthly_bulletin_is_followed_by_its_chart(
     fake_dingtalk: FakeDingTalk,
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
+    database_url: str,
 ) -> None:
     async with started_app(
-        settings(tmp_path, fake_dingtalk, sign_off=True), "2021-11-05T09:00"
+        settings(tmp_path, database_url, fake_dingtalk, sign_off=True), "2021-11-05T09:00"
     ) as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
@@ -213,8 +223,11 @@ async def test_a_refused_upload_leaves_the_bulletin_sent_once_and_the_chart_mark
     fake_dingtalk: FakeDingTalk,
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
+    database_url: str,
 ) -> None:
-    async with started_app(settings(tmp_path, fake_dingtalk), "2021-11-05T09:00") as app:
+    async with started_app(
+        settings(tmp_path, database_url, fake_dingtalk), "2021-11-05T09:00"
+    ) as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
         assert await (await default_bulletins(app, dingtalk)).fire(MONTHLY) == "queued"
@@ -235,8 +248,9 @@ async def test_an_upload_outage_retries_the_chart_after_a_restart_without_repeat
     fake_dingtalk: FakeDingTalk,
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
+    database_url: str,
 ) -> None:
-    config = settings(tmp_path, fake_dingtalk)
+    config = settings(tmp_path, database_url, fake_dingtalk)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)
@@ -267,9 +281,10 @@ async def test_without_app_credentials_the_bulletin_goes_through_the_robot_witho
     http: aiohttp.ClientSession,
     virtual_timer: VirtualTimer,
     caplog: pytest.LogCaptureFixture,
+    database_url: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.app")
-    config = settings(tmp_path, fake_dingtalk, app_credentials=False)
+    config = settings(tmp_path, database_url, fake_dingtalk, app_credentials=False)
     async with started_app(config, "2021-11-05T09:00") as app:
         await seed_demo(app.database, app.campaign, date(2021, 10, 31))
         dingtalk = make_dingtalk(app, http, virtual_timer)

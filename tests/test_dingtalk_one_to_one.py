@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -28,8 +27,8 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 @pytest.fixture
-async def bot(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Bot]:
-    bot = await start_bot(fake, tmp_path / "saima.db")
+async def bot(fake: FakeDingTalk, database_url: str) -> AsyncIterator[Bot]:
+    bot = await start_bot(fake, database_url)
     yield bot
     await stop_bot(bot)
 

@@ -1,4 +1,4 @@
-"""Outbox relay against FakeDingTalk and a real SQLite file: durable, at most once per key, retried."""
+"""Outbox relay against FakeDingTalk and a real database: durable, at most once per key, retried."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from bot.messages import IncomingMessage
 from storage import Database
 from storage.models import Outbox
+from tests import triggers
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay
 
@@ -228,20 +229,14 @@ async def test_an_unrecorded_reply_is_recorded_before_the_next_reply_is_sent(
 
     relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     reply = Reply.markdown("帮助", "内容")
-    refuse = sa.text(
-        "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-    )
-    async with database.engine.begin() as connection:
-        await connection.execute(refuse)
+    await triggers.refuse(database.engine, "refuse_outbox", "INSERT", "outbox", "disk I/O error")
     await relay.send_reply(incoming(fake_dingtalk, "m-1"), reply)  # sent; its record kept
     assert len(fake_dingtalk.webhook_sends) == 1 and await rows(database) == []
     with pytest.raises(sa.exc.IntegrityError):
         await relay.send_reply(incoming(fake_dingtalk, "m-2"), reply)
     assert len(fake_dingtalk.webhook_sends) == 1  # m-2 waits for m-1's record
 
-    async with database.engine.begin() as connection:
-        await connection.execute(sa.text("DROP TRIGGER refuse_outbox"))
+    await triggers.allow(database.engine, "refuse_outbox", "outbox")
     await relay.send_reply(incoming(fake_dingtalk, "m-2"), reply)
     assert [(row.key, row.state) for row in await rows(database)] == [
         ("reply:m-1", "sent"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -47,9 +46,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 @pytest.fixture
-async def app(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[App]:
+async def app(fake: FakeDingTalk, database_url: str) -> AsyncIterator[App]:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         openapi_endpoint=fake.url,

@@ -37,9 +37,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
     await fake.stop()
 
 
-def bot_settings(fake: FakeDingTalk, database: Path) -> Settings:
+def bot_settings(fake: FakeDingTalk, database_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{database}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         webhook_url=fake.robot_webhook_url,
@@ -59,8 +59,8 @@ class Bot:
             return list(await session.scalars(sa.select(model)))
 
 
-async def start_bot(fake: FakeDingTalk, database: Path, **stream_options: float) -> Bot:
-    app = App.build(bot_settings(fake, database))
+async def start_bot(fake: FakeDingTalk, database_url: str, **stream_options: float) -> Bot:
+    app = App.build(bot_settings(fake, database_url))
     await app.start()
     dingtalk = build_dingtalk(app)
     options = {"backoff_initial": 0.02, "backoff_max": 0.5, "stable_after": 30.0, **stream_options}
@@ -84,8 +84,8 @@ async def stop_bot(bot: Bot) -> None:
 
 
 @pytest.fixture
-async def bot(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[Bot]:
-    bot = await start_bot(fake, tmp_path / "saima.db")
+async def bot(fake: FakeDingTalk, database_url: str) -> AsyncIterator[Bot]:
+    bot = await start_bot(fake, database_url)
     yield bot
     await stop_bot(bot)
 
@@ -167,10 +167,10 @@ async def test_repeated_closes_back_off_exponentially_instead_of_storming(
 
 
 async def test_failed_connection_opens_are_retried_with_backoff(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     fake.fail_next("/v1.0/gateway/connections/open", status=503, times=3)
-    bot = await start_bot(fake, tmp_path / "saima.db")
+    bot = await start_bot(fake, database_url)
     try:
         await fake.wait_for_ack(await fake.say("/帮助"))
         assert len(bot.stream.reconnect_delays) == 3
@@ -180,12 +180,12 @@ async def test_failed_connection_opens_are_retried_with_backoff(
 
 
 async def test_gateway_refusing_the_first_opens_then_accepting_is_connected_to(
-    fake: FakeDingTalk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake: FakeDingTalk, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A wrong secret at boot, fixed later: the bot keeps trying, says why once, then connects."""
     fake.fail_next(OPEN_PATH, status=401, code="authFailed", times=4)
     with caplog.at_level(logging.DEBUG, logger="bot.dingtalk.stream"):
-        bot = await start_bot(fake, tmp_path / "saima.db")
+        bot = await start_bot(fake, database_url)
         try:
             await fake.wait_for_sockets(1)
             assert (await fake.wait_for_ack(await fake.say("/帮助"))).code == 200
@@ -197,9 +197,9 @@ async def test_gateway_refusing_the_first_opens_then_accepting_is_connected_to(
     assert sum(WRONG_CREDENTIALS in w for w in warnings) == 1, warnings  # four refusals, one line
 
 
-async def test_backoff_state_reports_the_last_error(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_backoff_state_reports_the_last_error(fake: FakeDingTalk, database_url: str) -> None:
     fake.fail_next(OPEN_PATH, status=503, code="ServiceUnavailable", times=1000)
-    bot = await start_bot(fake, tmp_path / "saima.db", backoff_initial=0.01, backoff_max=0.02)
+    bot = await start_bot(fake, database_url, backoff_initial=0.01, backoff_max=0.02)
     try:
         await fake.wait_for(lambda: len(fake.rejected) >= 2, what="two refused opens")
         assert bot.stream.state in ("backoff", "connecting")
@@ -209,10 +209,12 @@ async def test_backoff_state_reports_the_last_error(fake: FakeDingTalk, tmp_path
         await stop_bot(bot)
 
 
-async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_path: Path) -> None:
+async def test_watchdog_reconnects_a_silent_connection(
+    fake: FakeDingTalk, database_url: str
+) -> None:
     # One second: long enough for a first message to be stored and processed before its ACK on
     # a loaded machine, short enough that the watchdog must act within the test.
-    bot = await start_bot(fake, tmp_path / "saima.db", idle_timeout=1.0)
+    bot = await start_bot(fake, database_url, idle_timeout=1.0)
     try:
         await fake.wait_for_sockets(2)  # the fake never pings, so the watchdog must give up on it
         msg_id = await fake.say("/帮助")
@@ -222,10 +224,10 @@ async def test_watchdog_reconnects_a_silent_connection(fake: FakeDingTalk, tmp_p
 
 
 async def test_stop_is_one_call_even_while_connecting_fails(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     fake.fail_next("/v1.0/gateway/connections/open", status=500, times=1000)
-    bot = await start_bot(fake, tmp_path / "saima.db")
+    bot = await start_bot(fake, database_url)
     await fake.wait_for(lambda: len(fake.rejected) >= 2, what="two failed opens")
     async with asyncio.timeout(5):
         await bot.stream.stop()
@@ -235,10 +237,10 @@ async def test_stop_is_one_call_even_while_connecting_fails(
 
 
 async def test_messages_stored_before_a_restart_are_answered_after_it(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
     """Crash after the ACK, before processing: the next start replays the inbox row and answers once."""
-    database = tmp_path / "saima.db"
+    database = database_url
     app = App.build(bot_settings(fake, database))
     await app.start()
     # Store only (the ACK path), with no processing: what a crash right after the ACK leaves.
@@ -257,8 +259,8 @@ async def test_messages_stored_before_a_restart_are_answered_after_it(
     assert await outbox_rows(database) == [("reply:msg-crash-1", "sent")]
 
 
-async def outbox_rows(database: Path) -> list[tuple[str, str]]:
-    db = open_database(f"sqlite+aiosqlite:///{database}")
+async def outbox_rows(database_url: str) -> list[tuple[str, str]]:
+    db = open_database(database_url)
     try:
         async with db.sessionmaker() as session:
             return [(row.key, row.state) for row in await session.scalars(sa.select(Outbox))]
@@ -266,13 +268,13 @@ async def outbox_rows(database: Path) -> list[tuple[str, str]]:
         await db.close()
 
 
-def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Popen[bytes]:
+def _bot_process(fake: FakeDingTalk, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DINGTALK_CLIENT_ID": fake.client_id,
         "DINGTALK_CLIENT_SECRET": fake.client_secret,
         "DINGTALK_OPENAPI_ENDPOINT": fake.url,
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "SAIMA_DATABASE_URL": database_url,
         "NO_PROXY": "127.0.0.1,localhost",
     }
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
@@ -287,9 +289,9 @@ def _bot_process(fake: FakeDingTalk, database: Path, log: Path) -> subprocess.Po
 
 @pytest.mark.slow
 async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, tmp_path: Path, database_url: str
 ) -> None:
-    database, log = tmp_path / "saima.db", tmp_path / "bot.log"
+    database, log = database_url, tmp_path / "bot.log"
     fake.hold("/robot/sendBySession")  # the reply will hang in flight
     first = _bot_process(fake, database, log)
     try:
@@ -319,11 +321,11 @@ async def test_bot_killed_after_ack_before_reply_answers_once_after_restart(
 
 
 async def test_saima_run_with_a_refused_first_connect_retries_until_it_connects(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, tmp_path: Path, database_url: str
 ) -> None:
     """The process as an operator runs it (a fresh interpreter: no test has loaded any module
     for it): a refused first connect used to end the reconnect loop for good."""
-    database, log = tmp_path / "saima.db", tmp_path / "bot.log"
+    database, log = database_url, tmp_path / "bot.log"
     fake.fail_next(OPEN_PATH, status=401, code="authFailed", times=2)
     bot = _bot_process(fake, database, log)
     try:

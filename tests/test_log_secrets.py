@@ -37,7 +37,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
     await fake.stop()
 
 
-def environment(fake: FakeDingTalk, tmp_path: Path, **overrides: str) -> dict[str, str]:
+def environment(
+    fake: FakeDingTalk, tmp_path: Path, database_url: str, **overrides: str
+) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
@@ -49,7 +51,7 @@ def environment(fake: FakeDingTalk, tmp_path: Path, **overrides: str) -> dict[st
         "DINGTALK_WEBHOOK_URL": fake.robot_webhook_url,
         "DINGTALK_WEBHOOK_SECRET": fake.robot_secret,
         "DINGTALK_OPEN_CONVERSATION_ID": "cid-1",
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/saima.db",
+        "SAIMA_DATABASE_URL": database_url,
         "SAIMA_WEB_PORT": "0",
         **overrides,
     }
@@ -85,14 +87,16 @@ def secrets(fake: FakeDingTalk, session_ids: list[str]) -> dict[str, str]:
 
 
 async def test_no_secret_token_ticket_or_webhook_url_in_any_log_at_debug(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, tmp_path: Path, database_url: str
 ) -> None:
     log = tmp_path / "saima.log"
-    env = environment(fake, tmp_path)
+    env = environment(fake, tmp_path, database_url)
     sessions: list[str] = []
 
     # A wrong secret: refused at the gateway and at the token endpoint, retried with backoff.
-    wrong = saima(environment(fake, tmp_path, DINGTALK_CLIENT_SECRET=WRONG_SECRET), log, "run")
+    wrong = saima(
+        environment(fake, tmp_path, database_url, DINGTALK_CLIENT_SECRET=WRONG_SECRET), log, "run"
+    )
     await fake.wait_for(lambda: len(fake.connection_requests) >= 2, timeout=60, what="retries")
     assert await stop(wrong) == 0
 

@@ -229,12 +229,14 @@ async def test_a_pipeline_built_for_one_campaign_offers_just_that_one(
 
 
 @pytest.mark.slow
-def test_import_targets_from_csv_overrides_the_file_targets(tmp_path: Path) -> None:
+def test_import_targets_from_csv_overrides_the_file_targets(
+    tmp_path: Path, database_url: str
+) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))},
         "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "SAIMA_DATABASE_URL": database_url,
         "SAIMA_ADMINS": "boss",
     }
     lines = ["单位,实际利用外资,world500"] + [

@@ -35,8 +35,7 @@ NANHU_POST = (
 )
 
 
-def sandbox_app(tmp_path: Path) -> App:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+def sandbox_app(url: str) -> App:
     return App.build(Settings(database_url=url, sandbox_database_url=url))
 
 
@@ -186,8 +185,8 @@ def test_lines_become_posts(campaign: Campaign, lines: list[str], posts: list[st
 # ---- the sandbox keeps your words ---------------------------------------------------------
 
 
-async def test_demo_data_ends_where_the_sandbox_clock_starts(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_demo_data_ends_where_the_sandbox_clock_starts(database_url: str) -> None:
+    app = sandbox_app(database_url)
     await transcript(app, "/排名\n")
     async with app, app.database.sessionmaker() as session:
         latest = await session.scalar(select(func.max(Report.reported_at)))
@@ -200,9 +199,9 @@ async def test_demo_data_ends_where_the_sandbox_clock_starts(tmp_path: Path) -> 
 
 
 async def test_your_post_survives_fast_forward_and_no_demo_post_replaces_it(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    app = sandbox_app(tmp_path)
+    app = sandbox_app(database_url)
     text = await transcript(
         app, f"/as 南湖区\n{NANHU_POST}\n/快进 2021-09-06 09:30\n/进度\n/as mayor\n/周比\n"
     )
@@ -214,8 +213,8 @@ async def test_your_post_survives_fast_forward_and_no_demo_post_replaces_it(
     assert "本周报送 1/9" in weekly
 
 
-async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(database_url: str) -> None:
+    app = sandbox_app(database_url)
     text = await transcript(app, "/as commerce\n/快进 12-11 09:30\n/发布\n")
     pushes = re.findall(r"^📢 赛马推送 · (.+)$", text, re.MULTILINE)
     assert pushes[0] == "周周比 8月23日–8月29日"  # the catch-up at start
@@ -228,8 +227,8 @@ async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(tmp_pat
     assert "⚠️" not in text
 
 
-async def test_as_says_who_you_are_and_refuses_a_typo_with_the_list(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_as_says_who_you_are_and_refuses_a_typo_with_the_list(database_url: str) -> None:
+    app = sandbox_app(database_url)
     text = await transcript(
         app, "/as 南胡区\n/身份\n/as 嘉兴\n/as 南湖\n/进度\n/as 访客\n/周报 外资=1\n"
     )
@@ -244,8 +243,8 @@ async def test_as_says_who_you_are_and_refuses_a_typo_with_the_list(tmp_path: Pa
     assert "你现在是 访客（非成员）" in text and guest.startswith("@guest \n⚠️")
 
 
-async def test_reset_starts_over(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_reset_starts_over(database_url: str) -> None:
+    app = sandbox_app(database_url)
     text = await transcript(
         app,
         f"/as 南湖区\n{NANHU_POST}\n/快进 下周一\n/重置\n/进度 南湖区\n/as commerce\n/红旗 提名\n",
@@ -261,8 +260,8 @@ async def test_reset_starts_over(tmp_path: Path) -> None:
     assert projects == len(demo_projects.demo_projects_before(START.date()))
 
 
-async def test_a_sandbox_seeded_by_an_older_version_says_to_reset(tmp_path: Path) -> None:
-    app = sandbox_app(tmp_path)
+async def test_a_sandbox_seeded_by_an_older_version_says_to_reset(database_url: str) -> None:
+    app = sandbox_app(database_url)
     async with app:  # the whole season, as sandboxes before 2021-08-30 were seeded
         await demo.seed_demo(app.database, app.campaign, app.campaign.window.end)
     warning = "⚠️ 这是旧版沙盒的数据：示范报送会覆盖你的报送。输入 /重置 从头开始。"
@@ -273,14 +272,14 @@ async def test_a_sandbox_seeded_by_an_older_version_says_to_reset(tmp_path: Path
 # ---- the command line and piped standard input ----------------------------------------------
 
 
-def saima_env(tmp_path: Path) -> dict[str, str]:
+def saima_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))}
     return {
         **clean,
         "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
-        "SAIMA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/saima.db",
-        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_DATABASE_URL": database_url,  # set: nothing here may touch data/saima.db
+        "SAIMA_SANDBOX_DATABASE_URL": database_url,
     }
 
 
@@ -309,11 +308,11 @@ class Console:
         await self.process.stdin.drain()
 
 
-async def test_piped_standard_input_is_read_line_by_line(tmp_path: Path) -> None:
+async def test_piped_standard_input_is_read_line_by_line(tmp_path: Path, database_url: str) -> None:
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "sandbox"),
         cwd=tmp_path,
-        env=saima_env(tmp_path),
+        env=saima_env(tmp_path, database_url),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -350,8 +349,10 @@ async def test_piped_standard_input_is_read_line_by_line(tmp_path: Path) -> None
             await process.wait()
 
 
-async def test_saima_sandbox_reset_starts_over_from_the_shell(tmp_path: Path) -> None:
-    env = saima_env(tmp_path)
+async def test_saima_sandbox_reset_starts_over_from_the_shell(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = saima_env(tmp_path, database_url)
 
     async def saima(*args: str, stdin: str = "") -> str:
         process = await asyncio.create_subprocess_exec(
@@ -395,8 +396,10 @@ LOCAL_WORDS = ("as", "身份", "快进", "重置", "退出")  # the sandbox's ow
 
 
 @pytest.mark.parametrize("example", readme_sandbox_examples(), ids=["tour", "multi-line"])
-async def test_every_readme_sandbox_example_works_as_printed(tmp_path: Path, example: str) -> None:
-    text = await transcript(sandbox_app(tmp_path), example)
+async def test_every_readme_sandbox_example_works_as_printed(
+    database_url: str, example: str
+) -> None:
+    text = await transcript(sandbox_app(database_url), example)
     assert "⚠️" not in text and "未识别" not in text, text
     to_the_bot = [
         line

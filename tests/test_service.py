@@ -76,12 +76,13 @@ def test_a_console_is_a_terminal_a_pipe_or_a_file_and_not_dev_null(
 @pytest.mark.slow
 async def test_run_without_credentials_or_terminal_says_so_and_keeps_serving_healthz(
     tmp_path: Path,
+    database_url: str,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "SAIMA_"))}
     env |= {
         "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
-        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_SANDBOX_DATABASE_URL": database_url,
         "SAIMA_WEB_PORT": "0",
     }
     process = await asyncio.create_subprocess_exec(
@@ -122,6 +123,7 @@ async def test_run_without_credentials_or_terminal_says_so_and_keeps_serving_hea
 @pytest.mark.slow
 async def test_the_console_sandbox_runs_without_its_web_server_when_the_port_is_taken(
     tmp_path: Path,
+    database_url: str,
 ) -> None:
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
@@ -130,7 +132,7 @@ async def test_the_console_sandbox_runs_without_its_web_server_when_the_port_is_
     env |= {
         "HOME": str(tmp_path),
         "PYTHONPATH": str(ROOT),
-        "SAIMA_SANDBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sandbox.db",
+        "SAIMA_SANDBOX_DATABASE_URL": database_url,
         "SAIMA_WEB_PORT": str(taken.getsockname()[1]),
     }
     try:

@@ -28,9 +28,9 @@ def test_head_revision_is_alembics_head() -> None:
 
 
 @pytest.mark.slow
-def test_saying_a_command_loads_no_heavy_library(tmp_path: Path) -> None:
+def test_saying_a_command_loads_no_heavy_library(tmp_path: Path, database_url: str) -> None:
     """What `saima say … /帮助` loads, on a database that is already at head."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/saima.db"
+    url = database_url
     code = f"""
 import sys
 from bot.cli import main

@@ -30,12 +30,20 @@ def statements(app: App) -> Iterator[list[str]]:
     def record(*args: Any) -> None:
         sent.append(" ".join(str(args[2]).split())[:100])
 
+    def begin(*args: Any) -> None:
+        sent.append("BEGIN")  # a driver's implicit BEGIN (SQLite's BEGIN IMMEDIATE is a statement)
+
     engine = app.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    events = [("before_cursor_execute", record)]
+    if engine.dialect.name != "sqlite":
+        events.append(("begin", begin))
+    for name, listener in events:
+        event.listen(engine, name, listener)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for name, listener in events:
+            event.remove(engine, name, listener)
 
 
 async def test_a_weekly_post_and_a_ranking_cost_few_statements(app: App, say: Say) -> None:

@@ -8,7 +8,6 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -65,9 +64,9 @@ async def run_places(
     assert await stored(app) == expected, place
 
 
-def settings_for(fake: FakeDingTalk, tmp_path: Path) -> Settings:
+def settings_for(fake: FakeDingTalk, database_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}",
+        database_url=database_url,
         client_id=fake.client_id,
         client_secret=fake.client_secret,
         openapi_endpoint=fake.url,
@@ -86,7 +85,7 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 @pytest.mark.parametrize(("place", "group", "kind", "corp", "bind_says", "post_says"), PLACES)
 async def test_http_callbacks_change_data_only_from_the_bound_group_of_our_company(
     fake: FakeDingTalk,
-    tmp_path: Path,
+    database_url: str,
     place: str,
     group: str,
     kind: str,
@@ -94,7 +93,7 @@ async def test_http_callbacks_change_data_only_from_the_bound_group_of_our_compa
     bind_says: str,
     post_says: str,
 ) -> None:
-    app = App.build(settings_for(fake, tmp_path))
+    app = App.build(settings_for(fake, database_url))
     await app.start()
     dingtalk = build_dingtalk(app)
     server = CallbackServer(
@@ -134,7 +133,7 @@ async def test_http_callbacks_change_data_only_from_the_bound_group_of_our_compa
 @pytest.mark.parametrize(("place", "group", "kind", "corp", "bind_says", "post_says"), PLACES)
 async def test_stream_messages_change_data_only_from_the_bound_group_of_our_company(
     fake: FakeDingTalk,
-    tmp_path: Path,
+    database_url: str,
     place: str,
     group: str,
     kind: str,
@@ -142,7 +141,7 @@ async def test_stream_messages_change_data_only_from_the_bound_group_of_our_comp
     bind_says: str,
     post_says: str,
 ) -> None:
-    app = App.build(settings_for(fake, tmp_path))
+    app = App.build(settings_for(fake, database_url))
     await app.start()
     dingtalk = build_dingtalk(app)
     stream = StreamClient(
@@ -177,9 +176,9 @@ async def test_stream_messages_change_data_only_from_the_bound_group_of_our_comp
 
 
 async def test_malformed_stream_frame_is_acked_and_dropped(
-    fake: FakeDingTalk, tmp_path: Path
+    fake: FakeDingTalk, database_url: str
 ) -> None:
-    app = App.build(settings_for(fake, tmp_path))
+    app = App.build(settings_for(fake, database_url))
     await app.start()
     dingtalk = build_dingtalk(app)
     stream = StreamClient(
@@ -219,12 +218,12 @@ def message(text: str, sender: str, group: str, at: str, **extra: object) -> Inc
 
 
 async def test_a_push_goes_to_the_bound_group_never_to_the_last_group_that_spoke(
-    tmp_path: Path,
+    database_url: str,
     http: aiohttp.ClientSession,
     fake_dingtalk: FakeDingTalk,
     virtual_timer: VirtualTimer,
 ) -> None:
-    app = App.build(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}"))
+    app = App.build(Settings(database_url=database_url))
     await app.start()
     try:
         fake_dingtalk.groups.add(BOUND)  # the robot is in the group
@@ -256,8 +255,8 @@ async def test_a_push_goes_to_the_bound_group_never_to_the_last_group_that_spoke
         await app.stop()
 
 
-async def test_an_unbound_group_reads_and_tells_admins_to_bind_it(tmp_path: Path) -> None:
-    app = App.build(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'saima.db'}"))
+async def test_an_unbound_group_reads_and_tells_admins_to_bind_it(database_url: str) -> None:
+    app = App.build(Settings(database_url=database_url))
     await app.start()
     try:
         at = "2021-10-15T10:00:00+08:00"

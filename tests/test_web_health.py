@@ -20,6 +20,7 @@ from bot.dingtalk.services import EXIT_DATABASE_LOST, DingTalk, wait_for_shutdow
 from bot.dingtalk.stream import StreamClient
 from bot.web.health import Health, fixed_transport, stream_transport
 from bot.web.server import WebServer
+from tests import triggers
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.test_dingtalk_stream import bot_settings
 
@@ -50,10 +51,10 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 @pytest.fixture(params=["stream", "http"])
 async def running(
-    request: pytest.FixtureRequest, fake: FakeDingTalk, tmp_path: Path
+    request: pytest.FixtureRequest, fake: FakeDingTalk, database_url: str
 ) -> AsyncIterator[Running]:
     """What `saima run` builds (bot.app.serve), with test-sized retry delays."""
-    app = App.build(bot_settings(fake, tmp_path / "saima.db"))
+    app = App.build(bot_settings(fake, database_url))
     await app.start()
     assert app.guard is not None
     dingtalk = build_dingtalk(app)
@@ -121,6 +122,7 @@ async def test_healthy_bot_answers_200_with_every_check(running: Running) -> Non
     assert body["leader"] is True  # one process on a SQLite file: it leads
 
 
+@pytest.mark.sqlite_only("deletes the database file")
 async def test_deleted_database_stops_confirming_and_health_goes_503(
     running: Running, fake: FakeDingTalk, tmp_path: Path
 ) -> None:
@@ -134,6 +136,7 @@ async def test_deleted_database_stops_confirming_and_health_goes_503(
     assert not (tmp_path / "saima.db").exists()  # and no fresh, empty database either
 
 
+@pytest.mark.sqlite_only("replaces the database file")
 async def test_replaced_database_is_noticed(running: Running, tmp_path: Path) -> None:
     path = tmp_path / "saima.db"
     os.replace(path, tmp_path / "moved.db")
@@ -142,6 +145,7 @@ async def test_replaced_database_is_noticed(running: Running, tmp_path: Path) ->
     assert status == 503 and body["database"]["error"] == "database file replaced"
 
 
+@pytest.mark.sqlite_only("makes the database file read-only")
 async def test_read_only_database_fails_the_write_probe(running: Running, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root writes to read-only files")
@@ -153,6 +157,7 @@ async def test_read_only_database_fails_the_write_probe(running: Running, tmp_pa
     assert status == 503 and not body["database"]["writable"]
 
 
+@pytest.mark.sqlite_only("holds SQLite's file lock")
 async def test_locked_database_gets_an_answer_within_two_seconds(
     running: Running, tmp_path: Path
 ) -> None:
@@ -174,9 +179,13 @@ async def test_locked_database_gets_an_answer_within_two_seconds(
     assert elapsed < 2.0
 
 
-FAIL_WRITES = (
-    "CREATE TRIGGER disk_full BEFORE UPDATE ON inbox BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-)
+async def fail_writes(app: App) -> None:
+    """Every update of an inbox row fails from now on, as on a full disk."""
+    await triggers.refuse(app.database.engine, "disk_full", "UPDATE", "inbox", "disk full")
+
+
+async def free_writes(app: App) -> None:
+    await triggers.allow(app.database.engine, "disk_full", "inbox")
 
 
 async def test_failed_processing_is_retried_and_answered_once_it_succeeds(
@@ -184,16 +193,14 @@ async def test_failed_processing_is_retried_and_answered_once_it_succeeds(
 ) -> None:
     """Stored (ACKed), then every write of its processing fails until the disk is freed."""
     running.dingtalk.inbound.retry_delays = (0.3,) * 5
-    async with running.app.database.engine.begin() as connection:
-        await connection.exec_driver_sql(FAIL_WRITES)
+    await fail_writes(running.app)
     _, code = await post(running, fake, "/帮助")
     assert code == 200
     for _ in range(100):
         if "processing failed (attempt 1" in caplog.text:
             break
         await asyncio.sleep(0.02)
-    async with running.app.database.engine.begin() as connection:
-        await connection.exec_driver_sql("DROP TRIGGER disk_full")
+    await free_writes(running.app)
     reply = await fake.next_reply()
     assert "抱歉" not in reply.text  # the real answer, not the apology
     status, body = await running.health()
@@ -203,8 +210,7 @@ async def test_failed_processing_is_retried_and_answered_once_it_succeeds(
 async def test_processing_that_keeps_failing_is_apologised_for_and_reported(
     running: Running, fake: FakeDingTalk
 ) -> None:
-    async with running.app.database.engine.begin() as connection:
-        await connection.exec_driver_sql(FAIL_WRITES)
+    await fail_writes(running.app)
     msg_id, code = await post(running, fake, "/帮助")
     assert code == 200  # stored: the ACK was right
     reply = await fake.next_reply()

@@ -302,14 +302,22 @@ class OutboxRelay:
             self._inflight.discard(row.id)
 
     async def _send_row(self, row: OutboxEntry) -> bool:
+        # Callers hold a snapshot; the row may have been sent since it was read, or an older row
+        # to the same chat may be going out on another path: with several database connections
+        # (PostgreSQL) those paths truly overlap, so a row waits for the rows before it.
+        lane = (APP, IMAGE) if row.channel in (APP, IMAGE) else (row.channel,)
+        async with self._sessionmaker() as session:
+            first = await OutboxRepository(session).first_due_of(row, lane, self._now())
+        if first is None:
+            return True  # sent meanwhile
+        if first.id != row.id:
+            # An older row goes first; the relay's next flush sends both in order (when another
+            # process is sending it, the relay looks again a little later instead of at once).
+            self._claimed_elsewhere = self._claimed_elsewhere or self._claim_rows
+            return False
         if self._claim_rows:
             async with self._claims:
                 return await self._send_claimed(row)
-        # Callers hold a snapshot; the row may have been sent since it was read.
-        async with self._sessionmaker() as session:
-            fresh = await OutboxRepository(session).get(row.id)
-        if fresh is None or fresh.state != PENDING:
-            return True
         try:
             delivery = await self._transmit(row)
         except DingTalkApiError as error:

@@ -1,0 +1,129 @@
+"""Migrations on SQLite and on PostgreSQL: up to head, down one revision at a time to base (every
+downgrade runs), and up again; the schema after is the models' own, and the audit log refuses any
+change but a new row, while the sandbox's reset still empties everything else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+
+from storage import open_database
+from storage.db import alembic_config
+from storage.models import Base
+
+AT = datetime(2021, 10, 15, 2, 0, tzinfo=UTC)
+
+
+def revision_of(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def up_down_up(connection: Connection) -> tuple[list[str], list[str]]:
+    """(the revisions stepped down from, newest first; the tables left at base)."""
+    config = alembic_config(connection)
+    command.upgrade(config, "head")
+    stepped = []
+    for script in ScriptDirectory.from_config(config).walk_revisions():  # head first
+        assert revision_of(connection) == script.revision
+        command.downgrade(config, "-1")
+        stepped.append(script.revision)
+    assert revision_of(connection) is None
+    left = inspect(connection).get_table_names()
+    if connection.dialect.name == "postgresql":  # the append-only function goes with its triggers
+        functions = connection.exec_driver_sql(
+            "SELECT proname FROM pg_proc WHERE proname = 'audit_log_append_only'"
+        )
+        left += [row[0] for row in functions]
+    command.upgrade(config, "head")
+    return stepped, left
+
+
+def schema(connection: Connection) -> tuple[list[object], dict[str, set[str]]]:
+    """(autogenerate's differences from the models, each table's index names)."""
+    differences = compare_metadata(
+        MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+    )
+    inspector = inspect(connection)
+    indexes = {
+        table: {index["name"] for index in inspector.get_indexes(table) if index["name"]}
+        for table in inspector.get_table_names()
+    }
+    return differences, indexes
+
+
+async def migrate_both_ways_and_check(url: str) -> None:
+    database = open_database(url)
+    try:
+        async with database.engine.begin() as connection:
+            stepped, left = await connection.run_sync(up_down_up)
+        revisions = [
+            s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+        ]
+        assert stepped == revisions and len(stepped) >= 8
+        assert left == ["alembic_version"]
+
+        async with database.engine.connect() as connection:
+            differences, indexes = await connection.run_sync(schema)
+        assert differences == []
+        assert set(indexes) == {*Base.metadata.tables, "alembic_version"}
+        for table in Base.metadata.sorted_tables:
+            declared = {index.name for index in table.indexes}
+            assert declared <= indexes[table.name], table.name
+
+        await append_only_audit_log_survives_the_reset(url)
+    finally:
+        await database.close()
+
+
+async def append_only_audit_log_survives_the_reset(url: str) -> None:
+    database = open_database(url)
+    audit = Base.metadata.tables["audit_log"]
+    row = {
+        "campaign_id": "fdi-2021",
+        "at": AT,
+        "staff_id": "zhang",
+        "actor_name": "张三",
+        "conversation_id": "cid-group",
+        "subject": "report",
+        "action": "post",
+        "key": "南湖区",
+        "old": "",
+        "new": "41200",
+        "reason": "",
+    }
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(audit.insert().values(row))
+            await connection.execute(
+                Base.metadata.tables["app_state"].insert().values(key="k", value="v")
+            )
+        changes = ["UPDATE audit_log SET reason = 'x'", "DELETE FROM audit_log"]
+        if database.engine.dialect.name == "postgresql":
+            changes.append("TRUNCATE audit_log")
+        for statement in changes:
+            with pytest.raises(sa.exc.IntegrityError, match="append-only"):
+                async with database.engine.begin() as connection:
+                    await connection.exec_driver_sql(statement)
+        await database.delete_all_rows()  # the sandbox's /重置
+        async with database.engine.connect() as connection:
+            kept = (await connection.execute(sa.select(audit.c.key, audit.c.new))).all()
+            state = await connection.scalar(sa.text("SELECT count(*) FROM app_state"))
+        assert kept == [("南湖区", "41200")] and state == 0
+    finally:
+        await database.close()
+
+
+async def test_migrations_go_down_and_up_again_on_sqlite(tmp_path: Path) -> None:
+    await migrate_both_ways_and_check(f"sqlite+aiosqlite:///{tmp_path}/saima.db")
+
+
+async def test_migrations_go_down_and_up_again_on_postgresql(postgres_url: str) -> None:
+    await migrate_both_ways_and_check(postgres_url)
