@@ -110,6 +110,11 @@ def _newest_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
 
 
 _NEWEST, _LATEST, _LATEST_BEFORE = _newest_statements()
+# PostgreSQL: a campaign's report inserts take turns, each holding this transaction-level advisory
+# lock (its two-key space; the leader and migration locks use single keys) until it commits.
+_REPORTS_IN_TURN = select(
+    func.pg_advisory_xact_lock(0x5A1, func.hashtext(bindparam("campaign_id")))
+)
 _ADD_REPORT = insert(cast(Table, Report.__table__)).returning(Report.__table__.c.id)
 
 
@@ -288,6 +293,7 @@ class ReportRepository:
         self._inserted: NewestReport | None = None
         # The newest row as this unit of work read it, for the same reason read only once.
         self._read: NewestReport | None = None
+        self._in_turn = False  # this transaction holds the campaign's report lock (PostgreSQL)
 
     async def add(
         self,
@@ -304,6 +310,7 @@ class ReportRepository:
         problems: str = "",
         reason: str = "",
     ) -> None:
+        await self._take_turn()
         before = await self.newest() if self.cache is not None else None
         values_json, posted_json = dump_values(values), dump_values(posted)
         row = {
@@ -351,9 +358,26 @@ class ReportRepository:
             self._read = None if row is None else NewestReport(*row)
         return self._read
 
+    async def _take_turn(self) -> None:
+        """Make this unit of work the campaign's only report writer until it commits.
+
+        The figures cache relies on it: the newest row read here stays the newest until this
+        commit, and report ids follow commit order, so "the newest id" names everything committed
+        before it. SQLite's BEGIN IMMEDIATE already serialises writers; on PostgreSQL (read
+        committed, several processes) an advisory lock does, and the newest row is read again
+        under it, since a read before it may miss a report another process committed since.
+        """
+        if self._in_turn or self.session.bind.dialect.name == "sqlite":
+            return
+        await self.session.execute(_REPORTS_IN_TURN, {"campaign_id": self.campaign_id})
+        self._in_turn = True
+        self._read = None
+
     def forget_inserted(self) -> None:
-        """The savepoint around this unit of work's insert was rolled back: ask the database again."""
+        """The savepoint around this unit of work's insert was rolled back: ask the database again
+        (PostgreSQL also let go of the report lock taken inside that savepoint)."""
         self._inserted = self._read = None
+        self._in_turn = False
 
     async def add_imported(
         self, reports: Sequence[NewReport], *, staff_id: str, source: str
@@ -361,6 +385,7 @@ class ReportRepository:
         """Store imported weekly posts in one statement (an executemany); returns how many."""
         if not reports:
             return 0
+        await self._take_turn()
         self._inserted = self._read = None  # the newest row is now one of these
         rows = [
             {

@@ -1,6 +1,7 @@
 """Each unit's latest figures: the index seek agrees with the definition (newest by time, then id),
 and the per-campaign cache is used only while the database's newest report is the one it knows."""
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -216,3 +217,48 @@ async def test_a_post_undone_by_its_savepoint_is_not_taken_for_the_newest(
         found = await repos.reports.latest_per_unit(at(1000))
     assert {unit: int(v.values["fdi"]) for unit, v in found.items()} == before
     assert await figures(database, at(1000)) == before
+
+
+async def test_two_processes_on_postgresql_never_cache_past_a_report_committed_meanwhile(
+    postgres_url: str,
+) -> None:
+    """Two processes, each with its own cache, post to one campaign at the same moment. Report ids
+    must follow commit order (a campaign's report writers take turns), or a process would key its
+    cache on a newest id that lacks a report the other committed later with a lower id."""
+    first, second = open_database(postgres_url), open_database(postgres_url)
+    await first.upgrade()
+    try:
+        await seed(first)
+        async with first.read("a") as repos:  # the first process caches the figures
+            await repos.reports.latest_per_unit(at(1000))
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_post() -> None:  # the second process: inserted, not yet committed
+            async with second.write("a") as repos:
+                await add(repos, "嘉兴港区", at(100), 700)
+                holding.set()
+                await release.wait()
+
+        writer = asyncio.create_task(slow_post())
+        await holding.wait()
+        quick = asyncio.create_task(post(first, "海宁市", at(101), 800))
+        await asyncio.sleep(0.5)
+        waited = not quick.done()  # it takes its turn after the uncommitted report
+        release.set()
+        await asyncio.gather(writer, quick)
+        async with first.read("a") as repos:
+            figures = await repos.reports.latest_per_unit(at(1000))
+        assert {unit: int(v.values["fdi"]) for unit, v in figures.items()} == {
+            **expected("a", at(1000), None),
+            "嘉兴港区": 700,
+            "海宁市": 800,
+        }
+        assert waited
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def post(database: Database, unit: str, moment: datetime, fdi: int) -> None:
+    async with database.write("a") as repos:
+        await add(repos, unit, moment, fdi)
