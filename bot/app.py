@@ -7,10 +7,13 @@ bulletins through a relay. The CLI, the doctor, the sandbox and the transports t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.chat.campaign_book import CampaignBook
@@ -148,11 +151,14 @@ def build_dingtalk(
         timer=timer,
         max_attempts=max_attempts or Sender.MAX_ATTEMPTS,
     )
-    # Several processes may share a PostgreSQL database (never a SQLite file): claim before sending.
+    # Several processes may share a PostgreSQL database (never a SQLite file): claim before
+    # sending, and recover only messages no live process can still be working on.
     shared = app.database.engine.dialect.name != "sqlite"
     outbox = OutboxRelay(app.database.sessionmaker, sender, claim_rows=shared)
     lost = app.guard.problem if app.guard is not None else lambda: ""
-    return DingTalk(client, sender, outbox, Inbound(app.pipeline, outbox, lost_database=lost))
+    settle = timedelta(seconds=settings.recovery_settle_seconds) if shared else timedelta(0)
+    inbound = Inbound(app.pipeline, outbox, lost_database=lost, settle=settle)
+    return DingTalk(client, sender, outbox, inbound)
 
 
 async def serve(
@@ -296,10 +302,11 @@ async def dingtalk_bulletins(app: App, dingtalk: DingTalk) -> CampaignBulletins:
 
 
 @asynccontextmanager
-async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[Leadership]:
-    """The scheduler for the stream and HTTP transports, around the transport's run, in the leader
-    process only (storage/leader.py): on SQLite that is this process, on PostgreSQL whichever
-    holds the leader lock; another takes over when it dies.
+async def leader_duties(app: App, dingtalk: DingTalk) -> AsyncIterator[Leadership]:
+    """What one process does for all, around the transport's run, in the leader process only
+    (storage/leader.py): on SQLite that is this process, on PostgreSQL whichever holds the leader
+    lock; another takes over when it dies. The duties: the bulletin scheduler and, on a shared
+    database, answering messages a process that died had stored but not answered.
 
     It queues into the transport's own outbox relay, which wakes at once to send (and, before the
     transport has started it, sends the queued catch-up pushes when it starts).
@@ -307,11 +314,20 @@ async def scheduled_bulletins(app: App, dingtalk: DingTalk) -> AsyncIterator[Lea
     from scheduler.runtime import start_bulletins
 
     running: list[RunningBulletins] = []
+    watching: list[asyncio.Task[None]] = []
+    shared = app.database.engine.dialect.name != "sqlite"
 
     async def start() -> None:
         running.append(await start_bulletins(await dingtalk_bulletins(app, dingtalk)))
+        if shared:
+            watching.append(asyncio.create_task(dingtalk.inbound.adopt_orphans()))
 
     async def stop() -> None:
+        while watching:
+            task = watching.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         while running:
             await running.pop().stop()
 

@@ -22,7 +22,7 @@ from bot.app import (
     App,
     build_dingtalk,
     dingtalk_bulletins,
-    scheduled_bulletins,
+    leader_duties,
     serve,
 )
 from bot.chat.campaign_book import CampaignBook
@@ -212,7 +212,7 @@ async def _run_bot(settings: Settings, transport: str, host: str, port: int) -> 
     app = App.build(settings)
     async with app:
         dingtalk = build_dingtalk(app)  # one sender and one outbox relay for replies and pushes
-        async with scheduled_bulletins(app, dingtalk) as leadership:
+        async with leader_duties(app, dingtalk) as leadership:
             return await serve(app, dingtalk, transport, host, port, leadership)
 
 

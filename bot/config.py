@@ -19,6 +19,8 @@ SHIPPED_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "fdi-2
 # The other shipped campaign, offered by /赛事 unless SAIMA_CAMPAIGNS says otherwise.
 SHIPPED_OTHERS = (SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml",)
 
+DEFAULT_RECOVERY_SETTLE_SECONDS = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -39,6 +41,9 @@ class Settings:
     web_port: int = DEFAULT_WEB_PORT
     web_token: str = field(default="", repr=False)  # the dashboard's login token (SAIMA_WEB_TOKEN)
     web_url: str = ""  # the desk's address as users reach it (SAIMA_WEB_URL); default host:port
+    # PostgreSQL, several processes: how old a message left unanswered must be before the leader
+    # answers it for a stopped process (SAIMA_RECOVERY_SETTLE_SECONDS)
+    recovery_settle_seconds: float = DEFAULT_RECOVERY_SETTLE_SECONDS
 
     @property
     def has_app_credentials(self) -> bool:
@@ -79,6 +84,9 @@ class Settings:
             web_port=int(get("SAIMA_WEB_PORT") or DEFAULT_WEB_PORT),
             web_token=get("SAIMA_WEB_TOKEN", ""),
             web_url=(get("SAIMA_WEB_URL") or "").rstrip("/"),
+            recovery_settle_seconds=float(
+                get("SAIMA_RECOVERY_SETTLE_SECONDS") or DEFAULT_RECOVERY_SETTLE_SECONDS
+            ),
         )
 
 

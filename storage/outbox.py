@@ -208,9 +208,18 @@ class OutboxRepository:
         else:
             row.next_attempt_at = next_attempt_at
 
-    async def unanswered(self, processed_since: datetime, limit: int = 1000) -> list[InboxEntry]:
-        """Inbox entries processed with a reply since `processed_since` whose reply has no outbox row:
-        the process stopped between processing a message and recording its reply."""
+    async def unanswered(
+        self,
+        processed_since: datetime,
+        limit: int = 1000,
+        processed_before: datetime | None = None,
+    ) -> list[InboxEntry]:
+        """Inbox entries processed with a reply since `processed_since` (and before
+        `processed_before`) whose reply has no outbox row: the process stopped between processing
+        a message and recording its reply."""
+        settled = (
+            () if processed_before is None else (InboxMessage.processed_at < processed_before,)
+        )
         has_reply_row = exists().where(
             Outbox.key == literal(REPLY_KEY_PREFIX) + InboxMessage.msg_id
         )
@@ -218,6 +227,7 @@ class OutboxRepository:
             select(InboxMessage)
             .where(
                 InboxMessage.processed_at >= processed_since,
+                *settled,
                 InboxMessage.reply_text.is_not(None),
                 ~has_reply_row,
             )

@@ -205,10 +205,14 @@ class InboxRepository:
         )
         return {row.msg_id: inbox_entry(row) for row in rows}
 
-    async def unprocessed(self, limit: int = 1000) -> list[InboxEntry]:
+    async def unprocessed(
+        self, limit: int = 1000, received_before: datetime | None = None
+    ) -> list[InboxEntry]:
+        """Rows never processed, oldest first (only those received before `received_before`)."""
+        settled = () if received_before is None else (InboxMessage.received_at < received_before,)
         rows = await self.session.scalars(
             select(InboxMessage)
-            .where(InboxMessage.processed_at.is_(None))
+            .where(InboxMessage.processed_at.is_(None), *settled)
             .order_by(InboxMessage.received_at, InboxMessage.msg_id)
             .limit(limit)
         )

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App, build_dingtalk, scheduled_bulletins
+from bot.app import App, build_dingtalk, leader_duties
 from bot.cli import run_push
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -460,7 +460,7 @@ async def test_dingtalk_transports_queue_pushes_for_the_transports_own_relay(
     async with app:
         await seed_demo(app.database, app.campaign, date(2021, 11, 14))
         transport = build_dingtalk(app)  # what `saima run` hands to run_stream / run_http
-        async with scheduled_bulletins(app, transport) as leadership:
+        async with leader_duties(app, transport) as leadership:
             assert leadership.is_leader  # SQLite: the one bot process on the file leads
             assert await outbox_keys(app.database) == [
                 "fdi-2021/weekly:2021-W40@cid-1"

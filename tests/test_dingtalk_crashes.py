@@ -45,6 +45,9 @@ def start_bot(fake: FakeDingTalk, database_url: str, log: Path) -> subprocess.Po
         "DINGTALK_OPENAPI_ENDPOINT": fake.url,
         "SAIMA_DATABASE_URL": database_url,
         "SAIMA_WEB_PORT": "0",
+        # PostgreSQL: the restarted bot (the leader) answers what the killed one left once it
+        # is a second old, not the default minute (bot/dingtalk/inbound.py)
+        "SAIMA_RECOVERY_SETTLE_SECONDS": "1",
         "NO_PROXY": "127.0.0.1,localhost",
     }
     with log.open("ab") as output:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from bot.chat import refusals, replies
 from bot.chat.batching import Batcher
@@ -77,9 +77,9 @@ class Pipeline:
         """Persist into the inbox; True when new, False for a redelivery. Raises on DB failure."""
         return await self._receiver.submit(message)
 
-    async def unprocessed(self) -> list[IncomingMessage]:
+    async def unprocessed(self, received_before: datetime | None = None) -> list[IncomingMessage]:
         async with self.database.read(self.campaign.id) as repos:
-            entries = await repos.inbox.unprocessed()
+            entries = await repos.inbox.unprocessed(received_before=received_before)
         return [decode_message(entry.message_json) for entry in entries]
 
     async def handle(self, message: IncomingMessage) -> Reply | None:

@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 # Replies the process never got to send are sent at the next start if they are at most this old.
 REPLY_RECOVERY_WINDOW = timedelta(hours=6)
+# On a database several processes share (PostgreSQL), a message younger than this may be another
+# live process's work in progress: recovery leaves it alone. A live process stores, processes and
+# answers a message in well under a second; its retries outlast this only while it is failing.
+# SAIMA_RECOVERY_SETTLE_SECONDS sets it (`settle`); the leader looks every half of it, at most:
+ADOPT_EVERY_MAX_SECONDS = 30.0
 # Seconds between processing attempts of a message whose processing failed; then it is given up.
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -33,7 +38,9 @@ class MessagePipeline(Protocol):
 
     async def process(self, message: IncomingMessage) -> Reply | None: ...
 
-    async def unprocessed(self) -> list[IncomingMessage]: ...
+    async def unprocessed(
+        self, received_before: datetime | None = None
+    ) -> list[IncomingMessage]: ...
 
 
 class Inbound:
@@ -46,12 +53,15 @@ class Inbound:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         lost_database: Callable[[], str] = lambda: "",
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        settle: timedelta = timedelta(0),
     ) -> None:
         self._pipeline = pipeline
         self._outbox = outbox
         self._now = now
         self._lost_database = lost_database
         self.retry_delays = retry_delays
+        self.settle = settle  # on a shared database: recover only rows this old
+        self._active: set[str] = set()  # msgIds this process is processing or answering
         self._given_up: dict[str, str] = {}  # msgId -> why, for /healthz
         self._slots = asyncio.Semaphore(max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -72,14 +82,20 @@ class Inbound:
 
     async def recover(self) -> int:
         """Finish what a previous run left: messages stored but never processed (a crash after the
-        ACK), and messages processed whose reply was never recorded as sent (a crash mid-reply)."""
-        messages = await self._pipeline.unprocessed()
-        for row in await self._outbox.unanswered(self._now() - REPLY_RECOVERY_WINDOW):
+        ACK), and messages processed whose reply was never recorded as sent (a crash mid-reply).
+
+        On a shared database only rows older than `settle`: younger ones may be in the hands of
+        another live process. Messages this process is still working on are left to it."""
+        now = self._now()
+        settled = now - self.settle if self.settle else None
+        messages = await self._pipeline.unprocessed(settled)
+        for row in await self._outbox.unanswered(now - REPLY_RECOVERY_WINDOW, settled):
             message = decode_message(row.message_json)
             if (
                 message.session_webhook or message.is_group
             ):  # not a CLI `say`: it has a chat to answer
                 messages.append(message)
+        messages = [m for m in messages if m.msg_id not in self._active]
         for message in messages:
             self._spawn(message)
         if messages:
@@ -110,10 +126,25 @@ class Inbound:
         if pending:
             await asyncio.wait(pending)
 
+    async def adopt_orphans(self, every: float | None = None) -> None:
+        """The leader's watch on a shared database, in place of each process's recovery at start
+        (two processes recovering at once would answer twice): now and every `every` seconds,
+        answer the messages a stopped process (a crash, a host gone) had stored and confirmed
+        but not answered, once they are `settle` old. Runs until cancelled."""
+        every = every or min(ADOPT_EVERY_MAX_SECONDS, max(self.settle.total_seconds() / 2, 0.1))
+        while True:
+            try:
+                await self.recover()
+            except Exception:
+                logger.exception("looking for messages left by a stopped process failed")
+            await asyncio.sleep(every)
+
     def _spawn(self, message: IncomingMessage) -> None:
         task = asyncio.create_task(self._handle(message), name=f"message-{message.msg_id}")
         self._tasks.add(task)
+        self._active.add(message.msg_id)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._active.discard(message.msg_id))
 
     async def _handle(self, message: IncomingMessage) -> None:
         for attempt, delay in enumerate((*self.retry_delays, None), start=1):

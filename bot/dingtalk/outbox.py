@@ -248,9 +248,13 @@ class OutboxRelay:
             await self._unrecorded()
             self._unrecorded = None
 
-    async def unanswered(self, processed_since: datetime) -> list[InboxEntry]:
+    async def unanswered(
+        self, processed_since: datetime, processed_before: datetime | None = None
+    ) -> list[InboxEntry]:
         async with self._sessionmaker() as session:
-            return await OutboxRepository(session).unanswered(processed_since)
+            return await OutboxRepository(session).unanswered(
+                processed_since, processed_before=processed_before
+            )
 
     # ---- delivery -----------------------------------------------------------------------------
 

@@ -27,9 +27,11 @@ class DingTalk:
     inbound: Inbound
 
     async def start(self) -> None:
-        """Resume pending sends and unprocessed messages left by the previous run."""
+        """Resume pending sends and unprocessed messages left by the previous run. On a shared
+        database (`inbound.settle`) the leader recovers for every process (Inbound.adopt_orphans)."""
         await self.outbox.start()
-        await self.inbound.recover()
+        if not self.inbound.settle:
+            await self.inbound.recover()
 
     async def stop(self) -> None:
         await self.inbound.drain()
