@@ -53,6 +53,7 @@ async def terminate(postgres_url: str, backend_pid: int) -> None:
         await connection.close()
 
 
+@pytest.mark.sqlite_only("SQLite's sole leader; PostgreSQL's lock is tested above")
 async def test_sqlite_always_leads(database: Database) -> None:
     lock = leader_lock(database.engine)
     assert isinstance(lock, SoleLeader)

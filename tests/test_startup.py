@@ -28,6 +28,7 @@ def test_head_revision_is_alembics_head() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("the default store's cold start; PostgreSQL loads its own dialect")
 def test_saying_a_command_loads_no_heavy_library(tmp_path: Path, database_url: str) -> None:
     """What `saima say … /帮助` loads, on a database that is already at head."""
     url = database_url
