@@ -158,7 +158,10 @@ async def measure(campaign: Campaign, weeks: int, runs: int) -> dict[str, list[f
             for text in ("/排名", "/帮助", "/周报") if posts else ("/排名", "/帮助"):
                 sender = "mayor"
                 if text == "/周报":  # this week's figure (a usual week's gain), restated each time
-                    sender, text = HEAD, f"/周报 实际利用外资{20000 + (weeks + 1) * 300 + run}万美元"
+                    sender, text = (
+                        HEAD,
+                        f"/周报 实际利用外资{20000 + (weeks + 1) * 300 + run}万美元",
+                    )
                 message = IncomingMessage(
                     msg_id=f"bench-{run}-{text}",
                     conversation_id=GROUP,
