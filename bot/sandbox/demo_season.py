@@ -1,13 +1,17 @@
 """Demo season for the console sandbox: weekly posts Aug–Nov 2021 growing from the seed's baselines.
 
-The sandbox writes only the weeks before its clock starts (`before`): what happens after that is
-the user's to post, so a demo post can never supersede theirs. Deterministic (fixed random seed)
-so a newcomer and a test see the same numbers.
+On first start the sandbox writes the posts made before its clock starts (`seed_demo`, `before`);
+the later ones the simulated unit heads post as /快进 passes their moments (`post_due`), each
+only if its unit has no report in that week yet, so a demo post never supersedes or doubles one
+the user made. A few weeks are deliberately skipped (the 催报 and 蜗牛 have someone true to name).
+Deterministic (fixed random seed) so a newcomer and a test see the same numbers. Only the shipped
+fdi-2021 campaign: the posts carry its metrics.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,6 +19,7 @@ from typing import Any
 from campaign import Campaign, Role, calendar
 from storage import Database, ReportRepository, StateRepository
 
+DEMO_CAMPAIGN_ID = "fdi-2021"
 # A Monday a month into the window: /快进 then passes weekly and monthly bulletins and the final.
 DEMO_CLOCK_START = "2021-08-30T10:00:00+08:00"
 SEEDED_KEY = "demo_seeded"
@@ -83,6 +88,36 @@ def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
     return posts
 
 
+def stored_values(
+    campaign: Campaign, post: dict[str, Any], last: Mapping[str, Decimal] | None
+) -> dict[str, Decimal]:
+    """The figures a demo post stores: its values over the unit's baselines, never below the
+    unit's `last` figures (cumulative figures never go down week to week), 高技术 within 外资."""
+    values = {**campaign.unit(post["unit"]).baselines, **post["values"]}
+    last = last or {}
+    values = {k: max(v, last.get(k, v)) for k, v in values.items()}
+    if values["hightech"] > values["fdi"]:
+        values["hightech"] = values["fdi"]
+    return values
+
+
+async def _store(
+    reports: ReportRepository, post: dict[str, Any], values: dict[str, Decimal]
+) -> None:
+    await reports.add(
+        unit=post["unit"],
+        week=post["week"],
+        reported_at=post["reported_at"],
+        staff_id=post["staff_id"],
+        msg_id=None,
+        kind="post",
+        values=values,
+        posted=post["values"],
+        highlights=post["highlights"],
+        problems=post["problems"],
+    )
+
+
 async def seed_demo(
     database: Database, campaign: Campaign, until: date, before: datetime | None = None
 ) -> int:
@@ -101,26 +136,39 @@ async def seed_demo(
             for post in demo_posts(campaign, until)
             if before is None or post["reported_at"] < before
         ]
-        previous: dict[str, dict[str, Any]] = {}
+        previous: dict[str, dict[str, Decimal]] = {}
         for post in posts:
-            values = {**campaign.unit(post["unit"]).baselines, **post["values"]}
-            # Cumulative figures never go down week to week.
-            last = previous.get(post["unit"], {})
-            values = {k: max(v, last.get(k, v)) for k, v in values.items()}
-            if values["hightech"] > values["fdi"]:
-                values["hightech"] = values["fdi"]
+            values = stored_values(campaign, post, previous.get(post["unit"]))
             previous[post["unit"]] = values
-            await reports.add(
-                unit=post["unit"],
-                week=post["week"],
-                reported_at=post["reported_at"],
-                staff_id=post["staff_id"],
-                msg_id=None,
-                kind="post",
-                values=values,
-                posted=post["values"],
-                highlights=post["highlights"],
-                problems=post["problems"],
-            )
+            await _store(reports, post, values)
         await state.set(SEEDED_KEY, "1")
         return len(posts)
+
+
+async def post_due(database: Database, campaign: Campaign, until: datetime) -> list[dict[str, Any]]:
+    """The simulated unit heads post what is due by `until` (the sandbox's /快进); the posts made.
+
+    A demo post is made at its own moment, with the unit head's staff id, like the seed's; it is
+    skipped when its unit already has any report in that week, whoever made it (the user playing
+    the unit, an admin for it, or this demo earlier), so posts are never superseded nor doubled.
+    A post whose moment the clock passed without /快进 (real seconds tick on) is made late, at
+    the next /快进, still at its own moment. Only the demo's own campaign: the posts carry its
+    metrics. Figures follow the same trajectory as `seed_demo` with the window's end as `until`.
+    """
+    if campaign.id != DEMO_CAMPAIGN_ID:
+        return []
+    due = [
+        post for post in demo_posts(campaign, campaign.window.end) if post["reported_at"] <= until
+    ]
+    made = []
+    async with database.write(campaign.id) as repos:
+        taken = {(version.unit, version.week) for version in await repos.reports.all()}
+        for post in due:
+            if (post["unit"], post["week"]) in taken:
+                continue
+            last = await repos.reports.latest(post["unit"], post["reported_at"])
+            values = stored_values(campaign, post, last.values if last else None)
+            await _store(repos.reports, post, values)
+            taken.add((post["unit"], post["week"]))
+            made.append(post)
+    return made
