@@ -313,7 +313,10 @@ async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(databas
     assert "周周比 11月29日–11月30日" in pushes
     assert "⏩ 已快进到 2021-12-11 09:30（周六）" in text
     assert "⚠️" not in text
-    # The other units posted all season: real completion figures, not everyone but one at 0.
+    # The other units posted all season, the closing days too (11-30, a Tuesday): real
+    # completion figures, not everyone but one at 0.
+    assert "本周报送 9/9" in pushes_titled(text, "周周比 11月29日–11月30日")[0]
+    assert "💬 11-30（周二）9 个单位报送周报：" in text
     final = pushes_titled(text, "最终结果")[-1]
     assert "有数据 9/9" in final
     completion = [float(x) for x in re.findall(r"^   完成率(\d+\.\d) ", final, re.MULTILINE)]

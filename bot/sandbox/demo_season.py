@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from campaign import Campaign, Role, calendar
 from storage import Database, ReportRepository, StateRepository
@@ -41,8 +43,45 @@ def _whole(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True, slots=True)
+class _Trajectory:
+    """One unit's season: from its baselines towards its final figures as progress goes 0 → 1."""
+
+    unit: str
+    staff_id: str
+    base: Mapping[str, Decimal]
+    final_fdi: Decimal
+    final_big: Decimal
+    tz: ZoneInfo
+
+    def post(self, day: date, progress: Decimal, draw: random.Random) -> dict[str, Any] | None:
+        """The post on `day` around 16:00 at `progress`; None in a week the unit skips."""
+        base = self.base
+        fdi = _whole(base["fdi"] + (self.final_fdi - base["fdi"]) * progress)
+        drift = Decimal(draw.uniform(-0.02, 0.03))
+        share = base["hightech"] / base["fdi"] + drift
+        hightech = _whole(fdi * min(max(share, Decimal("0.01")), Decimal("0.95")))
+        big = _whole(base["bigproject"] + (self.final_big - base["bigproject"]) * progress)
+        reported_at = datetime.combine(day, time(15, draw.randint(0, 59)), self.tz) + timedelta(
+            minutes=draw.randint(0, 120)
+        )
+        week = calendar.week_key(reported_at, self.tz)
+        if week in SKIPPED.get(self.unit, ()):
+            return None
+        return {
+            "unit": self.unit,
+            "week": week,
+            "reported_at": reported_at,
+            "staff_id": self.staff_id,
+            "values": {"fdi": fdi, "hightech": hightech, "bigproject": big},
+            "highlights": draw.choice(HIGHLIGHTS),
+            "problems": draw.choice(PROBLEMS),
+        }
+
+
 def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
-    """One post per unit per week (a few deliberately missed), Fridays around 16:00, up to `until`."""
+    """One post per unit per week (a few deliberately missed), Fridays around 16:00, up to `until`;
+    in a closing week without a Friday (fdi-2021 ends on Tuesday 11-30), on the window's last day."""
     rng = random.Random(2021)
     tz = calendar.zone(campaign)
     heads = {m.unit: m.staff_id for m in campaign.members if m.role is Role.HEAD}
@@ -52,39 +91,31 @@ def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
     while day <= min(until, window.end):
         fridays.append(day)
         day += timedelta(days=7)
+    closing = window.end if window.end <= until and window.end.weekday() < 4 else None
     posts = []
     for index, unit in enumerate(campaign.units):
-        final_fdi = unit.targets["fdi"] * FINAL_COMPLETION[index % len(FINAL_COMPLETION)]
         base = unit.baselines
-        share = base["hightech"] / base["fdi"]
-        final_big = base["bigproject"] + unit.constants["bigproject_total"] * Decimal(
-            rng.uniform(0.04, 0.12)
+        season = _Trajectory(
+            unit=unit.name,
+            staff_id=heads.get(unit.name, "demo"),
+            base=base,
+            final_fdi=unit.targets["fdi"] * FINAL_COMPLETION[index % len(FINAL_COMPLETION)],
+            final_big=base["bigproject"]
+            + unit.constants["bigproject_total"] * Decimal(rng.uniform(0.04, 0.12)),
+            tz=tz,
         )
         progress = Decimal(0)
         for friday in fridays:
             progress += Decimal(rng.uniform(0.6, 1.4)) / len(fridays) * Decimal("0.9")
             progress = min(progress, Decimal(1))
-            fdi = _whole(base["fdi"] + (final_fdi - base["fdi"]) * progress)
-            drift = Decimal(rng.uniform(-0.02, 0.03))
-            hightech = _whole(fdi * min(max(share + drift, Decimal("0.01")), Decimal("0.95")))
-            big = _whole(base["bigproject"] + (final_big - base["bigproject"]) * progress)
-            reported_at = datetime.combine(friday, time(15, rng.randint(0, 59)), tz) + timedelta(
-                minutes=rng.randint(0, 120)
-            )
-            week = calendar.week_key(reported_at, tz)
-            if week in SKIPPED.get(unit.name, ()):
-                continue
-            posts.append(
-                {
-                    "unit": unit.name,
-                    "week": week,
-                    "reported_at": reported_at,
-                    "staff_id": heads.get(unit.name, "demo"),
-                    "values": {"fdi": fdi, "hightech": hightech, "bigproject": big},
-                    "highlights": rng.choice(HIGHLIGHTS),
-                    "problems": rng.choice(PROBLEMS),
-                }
-            )
+            if made := season.post(friday, progress, rng):
+                posts.append(made)
+        if closing is not None and fridays:
+            # Its own random stream: the Friday figures stay what they were before it existed.
+            draw = random.Random(f"{unit.name}/{closing}")
+            progress += Decimal(draw.uniform(0.6, 1.4)) / len(fridays) * Decimal("0.45")
+            if made := season.post(closing, min(progress, Decimal(1)), draw):
+                posts.append(made)
     return posts
 
 
@@ -157,9 +188,14 @@ async def post_due(database: Database, campaign: Campaign, until: datetime) -> l
     """
     if campaign.id != DEMO_CAMPAIGN_ID:
         return []
-    due = [
-        post for post in demo_posts(campaign, campaign.window.end) if post["reported_at"] <= until
-    ]
+    due = sorted(
+        (
+            post
+            for post in demo_posts(campaign, campaign.window.end)
+            if post["reported_at"] <= until
+        ),
+        key=lambda post: post["reported_at"],
+    )
     made = []
     async with database.write(campaign.id) as repos:
         taken = {(version.unit, version.week) for version in await repos.reports.all()}
