@@ -35,6 +35,11 @@ NANHU_POST = (
 )
 
 
+# W35's demo posts in the order the unit heads make them on Friday 09-03 (南湖区's is yours).
+FRIDAY_W35 = ["嘉兴经济技术开发区（国际商务区）", "海宁市", "海盐县", "秀洲区", "平湖市", "桐乡市"]
+FRIDAY_W35 += ["嘉兴港区", "嘉善县"]
+
+
 def sandbox_app(url: str) -> App:
     return App.build(Settings(database_url=url, sandbox_database_url=url))
 
@@ -299,6 +304,35 @@ async def test_reset_then_fast_forward_gives_the_same_season_again(database_url:
             select(func.count()).select_from(Report).where(Report.reported_at >= START)
         )
     assert made == 9 + 8  # the second run's, once: the first run's went with /重置
+
+
+async def test_the_web_sandbox_shows_the_other_units_posts_between_its_pushes(
+    database_url: str,
+) -> None:
+    from bot.sandbox.console import prepare
+    from bot.sandbox.web_page import SandboxRoom
+
+    app = sandbox_app(database_url)
+    async with app:
+        clock = await prepare(app)
+        app.clock = app.pipeline.clock = clock
+        room = SandboxRoom(app, clock)
+        await room.start()
+        try:
+            await room.post("head-nanhu", NANHU_POST)
+            await room.post("mayor", "/快进 下周一")
+        finally:
+            await room.stop()
+    replied = next(i for i, e in enumerate(room.events) if e.kind == "bot")
+    timeline = [(e.kind, e.who or e.text.split("\n")[0]) for e in room.events[replied + 1 :]]
+    assert timeline == [
+        ("push", "赛马推送 · 催报"),
+        ("notice", "💬 09-03（周五）8 个单位报送周报：" + "、".join(FRIDAY_W35)),
+        ("push", "赛马推送 · 【草稿】月月评 2021年8月"),
+        ("push", "赛马推送 · 周周比 8月30日–9月5日"),
+        ("notice", "⏩ 已快进到 2021-09-06 10:00（周一），期间推送 3 条，各单位报送 8 条。"),
+    ]
+    assert "本周报送 9/9" in room.events[-2].text
 
 
 async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(database_url: str) -> None:
