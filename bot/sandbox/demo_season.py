@@ -79,9 +79,14 @@ class _Trajectory:
         }
 
 
-def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
-    """One post per unit per week (a few deliberately missed), Fridays around 16:00, up to `until`;
-    in a closing week without a Friday (fdi-2021 ends on Tuesday 11-30), on the window's last day."""
+def demo_posts(
+    campaign: Campaign, until: date, *, closing_day: bool = False
+) -> list[dict[str, Any]]:
+    """One post per unit per week (a few deliberately missed), Fridays around 16:00, up to `until`.
+
+    With `closing_day`, a closing week without a Friday (fdi-2021 ends on Tuesday 11-30) gets its
+    posts on the window's last day too: the sandbox's /快进 wants them; `seed_demo`'s season,
+    which other tests build on, stays the Fridays alone."""
     rng = random.Random(2021)
     tz = calendar.zone(campaign)
     heads = {m.unit: m.staff_id for m in campaign.members if m.role is Role.HEAD}
@@ -91,7 +96,9 @@ def demo_posts(campaign: Campaign, until: date) -> list[dict[str, Any]]:
     while day <= min(until, window.end):
         fridays.append(day)
         day += timedelta(days=7)
-    closing = window.end if window.end <= until and window.end.weekday() < 4 else None
+    closing = (
+        window.end if closing_day and window.end <= until and window.end.weekday() < 4 else None
+    )
     posts = []
     for index, unit in enumerate(campaign.units):
         base = unit.baselines
@@ -191,7 +198,7 @@ async def post_due(database: Database, campaign: Campaign, until: datetime) -> l
     due = sorted(
         (
             post
-            for post in demo_posts(campaign, campaign.window.end)
+            for post in demo_posts(campaign, campaign.window.end, closing_day=True)
             if post["reported_at"] <= until
         ),
         key=lambda post: post["reported_at"],
