@@ -35,6 +35,11 @@ NANHU_POST = (
 )
 
 
+# W35's demo posts in the order the unit heads make them on Friday 09-03 (南湖区's is yours).
+FRIDAY_W35 = ["嘉兴经济技术开发区（国际商务区）", "海宁市", "海盐县", "秀洲区", "平湖市", "桐乡市"]
+FRIDAY_W35 += ["嘉兴港区", "嘉善县"]
+
+
 def sandbox_app(url: str) -> App:
     return App.build(Settings(database_url=url, sandbox_database_url=url))
 
@@ -210,7 +215,124 @@ async def test_your_post_survives_fast_forward_and_no_demo_post_replaces_it(
     assert "实际利用外资：26,500万美元" in progress and "亮点：签约两个项目" in progress
     assert "最近报送：2021年8月30日 10:00" in progress
     assert re.search(r"\*\*南湖区\*\* .*\n   本周 \+744 · 累计 26,500", weekly)
-    assert "本周报送 1/9" in weekly
+    assert "本周报送 9/9" in weekly  # the other eight posted on Friday; 南湖区's demo post skipped
+    async with app, app.database.sessionmaker() as session:
+        nanhu = (
+            await session.scalars(
+                select(Report).where(Report.unit == "南湖区", Report.week == "2021-W35")
+            )
+        ).all()
+    assert [(row.staff_id, row.msg_id is not None) for row in nanhu] == [("head-nanhu", True)]
+
+
+def pushes_titled(text: str, title: str) -> list[str]:
+    """The bodies of the pushes in a transcript whose title starts with `title`."""
+    return [
+        body
+        for found, body in re.findall(
+            r"^📢 赛马推送 · ([^\n]+)\n(.*?)(?=^📢 |^💬 |^⏩ |^\S[^\n]* · \d\d-\d\d \d\d:\d\d> )",
+            text,
+            re.MULTILINE | re.DOTALL,
+        )
+        if found.startswith(title)
+    ]
+
+
+async def test_the_other_units_post_on_friday_as_fast_forward_passes(database_url: str) -> None:
+    app = sandbox_app(database_url)
+    text = await transcript(app, "/快进 下周一\n/快进 下周一\n")
+    first, second = pushes_titled(text, "周周比 8月30日"), pushes_titled(text, "周周比 9月6日")
+    assert len(first) == len(second) == 1
+    assert "本周报送 9/9" in first[0] and "当周未报送" not in first[0]
+    # 嘉兴港区 skips W36 in the demo: the only unit named for not posting, and the only 蜗牛.
+    assert "本周报送 8/9" in second[0]
+    assert re.findall(r"\*\*(\S+)\*\* .*\n.*未报，沿用上次数据", second[0]) == ["嘉兴港区"]
+    assert "🐌 **本周蜗牛**：嘉兴港区（当周未报送）\n" in second[0]
+    # In time order with the pushes: Friday's 15:00 催报 comes before the posts, Sunday's after.
+    friday, sunday = pushes_titled(text, "催报")[-2:]
+    assert "截至9月10日 15:00，以下 9 个单位尚未报送" in friday
+    assert (
+        "截至9月12日 20:00，以下 1 个单位尚未报送本周数据：\n\n1. 嘉兴港区 @head-gangqu\n" in sunday
+    )
+    posts = "💬 09-10（周五）8 个单位报送周报："
+    assert text.index(friday) < text.index(posts) < text.index(sunday)
+    assert "⏩ 已快进到 2021-09-13 10:00（周一），期间推送 3 条，各单位报送 8 条。" in text
+    async with app, app.database.sessionmaker() as session:
+        rows = (await session.scalars(select(Report).where(Report.week == "2021-W36"))).all()
+    heads = {m.unit: m.staff_id for m in app.campaign.members if m.role is Role.HEAD}
+    assert sorted((row.unit, row.staff_id) for row in rows) == sorted(
+        (unit, staff_id) for unit, staff_id in heads.items() if unit != "嘉兴港区"
+    )
+    assert all(row.kind == "post" and row.msg_id is None for row in rows)
+    assert all(row.reported_at.weekday() == 4 for row in rows)
+
+
+async def test_a_unit_the_user_posted_for_that_week_keeps_the_users_figures(
+    database_url: str,
+) -> None:
+    app = sandbox_app(database_url)
+    text = await transcript(
+        app,
+        "/快进 下周一\n/as 海宁\n/周报 实际利用外资=30000\n/as commerce\n"
+        "/周报 秀洲区 实际利用外资=35000\n/快进 下周一\n/as mayor\n/进度 海宁市\n",
+    )
+    weekly = pushes_titled(text, "周周比 9月6日")[0]
+    assert "本周报送 9/9" not in weekly and "本周报送 8/9" in weekly  # 嘉兴港区 still skips W36
+    assert re.search(r"\*\*海宁市\*\* .*\n   本周 \+2,966 · 累计 30,000", weekly)
+    assert re.search(r"\*\*秀洲区\*\* .*\n   本周 \+289 · 累计 35,000", weekly)
+    assert "💬 09-10（周五）6 个单位报送周报：" in text
+    progress = bot_replies(text)[-1]
+    assert "实际利用外资：30,000万美元" in progress and "最近报送：2021年9月6日 10:00" in progress
+    async with app, app.database.sessionmaker() as session:
+        rows = (await session.scalars(select(Report).where(Report.week == "2021-W36"))).all()
+    mine = {row.unit: row.staff_id for row in rows if row.msg_id is not None}
+    assert mine == {"海宁市": "head-haining", "秀洲区": "commerce"}
+    assert sorted(row.unit for row in rows).count("海宁市") == 1
+    assert sorted(row.unit for row in rows).count("秀洲区") == 1
+
+
+async def test_reset_then_fast_forward_gives_the_same_season_again(database_url: str) -> None:
+    app = sandbox_app(database_url)
+    text = await transcript(app, "/快进 下周一\n/快进 下周一\n/重置\n/快进 下周一\n/快进 下周一\n")
+    before, after = text.split("已重置")
+    for title in ("周周比 8月30日", "周周比 9月6日", "催报"):
+        assert pushes_titled(before, title) == pushes_titled(after, title) != []
+    posts = [re.findall(r"^💬 .*$", part, re.MULTILINE) for part in (before, after)]
+    assert posts[0] == posts[1] and len(posts[0]) == 2
+    async with app, app.database.sessionmaker() as session:
+        made = await session.scalar(
+            select(func.count()).select_from(Report).where(Report.reported_at >= START)
+        )
+    assert made == 9 + 8  # the second run's, once: the first run's went with /重置
+
+
+async def test_the_web_sandbox_shows_the_other_units_posts_between_its_pushes(
+    database_url: str,
+) -> None:
+    from bot.sandbox.console import prepare
+    from bot.sandbox.web_page import SandboxRoom
+
+    app = sandbox_app(database_url)
+    async with app:
+        clock = await prepare(app)
+        app.clock = app.pipeline.clock = clock
+        room = SandboxRoom(app, clock)
+        await room.start()
+        try:
+            await room.post("head-nanhu", NANHU_POST)
+            await room.post("mayor", "/快进 下周一")
+        finally:
+            await room.stop()
+    replied = next(i for i, e in enumerate(room.events) if e.kind == "bot")
+    timeline = [(e.kind, e.who or e.text.split("\n")[0]) for e in room.events[replied + 1 :]]
+    assert timeline == [
+        ("push", "赛马推送 · 催报"),
+        ("notice", "💬 09-03（周五）8 个单位报送周报：" + "、".join(FRIDAY_W35)),
+        ("push", "赛马推送 · 【草稿】月月评 2021年8月"),
+        ("push", "赛马推送 · 周周比 8月30日–9月5日"),
+        ("notice", "⏩ 已快进到 2021-09-06 10:00（周一），期间推送 3 条，各单位报送 8 条。"),
+    ]
+    assert "本周报送 9/9" in room.events[-2].text
 
 
 async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(database_url: str) -> None:
@@ -225,6 +347,15 @@ async def test_fast_forward_passes_a_weekly_a_monthly_and_the_final_push(databas
     assert "周周比 11月29日–11月30日" in pushes
     assert "⏩ 已快进到 2021-12-11 09:30（周六）" in text
     assert "⚠️" not in text
+    # The other units posted all season, the closing days too (11-30, a Tuesday): real
+    # completion figures, not everyone but one at 0.
+    assert "本周报送 9/9" in pushes_titled(text, "周周比 11月29日–11月30日")[0]
+    assert "💬 11-30（周二）9 个单位报送周报：" in text
+    final = pushes_titled(text, "最终结果")[-1]
+    assert "有数据 9/9" in final
+    completion = [float(x) for x in re.findall(r"^   完成率(\d+\.\d) ", final, re.MULTILINE)]
+    assert len(completion) == 9 and sum(x > 0 for x in completion) >= 8
+    assert len(set(completion)) > 3
 
 
 async def test_as_says_who_you_are_and_refuses_a_typo_with_the_list(database_url: str) -> None:
@@ -338,7 +469,7 @@ async def test_piped_standard_input_is_read_line_by_line(tmp_path: Path, databas
         assert "已更新本周报送 · 南湖区" in reply and "26,700万美元" in reply
         await console.type("/快进 下周一")
         reply = await console.until("南湖区负责人 · 09-06 10:00> ")
-        assert "⏩ 已快进到 2021-09-06 10:00（周一），期间推送 4 条。" in reply
+        assert "⏩ 已快进到 2021-09-06 10:00（周一），期间推送 3 条，各单位报送 8 条。" in reply
         assert process.stdin is not None
         process.stdin.close()  # the end of input ends the session
         assert "再见。" in await console.until("再见。")

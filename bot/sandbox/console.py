@@ -1,7 +1,7 @@
 """The console sandbox: a terminal group chat. Pick who you are with /as, then talk to the bot.
 
 It uses its own database (seeded with a demo season up to its clock's start) and its own clock,
-which starts on 2021-08-30 and moves on with /快进.
+which starts on 2021-08-30 and moves on with /快进, as the other units' demo posts do.
 """
 
 from __future__ import annotations
@@ -222,7 +222,8 @@ class Sandbox:
 async def prepare(app: App) -> OffsetClock:
     """Seed the demo season and project ledger on first start and restore the sandbox clock."""
     start = datetime.fromisoformat(demo.DEMO_CLOCK_START)
-    # Demo data ends where the sandbox clock starts: what follows is the user's to post.
+    # The seed ends where the sandbox clock starts; later demo posts come with /快进 (outbound.py),
+    # each only if its unit has no report that week, so none lands over the user's.
     await demo.seed_demo(app.database, app.campaign, app.campaign.window.end, before=start)
     await demo_projects.seed_demo_projects(app.database, app.campaign, start)
     async with app.database.sessionmaker() as session:

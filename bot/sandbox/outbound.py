@@ -2,20 +2,24 @@
 
 Also the sandbox's /快进: move the sandbox clock forward and fire, in order, every campaign's pushes
 due between; each goes to the groups of its campaign, so the sandbox group gets those of the
-campaign it runs (switched with /赛事).
+campaign it runs (switched with /赛事). Meanwhile the simulated unit heads post their demo weekly
+figures (demo_season.post_due) as their moments pass, in time order with the pushes: a push sees
+the posts made before it, and a one-line notice says who posted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.app import App, bulletin_services
 from bot.clock import OffsetClock
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
-from bot.sandbox import moments
+from bot.sandbox import demo_season, moments
 from bulletins.campaigns import CampaignBulletins
 from campaign import calendar
 from scheduler.runtime import RunningBulletins, start_bulletins
@@ -128,14 +132,62 @@ class SandboxBulletins:
         async def delivered(_key: str) -> None:
             await self.relay.flush()
 
-        fired = await (await self.campaigns()).fast_forward(before, target, delivered)
+        campaigns = await self.campaigns()
+        # Stop at each push's due time: the posts due by then are made first, so the push sees them.
+        stops = sorted(
+            {
+                push.due_at
+                for service in campaigns.services
+                for push in service.plan
+                if before < push.due_at <= target
+            }
+            | {target}
+        )
+        # The demo campaign's units post whichever campaign the group runs; the group sees their
+        # posts only while it runs that campaign.
+        shown = await self.runs_demo_campaign()
+        fired: list[str] = []
+        posted = 0
+        since = before
+        for stop in stops:
+            posts = await demo_season.post_due(self.app.database, self.app.campaign, stop)
+            if shown:
+                self.announce(posts)
+                posted += len(posts)
+            fired += await campaigns.fast_forward(since, stop, delivered)
+            since = stop
         if self.running is not None:
             self.running.reschedule()
         local = target.astimezone(tz)
         self.write(
             f"⏩ 已快进到 {local:%Y-%m-%d %H:%M}（{moments.weekday_label(local)}），"
-            f"期间推送 {len(fired)} 条。"
+            f"期间推送 {len(fired)} 条{f'，各单位报送 {posted} 条' if posted else ''}。"
         )
+
+    async def runs_demo_campaign(self) -> bool:
+        """Does the sandbox group run the campaign the demo season posts for (not switched away)?"""
+        book = self.app.book
+        if book is None:
+            return True
+        async with self.app.database.read(self.app.campaign.id) as repos:
+            chosen = await book.bound_campaign_id(repos.groups, self.conversation_id)
+        return (
+            chosen or book.default_id
+        ) == self.app.campaign.id  # as CampaignBook.active reads it
+
+    def announce(self, posts: list[dict[str, Any]]) -> None:
+        """One line per day on which simulated unit heads posted: who, in the order they posted."""
+        tz = calendar.zone(self.app.campaign)
+        days: dict[datetime, list[str]] = {}
+        for post in sorted(posts, key=lambda post: post["reported_at"]):
+            local = post["reported_at"].astimezone(tz)
+            day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            days.setdefault(day, []).append(post["unit"])
+        for day, units in days.items():
+            self.write(
+                f"💬 {day:%m-%d}（{moments.weekday_label(day)}）{len(units)} 个单位报送周报："
+                f"{'、'.join(units)}"
+            )
 
 
 def charts_dir(app: App) -> Path:

@@ -1,8 +1,8 @@
 """The web sandbox at /: the console sandbox's group chat in a browser page.
 
 The same pipeline, identities, clock, /快进 and /重置 as the console; the group's timeline
-(your messages, the bot's replies rendered as DingTalk renders markdown, pushes, notices) is
-polled by the page. When the console runs too, pushes show in both.
+(your messages, the bot's replies rendered as DingTalk renders markdown, pushes, notices such as
+the other units' demo posts during /快进) is polled by the page. When the console runs too, pushes show in both.
 """
 
 from __future__ import annotations
