@@ -1,10 +1,11 @@
 """How long /排名 takes through the real pipeline on a real SQLite file, against /帮助 in the same bot.
 
-Sweep: the shipped campaign (9 units × 17 weekly posts), then synthetic ones of 100 × 52, 1,000 × 52
-and 10,000 × 52, asked the Monday after the window (final results: the standings are cached). Then
-1,000 units inside the window (50 of 52 weeks posted), where 序时进度 moves every second, so each
-/排名 is scored anew; there a unit head's /周报 in the bound group is timed too. Each size: min/median/max of /排名 and of /帮助 over --runs, the ratio of the
-medians (target at 1,000 × 52: ≤ 3×; at 10,000 × 52: under 1 s) and the reply's size (< 4 KB).
+Sweep, each seeded through `saima import reports`' own code: the shipped campaign (9 units × 17
+weekly posts), then synthetic ones of 100 × 52, 1,000 × 52 and 10,000 × 52, asked the Monday after
+the window (final results: the standings are cached). Then 1,000 units inside the window (50 of 52
+weeks posted), where 序时进度 moves every second, so each /排名 is scored anew; there a unit
+head's /周报 in the bound group is timed too. Each size: min/median/max of /排名 and of /帮助
+over --runs, the ratio of the medians (target at 1,000 × 52: ≤ 3×; at 10,000 × 52: under 1 s) and the reply's size (< 4 KB).
 
     .venv/bin/python benchmarks/rank_speed.py [--runs 5] [--largest 10000]
 """
@@ -29,12 +30,11 @@ from bot.chat.pipeline import Pipeline
 from bot.chat.router import CommandTable
 from bot.clock import SystemClock
 from bot.messages import IncomingMessage
+from bot.report_import import import_reports
 from campaign import Campaign, calendar, load_campaign
 from campaign.loader import parse_campaign
 from handlers import ROUTERS
 from storage import open_database
-from storage.models import Report
-from storage.repositories import dump_values
 
 HERE = Path(__file__).resolve().parent
 GROUP, HEAD = (
@@ -106,41 +106,24 @@ def synthetic_campaign(units: int, weeks: int) -> Campaign:
     return parse_campaign(data, Path("bench.toml"))
 
 
-async def seed(database, campaign: Campaign, weeks: int) -> datetime:
-    """Every unit's weekly post for `weeks` weeks, in one executemany per week."""
+async def seed(database, campaign: Campaign, weeks: int, folder: Path) -> datetime:
+    """Every unit's weekly post for `weeks` weeks, through `saima import reports`' own code (a CSV
+    checked row by row, stored in one transaction); returns the Monday after the last post."""
     tz = calendar.zone(campaign)
     first_friday = campaign.window.start + timedelta(days=(4 - campaign.window.start.weekday()) % 7)
-    table = Report.__table__
+    lines = ["unit,reported_at,实际利用外资,高技术,大项目到资"]
     for week in range(weeks):
-        reported_at = datetime.combine(first_friday + timedelta(weeks=week), clock_time(16), tz)
-        rows = []
+        day = (first_friday + timedelta(weeks=week)).isoformat()
         for i, unit in enumerate(campaign.units):
-            fdi = Decimal(20000 + (week + 1) * (300 + i % 97))
-            values = dump_values(
-                {
-                    "fdi": fdi,
-                    "hightech": fdi * Decimal("0.41"),
-                    "bigproject": Decimal(10000 + week * 500 + i),
-                }
-            )
-            rows.append(
-                {
-                    "campaign_id": campaign.id,
-                    "unit": unit.name,
-                    "week": calendar.week_key(reported_at, tz),
-                    "reported_at": reported_at,
-                    "staff_id": "bench",
-                    "msg_id": None,
-                    "kind": "post",
-                    "values_json": values,
-                    "posted_json": values,
-                    "highlights": "",
-                    "problems": "",
-                    "reason": "",
-                }
-            )
-        async with database.sessionmaker.begin() as session:
-            await session.execute(table.insert(), rows)
+            base = {m: int(unit.baselines.get(m, 0)) for m in ("fdi", "hightech", "bigproject")}
+            gain = (week + 1) * (300 + i % 97)  # cumulative figures grow from the baselines
+            fdi, hightech = base["fdi"] + gain, base["hightech"] + gain * 41 // 100
+            lines.append(f"{unit.name},{day} 16:00,{fdi},{hightech},{base['bigproject'] + gain}")
+    csv_path = folder / "history.csv"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    count, errors = await import_reports(database, campaign, csv_path, "bench")
+    if errors or count != weeks * len(campaign.units):
+        raise SystemExit(f"seeding failed: {count} rows, {errors[:3]}")
     return datetime.combine(first_friday + timedelta(weeks=weeks - 1, days=3), clock_time(9), tz)
 
 
@@ -149,7 +132,7 @@ async def measure(campaign: Campaign, weeks: int, runs: int) -> dict[str, list[f
     with tempfile.TemporaryDirectory(dir=HERE) as folder:  # the repository's disk
         database = open_database(f"sqlite+aiosqlite:///{folder}/bench.db")
         await database.upgrade()
-        as_of = await seed(database, campaign, weeks)
+        as_of = await seed(database, campaign, weeks, Path(folder))
         pipeline = Pipeline(database, campaign, CommandTable.from_routers(ROUTERS), SystemClock())
         figures: dict[str, list[float]] = {"/排名": [], "/帮助": [], "/周报": [], "bytes": []}
         # A head posts in the bound group of a synthetic campaign, inside its window.
@@ -158,9 +141,10 @@ async def measure(campaign: Campaign, weeks: int, runs: int) -> dict[str, list[f
             for text in ("/排名", "/帮助", "/周报") if posts else ("/排名", "/帮助"):
                 sender = "mayor"
                 if text == "/周报":  # this week's figure (a usual week's gain), restated each time
+                    fdi = int(campaign.units[0].baselines.get("fdi", 0)) + (weeks + 1) * 300
                     sender, text = (
                         HEAD,
-                        f"/周报 实际利用外资{20000 + (weeks + 1) * 300 + run}万美元",
+                        f"/周报 实际利用外资{fdi + run}万美元",
                     )
                 message = IncomingMessage(
                     msg_id=f"bench-{run}-{text}",
