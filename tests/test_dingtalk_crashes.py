@@ -5,11 +5,9 @@ answered, and each kill repeats at most one reply."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,10 +18,10 @@ import sqlalchemy as sa
 from storage import open_database
 from storage.models import InboxMessage
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.wiring import stream_bot
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 KILLS = 10
 BURST = 12  # posts per round, sent at once
 GROUPS = ("cid-1", "cid-a", "cid-b")  # several conversations: the bound is per crash, not per group
@@ -38,27 +36,9 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 def start_bot(fake: FakeDingTalk, database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DINGTALK_CLIENT_ID": fake.client_id,
-        "DINGTALK_CLIENT_SECRET": fake.client_secret,
-        "DINGTALK_OPENAPI_ENDPOINT": fake.url,
-        "SAIMA_DATABASE_URL": database_url,
-        "SAIMA_WEB_PORT": "0",
-        # PostgreSQL: the restarted bot (the leader) answers what the killed one left once it
-        # is a second old, not the default minute (bot/dingtalk/inbound.py)
-        "SAIMA_RECOVERY_SETTLE_SECONDS": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    # PostgreSQL: the restarted bot (the leader) answers what the killed one left once it is a
+    # second old, not the default minute (bot/dingtalk/inbound.py)
+    return stream_bot(fake, database_url, log, SAIMA_RECOVERY_SETTLE_SECONDS="1")
 
 
 async def stored_msg_ids(database_url: str) -> set[str]:

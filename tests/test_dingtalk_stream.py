@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,8 +23,8 @@ from bot.dingtalk.stream import WRONG_CREDENTIALS, StreamClient
 from storage import open_database
 from storage.models import InboxMessage, Outbox
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.wiring import stream_bot
 
-ROOT = Path(__file__).resolve().parent.parent
 OPEN_PATH = "/v1.0/gateway/connections/open"
 
 
@@ -273,26 +271,9 @@ async def outbox_rows(database_url: str) -> list[tuple[str, str]]:
 
 
 def _bot_process(fake: FakeDingTalk, database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DINGTALK_CLIENT_ID": fake.client_id,
-        "DINGTALK_CLIENT_SECRET": fake.client_secret,
-        "DINGTALK_OPENAPI_ENDPOINT": fake.url,
-        "SAIMA_DATABASE_URL": database_url,
-        "SAIMA_WEB_PORT": "0",
-        # PostgreSQL: the restarted bot (the leader) answers what the killed one left once it
-        # is a second old, not the default minute (bot/dingtalk/inbound.py)
-        "SAIMA_RECOVERY_SETTLE_SECONDS": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    # PostgreSQL: the restarted bot (the leader) answers what the killed one left once it is a
+    # second old, not the default minute (bot/dingtalk/inbound.py)
+    return stream_bot(fake, database_url, log, SAIMA_RECOVERY_SETTLE_SECONDS="1")
 
 
 @pytest.mark.slow

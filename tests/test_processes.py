@@ -29,10 +29,11 @@ from campaign.pushes import outbox_key
 from storage import open_database
 from storage.models import InboxMessage, Outbox
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.wiring import ROOT, stream_bot
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+
 GROUP = "cid-1"  # DINGTALK_OPEN_CONVERSATION_ID: where the pushes go
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LISTENING = re.compile(r"web server listening on [\d.]+:(\d+)")
@@ -43,27 +44,14 @@ class Bot:
 
     def __init__(self, fake: FakeDingTalk, database_url: str, log: Path, campaign: Path) -> None:
         self.log = log
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "DINGTALK_CLIENT_ID": fake.client_id,
-            "DINGTALK_CLIENT_SECRET": fake.client_secret,
-            "DINGTALK_OPENAPI_ENDPOINT": fake.url,
-            "DINGTALK_OPEN_CONVERSATION_ID": GROUP,
-            "SAIMA_DATABASE_URL": database_url,
-            "SAIMA_CAMPAIGN": str(campaign),
-            "SAIMA_CAMPAIGNS": "",
-            "SAIMA_WEB_PORT": "0",
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-        with log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = stream_bot(
+            fake,
+            database_url,
+            log,
+            DINGTALK_OPEN_CONVERSATION_ID=GROUP,
+            SAIMA_CAMPAIGN=str(campaign),
+            SAIMA_CAMPAIGNS="",
+        )
 
     @property
     def pid(self) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import aiohttp
 
@@ -45,3 +49,32 @@ def make_relay(
         rng=random.Random(1),
         claim_rows=claim_rows,
     )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stream_bot(
+    fake: FakeDingTalk, database_url: str, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`saima run --transport stream` as an operator starts it (a fresh interpreter, no .env),
+    against `fake`, logging to `log`; `settings` adds environment variables (SAIMA_…)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DINGTALK_CLIENT_ID": fake.client_id,
+        "DINGTALK_CLIENT_SECRET": fake.client_secret,
+        "DINGTALK_OPENAPI_ENDPOINT": fake.url,
+        "SAIMA_DATABASE_URL": database_url,
+        "SAIMA_WEB_PORT": "0",
+        "NO_PROXY": "127.0.0.1,localhost",
+        **settings,
+    }
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
