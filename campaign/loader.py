@@ -154,7 +154,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
     if not units:
         raise CampaignError(path, "units", "at least one [[units]] table")
-    _unique(path, "units (names and aliases)", [n for u in units for n in u.names])
+    _distinct_spellings(path, units)
 
     rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
     if not rules:
@@ -383,6 +383,17 @@ def _member(r: _Reader, unit_names: set[str]) -> Member:
     if not isinstance(staff_id, str | int) or isinstance(staff_id, bool) or not str(staff_id):
         raise r.fail("staff_id", "a DingTalk staffId (string)")
     return Member(staff_id=str(staff_id), name=r.text("name"), role=role, unit=unit)
+
+
+def _distinct_spellings(path: Path, units: tuple[Unit, ...]) -> None:
+    """No two units may be written alike: names, aliases, and names without their bracketed part
+    (one lookup serves every command, so a shared spelling would make a post ambiguous)."""
+    owner: dict[str, str] = {}
+    for unit in units:
+        for spelling in unit.spellings:
+            if owner.setdefault(spelling, unit.name) != unit.name:
+                expected = f"units written apart ({spelling!r} names both {owner[spelling]!r} and {unit.name!r})"
+                raise CampaignError(path, "units (names and aliases)", expected)
 
 
 def _unique(path: Path, key: str, values: list[str]) -> None:

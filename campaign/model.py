@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,6 +69,37 @@ class Unit:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every way of writing the unit, as name_key() forms: its names, and each name that has a
+        bracketed part also without it ('嘉兴经济技术开发区（国际商务区）' → '嘉兴经济技术开发区')."""
+        keys = [name_key(name) for name in self.names]
+        keys += [_BRACKETED.sub("", key) for key in keys if _BRACKETED.search(key)]
+        return tuple(dict.fromkeys(key for key in keys if key))
+
+
+# Officials write a unit's bracketed part in any bracket style: （国际商务区）, (国际商务区), 〔嘉兴港区〕.
+_BRACKETS = str.maketrans(
+    {
+        "(": "（",
+        ")": "）",
+        "〔": "（",
+        "〕": "）",
+        "[": "（",
+        "]": "）",
+        "［": "（",
+        "］": "）",
+        "【": "（",
+        "】": "）",
+    }
+)
+_BRACKETED = re.compile(r"（[^（）]*）")
+
+
+def name_key(text: str) -> str:
+    """How a unit name is compared: one bracket style, no spaces."""
+    return "".join(text.translate(_BRACKETS).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +194,19 @@ class Campaign:
     selection: SelectionConfig = field(kw_only=True)
     bulletins: BulletinsConfig = field(kw_only=True)
     projects: ProjectSettings = field(kw_only=True)
+    # name_key() spelling -> unit, built once: /周报 looks a name up at every post (1,000 units).
+    _unit_index: Mapping[str, Unit] = field(init=False, repr=False, compare=False)
+    _unit_starts: Mapping[str, tuple[tuple[str, Unit], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        index = {key: unit for unit in reversed(self.units) for key in unit.spellings}
+        starts: dict[str, list[tuple[str, Unit]]] = {}
+        for key, unit in sorted(index.items(), key=lambda pair: -len(pair[0])):
+            starts.setdefault(key[0], []).append((key, unit))
+        object.__setattr__(self, "_unit_index", index)
+        object.__setattr__(self, "_unit_starts", {c: tuple(v) for c, v in starts.items()})
 
     def metric(self, metric_id: str) -> Metric:
         for metric in self.metrics:
@@ -183,11 +228,14 @@ class Campaign:
         raise KeyError(name)
 
     def find_unit(self, name: str) -> Unit | None:
-        """Look a unit up by name or alias (exact match)."""
-        for unit in self.units:
-            if name in unit.names:
-                return unit
-        return None
+        """The unit written as `name`: its full name in any bracket style or without the bracketed
+        part, or an alias (the one lookup every command and import uses)."""
+        return self._unit_index.get(name_key(name))
+
+    def spellings_from(self, first: str) -> tuple[tuple[str, Unit], ...]:
+        """(spelling, unit) of every spelling that starts with the character `first`, longest
+        first: for reading a unit name at the start of a post."""
+        return self._unit_starts.get(name_key(first), ()) if first else ()
 
     def member(self, staff_id: str) -> Member | None:
         for member in self.members:

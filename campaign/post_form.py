@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from campaign.amounts import AmountError, parse_amount
-from campaign.model import Campaign, Metric, Unit
+from campaign.model import Campaign, Metric, Unit, name_key
 from campaign.text_input import inert
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
@@ -34,6 +34,7 @@ _NUMBERING = re.compile(
 )
 _CIRCLED = "①-⑳"
 _WORD = re.compile(r"[^\s\u30000-9+\-" + _SEPARATORS + _KEY_END + _CIRCLED + r"（(]+")
+_BRACKETED_PART = re.compile(r"[（(〔［\[【][^）)〕］\]】\n]{1,20}[）)〕］\]】]")
 _UNIT_NOTE = re.compile(r"[（(]\s*(万美元|亿美元|美元|万元|亿元|元|万|亿|个)\s*[)）]")
 _NUMBER = r"[+-]?(?:[0-9]{1,3}(?:[,，][0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
 _AMOUNT = re.compile(
@@ -189,15 +190,15 @@ class _Reader:
         first = _WORD.match(self.text, self.pos)
         if first is None or self._numbering_at(self.pos):
             return  # a numbered line or a stray number: the field loop reads or refuses it
-        word = first.group()
-        unit = self.campaign.find_unit(word) or self._unit_at(self.pos)
-        if unit is not None:
-            self.pos += len(next(n for n in _by_length(unit.names) if word.startswith(n)))
+        spelled = self._unit_spelled_at(self.pos)
+        if spelled is not None:
+            self.form.unit, length = spelled
+            self.pos += length
             self._skip(_SPACE)
             if self.text[self.pos : self.pos + 1] in (":", "："):
                 self.pos += 1
-            self.form.unit = unit
             return
+        word = first.group()
         if self._field_of_word(word) is not None or self._starts_with_known(word):
             return  # a field, read (or refused) by the field loop
         after = self.text[first.end() :].lstrip(" \t\u3000")
@@ -206,14 +207,21 @@ class _Reader:
         second = _WORD.match(after)
         if second and self._known_key_at(len(self.text) - len(after)) is None:
             raise UnreadablePrefix(f"{word} {second.group()}")
+        bracketed = _BRACKETED_PART.match(self.text, first.end())
+        if bracketed and not _UNIT_NOTE.match(self.text, first.end()):
+            word = self.raw[self.pos : bracketed.end()]  # quote the whole name as typed
         raise UnknownUnit(word)
 
-    def _unit_at(self, pos: int) -> Unit | None:
-        """A unit name glued to the first field ('南湖区实际利用外资41200')."""
-        for unit in self.campaign.units:
-            for name in _by_length(unit.names):
-                if self.text.startswith(name, pos) and self._known_key_at(pos + len(name)):
-                    return unit
+    def _unit_spelled_at(self, pos: int) -> tuple[Unit, int] | None:
+        """The unit whose longest spelling starts at `pos` (any bracket style, or without the
+        bracketed part) and ends the word or runs into the first field ('南湖区实际利用外资41200');
+        with how many characters it takes."""
+        for spelling, unit in self.campaign.spellings_from(self.text[pos : pos + 1]):
+            end = pos + len(spelling)
+            if name_key(self.text[pos:end]) != spelling:
+                continue
+            if _WORD.match(self.text, end) is None or self._known_key_at(end) is not None:
+                return unit, len(spelling)
         return None
 
     # ---- one field ----
