@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from campaign import calendar
 from campaign.amounts import AmountError, parse_amount
-from campaign.model import Campaign, Metric, Unit
+from campaign.model import Campaign, Metric
 from campaign.posting import PostRefused, post_values
 
 UNIT_COLUMNS = ("unit", "单位")
@@ -172,10 +172,10 @@ def validate_rows(
     """
     errors: list[RowError] = []
     parsed: list[tuple[int, str, datetime, dict[str, Decimal], dict[str, str]]] = []
-    units = {name: unit for unit in campaign.units for name in unit.names}  # 1,000 units: no scans
+    units = {unit.name: unit for unit in campaign.units}  # 1,000 units: no scans
     for line, cells in rows:
         try:
-            parsed.append(_read_row(campaign, units, columns, line, cells))
+            parsed.append(_read_row(campaign, columns, line, cells))
         except _RowProblem as problem:
             errors.append(RowError(line, problem.problem))
     tz = calendar.zone(campaign)
@@ -251,10 +251,10 @@ def _cell(cells: Sequence[str], index: int) -> str:
 
 
 def _read_row(
-    campaign: Campaign, units: Mapping[str, Unit], columns: Columns, line: int, cells: Sequence[str]
+    campaign: Campaign, columns: Columns, line: int, cells: Sequence[str]
 ) -> tuple[int, str, datetime, dict[str, Decimal], dict[str, str]]:
     name = _cell(cells, columns.unit)
-    unit = units.get(name)
+    unit = campaign.find_unit(name)
     if unit is None:
         raise _RowProblem(UnknownUnit(name))
     at = read_time(_cell(cells, columns.reported_at), campaign)

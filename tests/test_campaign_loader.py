@@ -125,6 +125,22 @@ def test_duplicate_unit_alias_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "alias",
+    [
+        "嘉兴经济技术开发区",  # the bracketed name's short form
+        "嘉兴经济技术开发区(国际商务区)",  # the same name in ASCII brackets
+        "浙江乍浦经济开发区〔嘉兴港区〕",  # another unit's alias in seed 001's brackets
+    ],
+)
+def test_two_units_written_alike_are_refused(tmp_path: Path, alias: str) -> None:
+    """One lookup serves every command: a spelling two units share would make a post ambiguous."""
+    path = broken(tmp_path, 'aliases = ["秀洲"]', f'aliases = ["秀洲", "{alias}"]')
+    with pytest.raises(CampaignError, match="names both") as refused:
+        load_campaign(path)
+    assert "秀洲区" in str(refused.value)
+
+
+@pytest.mark.parametrize(
     ("old", "new", "message"),
     [
         (  # a typo used to load silently, and the rule kept 0.8
