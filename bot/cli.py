@@ -33,6 +33,7 @@ from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
+from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
 from handlers import texts
 from storage import open_database
@@ -64,12 +65,17 @@ OUTCOMES = {
 }
 
 
-def parse_moment(text: str, campaign: Campaign) -> datetime:
-    """A date means the end of that day; a naive ISO time is read in the campaign's zone."""
+def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> datetime:
+    """A naive ISO time is read in the campaign's zone. A date alone means that day: as of it
+    (rank, push, export), everything up to its end; a message sent on it (say), noon of that day,
+    as `saima import reports` reads a date, so the post stays in that day's week."""
     tz = calendar.zone(campaign)
     try:
         if len(text) == 10:
-            return calendar.end_of_day(date.fromisoformat(text), tz)
+            day = date.fromisoformat(text)
+            if message:
+                return datetime.combine(day, DATE_ONLY_AT, tz)
+            return calendar.end_of_day(day, tz)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise SystemExit(
@@ -148,7 +154,7 @@ async def run_say(
 ) -> int:
     app = App.build(settings)
     async with app:
-        created_at = parse_moment(at, app.campaign) if at else app.clock.now()
+        created_at = parse_moment(at, app.campaign, message=True) if at else app.clock.now()
         message = IncomingMessage(
             msg_id=f"cli-{uuid.uuid4().hex}",
             conversation_id="cli",
@@ -469,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     say = sub.add_parser("say", help="run one message through the pipeline and print the reply")
     say.add_argument("--user", required=True, help="sender staffId")
     say.add_argument("--nick", help="sender nickname")
-    say.add_argument("--at", help="message time (ISO-8601; default now)")
+    say.add_argument(
+        "--at", help="message time: ISO-8601, or a date (noon of that day); default now"
+    )
     say.add_argument("text", nargs="+", help="the message text")
 
     rank = sub.add_parser("rank", help="one campaign's standings as of a time")

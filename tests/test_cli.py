@@ -100,6 +100,21 @@ def test_say_prints_the_reply_and_rank_json_reflects_it(env: dict[str, str]) -> 
     assert next(row["points"] for row in final["standings"]) == 0.5
 
 
+def test_a_date_alone_is_that_day_for_a_message_and_as_of_it(env: dict[str, str]) -> None:
+    """2021-08-08 is a Sunday: a post said on it belongs to its week (W31), not Monday's."""
+    posted = saima(
+        "say", "--user", "head-nanhu", "--at", "2021-08-08", "/周报 实际利用外资=22000", env=env
+    )
+    assert posted.returncode == 0 and "已收到报送 · 南湖区" in posted.stdout, posted.stdout
+    history = saima("say", "--user", "mayor", "--at", "2021-08-20", "/历史 南湖区", env=env)
+    assert "08-08 12:00" in history.stdout, history.stdout
+    ranked = json.loads(saima("rank", "--at", "2021-08-08", "--json", env=env).stdout)
+    assert ranked["as_of"] == "2021-08-09T00:00:00+08:00" and ranked["reported"] == 1
+    week = saima("say", "--user", "mayor", "--at", "2021-08-09T10:00", "/周比", env=env)
+    assert "8月1日–8月8日（第31周）" in week.stdout and "本周报送 1/9" in week.stdout
+    assert "本周 +144 · 累计 22,000" in week.stdout
+
+
 def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, str]) -> None:
     refused = saima("say", "--user", "nobody", "/周报 实际利用外资=1", env=env)
     assert refused.returncode == 0 and "不是本群赛马成员" in refused.stdout
