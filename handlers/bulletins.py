@@ -204,14 +204,11 @@ async def show_snails(ctx: CommandContext) -> Reply:
 async def show_gap(ctx: CommandContext) -> Reply:
     campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
     unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
-    # Measured against the 序时目标 at the end of the current week, so the answer holds until
-    # that week's comparison instead of only at the second it was asked.
-    week = calendar.period_at(calendar.weeks(campaign.window, tz), ctx.now)
-    scored_at = week.end if week is not None else ctx.now
-    standings = await load_standings(campaign, ctx.repos, ctx.now, scored_at=scored_at)
+    # The standings /排名 shows at this moment (issue #22: one total per unit per moment).
+    standings = await load_standings(campaign, ctx.repos, ctx.now)
     gap = compute_gap(campaign, standings, unit.name)
-    if week is not None:
-        basis = chat_texts.gap_basis_week(week.label(), week.end, tz)
+    if calendar.period_at(calendar.weeks(campaign.window, tz), ctx.now) is not None:
+        basis = chat_texts.gap_basis_now(ctx.now, tz)
     else:
         basis = bulletin_texts.result_label(await final_is_published(ctx))
     return chat_texts.gap_reply(campaign, gap, standings, tz, basis)

@@ -15,15 +15,11 @@ from storage.bundle import Repositories
 from storage.latest_figures import PREVIOUS, LatestFigures
 
 
-async def load_standings(
-    campaign: Campaign, repos: Repositories, as_of: datetime, *, scored_at: datetime | None = None
-) -> Standings:
+async def load_standings(campaign: Campaign, repos: Repositories, as_of: datetime) -> Standings:
     """Live standings: each unit's newest figures up to and including `as_of` (a post made at
-    this very moment counts); shared by /排名, the CLI and the replies to posts.
-
-    `scored_at` scores those figures against the targets due at another moment (/差距 measures
-    against the end of the current week)."""
-    return await _standings(campaign, repos, as_of, scored_at or as_of, inclusive=True)
+    this very moment counts), scored against the targets due then; the one function /排名,
+    /进度, /差距, the replies to posts, the dashboard and `saima rank` share (issue #22)."""
+    return await _standings(campaign, repos, as_of, as_of, inclusive=True)
 
 
 async def load_standings_at_end(

@@ -397,20 +397,14 @@ async def test_gap_command_reports_the_engine_answer(app: App, say: Say) -> None
     await seed_demo(app.database, app.campaign, date(2021, 11, 14))
     reply = await say("head-gangqu", "/差距", at="2021-11-15T10:00:00+08:00")
     assert reply is not None
-    # Measured against the 序时目标 at the end of the current week (11-15 … 11-21), and says so:
-    # the answer holds until that week's comparison, not only at the second it was asked.
-    week_end = at("2021-11-22T00:00")
+    # Measured at the moment asked, as /排名 is (one total per unit per moment, issue #22).
     async with app.database.read(app.campaign.id) as repos:
-        standings = await load_standings(
-            app.campaign, repos, at("2021-11-15T10:00"), scored_at=week_end
-        )
+        standings = await load_standings(app.campaign, repos, at("2021-11-15T10:00"))
     row = standings.row("嘉兴港区")
     assert (
         f"### 嘉兴港区 · 差距\n第{row.rank}名 · {two(row.total)}分 · "
-        "按本周（11月15日–11月21日）结束时的序时目标测算（11月21日 24:00），本周内有效"
+        "按当前序时目标测算（截至11月15日 10:00），与 /排名 一致"
     ) in reply.text
-    later = await say("head-gangqu", "/差距", at="2021-11-19T18:00:00+08:00")
-    assert later is not None and later.text == reply.text  # the same answer all week
     above = next(r for r in reversed(standings.rows) if r.rank < row.rank)
     assert f"前一名：{above.entity}" in reply.text
     # The stated fdi amount passes the unit above; one 万美元 less does not.

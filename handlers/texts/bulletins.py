@@ -35,11 +35,8 @@ def not_ended(what: str, end: datetime, tz: ZoneInfo) -> str:
     )
 
 
-def gap_basis_week(week_label: str, end: datetime, tz: ZoneInfo) -> str:
-    return (
-        f"按本周（{week_label}）结束时的序时目标测算"
-        f"（{bulletin_texts.short_moment(end, tz)}），本周内有效"
-    )
+def gap_basis_now(now: datetime, tz: ZoneInfo) -> str:
+    return f"按当前序时目标测算（截至{bulletin_texts.short_moment(now, tz)}），与 /排名 一致"
 
 
 def picks_heading(red: bool) -> str:
