@@ -66,16 +66,19 @@ OUTCOMES = {
 
 
 def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> datetime:
-    """A naive ISO time is read in the campaign's zone. A date alone means that day: as of it
-    (rank, push, export), everything up to its end; a message sent on it (say), noon of that day,
-    as `saima import reports` reads a date, so the post stays in that day's week."""
+    """A naive ISO time is read in the campaign's zone. A date alone (2021-08-08, 20210808) means
+    that day there: as of it (rank, push), the whole day, up to the next midnight; a message sent
+    on it (say), noon of that day, as `saima import reports` reads a date, so the post stays in
+    that day's week."""
     tz = calendar.zone(campaign)
+    text = text.strip()
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            if message:
-                return datetime.combine(day, DATE_ONLY_AT, tz)
-            return calendar.end_of_day(day, tz)
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, DATE_ONLY_AT, tz) if message else calendar.end_of_day(day, tz)
+    try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise SystemExit(

@@ -278,8 +278,10 @@ def read_time(text: str, campaign: Campaign) -> datetime:
     """'2021-08-06 15:30', '2021-08-06T15:30:00+08:00' or '2021-08-06' (noon), campaign zone."""
     tz = calendar.zone(campaign)
     try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), DATE_ONLY_AT, tz)
+        return datetime.combine(date.fromisoformat(text), DATE_ONLY_AT, tz)
+    except ValueError:
+        pass
+    try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _RowProblem(BadTime(text)) from None

@@ -4,11 +4,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bot.cli import parse_moment
+from campaign import Campaign
 from storage import open_database
 from storage.backup import sqlite_file
 from tests.conftest import run_aside
@@ -113,6 +116,27 @@ def test_a_date_alone_is_that_day_for_a_message_and_as_of_it(env: dict[str, str]
     week = saima("say", "--user", "mayor", "--at", "2021-08-09T10:00", "/周比", env=env)
     assert "8月1日–8月8日（第31周）" in week.stdout and "本周报送 1/9" in week.stdout
     assert "本周 +144 · 累计 22,000" in week.stdout
+
+
+@pytest.mark.parametrize("written", ["2021-08-08", "20210808", " 2021-08-08 ", "2021-W31-7"])
+def test_every_way_of_writing_a_date_alone_is_that_day(written: str, campaign: Campaign) -> None:
+    """As of a date (rank, push): the whole day, up to the next midnight; said on it (say): noon."""
+    assert parse_moment(written, campaign) == datetime.fromisoformat("2021-08-09T00:00+08:00")
+    noon = parse_moment(written, campaign, message=True)
+    assert noon == datetime.fromisoformat("2021-08-08T12:00+08:00")
+
+
+def test_a_time_without_a_zone_is_the_campaigns_and_nonsense_is_refused(
+    campaign: Campaign,
+) -> None:
+    for written in ("2021-08-08T23:59:59", "2021-08-08 23:59:59"):
+        moment = parse_moment(written, campaign, message=True)
+        assert moment == datetime.fromisoformat("2021-08-08T23:59:59+08:00")
+    assert parse_moment("2021-08-08T16:00Z", campaign) == datetime.fromisoformat(
+        "2021-08-09T00:00+08:00"
+    )
+    with pytest.raises(SystemExit, match="expected a date"):
+        parse_moment("8月8日", campaign)
 
 
 def test_say_refusal_still_exits_zero_and_admins_come_from_env(env: dict[str, str]) -> None:

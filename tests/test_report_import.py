@@ -141,6 +141,27 @@ async def test_xlsx_cells_read_as_typed_dates_and_numbers(
     assert rows[0].reported_at == datetime.fromisoformat("2021-08-06T09:30+08:00")
 
 
+async def test_a_date_alone_is_noon_of_that_day_however_it_is_written(
+    tmp_path: Path, database: Database, campaign: Campaign
+) -> None:
+    """A Sunday (2021-08-08) stays in its week: typed compactly, or an .xlsx cell formatted as a
+    date (openpyxl gives it as midnight)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["unit", "reported_at", "实到外资"])
+    sheet.append(["港区", datetime(2021, 8, 8), 7000.0])
+    sheet.append(["南湖区", "20210808", 23000.0])
+    path = tmp_path / "history.xlsx"
+    book.save(path)
+    assert await import_reports(database, campaign, path, "张三") == (2, [])
+    rows = await stored(database, campaign)
+    noon = datetime.fromisoformat("2021-08-08T12:00+08:00")
+    assert [(r.unit, r.reported_at, r.week) for r in rows] == [
+        ("嘉兴港区", noon, "2021-W31"),
+        ("南湖区", noon, "2021-W31"),
+    ]
+
+
 async def test_other_files_are_refused_with_a_reason(
     tmp_path: Path, database: Database, campaign: Campaign
 ) -> None:
