@@ -48,7 +48,7 @@ from storage.backup import (
 )
 from storage.db import MIGRATIONS
 from storage.run_lock import AlreadyRunning, run_lock
-from storage.standings import load_standings, load_standings_at_end
+from storage.standings import standings_at
 from storage.transfer import TransferError, copy_all_rows
 from storage.trust import AuditRecord
 
@@ -134,10 +134,7 @@ async def run_rank(
             if app.book is not None and campaign_id not in (None, campaign.id):
                 campaign = await app.book.with_targets(repos.targets, app.book.by_id[campaign_id])
             as_of = parse_moment(at, campaign) if at else app.clock.now()
-            if at and len(at) == 10:  # a date: the end of that day, a period's end
-                standings = await load_standings_at_end(campaign, repos, as_of)
-            else:
-                standings = await load_standings(campaign, repos, as_of)
+            standings = await standings_at(campaign, repos, as_of)
             final = await repos.bulletins.get("final")
         published = standings.mode is Mode.FINAL and final is not None and bool(final.published_at)
     if as_json:

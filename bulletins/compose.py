@@ -16,7 +16,7 @@ from campaign import Campaign, Standings, calendar, membership
 from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_week, weeks_ending_in
 from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
 from storage import BindingRepository, ReportRepository, Repositories
-from storage.standings import load_standings_at_end
+from storage.standings import standings_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,8 @@ async def weekly_bulletin(campaign: Campaign, repos: Repositories, week: str) ->
     """周周比 for one campaign week: standings at its end against those at the week before's end."""
     tz = calendar.zone(campaign)
     period = campaign_week(campaign, week)
-    current = await load_standings_at_end(campaign, repos, period.end)
-    previous = await load_standings_at_end(campaign, repos, period.start)
+    current = await standings_at(campaign, repos, period.end)
+    previous = await standings_at(campaign, repos, period.start)
     posted = await repos.reports.units_reported_between(period.start, period.end)
     comparison = weekly_comparison(campaign, current, previous, posted, campaign.selection.metric)
     label = period.label()
@@ -133,7 +133,7 @@ async def period_bulletin(
         last_month = month
         heading, key = texts.monthly_heading(campaign, month), f"monthly:{month}"
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
-    standings = await load_standings_at_end(campaign, repos, end)
+    standings = await standings_at(campaign, repos, end)
     red, snails = await month_picks(campaign, reports, standings, month)
     disclosures = await repos.bulletins.undisclosed(now)
     scope = Scope(campaign, repos, end, last_month)

@@ -34,7 +34,7 @@ from campaign.pushes import (
     plan_pushes,
 )
 from storage import Database, Repositories
-from storage.standings import load_standings_at_end
+from storage.standings import standings_at
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class BulletinService:
             if pushed:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
-                    standings = await load_standings_at_end(self.campaign, repos, bulletin.as_of)
+                    standings = await standings_at(self.campaign, repos, bulletin.as_of)
                 kind = PushKind.FINAL if bulletin.kind == PushKind.FINAL.value else PushKind.MONTHLY
                 await self._send_chart(
                     Rendered(

@@ -151,6 +151,15 @@ def period_at(periods: tuple[Period, ...], moment: datetime) -> Period | None:
     return next((p for p in periods if p.contains(moment)), None)
 
 
+def week_at(window: Window, tz: ZoneInfo, moment: datetime) -> Period:
+    """The campaign week holding `moment`; outside the window, its plain ISO week."""
+    found = period_at(weeks(window, tz), moment)
+    if found is not None:
+        return found
+    key = week_key(moment, tz)
+    return Period(key, *week_bounds(key, tz))
+
+
 def last_ended(periods: tuple[Period, ...], now: datetime) -> Period | None:
     """The latest period that has ended by `now`; None before the first one ends."""
     ended = [p for p in periods if p.has_ended(now)]

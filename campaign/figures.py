@@ -28,6 +28,14 @@ def figures_cutoff(campaign: Campaign, as_of: datetime) -> datetime:
     return min(as_of, calendar.close_end(campaign.window, calendar.zone(campaign)))
 
 
+def counts_its_instant(campaign: Campaign, cutoff: datetime) -> bool:
+    """Do figures stamped exactly at `cutoff` count at it? Yes, except at a local midnight: that
+    instant ends the day before (it reads "24:00" of it) and a post stamped 00:00:00 is the new
+    day's, week's and month's (periods are half-open), so every period boundary excludes it."""
+    local = cutoff.astimezone(calendar.zone(campaign))
+    return local != calendar.local_midnight(local.date(), calendar.zone(campaign))
+
+
 def unit_figures(
     campaign: Campaign,
     posted: Mapping[str, PostedFigures],

@@ -26,9 +26,9 @@ from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
 from campaign.pushes import PushKind, plan_pushes
 from campaign.selection import Pick, compute_gap, weekly_comparison
-from handlers.standings import resolve_unit
+from handlers.standings import phase_text, resolve_unit
 from handlers.texts import bulletins as chat_texts
-from storage.standings import load_standings, load_standings_at_end
+from storage.standings import standings_at
 
 T = TypeVar("T")
 
@@ -148,8 +148,8 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     if week is not None:
         comparison = weekly_comparison(
             campaign,
-            await load_standings_at_end(campaign, ctx.repos, week.end),
-            await load_standings_at_end(campaign, ctx.repos, week.start),
+            await standings_at(campaign, ctx.repos, week.end),
+            await standings_at(campaign, ctx.repos, week.start),
             await ctx.repos.reports.units_reported_between(week.start, week.end),
             campaign.selection.metric,
         )
@@ -157,12 +157,12 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         sections.append((label, comparison.red_flags if red else comparison.snails))
     if final:
         end = min(ctx.now, calendar.close_end(campaign.window, tz))
-        standings = await load_standings_at_end(campaign, ctx.repos, end)
+        standings = await standings_at(campaign, ctx.repos, end)
         red_units, snail_units = await month_picks(campaign, ctx.repos.reports, standings, None)
         label = bulletin_texts.result_label(await final_is_published(ctx))
         sections.append((label, red_units if red else snail_units))
     elif month is not None:
-        standings = await load_standings_at_end(campaign, ctx.repos, month.end)
+        standings = await standings_at(campaign, ctx.repos, month.end)
         red_units, snail_units = await month_picks(
             campaign, ctx.repos.reports, standings, month.key
         )
@@ -204,13 +204,10 @@ async def show_snails(ctx: CommandContext) -> Reply:
 async def show_gap(ctx: CommandContext) -> Reply:
     campaign, tz = ctx.campaign, calendar.zone(ctx.campaign)
     unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
-    # The standings /排名 shows at this moment (issue #22: one total per unit per moment).
-    standings = await load_standings(campaign, ctx.repos, ctx.now)
+    # The standings /排名 shows at this moment: one total per unit per moment (issue #22).
+    standings = await standings_at(campaign, ctx.repos, ctx.now)
     gap = compute_gap(campaign, standings, unit.name)
-    if calendar.period_at(calendar.weeks(campaign.window, tz), ctx.now) is not None:
-        basis = chat_texts.gap_basis_now(ctx.now, tz)
-    else:
-        basis = bulletin_texts.result_label(await final_is_published(ctx))
+    basis = chat_texts.gap_basis(standings.as_of, tz, await phase_text(ctx, standings, live=True))
     return chat_texts.gap_reply(campaign, gap, standings, tz, basis)
 
 

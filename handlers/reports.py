@@ -28,7 +28,7 @@ from campaign.posting import (
 )
 from handlers import texts
 from storage import ReportVersion
-from storage.standings import load_standings
+from storage.standings import standings_after
 
 router = Router("reports")
 
@@ -186,7 +186,7 @@ async def store_post(
         new=texts.figures_summary(campaign, post.posted),
     )
     superseded = current is not None and current.week == post.week and current.kind == "post"
-    standings = await load_standings(campaign, ctx.repos, ctx.now)
+    standings = await standings_after(campaign, ctx.repos, ctx.now)
     carried_from = texts.carried_source(campaign, current is not None)
     reply = texts.report_recorded(
         campaign, post.unit, post.posted, post.values, standings, superseded, tz, carried_from
@@ -291,7 +291,7 @@ async def correct_report(ctx: CommandContext) -> Reply:
             changes={k: (old, new) for k, old, new in changes},
             corrected_at=ctx.now,
         )
-    standings = await load_standings(campaign, ctx.repos, ctx.now)
+    standings = await standings_after(campaign, ctx.repos, ctx.now)
     return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
 
 

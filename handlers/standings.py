@@ -10,7 +10,7 @@ from bulletins.texts import result_label
 from campaign import Mode, Standings, Unit, calendar
 from campaign.period_words import PeriodWordError, read_moment
 from handlers import texts
-from storage.standings import load_standings, load_standings_at_end
+from storage.standings import latest_post_at, standings_at
 
 router = Router("standings")
 
@@ -27,10 +27,10 @@ async def show_standings(ctx: CommandContext) -> Reply:
             raise UserFacingError(str(error)) from None
         if moment > ctx.now:
             raise UserFacingError(texts.moment_not_reached(moment, tz))
-        standings = await load_standings_at_end(campaign, ctx.repos, moment)
+        standings = await standings_at(campaign, ctx.repos, moment)
         live = False
     else:
-        standings = await load_standings(campaign, ctx.repos, ctx.now)
+        standings = await standings_at(campaign, ctx.repos, ctx.now)
         live = True
     phase = await phase_text(ctx, standings, live)
     return texts.standings_reply(campaign, standings, tz, phase, ctx.actor.unit)
@@ -39,8 +39,8 @@ async def show_standings(ctx: CommandContext) -> Reply:
 @router.command("进度", "progress", help="单位进度详情（不填单位则为本单位）", usage="/进度 [单位]")
 async def show_progress(ctx: CommandContext) -> Reply:
     unit = resolve_unit(ctx, ctx.args, texts.PROGRESS_EXAMPLE)
-    standings = await load_standings(ctx.campaign, ctx.repos, ctx.now)
-    latest = await ctx.repos.reports.latest(unit.name, ctx.now)
+    standings = await standings_at(ctx.campaign, ctx.repos, ctx.now)
+    latest = await latest_post_at(ctx.campaign, ctx.repos, unit.name, ctx.now)
     tz = calendar.zone(ctx.campaign)
     phase = await phase_text(ctx, standings, live=True)
     return texts.progress_reply(ctx.campaign, standings, unit.name, latest, tz, phase)
@@ -56,11 +56,7 @@ async def phase_text(ctx: CommandContext, standings: Standings, live: bool) -> s
 
 @router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")
 async def show_missing(ctx: CommandContext) -> Reply:
-    tz = calendar.zone(ctx.campaign)
-    week = calendar.period_at(calendar.weeks(ctx.campaign.window, tz), ctx.now)
-    if week is None:  # outside the window: the ISO week, as a plain calendar week
-        key = calendar.week_key(ctx.now, tz)
-        week = calendar.Period(key, *calendar.week_bounds(key, tz))
+    week = calendar.week_at(ctx.campaign.window, calendar.zone(ctx.campaign), ctx.now)
     posted = await ctx.repos.reports.units_reported_between(week.start, min(week.end, ctx.now))
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
     return texts.missing_reply(week.label(), missing, len(ctx.campaign.units))

@@ -4,49 +4,51 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
 from campaign import Campaign, Standings, compute_standings
-from campaign.figures import figures_cutoff, unit_figures, updated_figures
+from campaign.figures import counts_its_instant, figures_cutoff, unit_figures, updated_figures
 from campaign.ranking import Figures, redated
 from storage.bundle import Repositories
 from storage.latest_figures import PREVIOUS, LatestFigures
+from storage.repositories import ReportVersion
+
+INSTANT = timedelta(microseconds=1)  # the finest a stored time can tell apart
 
 
-async def load_standings(campaign: Campaign, repos: Repositories, as_of: datetime) -> Standings:
-    """Live standings: each unit's newest figures up to and including `as_of` (a post made at
-    this very moment counts), scored against the targets due then; the one function /排名,
-    /进度, /差距, the replies to posts, the dashboard and `saima rank` share (issue #22)."""
-    return await _standings(campaign, repos, as_of, as_of, inclusive=True)
-
-
-async def load_standings_at_end(
-    campaign: Campaign, repos: Repositories, end: datetime
-) -> Standings:
-    """Standings at a period's end: figures posted strictly before `end` (a post at Monday
-    00:00:00 belongs to the new week), used by every bulletin."""
-    return await _standings(campaign, repos, end, end, inclusive=False)
-
-
-async def _standings(
-    campaign: Campaign,
-    repos: Repositories,
-    as_of: datetime,
-    scored_at: datetime,
-    *,
-    inclusive: bool,
-) -> Standings:
-    figures_at = figures_cutoff(campaign, as_of)
-    # At `close` the figures are frozen: a cutoff at close excludes what comes after it.
-    inclusive = inclusive and figures_at == as_of
+async def standings_at(campaign: Campaign, repos: Repositories, at: datetime) -> Standings:
+    """The standings at `at`, the one function every view scores with: /排名, /差距, /进度, the
+    bulletins, the dashboard and `saima rank` (issue #22). Each unit's newest figures stamped up
+    to `at`, no later than `close`, scored against the 序时目标 due at `at`. A local midnight
+    ends the day before: figures stamped at it are the next period's (counts_its_instant), so a
+    week's 周周比, `/排名 <its Sunday>` and /排名 at Monday 00:00 are the same standings."""
+    figures_at = figures_cutoff(campaign, at)
+    inclusive = counts_its_instant(campaign, figures_at)
     computed = await repos.projects.computed_values(campaign, figures_at)
     current = await repos.reports.current()
     if current is not None and current.counted_at(figures_at, inclusive=inclusive):
-        return _scored(current, campaign, computed).standings(scored_at)
+        return _scored(current, campaign, computed).standings(at)
     latest = await repos.reports.latest_per_unit(figures_at, inclusive=inclusive)
-    return compute_standings(campaign, unit_figures(campaign, latest, computed), scored_at)
+    return compute_standings(campaign, unit_figures(campaign, latest, computed), at)
+
+
+async def standings_after(
+    campaign: Campaign, repos: Repositories, posted_at: datetime
+) -> Standings:
+    """What a post's or correction's reply shows: the standings just after it, so it counts even
+    when stamped at a midnight (a Monday 00:00:00 post is the new week's, not the old one's)."""
+    return await standings_at(campaign, repos, posted_at + INSTANT)
+
+
+async def latest_post_at(
+    campaign: Campaign, repos: Repositories, unit: str, at: datetime
+) -> ReportVersion | None:
+    """The unit's newest version that the standings at `at` count (its 亮点, 问题 and time)."""
+    if counts_its_instant(campaign, at):
+        return await repos.reports.latest(unit, at)
+    return await repos.reports.latest_before(unit, at)
 
 
 SCORED = "standings"  # the memo key of _Scored on a LatestFigures entry
@@ -68,12 +70,12 @@ class _Scored:
             self.campaign is campaign or self.campaign == campaign
         ) and self.computed == computed
 
-    def standings(self, scored_at: datetime) -> Standings:
+    def standings(self, at: datetime) -> Standings:
         if self.last is not None:
-            same = redated(self.last, self.campaign, scored_at)
+            same = redated(self.last, self.campaign, at)
             if same is not None:
                 return same
-        self.last = compute_standings(self.campaign, self.figures, scored_at)
+        self.last = compute_standings(self.campaign, self.figures, at)
         return self.last
 
 

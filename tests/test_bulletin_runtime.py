@@ -22,7 +22,7 @@ from bulletins.service import BulletinService
 from campaign import calendar
 from scheduler.build import PUBLISH_JOB_ID, build_scheduler
 from storage import StateRepository
-from storage.standings import load_standings
+from storage.standings import standings_at
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
 
@@ -64,7 +64,7 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
 async def test_ranking_chart_renders_a_png_with_a_font_that_has_every_unit_glyph(app: App) -> None:
     await seed_demo(app.database, app.campaign, date(2021, 10, 31))
     async with app.database.read(app.campaign.id) as repos:
-        standings = await load_standings(app.campaign, repos, datetime(2021, 11, 1, tzinfo=TZ))
+        standings = await standings_at(app.campaign, repos, datetime(2021, 11, 1, tzinfo=TZ))
     names = "".join(u.name for u in app.campaign.units)
     font = find_cjk_font(names)
     assert has_glyphs(font, names + "月月评排名图分")

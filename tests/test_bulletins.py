@@ -22,12 +22,13 @@ from bot.sandbox.demo_season import seed_demo
 from bulletins.compose import period_bulletin, weekly_bulletin
 from bulletins.service import BulletinService
 from campaign import Campaign, calendar, compute_standings, format_amount
+from campaign.formatting import pct
 from campaign.pushes import PushKind
 from scheduler.workdays import CHINA
 from storage import Database, ReportRepository, ReportVersion, open_database
 from storage.bulletins import BulletinRepository
 from storage.models import Outbox
-from storage.standings import load_standings
+from storage.standings import standings_at
 from tests.conftest import ADMIN, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay
@@ -87,8 +88,8 @@ async def test_weekly_bulletin_on_the_demo_season_states_increments_rank_changes
     before, after = latest_values(history, start, campaign), latest_values(history, end, campaign)
     async with database.read(campaign.id) as repos:
         rendered = await weekly_bulletin(campaign, repos, "2021-W40")
-        now_ranks = {r.entity: r.rank for r in (await load_standings(campaign, repos, end)).rows}
-        then_ranks = {r.entity: r.rank for r in (await load_standings(campaign, repos, start)).rows}
+        now_ranks = {r.entity: r.rank for r in (await standings_at(campaign, repos, end)).rows}
+        then_ranks = {r.entity: r.rank for r in (await standings_at(campaign, repos, start)).rows}
     text = rendered.text
     lines = text.split("\n")
     assert rendered.key == "weekly:2021-W40"
@@ -399,11 +400,11 @@ async def test_gap_command_reports_the_engine_answer(app: App, say: Say) -> None
     assert reply is not None
     # Measured at the moment asked, as /排名 is (one total per unit per moment, issue #22).
     async with app.database.read(app.campaign.id) as repos:
-        standings = await load_standings(app.campaign, repos, at("2021-11-15T10:00"))
+        standings = await standings_at(app.campaign, repos, at("2021-11-15T10:00"))
     row = standings.row("嘉兴港区")
     assert (
         f"### 嘉兴港区 · 差距\n第{row.rank}名 · {two(row.total)}分 · "
-        "按当前序时目标测算（截至11月15日 10:00），与 /排名 一致"
+        f"截至11月15日 10:00 · 序时进度 {pct(standings.elapsed)} · 本周进行中"
     ) in reply.text
     above = next(r for r in reversed(standings.rows) if r.rank < row.rank)
     assert f"前一名：{above.entity}" in reply.text

@@ -23,7 +23,7 @@ from bot.web.auth import SESSION_SECONDS, Sessions
 from bot.web.desk import Desk
 from bot.web.markdown import render_markdown
 from bot.web.workbook import cents
-from storage.standings import load_standings
+from storage.standings import standings_at
 
 TOKEN = "right-token"
 
@@ -135,7 +135,7 @@ async def test_the_bulletin_xlsx_totals_equal_the_engines(app: App, client: Test
     async with app.database.read(app.campaign.id) as repos:
         published = await repos.bulletins.published()
         record = published[0]  # 月月评 2021年8月, published on 10-04
-        standings = await load_standings(app.campaign, repos, record.as_of)
+        standings = await standings_at(app.campaign, repos, record.as_of)
     answer = await client.get(f"/dashboard/exports/bulletin.xlsx?key={record.key}")
     assert answer.status == 200
     sheet = load_workbook(io.BytesIO(await answer.read())).active

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from campaign import Campaign, Figures, Metric, Unit, Window
-from campaign.figures import figures_cutoff, unit_figures
+from campaign.figures import counts_its_instant, figures_cutoff, unit_figures
 from tests.builders import default_sections
 
 D = Decimal
@@ -92,3 +92,19 @@ def test_figures_count_up_to_the_window_end_at_the_latest(
         return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
     assert figures_cutoff(CAMPAIGN, moment(as_of)) == moment(cutoff)
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "counts"),
+    [
+        ("2024-03-04T10:00:00+08:00", True),  # a post and a /排名 at the same second: it counts
+        ("2024-03-04T00:00:00.000001+08:00", True),
+        ("2024-03-04T00:00:00+08:00", False),  # Monday 00:00 ends Sunday: the new week's post
+        ("2024-03-03T16:00:00+00:00", False),  # the same instant written in UTC
+        ("2024-03-04T00:00:00+00:00", True),  # 08:00 in the campaign's zone
+    ],
+)
+def test_a_figure_stamped_at_the_cutoff_counts_except_at_a_local_midnight(
+    cutoff: str, counts: bool
+) -> None:
+    assert counts_its_instant(CAMPAIGN, datetime.fromisoformat(cutoff)) is counts

@@ -2,11 +2,14 @@
 dashboard and the bulletins give every unit the same total at the same moment, at 20 moments of
 the 2021 season: its first instant and day, week ends and Monday 00:00, month ends, the 80 %
 completion cliff (a unit at it, one just below and one just above), the last partial week, after
-the window's end and before `close`."""
+the window's end and before `close`. Three posts are stamped at a period's very first instant
+(Monday 00:00, a month's first midnight, the first instant after the window): each is the new
+period's, so the standings at that instant, the period's bulletin, `/排名 <the day before>` and
+`saima rank --at <the day before>` all leave it out, and the post's own reply counts it."""
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 import pytest
@@ -15,9 +18,10 @@ from bot.app import App
 from bot.cli import run_rank
 from bot.sandbox.demo_season import seed_demo
 from bot.web.overview import gather
-from campaign import Standings
+from campaign import Standings, calendar
 from campaign.ranking import target_at
-from storage.standings import load_standings, load_standings_at_end
+from campaign.selection import weekly_comparison
+from storage.standings import standings_at
 from tests.conftest import Say
 
 CLIFF = datetime.fromisoformat("2021-10-18T00:00:00+08:00")  # a Monday: W41's end
@@ -48,7 +52,15 @@ WEEK_ENDS = {
     "2021-10-18T00:00:00",
     "2021-11-01T00:00:00",
     "2021-11-29T00:00:00",
+    "2021-12-01T00:00:00",  # the closing week (11-29 … 11-30) ends with the window
 }
+# Posts stamped at a period's first instant, each a little above the unit's figure before it.
+AT_THE_INSTANT = (
+    ("head-nanhu", "南湖区", "2021-08-09T00:00:00"),
+    ("head-xiuzhou", "秀洲区", "2021-09-01T00:00:00"),
+    ("head-haining", "海宁市", "2021-12-01T00:00:00"),  # a closing figure, before close
+)
+WINDOW_END = datetime.fromisoformat("2021-12-01T00:00:00+08:00")
 MONTH_ENDS = {"2021-09-01T00:00:00": "8月", "2021-11-01T00:00:00": "10月"}
 
 
@@ -65,7 +77,7 @@ async def put_at_the_cliff(app: App) -> None:
     at the week's end: the completion item jumps from 0 to 48 points there."""
     campaign = app.campaign
     async with app.database.read(campaign.id) as repos:
-        elapsed = (await load_standings(campaign, repos, CLIFF)).elapsed
+        elapsed = (await standings_at(campaign, repos, CLIFF)).elapsed
     saturday = CLIFF - timedelta(days=1, hours=14)
     async with app.database.write(campaign.id) as repos:
         for name, shift in (("嘉兴港区", 0), ("海盐县", -1), ("桐乡市", 1)):
@@ -88,10 +100,26 @@ async def put_at_the_cliff(app: App) -> None:
             )
 
 
+async def post_at_the_instants(app: App, say: Say) -> None:
+    """Each of AT_THE_INSTANT through the pipeline: 100 万美元 more 实际利用外资 (50 of it 高技术)."""
+    for staff_id, unit, moment in AT_THE_INSTANT:
+        async with app.database.read(app.campaign.id) as repos:
+            before = await repos.reports.latest_before(unit, at(moment))
+        assert before is not None
+        fdi, hightech = before.values["fdi"] + 100, before.values["hightech"] + 50
+        reply = await say(
+            staff_id, f"/周报 实际利用外资={fdi} 高技术={hightech}", at=at(moment).isoformat()
+        )
+        assert reply is not None and "已收到报送" in reply.text, reply
+        # Its own reply counts it: the standings the instant after it.
+        assert f"（{moment[:4]}年{int(moment[5:7])}月{int(moment[8:10])}日 00:00）" in reply.text
+
+
 @pytest.fixture
-async def season(app: App) -> App:
+async def season(app: App, say: Say) -> App:
     await seed_demo(app.database, app.campaign, date(2021, 11, 30))
     await put_at_the_cliff(app)
+    await post_at_the_instants(app, say)
     return app
 
 
@@ -114,22 +142,25 @@ async def test_every_view_gives_each_unit_one_total_at_twenty_moments(
     for moment in MOMENTS:
         when = at(moment)
         async with app.database.read(app.campaign.id) as repos:
-            live = await load_standings(app.campaign, repos, when)
-            board = (await gather(app.campaign, repos, when)).standings
+            live = await standings_at(app.campaign, repos, when)
+            board = await gather(app.campaign, repos, when)
         expected = {row.entity: row.total for row in live.rows}
+        shown_totals = {u: two(t) for u, t in expected.items()}
 
         # the dashboard and `saima rank --json`: the same Decimals
-        assert {row.entity: row.total for row in board.rows} == expected, moment
+        assert {row.entity: row.total for row in board.standings.rows} == expected, moment
         await run_rank(app.settings, when.isoformat(), True)
         ranked = json.loads(capsys.readouterr().out)
-        assert {r["entity"]: r["total_display"] for r in ranked["standings"]} == {
-            unit: two(total) for unit, total in expected.items()
+        assert ranked["as_of"] == when.isoformat(), moment
+        assert {r["entity"]: r["total"] for r in ranked["standings"]} == {
+            unit: float(total) for unit, total in expected.items()
         }, moment
+        assert {r["entity"]: r["total_display"] for r in ranked["standings"]} == shown_totals
 
         # /排名 prints every unit's total as of the moment it is asked
         shown = await say("mayor", "/排名", at=when.isoformat())
         assert shown is not None
-        assert totals_in(shown.text, units) == {u: two(t) for u, t in expected.items()}, moment
+        assert totals_in(shown.text, units) == shown_totals, moment
 
         # /进度 and /差距 for three units: the leader, the cliff unit and the last
         for unit in (live.rows[0].entity, "嘉兴港区", live.rows[-1].entity):
@@ -144,35 +175,78 @@ async def test_every_view_gives_each_unit_one_total_at_twenty_moments(
                 gap.text,
             )
 
+        # a midnight is the end of the day before: `saima rank --at` and `/排名` with that date
+        if when.time() == time(0):
+            day = (when - timedelta(days=1)).date().isoformat()
+            await run_rank(app.settings, day, True)
+            assert json.loads(capsys.readouterr().out) == ranked, moment
+            by_day = await say("mayor", f"/排名 {day}", at="2022-01-10T10:00:00+08:00")
+            assert by_day is not None
+            assert totals_in(by_day.text, units) == shown_totals, moment
+
         # the period bulletins are scored at their period's end
-        if moment in WEEK_ENDS or moment in MONTH_ENDS:
-            async with app.database.read(app.campaign.id) as repos:
-                at_end = await load_standings_at_end(app.campaign, repos, when)
-            assert {row.entity: row.total for row in at_end.rows} == expected, moment
         if moment in MONTH_ENDS:
             month = await say(
                 "mayor", f"/月评 {MONTH_ENDS[moment]}", at=(when + timedelta(days=9)).isoformat()
             )
             assert month is not None
-            assert totals_in(month.text, units) == {u: two(t) for u, t in expected.items()}, (
-                moment,
-                month.text,
-            )
+            assert totals_in(month.text, units) == shown_totals, (moment, month.text)
         if moment in WEEK_ENDS:
             week = await say("mayor", "/周比", at=(when + timedelta(minutes=1)).isoformat())
             assert week is not None
-            assert totals_in(week.text, units) == {u: two(t) for u, t in expected.items()}, (
-                moment,
-                week.text,
-            )
+            assert totals_in(week.text, units) == shown_totals, (moment, week.text)
+            # the dashboard's point for the week just ended, what its curves and picks use
+            point = next(p for p in board.weeks if p.ends_at == when and p.week)
+            assert {r.entity: r.total for r in point.standings.rows} == expected, moment
+        if when >= WINDOW_END:  # after the window, /月评 is the (provisional) final result
+            final = await say("mayor", "/月评", at=when.isoformat())
+            assert final is not None and "初步结果（待发布）" in final.text
+            assert totals_in(final.text, units) == shown_totals, (moment, final.text)
+
+
+async def test_a_post_at_a_periods_first_instant_is_that_periods(season: App) -> None:
+    """The standings at that instant leave it out, the next second counts it."""
+    for _, unit, moment in AT_THE_INSTANT:
+        when = at(moment)
+        async with season.database.read(season.campaign.id) as repos:
+            posted = next(v for v in await repos.reports.history(unit) if v.reported_at == when)
+            at_instant = await standings_at(season.campaign, repos, when)
+            next_second = await standings_at(season.campaign, repos, when + timedelta(seconds=1))
+        assert at_instant.row(unit).figures.values["fdi"] == posted.values["fdi"] - 100
+        assert next_second.row(unit).figures.values["fdi"] == posted.values["fdi"]
 
 
 async def test_the_cliff_is_where_the_completion_item_jumps(season: App) -> None:
     async with season.database.read(season.campaign.id) as repos:
-        standings: Standings = await load_standings(season.campaign, repos, CLIFF)
+        standings: Standings = await standings_at(season.campaign, repos, CLIFF)
     items = {
         unit: standings.row(unit).items["completion"] for unit in ("嘉兴港区", "海盐县", "桐乡市")
     }
     assert items["海盐县"] == 0  # just below 80 %: nothing
     assert Decimal(48) <= items["嘉兴港区"] < Decimal("48.01")  # at 80 %: 80 % of 60
     assert items["桐乡市"] > items["嘉兴港区"]
+
+
+async def test_the_dashboards_weeks_are_the_campaign_weeks_of_the_weekly_comparison(
+    season: App,
+) -> None:
+    """Its curves, increments and 红旗/蜗牛 use the 周周比's weeks (8月1日–8月8日 … the closing week
+    11月29日–11月30日) and standings, not plain ISO weeks."""
+    campaign = season.campaign
+    weeks = calendar.weeks(campaign.window, calendar.zone(campaign))
+    async with season.database.read(campaign.id) as repos:
+        board = await gather(campaign, repos, at("2021-12-20T10:00:00"))
+        expected = []
+        for week in reversed(weeks):
+            comparison = weekly_comparison(
+                campaign,
+                await standings_at(campaign, repos, week.end),
+                await standings_at(campaign, repos, week.start),
+                await repos.reports.units_reported_between(week.start, week.end),
+                campaign.selection.metric,
+            )
+            expected.append((week.label(), comparison.red_flags, comparison.snails))
+    assert [p.label for p in board.weeks[1:]] == [w.label() for w in weeks]
+    assert [p.ends_at for p in board.weeks[1:]] == [w.end for w in weeks]
+    assert [(p.label, p.red_flags, p.snails) for p in board.picks] == expected
+    assert board.picks[0].label == "11月29日–11月30日" and board.picks[-1].label == "8月1日–8月8日"

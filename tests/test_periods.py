@@ -23,7 +23,7 @@ from bulletins.compose import weekly_bulletin
 from campaign import Campaign, calendar
 from campaign.period_words import PeriodWordError, read_moment, read_month, read_week
 from storage import ReportRepository
-from storage.standings import load_standings, load_standings_at_end
+from storage.standings import standings_after, standings_at
 from tests.conftest import ADMIN, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.test_bulletins import make_service
@@ -157,23 +157,36 @@ async def test_a_post_at_monday_midnight_belongs_to_the_new_week_everywhere(
     assert (
         midnight is not None and "已收到报送" in midnight.text
     )  # a new week: not "已更新本周报送"
+    assert "当前排名" in midnight.text and "（2021年8月9日 00:00）" in midnight.text
     async with app.database.read(app.campaign.id) as repos:
         first = await weekly_bulletin(app.campaign, repos, "2021-W31")
         second = await weekly_bulletin(app.campaign, repos, "2021-W32")
-        week_end = await load_standings_at_end(app.campaign, repos, at("2021-08-09T00:00"))
-        live = await load_standings(app.campaign, repos, at("2021-08-09T00:00"))
+        week_end = await standings_at(app.campaign, repos, at("2021-08-09T00:00"))
+        after = await standings_after(app.campaign, repos, at("2021-08-09T00:00"))
+        next_second = await standings_at(app.campaign, repos, at("2021-08-09T00:00:01"))
     assert "本周 +644 · 累计 22,500" in first.text  # 22,500 − baseline 21,856; not the 23,500
     assert "本周 +1,000 · 累计 23,500" in second.text
+    # The standings at 08-09 00:00 are those at the first week's end: the post at that very
+    # instant is the next week's; the post's own reply, and any later moment, count it.
     assert week_end.row("南湖区").figures.values["fdi"] == 22500
-    assert live.row("南湖区").figures.values["fdi"] == 23500  # a live view includes that instant
-    # saima rank --at 2021-08-08: the end of that day, without the 08-09 00:00 post.
+    assert after.row("南湖区").figures.values["fdi"] == 23500
+    assert next_second.row("南湖区").figures.values["fdi"] == 23500
     settings = Settings(database_url=app.settings.database_url, admins=(ADMIN,))
-    assert await run_rank(settings, "2021-08-08", True) == 0
-    ranked = json.loads(capsys.readouterr().out)
-    assert ranked["published"] is False and ranked["mode"] == "interim"
-    by_rank = await say("mayor", "/排名 2021-08-08", at="2021-08-20T10:00:00+08:00")
-    assert by_rank is not None and "截至2021年8月8日 24:00" in by_rank.text
-    assert "本周进行中" not in by_rank.text
+    ranked = []
+    for moment in ("2021-08-08", "2021-08-09T00:00"):  # the end of 08-08; the same instant
+        assert await run_rank(settings, moment, True) == 0
+        ranked.append(json.loads(capsys.readouterr().out))
+    assert ranked[0] == ranked[1]
+    assert ranked[0]["as_of"] == "2021-08-09T00:00:00+08:00" and ranked[0]["mode"] == "interim"
+    assert ranked[0]["published"] is False
+    nanhu = next(r for r in ranked[0]["standings"] if r["entity"] == "南湖区")
+    assert nanhu["total"] == float(week_end.row("南湖区").total)
+    by_day = await say("mayor", "/排名 2021-08-08", at="2021-08-20T10:00:00+08:00")
+    live = await say("mayor", "/排名", at="2021-08-09T00:00:00+08:00")
+    assert by_day is not None and "截至2021年8月8日 24:00" in by_day.text
+    assert "本周进行中" not in by_day.text
+    assert live is not None and "截至2021年8月8日 24:00" in live.text
+    assert by_day.text.split("\n", 2)[2] == live.text.split("\n", 2)[2]  # the same ranking
 
 
 # ---- only ended periods, asked on every day of August -------------------------------------------
@@ -215,7 +228,7 @@ async def test_live_views_say_they_are_live(app: App, say: Say) -> None:
         assert reply is not None and "截至2021年8月25日 10:00" in reply.text
         assert "本周进行中" in reply.text
     gap = await say("mayor", "/差距 嘉兴港区", at="2021-08-25T10:00:00+08:00")
-    assert gap is not None and "按本周（8月23日–8月29日）结束时的序时目标测算" in gap.text
+    assert gap is not None and "截至8月25日 10:00 · 序时进度 20.0% · 本周进行中" in gap.text
 
 
 async def test_arguments_are_honoured_or_refused(app: App, say: Say) -> None:
@@ -255,7 +268,7 @@ async def test_jingkai_can_post_the_campaigns_own_40_percent_high_tech_share(
     assert confirmed is not None and "已收到报送" in confirmed.text
     assert "占比 40.0%，目标≥40.0%" in confirmed.text
     async with app.database.read(app.campaign.id) as repos:
-        standings = await load_standings(app.campaign, repos, at("2021-08-13T10:05"))
+        standings = await standings_at(app.campaign, repos, at("2021-08-13T10:05"))
     assert standings.row("嘉兴经济技术开发区（国际商务区）").items["hightech"] == 10
     # An admin's correction to a higher share is not capped either.
     fixed = await say(

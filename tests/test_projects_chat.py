@@ -25,7 +25,7 @@ from handlers.projects import red_flag_proposals
 from storage import Database, Repositories
 from storage.models import Project as ProjectRow
 from storage.models import ProjectEvent
-from storage.standings import load_standings
+from storage.standings import standings_at
 from tests.conftest import ADMIN, Say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ async def standings_2024(app: App, as_of: datetime) -> Standings:
     campaign = app.book.get("zhaoda-2024")
     assert campaign is not None
     async with app.database.read(campaign.id) as repos:
-        return await load_standings(campaign, repos, as_of)
+        return await standings_at(campaign, repos, as_of)
 
 
 async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(

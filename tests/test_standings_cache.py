@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from bot.app import App
-from storage.standings import load_standings, load_standings_at_end
+from storage.standings import standings_at
 from tests.conftest import Say
 
 # (who, text, when): inside the window, after its end (closing figures until 12-10), after close;
@@ -66,8 +66,8 @@ async def test_a_later_moment_that_scores_alike_reuses_the_standings(
 ) -> None:
     await say("head-nanhu", "/周报 实际利用外资=30000", at="2021-10-11T09:00:00+08:00")
     async with app.database.read(app.campaign.id) as repos:
-        before = await load_standings(app.campaign, repos, datetime.fromisoformat(first))
-        after = await load_standings(app.campaign, repos, datetime.fromisoformat(later))
+        before = await standings_at(app.campaign, repos, datetime.fromisoformat(first))
+        after = await standings_at(app.campaign, repos, datetime.fromisoformat(later))
     assert after.rows is before.rows  # re-dated, not recomputed
     assert after.as_of == datetime.fromisoformat(later)
 
@@ -76,10 +76,10 @@ async def test_inside_the_window_every_moment_is_scored_anew(app: App, say: Say)
     """序时进度 moves every second inside the window: the same figures score differently."""
     await say("head-nanhu", "/周报 实际利用外资=30000", at="2021-10-11T09:00:00+08:00")
     async with app.database.read(app.campaign.id) as repos:
-        before = await load_standings(
+        before = await standings_at(
             app.campaign, repos, datetime.fromisoformat("2021-10-11T10:00:00+08:00")
         )
-        after = await load_standings(
+        after = await standings_at(
             app.campaign, repos, datetime.fromisoformat("2021-10-11T10:00:01+08:00")
         )
     assert after.elapsed > before.elapsed
@@ -91,16 +91,16 @@ async def test_a_post_updates_only_its_own_units_figures(app: App, say: Say) -> 
     await say("head-xiuzhou", "/周报 实际利用外资=34000", at="2021-10-11T09:05:00+08:00")
     now = datetime.fromisoformat("2021-10-12T09:00:00+08:00")
     async with app.database.read(app.campaign.id) as repos:
-        before = await load_standings(app.campaign, repos, now)
+        before = await standings_at(app.campaign, repos, now)
     posted = await say("head-xiuzhou", "/周报 实际利用外资=35000", at="2021-10-12T09:00:00+08:00")
     assert posted is not None and "秀洲区" in posted.text
     async with app.database.read(app.campaign.id) as repos:
-        after = await load_standings(app.campaign, repos, now)
+        after = await standings_at(app.campaign, repos, now)
     assert after.row("南湖区").figures is before.row("南湖区").figures  # carried over
     assert after.row("秀洲区").figures != before.row("秀洲区").figures
     app.database.figures.clear()
     async with app.database.read(app.campaign.id) as repos:
-        assert await load_standings(app.campaign, repos, now) == after
+        assert await standings_at(app.campaign, repos, now) == after
 
 
 async def test_a_period_end_before_the_newest_post_reads_the_database(app: App, say: Say) -> None:
@@ -109,8 +109,6 @@ async def test_a_period_end_before_the_newest_post_reads_the_database(app: App, 
     await say("head-nanhu", "/周报 实际利用外资=33000", at="2021-10-15T09:00:00+08:00")
     end = datetime.fromisoformat("2021-10-11T00:00:00+08:00")
     async with app.database.read(app.campaign.id) as repos:
-        await load_standings(
-            app.campaign, repos, datetime.fromisoformat("2021-10-15T10:00:00+08:00")
-        )
-        week = await load_standings_at_end(app.campaign, repos, end)
+        await standings_at(app.campaign, repos, datetime.fromisoformat("2021-10-15T10:00:00+08:00"))
+        week = await standings_at(app.campaign, repos, end)
     assert week.row("南湖区").figures.values["fdi"] == 30000

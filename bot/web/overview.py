@@ -1,6 +1,6 @@
 """What the dashboard shows, gathered in one read: standings, weekly series, picks, ledger, history.
 
-Numbers come from the same functions as the chat commands (load_standings, weekly_comparison,
+Numbers come from the same functions as the chat commands (standings_at, weekly_comparison,
 find_snails), so the page and /排名 cannot disagree.
 """
 
@@ -15,7 +15,7 @@ from campaign import Campaign, Mode, Standings, calendar
 from campaign.projects import SnailProject, find_snails
 from campaign.selection import Pick, weekly_comparison
 from storage import ReportVersion, Repositories
-from storage.standings import load_standings
+from storage.standings import standings_at
 
 LIVE, PENDING, FINAL = "实时", "待发布", "最终"
 
@@ -59,33 +59,32 @@ async def standings_label(campaign: Campaign, repos: Repositories, standings: St
 
 
 async def week_points(campaign: Campaign, repos: Repositories, now: datetime) -> list[WeekPoint]:
-    """Standings at the start of the window's first week, then at the end of every week so far."""
+    """Standings at the window's start, then at the end of every campaign week so far (the
+    running week: now), the moments the 周周比 and /排名 score them at."""
     tz = calendar.zone(campaign)
-    start, end = calendar.window_bounds(campaign.window, tz)
-    week = calendar.week_key(start, tz)
-    first = calendar.week_start(week, tz)
-    points = [WeekPoint("", "起点", first, await load_standings(campaign, repos, first))]
-    moment = first
-    while moment < min(now, end):
-        week = calendar.week_key(moment, tz)
-        week_end = calendar.week_bounds(week, tz)[1]
-        at = min(week_end, now)
-        label = calendar.week_label(week, tz)
-        points.append(WeekPoint(week, label, at, await load_standings(campaign, repos, at)))
-        moment = week_end
+    start = calendar.window_bounds(campaign.window, tz)[0]
+    points = [WeekPoint("", "起点", start, await standings_at(campaign, repos, start))]
+    for week in calendar.weeks(campaign.window, tz):
+        if week.start >= now:
+            break
+        at = min(week.end, now)
+        points.append(
+            WeekPoint(week.key, week.label(), at, await standings_at(campaign, repos, at))
+        )
     return points
 
 
 async def week_picks(
     campaign: Campaign, repos: Repositories, points: list[WeekPoint], now: datetime
 ) -> list[WeekPicks]:
+    """Each ended week's 红旗/蜗牛, as its 周周比 and /红旗 /蜗牛 name them."""
+    weeks = calendar.weeks(campaign.window, calendar.zone(campaign))
     found = []
     for before, point in itertools.pairwise(points):
-        if point.ends_at >= now or not point.week:  # the running week is not over yet
+        week = calendar.find(weeks, point.week)
+        if week is None or not week.has_ended(now):
             continue
-        tz = calendar.zone(campaign)
-        start, end = calendar.week_bounds(point.week, tz)
-        reported = await repos.reports.units_reported_between(start, end)
+        reported = await repos.reports.units_reported_between(week.start, week.end)
         comparison = weekly_comparison(
             campaign, point.standings, before.standings, reported, campaign.selection.metric
         )
@@ -95,11 +94,10 @@ async def week_picks(
 
 async def gather(campaign: Campaign, repos: Repositories, now: datetime) -> Overview:
     tz = calendar.zone(campaign)
-    standings = await load_standings(campaign, repos, now)
+    standings = await standings_at(campaign, repos, now)
     points = await week_points(campaign, repos, now)
-    week = calendar.week_key(now, tz)
-    week_start, _ = calendar.week_bounds(week, tz)
-    posted = await repos.reports.units_reported_between(week_start, now)
+    week = calendar.week_at(campaign.window, tz, now)
+    posted = await repos.reports.units_reported_between(week.start, now)
     projects = await repos.projects.all()
     today = now.astimezone(tz).date()
     return Overview(
@@ -111,7 +109,7 @@ async def gather(campaign: Campaign, repos: Repositories, now: datetime) -> Over
         weeks=tuple(points),
         picks=tuple(await week_picks(campaign, repos, points, now)),
         missing=tuple(u.name for u in campaign.units if u.name not in posted),
-        week_label=calendar.week_label(week, tz),
+        week_label=week.label(),
         overdue=tuple(find_snails(projects, today, campaign.projects.snail)),
         project_count=len(projects),
     )

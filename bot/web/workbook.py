@@ -26,7 +26,7 @@ from campaign.selection import Pick
 from storage import ReportVersion, Repositories
 from storage.bulletins import BulletinRecord
 from storage.repositories import InboxEntry
-from storage.standings import load_standings
+from storage.standings import standings_at
 
 CENT = Decimal("0.01")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,7 +51,7 @@ async def bulletin_table(
     campaign: Campaign, repos: Repositories, record: BulletinRecord
 ) -> BulletinTable:
     """The standings and 红旗/蜗牛 the bulletin stated, recomputed at its as-of."""
-    standings = await load_standings(campaign, repos, record.as_of)
+    standings = await standings_at(campaign, repos, record.as_of)
     month = record.period if record.kind == "monthly" else campaign_months(campaign)[-1]
     red, snails = await month_picks(campaign, repos.reports, standings, month)
     return BulletinTable(record, standings, red, snails)

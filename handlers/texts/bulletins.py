@@ -35,8 +35,9 @@ def not_ended(what: str, end: datetime, tz: ZoneInfo) -> str:
     )
 
 
-def gap_basis_now(now: datetime, tz: ZoneInfo) -> str:
-    return f"按当前序时目标测算（截至{bulletin_texts.short_moment(now, tz)}），与 /排名 一致"
+def gap_basis(at: datetime, tz: ZoneInfo, phase: str) -> str:
+    """What /差距 is scored as, in /排名's words: '截至8月25日 10:00 · 序时进度 20.1% · 本周进行中'."""
+    return f"截至{bulletin_texts.short_moment(at, tz)} · {phase}"
 
 
 def picks_heading(red: bool) -> str:
