@@ -19,12 +19,16 @@ from campaign.model import Campaign, Metric, Unit, name_key
 from campaign.text_input import inert
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
+RATIO_WORDS = ("占比", "比例", "比重", "率")
 MAX_TEXT = 500
 CENT = Decimal("0.01")
 
-# Full-width digits and point map one character to one, so positions in the normalised text
-# quote the user's own characters. The full-width comma stays: it is also a field separator.
-_NORMALISE = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
+# Full-width digits and point, and every bracket style, map one character to one, so positions in
+# the normalised text quote the user's own characters. The full-width comma stays: it is also a
+# field separator.
+_NORMALISE = str.maketrans(
+    "０１２３４５６７８９．＋－(〔［[【)〕］]】", "0123456789.+-（（（（（）））））"
+)
 _SEPARATORS = "，,；;、。"
 _KEY_END = "=＝:："
 _SPACE = re.compile(r"[ \t\u3000]*")
@@ -91,6 +95,15 @@ class TextTooLong(PostFormError):
 class ComputedMetric(PostFormError):
     """A metric the project ledger computes; it cannot be posted."""
 
+    metric: Metric
+
+
+@dataclass
+class RatioNotAmount(PostFormError):
+    """A ratio the notices name ('高技术产业利用外资占比', '超亿美元项目到资率'): the rules compute it
+    from the posted amount, which is what a post gives."""
+
+    key: str
     metric: Metric
 
 
@@ -255,6 +268,9 @@ class _Reader:
         name = self._field_of_word(word)
         if name is not None:
             return word, name
+        ratio_of = self._ratio_of(word)
+        if ratio_of is not None:
+            raise RatioNotAmount(self.raw[start : word_match.end()], ratio_of)
         known = self._starts_with_known(word)
         if known in TEXT_FIELDS:  # "亮点签约两个项目": free text needs no separator
             return known, known
@@ -265,6 +281,14 @@ class _Reader:
             corrected = self.raw[:filler_at] + "=" + self.raw[word_match.end() :].lstrip()
             raise Unreadable(filler, EXPECT_SEPARATOR, corrected)
         raise UnknownField(self._typed_key(start))
+
+    def _ratio_of(self, word: str) -> Metric | None:
+        """The metric whose ratio `word` names: a metric's name and 占比, 比例, 比重 or 率."""
+        suffix = next((s for s in RATIO_WORDS if word.endswith(s) and len(word) > len(s)), None)
+        if suffix is None:
+            return None
+        name = self.names.get(word.removesuffix(suffix))
+        return None if name is None or name in TEXT_FIELDS else self.campaign.metric(name)
 
     def _typed_key(self, start: int) -> str:
         """An unknown name as typed, digits included ('世界500强项目'), up to its separator."""
@@ -469,6 +493,7 @@ def _field_names(campaign: Campaign) -> dict[str, str]:
     for metric in campaign.metrics:
         for name in metric.names:
             names.setdefault(name, metric.id)
+            names.setdefault(name_key(name), metric.id)  # as the normalised text writes it
     return names
 
 
