@@ -40,6 +40,8 @@ _CIRCLED = "①-⑳"
 _WORD = re.compile(r"[^\s\u30000-9+\-" + _SEPARATORS + _KEY_END + _CIRCLED + r"（(]+")
 _BRACKETED_PART = re.compile(r"[（(〔［\[【][^）)〕］\]】\n]{1,20}[）)〕］\]】]")
 _UNIT_NOTE = re.compile(r"[（(]\s*(万美元|亿美元|美元|万元|亿元|元|万|亿|个)\s*[)）]")
+# A note on how a figure is counted ('实际利用外资（部口径）', seed 000): read past, never a unit.
+_COUNTING_NOTE = re.compile(r"[（(][^（()）0-9\n元万亿个]{1,10}[)）]")
 _NUMBER = r"[+-]?(?:[0-9]{1,3}(?:[,，][0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
 _AMOUNT = re.compile(
     rf"(?P<parts>(?:{_NUMBER}[ \t]*(?:亿|万)[ \t]*零?[ \t]*)*{_NUMBER}[ \t]*(?:亿|万)?)"
@@ -306,6 +308,9 @@ class _Reader:
             unit_note = note.group(1)
             self.pos = note.end()
             self._skip(_SPACE)
+        elif counting := _COUNTING_NOTE.match(self.text, self.pos):
+            self.pos = counting.end()
+            self._skip(_SPACE)
         if self.pos < len(self.text) and self.text[self.pos] in _KEY_END:
             self.pos += 1
             self._skip(_SPACE)
@@ -429,6 +434,7 @@ class _Reader:
             return False
         after = self.text[pos + len(key) :]
         after = _UNIT_NOTE.sub("", after.lstrip(" \t\u3000"), count=1).lstrip(" \t\u3000")
+        after = _COUNTING_NOTE.sub("", after, count=1).lstrip(" \t\u3000")
         return after[:1] in tuple(_KEY_END)
 
     def _key_prefix_with_value(self, pos: int) -> bool:

@@ -38,6 +38,12 @@ SEED_METRICS_2021 = [
     ("issue #22", "超亿美元项目到资", "bigproject"),
 ]
 
+# A note on how the figure is counted, written after the name, is read past in a post.
+SEED_NOTED_2021 = [
+    ("000 一", "实际利用外资（部口径）", "fdi"),
+    ("002; 003 二(一)", "实际利用外资(商务部口径)", "fdi"),
+]
+
 # The notices also name the ratios the rules compute from those amounts; a post gives the amount,
 # so a ratio is answered with the metric to post instead of 未知字段.
 SEED_RATIOS_2021 = [
@@ -113,7 +119,7 @@ def test_every_2024_metric_phrase_of_the_seeds_names_its_metric(
     assert found is not None and found.id == metric, (seed, phrase)
 
 
-@pytest.mark.parametrize(("seed", "phrase", "metric"), SEED_METRICS_2021)
+@pytest.mark.parametrize(("seed", "phrase", "metric"), SEED_METRICS_2021 + SEED_NOTED_2021)
 async def test_a_post_in_the_seeds_words_is_stored_under_its_metric(
     app: App, say: Say, seed: str, phrase: str, metric: str
 ) -> None:
@@ -238,6 +244,14 @@ async def test_an_unknown_name_is_quoted_whole_with_the_accepted_names(say: Say)
 async def test_a_unit_note_in_brackets_is_not_taken_for_part_of_a_name(app: App, say: Say) -> None:
     reply = await say("head-nanhu", "/周报 实际利用外资（万美元）=25000")
     assert reply is not None and "实际利用外资：25,000万美元" in reply.text
+
+
+async def test_a_note_naming_a_unit_of_amount_is_never_read_past(app: App, say: Say) -> None:
+    """'（单位：亿美元）=3' read past would store 3万美元: it is refused instead."""
+    reply = await say("head-nanhu", "/周报 实际利用外资（单位：亿美元）=3")
+    assert reply is not None and "已收到报送" not in reply.text
+    async with app.database.read(app.campaign.id) as repos:
+        assert await repos.reports.history("南湖区") == []
 
 
 def test_name_keys_fold_bracket_styles_spaces_and_full_width_digits() -> None:
