@@ -146,6 +146,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         raise CampaignError(path, "metrics", "at least one [[metrics]] table")
     _unique(path, "metrics", [m.id for m in metrics])
     _unique(path, "metrics (names and aliases)", [n for m in metrics for n in m.names])
+    _written_apart(path, "metrics (names and aliases)", [(m.id, m.spellings) for m in metrics])
     metric_ids = {m.id for m in metrics}
 
     if any(m.is_computed for m in metrics) or "projects" in data:
@@ -154,7 +155,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
     if not units:
         raise CampaignError(path, "units", "at least one [[units]] table")
-    _distinct_spellings(path, units)
+    _written_apart(path, "units (names and aliases)", [(u.name, u.spellings) for u in units])
 
     rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
     if not rules:
@@ -385,15 +386,16 @@ def _member(r: _Reader, unit_names: set[str]) -> Member:
     return Member(staff_id=str(staff_id), name=r.text("name"), role=role, unit=unit)
 
 
-def _distinct_spellings(path: Path, units: tuple[Unit, ...]) -> None:
-    """No two units may be written alike: names, aliases, and names without their bracketed part
-    (one lookup serves every command, so a shared spelling would make a post ambiguous)."""
-    owner: dict[str, str] = {}
-    for unit in units:
-        for spelling in unit.spellings:
-            if owner.setdefault(spelling, unit.name) != unit.name:
-                expected = f"units written apart ({spelling!r} names both {owner[spelling]!r} and {unit.name!r})"
-                raise CampaignError(path, "units (names and aliases)", expected)
+def _written_apart(path: Path, key: str, owners: list[tuple[str, tuple[str, ...]]]) -> None:
+    """No two units (or metrics) may be written alike: names, aliases, other bracket styles and
+    names without their bracketed part (one lookup serves every command, so a shared spelling
+    would make a post ambiguous)."""
+    owner_of: dict[str, str] = {}
+    for owner, spellings in owners:
+        for spelling in spellings:
+            if owner_of.setdefault(spelling, owner) != owner:
+                expected = f"entries written apart ({spelling!r} names both {owner_of[spelling]!r} and {owner!r})"
+                raise CampaignError(path, key, expected)
 
 
 def _unique(path: Path, key: str, values: list[str]) -> None:

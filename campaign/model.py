@@ -49,6 +49,11 @@ class Metric:
     def names(self) -> tuple[str, ...]:
         return (self.label, self.id, *self.aliases)
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every name as name_key() compares it (one bracket style, half-width digits)."""
+        return tuple(dict.fromkeys(name_key(name) for name in self.names))
+
 
 @dataclass(frozen=True, slots=True)
 class Unit:
@@ -79,27 +84,30 @@ class Unit:
         return tuple(dict.fromkeys(key for key in keys if key))
 
 
-# Officials write a unit's bracketed part in any bracket style: （国际商务区）, (国际商务区), 〔嘉兴港区〕.
-_BRACKETS = str.maketrans(
-    {
-        "(": "（",
-        ")": "）",
-        "〔": "（",
-        "〕": "）",
-        "[": "（",
-        "]": "）",
-        "［": "（",
-        "］": "）",
-        "【": "（",
-        "】": "）",
-    }
-)
+# Officials write a bracketed part in any bracket style: （国际商务区）, (国际商务区), 〔嘉兴港区〕;
+# and digits full-width as often as not (世界５００强).
+_FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+_BRACKETS = {
+    "(": "（",
+    ")": "）",
+    "（": "（",
+    "）": "）",
+    "〔": "（",
+    "〕": "）",
+    "[": "（",
+    "]": "）",
+    "［": "（",
+    "］": "）",
+    "【": "（",
+    "】": "）",
+}
+_FOLD = str.maketrans({**_FULL_WIDTH, **_BRACKETS})
 _BRACKETED = re.compile(r"（[^（）]*）")
 
 
 def name_key(text: str) -> str:
-    """How a unit name is compared: one bracket style, no spaces."""
-    return "".join(text.translate(_BRACKETS).split())
+    """How a unit or metric name is compared: one bracket style, half-width digits, no spaces."""
+    return "".join(text.translate(_FOLD).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +203,7 @@ class Campaign:
     bulletins: BulletinsConfig = field(kw_only=True)
     projects: ProjectSettings = field(kw_only=True)
     # name_key() spelling -> unit, built once: /周报 looks a name up at every post (1,000 units).
+    _metric_index: Mapping[str, Metric] = field(init=False, repr=False, compare=False)
     _unit_index: Mapping[str, Unit] = field(init=False, repr=False, compare=False)
     _unit_starts: Mapping[str, tuple[tuple[str, Unit], ...]] = field(
         init=False, repr=False, compare=False
@@ -206,6 +215,8 @@ class Campaign:
         for key, unit in sorted(index.items(), key=lambda pair: -len(pair[0])):
             starts.setdefault(key[0], []).append((key, unit))
         object.__setattr__(self, "_unit_index", index)
+        metrics = {key: m for m in reversed(self.metrics) for key in m.spellings}
+        object.__setattr__(self, "_metric_index", metrics)
         object.__setattr__(self, "_unit_starts", {c: tuple(v) for c, v in starts.items()})
 
     def metric(self, metric_id: str) -> Metric:
@@ -215,11 +226,9 @@ class Campaign:
         raise KeyError(metric_id)
 
     def find_metric(self, name: str) -> Metric | None:
-        """Look a metric up by label, id or alias (exact match)."""
-        for metric in self.metrics:
-            if name in metric.names:
-                return metric
-        return None
+        """The metric written as `name`: its label, id or an alias, in any bracket style and with
+        full-width or half-width digits (the one lookup posts, targets and imports use)."""
+        return self._metric_index.get(name_key(name))
 
     def unit(self, name: str) -> Unit:
         for unit in self.units:

@@ -19,12 +19,16 @@ from campaign.model import Campaign, Metric, Unit, name_key
 from campaign.text_input import inert
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
+RATIO_WORDS = ("占比", "比例", "比重", "率")
 MAX_TEXT = 500
 CENT = Decimal("0.01")
 
-# Full-width digits and point map one character to one, so positions in the normalised text
-# quote the user's own characters. The full-width comma stays: it is also a field separator.
-_NORMALISE = str.maketrans("０１２３４５６７８９．＋－", "0123456789.+-")
+# Full-width digits and point, and every bracket style, map one character to one, so positions in
+# the normalised text quote the user's own characters. The full-width comma stays: it is also a
+# field separator.
+_NORMALISE = str.maketrans(
+    "０１２３４５６７８９．＋－(〔［[【)〕］]】", "0123456789.+-（（（（（）））））"
+)
 _SEPARATORS = "，,；;、。"
 _KEY_END = "=＝:："
 _SPACE = re.compile(r"[ \t\u3000]*")
@@ -36,6 +40,8 @@ _CIRCLED = "①-⑳"
 _WORD = re.compile(r"[^\s\u30000-9+\-" + _SEPARATORS + _KEY_END + _CIRCLED + r"（(]+")
 _BRACKETED_PART = re.compile(r"[（(〔［\[【][^）)〕］\]】\n]{1,20}[）)〕］\]】]")
 _UNIT_NOTE = re.compile(r"[（(]\s*(万美元|亿美元|美元|万元|亿元|元|万|亿|个)\s*[)）]")
+# A note on how a figure is counted ('实际利用外资（部口径）', seed 000): read past, never a unit.
+_COUNTING_NOTE = re.compile(r"[（(][^（()）0-9\n元万亿个]{1,10}[)）]")
 _NUMBER = r"[+-]?(?:[0-9]{1,3}(?:[,，][0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
 _AMOUNT = re.compile(
     rf"(?P<parts>(?:{_NUMBER}[ \t]*(?:亿|万)[ \t]*零?[ \t]*)*{_NUMBER}[ \t]*(?:亿|万)?)"
@@ -91,6 +97,15 @@ class TextTooLong(PostFormError):
 class ComputedMetric(PostFormError):
     """A metric the project ledger computes; it cannot be posted."""
 
+    metric: Metric
+
+
+@dataclass
+class RatioNotAmount(PostFormError):
+    """A ratio the notices name ('高技术产业利用外资占比', '超亿美元项目到资率'): the rules compute it
+    from the posted amount, which is what a post gives."""
+
+    key: str
     metric: Metric
 
 
@@ -255,6 +270,9 @@ class _Reader:
         name = self._field_of_word(word)
         if name is not None:
             return word, name
+        ratio_of = self._ratio_of(word)
+        if ratio_of is not None:
+            raise RatioNotAmount(self.raw[start : word_match.end()], ratio_of)
         known = self._starts_with_known(word)
         if known in TEXT_FIELDS:  # "亮点签约两个项目": free text needs no separator
             return known, known
@@ -265,6 +283,14 @@ class _Reader:
             corrected = self.raw[:filler_at] + "=" + self.raw[word_match.end() :].lstrip()
             raise Unreadable(filler, EXPECT_SEPARATOR, corrected)
         raise UnknownField(self._typed_key(start))
+
+    def _ratio_of(self, word: str) -> Metric | None:
+        """The metric whose ratio `word` names: a metric's name and 占比, 比例, 比重 or 率."""
+        suffix = next((s for s in RATIO_WORDS if word.endswith(s) and len(word) > len(s)), None)
+        if suffix is None:
+            return None
+        name = self.names.get(word.removesuffix(suffix))
+        return None if name is None or name in TEXT_FIELDS else self.campaign.metric(name)
 
     def _typed_key(self, start: int) -> str:
         """An unknown name as typed, digits included ('世界500强项目'), up to its separator."""
@@ -281,6 +307,9 @@ class _Reader:
         if note:
             unit_note = note.group(1)
             self.pos = note.end()
+            self._skip(_SPACE)
+        elif counting := _COUNTING_NOTE.match(self.text, self.pos):
+            self.pos = counting.end()
             self._skip(_SPACE)
         if self.pos < len(self.text) and self.text[self.pos] in _KEY_END:
             self.pos += 1
@@ -405,6 +434,7 @@ class _Reader:
             return False
         after = self.text[pos + len(key) :]
         after = _UNIT_NOTE.sub("", after.lstrip(" \t\u3000"), count=1).lstrip(" \t\u3000")
+        after = _COUNTING_NOTE.sub("", after, count=1).lstrip(" \t\u3000")
         return after[:1] in tuple(_KEY_END)
 
     def _key_prefix_with_value(self, pos: int) -> bool:
@@ -469,6 +499,7 @@ def _field_names(campaign: Campaign) -> dict[str, str]:
     for metric in campaign.metrics:
         for name in metric.names:
             names.setdefault(name, metric.id)
+            names.setdefault(name_key(name), metric.id)  # as the normalised text writes it
     return names
 
 

@@ -122,7 +122,13 @@ SCHEMA: tuple[Table, ...] = (
         keys=(
             Key("id", "a string", None, "short id, used by rules, targets and baselines"),
             Key("label", "a string", None, "the Chinese name units type in `/周报`"),
-            Key("aliases", "a list of strings", "[]", "other names accepted in posts and imports"),
+            Key(
+                "aliases",
+                "a list of strings",
+                "[]",
+                "other names accepted in posts, targets and imports (the notices' wordings);"
+                " any bracket style or full-width digits; unique across metrics",
+            ),
             Key(
                 "unit",
                 "万美元, 亿美元, 美元, 万元, 亿元, 元 or 个",
@@ -162,7 +168,13 @@ SCHEMA: tuple[Table, ...] = (
         meaning="The competing units (主体): counties, districts, zones.",
         keys=(
             Key("name", "a string", None, "the unit's full name"),
-            Key("aliases", "a list of strings", "[]", "short names accepted in chat and imports"),
+            Key(
+                "aliases",
+                "a list of strings",
+                "[]",
+                "other names accepted in chat and imports; the name itself is also read in any"
+                " bracket style and without its bracketed part; unique across units",
+            ),
             Key(
                 "targets",
                 "a table of numbers ≥ baseline, e.g. { fdi = 37000 }",

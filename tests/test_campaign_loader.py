@@ -141,6 +141,21 @@ def test_two_units_written_alike_are_refused(tmp_path: Path, alias: str) -> None
 
 
 @pytest.mark.parametrize(
+    "alias",
+    [
+        "ｆｄｉ",  # another metric's id in full-width letters
+        "实到外资 ",  # another metric's alias with a trailing space
+    ],
+)
+def test_two_metrics_written_alike_are_refused(tmp_path: Path, alias: str) -> None:
+    """A field name is looked up as a unit name is, so two metrics may not share one either."""
+    path = broken(tmp_path, 'aliases = ["高技术"', f'aliases = ["{alias}", "高技术"')
+    with pytest.raises(CampaignError, match="names both") as refused:
+        load_campaign(path)
+    assert "'fdi' and 'hightech'" in str(refused.value)
+
+
+@pytest.mark.parametrize(
     ("old", "new", "message"),
     [
         (  # a typo used to load silently, and the rule kept 0.8

@@ -206,6 +206,17 @@ def test_campaign_check_exits_0_on_a_valid_file_and_names_the_line_of_a_typo(
     assert "did you mean pro_rata_from?" in bad.stderr
 
 
+def test_campaign_check_refuses_two_units_written_alike(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    draft = tmp_path / "draft.toml"
+    text = (ROOT / "campaigns" / "fdi-2021.toml").read_text(encoding="utf-8")
+    draft.write_text(text.replace('["秀洲"]', '["秀洲", "嘉兴经济技术开发区"]'), encoding="utf-8")
+    bad = saima("campaign", "check", str(draft), env=env)
+    assert bad.returncode == 2
+    assert "'嘉兴经济技术开发区' names both" in bad.stderr
+
+
 def test_import_reports_exits_non_zero_on_a_bad_row_and_stores_all_rows_otherwise(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -120,6 +120,8 @@ WHO = [
     ("南", "head-nanhu"),  # the only unit beginning so
     ("经开区", "head-jingkai"),
     ("嘉兴经", "head-jingkai"),
+    ("嘉兴经济技术开发区(国际商务区)", "head-jingkai"),  # the name in ASCII brackets
+    ("浙江乍浦经济开发区〔嘉兴港区〕", "head-gangqu"),  # seed 001's spelling
     ("港区", "head-gangqu"),
     ("head-haining", "head-haining"),
     ("mayor", "mayor"),

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from campaign import Campaign, Role
+from campaign.model import name_key
 
 GUEST_WORDS = ("访客", "guest")
 ROLE_LABELS = {Role.HEAD: "单位负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}
@@ -57,16 +58,17 @@ def people(
 def find_person(wanted: str, campaign: Campaign, everyone: list[Person]) -> Person | list[Person]:
     """One person, or the candidates when `wanted` is ambiguous (several) or unknown (none).
 
-    Exact names win over prefixes: staffId, name, the role's label, and for a head its unit's
-    name and aliases.
+    Exact names win over prefixes: staffId, name, the role's label, and for a head its unit as
+    every command reads it (name in any bracket style or without its bracketed part, aliases).
     """
     text = wanted.strip()
     if text.lower() in GUEST_WORDS:
         return GUEST
     keyed = [(key.lower(), person) for person in everyone for key in keys(person, campaign)]
+    typed = {text.lower(), name_key(text).lower()}  # a unit's name in any bracket style
     for matches in (
-        [person for key, person in keyed if key == text.lower()],
-        [person for key, person in keyed if key.startswith(text.lower())],
+        [person for key, person in keyed if key in typed],
+        [person for key, person in keyed if key.startswith(tuple(typed))],
     ):
         unique = list(dict.fromkeys(matches))
         if len(unique) == 1:
@@ -82,7 +84,7 @@ def keys(person: Person, campaign: Campaign) -> list[str]:
         found.append(ROLE_LABELS[person.role])
     if person.role is Role.HEAD and person.unit:
         unit = campaign.find_unit(person.unit)
-        found += unit.names if unit else [person.unit]
+        found += [*unit.names, *unit.spellings] if unit else [person.unit]
     return found
 
 

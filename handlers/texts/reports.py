@@ -19,6 +19,7 @@ from campaign.post_form import (
     MissingNumber,
     PostedTwice,
     PostFormError,
+    RatioNotAmount,
     TextTooLong,
     TextTwice,
     UnknownField,
@@ -212,6 +213,12 @@ def computed_metric(metric: Metric) -> str:
     return f"“{metric.label}”由项目台账自动统计，无需报送；请用 /项目 登记和更新项目。"
 
 
+def ratio_not_amount(key: str, metric: Metric, example: str) -> str:
+    return (
+        f"“{key}”是比例，由报送的金额算出；请报送{metric.label}（{metric.unit}）。\n例：{example}"
+    )
+
+
 def posted_twice(metric: Metric, example: str, first: str = "", second: str = "") -> str:
     values = f"（“{clip(first)}”和“{clip(second)}”）" if first or second else ""
     return f"“{metric.label}”填写了两次{values}，请只保留一个。\n例：{example}"
@@ -327,6 +334,8 @@ def form_refused(error: PostFormError, campaign: Campaign, example: str) -> str:
             return text_too_long(key, limit, example)
         case ComputedMetric(metric):
             return computed_metric(metric)
+        case RatioNotAmount(key, metric):
+            return ratio_not_amount(key, metric, example)
         case PostedTwice(metric, first, second):
             return posted_twice(metric, example, first, second)
         case TextTwice(key, first, second):
