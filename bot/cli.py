@@ -97,6 +97,7 @@ def standings_json(standings: Standings, published: bool = False) -> dict[str, A
                 "points": None if row.points is None else number(row.points),
             }
             for row in standings.rows
+            if standings.mode is not Mode.NOT_STARTED  # nothing is scored before the window
         ],
     }
 

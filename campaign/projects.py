@@ -170,13 +170,15 @@ def find_snails(projects: Iterable[Project], today: date, rule: SnailRule) -> li
 def propose_red_flag(
     project: Project, window: Window, today: date, rule: RedFlagRule
 ) -> str | None:
-    """Why the rule proposes this project as 红旗项目 (started within the window), or None.
+    """Why the rule proposes this project as 红旗项目 (started within the targets' period), or None.
 
     Default criteria: started before the contract's start date, or signed, registered, funded and
     started within one calendar year (seed 002's example project).
     """
     started_on = project.reached_on(Stage.STARTED)
-    if started_on is None or started_on > today or not window.start <= started_on <= window.end:
+    if started_on is None or started_on > today:
+        return None
+    if not window.targets_start <= started_on <= window.end:
         return None
     if (
         rule.ahead_of_contract
@@ -296,7 +298,7 @@ def matches(query: ProjectQuery, project: Project, window: Window, today: date) 
     reached_on = project.reached_on(stage)
     if reached_on is None or reached_on > today:
         return False
-    if query.in_window and not window.start <= reached_on <= window.end:
+    if query.in_window and not window.targets_start <= reached_on <= window.end:
         return False
     if query.world500 is not None and project.is_world500 != query.world500:
         return False

@@ -21,7 +21,7 @@ from bulletins.compose import (
     period_bulletin,
     weekly_bulletin,
 )
-from campaign import Campaign, calendar
+from campaign import Campaign, Mode, calendar
 from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
 from campaign.pushes import PushKind, plan_pushes
@@ -209,6 +209,8 @@ async def show_gap(ctx: CommandContext) -> Reply:
     week = calendar.period_at(calendar.weeks(campaign.window, tz), ctx.now)
     scored_at = week.end if week is not None else ctx.now
     standings = await load_standings(campaign, ctx.repos, ctx.now, scored_at=scored_at)
+    if standings.mode is Mode.NOT_STARTED:
+        return chat_texts.gap_not_started(campaign, unit.name, ctx.now, tz)
     gap = compute_gap(campaign, standings, unit.name)
     if week is not None:
         basis = chat_texts.gap_basis_week(week.label(), week.end, tz)

@@ -19,7 +19,7 @@ from bot.chat.router import CommandTable
 from bot.clock import FixedClock
 from bot.messages import IncomingMessage
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
-from campaign import Campaign, Standings
+from campaign import Campaign, Mode, Standings
 from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
 from storage import Database, Repositories
@@ -195,15 +195,18 @@ async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(
     # 秀洲区: one 1.5亿美元 世界500强 project (15,000万美元 ≥ 10亿元 ≈ 14,084.5万美元)
     xiuzhou = final.row("秀洲区")
     assert xiuzhou.total == pytest.approx(Decimal(15) / 3 + Decimal(15) / 5 + Decimal(15) / 8)
-    # Units asked for no 100亿元 project (target 0) have done that task: its full 5 points.
+    # Units asked for no 100亿元 project (target 0) have no 完成率 for it: no points from it.
     zero_asked = {"海盐县", "桐乡市", "嘉兴经济技术开发区（国际商务区）", "嘉兴港区"}
-    assert all(final.row(name).total == 5 for name in zero_asked)
+    assert all(final.row(name).items["cny10b"] == 0 for name in zero_asked)
     assert [(r.rank, r.entity) for r in final.rows[:2]] == [(1, "南湖区"), (2, "秀洲区")]
-    assert {r.entity for r in final.rows if r.rank == 3} == zero_asked  # 并列第3
-    assert [(r.rank, r.total) for r in final.rows[6:]] == [(7, 0), (7, 0), (7, 0)]
+    assert [(r.rank, r.total) for r in final.rows[2:]] == [(3, 0)] * 7  # 并列第3
+    assert all(row.points is None for row in final.rows)  # seed 001 gives no 赋分
 
-    before_signing = await standings_2024(app, datetime.fromisoformat("2024-02-29T23:00:00+08:00"))
-    assert before_signing.row("南湖区").items["world500"] == 0
+    # The scheme is in force from 4月1日; the year's targets count the projects signed in March.
+    before = await standings_2024(app, datetime.fromisoformat("2024-03-31T23:00:00+08:00"))
+    assert before.mode is Mode.NOT_STARTED
+    opening = await standings_2024(app, datetime.fromisoformat("2024-04-01T00:00:00+08:00"))
+    assert opening.mode is Mode.INTERIM and opening.row("南湖区").figures.values["cny1b"] == 3
 
 
 async def test_groups_keep_the_default_campaign_until_an_admin_switches(app: App, say: Say) -> None:
