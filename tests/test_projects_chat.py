@@ -23,8 +23,8 @@ from campaign import Campaign, Mode, Standings
 from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
 from storage import Database, Repositories
+from storage.models import AuditEntry, ProjectEvent
 from storage.models import Project as ProjectRow
-from storage.models import ProjectEvent
 from storage.standings import load_standings
 from tests.conftest import ADMIN, Say
 
@@ -151,6 +151,65 @@ async def test_four_lists_and_project_list_show_counts_and_totals(app: App, say:
     assert "**南湖区** 在谈1 签约1 注册0 开工0" in city and "**秀洲区** 在谈0" in city
     listing = await text(say, "mayor", "/项目 列表 南湖 签约")
     assert "南湖区项目 · 签约（1个）" in listing and "#2 乙" in listing and "#1 甲" not in listing
+
+
+async def test_an_admin_transfers_a_project_and_it_counts_for_both_units(
+    app: App, say: Say
+) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=新能源电池 总投资=3.2亿美元 世界500强=是")
+    refused = await text(say, "head-nanhu", "/项目 流转 新能源电池 嘉善县")
+    assert refused.endswith(
+        "项目流转须经市投促中心协调，由管理员登记。本单位项目需要流转的，请联系管理员（市商务局）。"
+    )
+    assert "由管理员登记" in await text(say, "mayor", "/项目 流转 1 嘉善县")
+
+    notice = await text(say, ADMIN, "/项目 流转 新能源电池 至嘉善")
+    assert notice == "\n".join(
+        [
+            "### 🔁 项目流转 · #1 新能源电池",
+            "南湖区 → 嘉善县",
+            "首谈地：南湖区 · 承接地：嘉善县",
+            "按招大引强方案，落户后首谈地和承接地同等计分。",
+            "今后由嘉善县更新进展：/项目 签约 1 [日期]",
+        ]
+    )
+    assert "属于嘉善县" in await text(say, "head-nanhu", "/项目 签约 1")
+    assert "当前阶段：签约" in await text(say, "head-jiashan", "/项目 签约 新能源电池")
+    assert "只有在谈项目可以流转" in await text(say, ADMIN, "/项目 流转 1 平湖市")
+
+    history = await text(say, "mayor", "/项目 1")
+    assert "单位：嘉善县 · 阶段：签约\n首谈地：南湖区（流转，同等计分）" in history
+    assert "流转 南湖区 → 嘉善县（admin-1，" in history
+    listing = await text(say, "mayor", "/项目 列表 南湖区")
+    assert "#1 新能源电池 · 签约 · 总投资32,000万美元 · 流转：南湖区→嘉善县" in listing
+    async with app.database.sessionmaker() as session:
+        audit = (
+            await session.execute(
+                select(AuditEntry.staff_id, AuditEntry.unit, AuditEntry.old, AuditEntry.new).where(
+                    AuditEntry.action == "transfer"
+                )
+            )
+        ).all()
+    assert audit == [(ADMIN, "嘉善县", "南湖区", "嘉善县")]
+
+    june = await standings_2024(app, datetime.fromisoformat(JUNE))
+    for unit in ("南湖区", "嘉善县"):  # seed 001 二(一)3: 首谈地和承接地同等赋分
+        assert june.row(unit).figures.values["world500"] == 1
+        assert june.row(unit).items["world500"] == pytest.approx(Decimal(15) / 3 / june.elapsed)
+    assert june.row("平湖市").figures.values.get("world500", 0) == 0
+
+
+async def test_a_transfer_to_a_unit_with_a_project_of_that_name_is_refused(
+    app: App, say: Say
+) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=一期 总投资=2亿美元")
+    await text(say, "head-jiashan", "/项目 登记 名称=一期 总投资=1亿美元")
+    refused = await text(say, ADMIN, "/项目 流转 1 嘉善县")
+    assert refused.endswith("嘉善县已有同名项目“一期”（#2），不能流转。请核对是否为同一项目。")
+    assert "请写明项目和承接单位" in await text(say, ADMIN, "/项目 流转 1")
+    assert "未知单位“火星区”" in await text(say, ADMIN, "/项目 流转 1 火星区")
 
 
 async def standings_2024(app: App, as_of: datetime) -> Standings:
