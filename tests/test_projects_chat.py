@@ -400,6 +400,29 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
         assert await red_flag_proposals(campaign, repos.projects, as_of) == []
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2024-03-03T10:00:00+08:00",  # before the scheme is in force
+        "2024-04-03T10:00:00+08:00",  # its first week, not over yet
+        "2024-04-08T10:00:00+08:00",  # the first week's picks are out
+        "2025-01-05T10:00:00+08:00",  # after the window
+    ],
+)
+async def test_snail_names_the_snail_projects_at_any_moment(app: App, say: Say, at: str) -> None:
+    await use_2024(say)
+    registered = "/项目 登记 南湖区 名称=慢项目 总投资=2亿美元 合同开工=2023-08-01 日期=2023-06-01"
+    await text(say, ADMIN, registered, at="2024-03-01T10:00:00+08:00")
+    await text(say, ADMIN, "/项目 签约 1 2023-07-01", at="2024-03-01T10:00:00+08:00")
+    snails = await text(say, "mayor", "/蜗牛", at=at)
+    assert snails.startswith("### 🐌 蜗牛\n")
+    assert "1. 南湖区 · #1 慢项目：合同开工2023年8月1日，已逾期" in snails
+    before_first_week = datetime.fromisoformat(at) < datetime.fromisoformat(
+        "2024-04-08T00:00:00+08:00"
+    )
+    assert ("首个蜗牛（4月1日–4月7日）尚未结束" in snails) is before_first_week
+
+
 async def test_a_campaign_without_a_ledger_prints_no_project_sections(
     database: Database, campaign: Campaign
 ) -> None:
