@@ -37,6 +37,11 @@ def check_summary(campaign: Campaign, path: Path | str) -> str:
         f"{path}: 有效 · {campaign.id} · {campaign.name}",
         f"期间 {window.start} … {window.end}（{campaign.timezone}，{window.days}天）"
         f" · 区域 {campaign.region} · 基数称“{campaign.baseline_label}”",
+        *(
+            [f"目标期自 {window.targets_from} 起（序时进度、基数、台账统计）"]
+            if window.targets_from
+            else []
+        ),
         "",
         f"指标 {len(campaign.metrics)}：",
     ]

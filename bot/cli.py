@@ -12,7 +12,8 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -106,6 +107,7 @@ def standings_json(standings: Standings, published: bool = False) -> dict[str, A
                 "points": None if row.points is None else number(row.points),
             }
             for row in standings.rows
+            if standings.mode is not Mode.NOT_STARTED  # nothing is scored before the window
         ],
     }
 
@@ -172,6 +174,32 @@ async def run_say(
     return 0
 
 
+def sandbox_log_path(database_url: str) -> Path:
+    """The console sandbox's log: beside its database (data/sandbox.log by default)."""
+    database = sqlite_file(database_url)
+    return database.with_suffix(".log") if database is not None else Path("data/sandbox.log")
+
+
+@contextmanager
+def logging_to(path: Path) -> Iterator[None]:
+    """Point the log handlers that write to the terminal at `path` (appended) for the block;
+    their format and secret-masking filter stay as main() set them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers = [
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler)
+        and getattr(handler, "stream", None) in (sys.stderr, sys.stdout)
+    ]
+    with path.open("a", encoding="utf-8") as log_file:
+        previous = [handler.setStream(log_file) for handler in handlers]
+        try:
+            yield
+        finally:
+            for handler, stream in zip(handlers, previous, strict=True):
+                handler.setStream(stream)
+
+
 NO_CONSOLE_WARNING = (
     "未设置 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET，且没有终端：运行的是本地沙盒，不连接钉钉。"
     " | No DingTalk credentials (DINGTALK_CLIENT_ID/DINGTALK_CLIENT_SECRET) and no terminal: "
@@ -201,14 +229,18 @@ async def _run_bot(settings: Settings, transport: str, host: str, port: int) -> 
     if transport == "sandbox":
         from bot.sandbox.serve import has_console_input, serve_sandbox
 
-        app = App.build(settings, database_url=settings.sandbox_database_url)
         if not has_console_input(sys.stdin):
             logger.warning(NO_CONSOLE_WARNING)  # serve_sandbox then serves the web side only
-        elif not logging.getLogger().isEnabledFor(logging.DEBUG):
-            logging.getLogger().setLevel(logging.WARNING)  # keep the console chat readable
-
-        async with app:
-            return await serve_sandbox(app, host, port)
+            async with App.build(settings, database_url=settings.sandbox_database_url) as app:
+                return await serve_sandbox(app, host, port)
+        # The terminal is the group chat: log records go to a file, never between its messages.
+        path = sandbox_log_path(settings.sandbox_database_url)
+        with logging_to(path):
+            if not logging.getLogger().isEnabledFor(logging.DEBUG):
+                logging.getLogger().setLevel(logging.WARNING)  # -v: everything, else what matters
+            print(f"日志：{path}", flush=True)
+            async with App.build(settings, database_url=settings.sandbox_database_url) as app:
+                return await serve_sandbox(app, host, port)
     if not settings.has_app_credentials:
         print(
             "需要设置 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET / set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET",

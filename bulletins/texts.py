@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from campaign import Campaign, Mode, Standings, format_amount
-from campaign.formatting import day, items_line, num, pct
+from campaign import Campaign, Mode, Standing, Standings, format_amount
+from campaign.formatting import NOT_SCORED, day, has_unscored_items, items_line, moment, num, pct
 from campaign.projects import Project, SnailProject
+from campaign.ranking import is_scored
 from campaign.sections import SnailRule
 from campaign.selection import Gap, Pick, WeeklyComparison
 from storage.bulletins import Disclosure
@@ -24,6 +25,32 @@ RED, SNAIL = "🚩", "🐌"
 FINAL_RESULT = "最终结果"
 PROVISIONAL_RESULT = "初步结果（待发布）"  # the final result before an admin's /发布
 RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
+
+
+def not_scored_note(campaign: Campaign) -> list[str]:
+    """The footnote a ranking needs when some unit has no target for some item (shown as —)."""
+    if not has_unscored_items(campaign):
+        return []
+    return ["", f"注：{NOT_SCORED}为无目标任务，该项不计分。"]
+
+
+def scores_line(campaign: Campaign, row: Standing) -> str:
+    """'得分：外资 20.0/40 · … · 100亿 —（无目标任务）': each item against its full points."""
+    unit = campaign.unit(row.entity)
+    return "得分：" + " · ".join(
+        f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
+        if is_scored(rule, unit)
+        else f"{rule.short} {NOT_SCORED}（无目标任务）"
+        for rule in campaign.rules
+    )
+
+
+def not_started_lines(campaign: Campaign, as_of: datetime, tz: ZoneInfo) -> list[str]:
+    """What every view of the scores says before the window opens: nothing is scored yet."""
+    return [
+        f"截至{moment(as_of, tz)} · 未开始",
+        f"本赛事自{day(campaign.window.start)}起计分排名。",
+    ]
 
 
 def posted_examples(campaign: Campaign) -> list[str]:
@@ -122,10 +149,18 @@ def weekly_text(
         picks_line(RED, "本周红旗", comparison.red_flags),
         picks_line(SNAIL, "本周蜗牛", comparison.snails),
         "",
-        "注：↑↓为较上周名次变化；序时进度为活动时间已过比例；"
+        f"注：↑↓为较上周名次变化；{elapsed_note(campaign)}；"
         "序时目标 = 基数 + 冲刺任务 × 序时进度，括号内为完成率较序时目标的百分点。",
     ]
     return "\n".join(lines)
+
+
+def elapsed_note(campaign: Campaign) -> str:
+    """What 序时进度 measures: the campaign's time, or the targets' period when it starts earlier."""
+    since = campaign.window.targets_from
+    if since is None or since == campaign.window.start:
+        return "序时进度为活动时间已过比例"
+    return f"序时进度为{since.month}月{since.day}日起已过时间比例"
 
 
 def scoring_rows(campaign: Campaign, standings: Standings) -> list[str]:
@@ -171,6 +206,7 @@ def period_text(
         scoring_key(campaign),
         "",
         *scoring_rows(campaign, standings),
+        *not_scored_note(campaign),
         "",
         *picks_list(RED, "红旗单位", red),
         *picks_list(SNAIL, "蜗牛单位", snails),
@@ -253,11 +289,7 @@ def gap_text(campaign: Campaign, gap: Gap, standings: Standings, tz: ZoneInfo, b
     lines = [
         f"### {gap.unit} · 差距",
         f"第{gap.rank}名 · {num(gap.total)}分 · {basis}",
-        "得分："
-        + " · ".join(
-            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
-            for rule in campaign.rules
-        ),
+        scores_line(campaign, row),
         "",
     ]
     if not gap.above:

@@ -30,14 +30,25 @@ def window_bounds(window: Window, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return local_midnight(window.start, tz), local_midnight(window.end + timedelta(days=1), tz)
 
 
+def targets_bounds(window: Window, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The period the targets cover, half-open: [targets_start 00:00, day after end 00:00)."""
+    return local_midnight(window.targets_start, tz), window_bounds(window, tz)[1]
+
+
 def elapsed_share(window: Window, tz: ZoneInfo, as_of: datetime) -> Decimal:
-    """Share of the window elapsed at `as_of`, from 0 to 1 (序时进度 of time)."""
-    start, end = window_bounds(window, tz)
+    """Share of the targets' period elapsed at `as_of`, from 0 to 1 (序时进度 of time): the window's
+    unless the targets cover more (a year's targets, a scheme in force from April)."""
+    start, end = targets_bounds(window, tz)
     if as_of <= start:
         return Decimal(0)
     if as_of >= end:
         return Decimal(1)
     return Decimal((as_of - start).total_seconds()) / Decimal((end - start).total_seconds())
+
+
+def has_started(window: Window, tz: ZoneInfo, as_of: datetime) -> bool:
+    """Scored from the window's first instant on; before it nothing is (未开始)."""
+    return as_of >= window_bounds(window, tz)[0]
 
 
 def is_final(window: Window, tz: ZoneInfo, as_of: datetime) -> bool:

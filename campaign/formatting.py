@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from campaign.model import Campaign
-from campaign.ranking import Standing
+from campaign.model import Campaign, Rule
+from campaign.ranking import Standing, is_scored
 
 
 def num(value: Decimal, places: int = 2) -> str:
@@ -28,8 +28,23 @@ def moment(at: datetime, tz: ZoneInfo) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+NOT_SCORED = "—"  # an item the unit has no target for (ranking.is_scored)
+
+
+def item_score(campaign: Campaign, row: Standing, rule: Rule) -> str:
+    """One item's points as '12.5', or — when the unit has no target for it."""
+    if not is_scored(rule, campaign.unit(row.entity)):
+        return NOT_SCORED
+    return num(row.items[rule.id], 1)
+
+
 def items_line(campaign: Campaign, row: Standing) -> str:
-    return " ".join(f"{rule.short}{num(row.items[rule.id], 1)}" for rule in campaign.rules)
+    return " ".join(f"{rule.short}{item_score(campaign, row, rule)}" for rule in campaign.rules)
+
+
+def has_unscored_items(campaign: Campaign) -> bool:
+    """Whether some unit has no target for some item (a ranking then explains NOT_SCORED)."""
+    return any(not is_scored(rule, unit) for unit in campaign.units for rule in campaign.rules)
 
 
 def day(on: date) -> str:

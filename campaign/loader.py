@@ -128,9 +128,12 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     except (ZoneInfoNotFoundError, ValueError):
         raise head.fail("timezone", "an IANA time zone such as Asia/Shanghai") from None
     close = head.date("close") if "close" in head.table else None
-    window = Window(head.date("start"), head.date("end"), close)
+    targets_from = head.date("targets_from") if "targets_from" in head.table else None
+    window = Window(head.date("start"), head.date("end"), close, targets_from)
     if window.end < window.start:
         raise head.fail("end", "a date on or after campaign.start")
+    if targets_from is not None and targets_from > window.start:
+        raise head.fail("targets_from", "a date on or before campaign.start")
     if close is not None and close <= window.end:
         raise head.fail("close", "a date after campaign.end")
     groups = head.table.get("groups", [])

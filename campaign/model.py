@@ -26,7 +26,7 @@ class ProjectQuery:
 
     measure: str = "count"  # count | total (总投资) | funded (到资)
     stage: str = "签约"  # projects that reached this stage …
-    in_window: bool = True  # … within the campaign window
+    in_window: bool = True  # … within the targets' period (Window.targets_start … end)
     world500: bool | None = None  # None: either
     foreign: bool | None = None
     min_total: Decimal | None = None  # 总投资 at least this, in the projects unit
@@ -120,15 +120,23 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    start: date
+    start: date  # the first day anything is posted, scored or pushed
     end: date  # inclusive: the last day of the campaign
     # Inclusive: the last day closing figures (the window's last) may be posted; the final
     # result is computed from the figures at its end. None: the window's last day.
     close: date | None = None
+    # The first day of the period the targets cover, when it begins before `start` (a year's
+    # targets under a scheme in force from April): baselines are the figures on this day, 序时进度
+    # runs from it and the ledger counts from it. None: `start`.
+    targets_from: date | None = None
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def targets_start(self) -> date:
+        return self.targets_from or self.start
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ A refusal raises a LedgerRefusal subclass carrying what its reply names.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -177,6 +177,11 @@ class ReasonMissing(LedgerRefusal):
     pass
 
 
+@dataclass
+class TransferArgsMissing(LedgerRefusal):
+    """A transfer names the project and the receiving unit (承接单位)."""
+
+
 # ---- dates, amounts, yes/no ----
 
 
@@ -327,6 +332,30 @@ def with_funds(project: Project, amount: Decimal, on: date) -> Project:
         raise FundsDecreased(amount, project.funded)
     first_funded_on = project.first_funded_on or (on if amount > 0 else None)
     return replace(project, funded=amount, first_funded_on=first_funded_on)
+
+
+# ---- 流转 ----
+
+TO = "至"
+
+
+def transfer_entry(args: str, is_unit: Callable[[str], bool]) -> tuple[str, str]:
+    """'新能源电池 嘉善县', '#12 至嘉善县', '#12 至 嘉善县' or '新能源电池至嘉善县' -> (project
+    reference, receiving unit as typed); `is_unit` tells a unit's name from the rest."""
+    words = args.split()
+    if len(words) >= 2:
+        reference, unit = words[:-1], words[-1]
+        if unit.startswith(TO) and len(unit) > 1 and not is_unit(unit):
+            unit = unit[len(TO) :]
+        elif reference[-1] == TO:
+            reference = reference[:-1]
+        if reference and unit != TO:
+            return " ".join(reference), unit
+    elif words and TO in words[0]:  # written without a space: the name ends at the last 至 + unit
+        head, _, unit = words[0].rpartition(TO)
+        if head and is_unit(unit):
+            return head, unit
+    raise TransferArgsMissing()
 
 
 # ---- which project a reference names ----

@@ -76,6 +76,16 @@ class Project:
     )  # stages after 在谈 -> date reached
     funded: Decimal = ZERO  # cumulative arrived funds (到资), in the projects unit
     first_funded_on: date | None = None
+    # 首谈地 of a project transferred (流转) to `unit`, the 承接地; None: never transferred away.
+    first_talk_unit: str | None = None
+
+    @property
+    def credited_units(self) -> tuple[str, ...]:
+        """Who it counts for: seed 001 二(一)3 "流转至其他主体洽谈并落户的项目，在考核上予以首谈地
+        和承接地同等赋分", so a transferred project counts fully for both."""
+        if self.first_talk_unit is None or self.first_talk_unit == self.unit:
+            return (self.unit,)
+        return (self.first_talk_unit, self.unit)
 
     @property
     def stage(self) -> Stage:
@@ -108,6 +118,25 @@ def advance(project: Project, to: Stage, on: date, today: date) -> Project:
     if previous is not None and on < previous:
         raise StageError(f"{to}日期 {on.isoformat()} 早于{current}日期 {previous.isoformat()}。")
     return replace(project, stage_dates={**project.stage_dates, to: on})
+
+
+class TransferError(ValueError):
+    """A transfer (流转) the ledger refuses; the text (Chinese) says why."""
+
+
+def transfer(project: Project, to_unit: str) -> Project:
+    """The project moved to `to_unit`, the 承接地, keeping its 首谈地 (the unit that reported it
+    first, seed 001 二(一)3). Only a project still 在谈 moves: a transfer hands over the talks."""
+    if to_unit == project.unit:
+        raise TransferError(f"项目#{project.id}已在{to_unit}，无需流转。")
+    if project.stage is not Stage.TALKING:
+        on = project.reached_on(project.stage)
+        when = f"（{_md(on)}）" if on else ""
+        raise TransferError(
+            f"项目#{project.id}已{project.stage.value}{when}，只有在谈项目可以流转。"
+        )
+    first = project.first_talk_unit or project.unit
+    return replace(project, unit=to_unit, first_talk_unit=None if first == to_unit else first)
 
 
 def add_months(day: date, months: int) -> date:
@@ -170,13 +199,15 @@ def find_snails(projects: Iterable[Project], today: date, rule: SnailRule) -> li
 def propose_red_flag(
     project: Project, window: Window, today: date, rule: RedFlagRule
 ) -> str | None:
-    """Why the rule proposes this project as 红旗项目 (started within the window), or None.
+    """Why the rule proposes this project as 红旗项目 (started within the targets' period), or None.
 
     Default criteria: started before the contract's start date, or signed, registered, funded and
     started within one calendar year (seed 002's example project).
     """
     started_on = project.reached_on(Stage.STARTED)
-    if started_on is None or started_on > today or not window.start <= started_on <= window.end:
+    if started_on is None or started_on > today:
+        return None
+    if not window.targets_start <= started_on <= window.end:
         return None
     if (
         rule.ahead_of_contract
@@ -296,7 +327,7 @@ def matches(query: ProjectQuery, project: Project, window: Window, today: date) 
     reached_on = project.reached_on(stage)
     if reached_on is None or reached_on > today:
         return False
-    if query.in_window and not window.start <= reached_on <= window.end:
+    if query.in_window and not window.targets_start <= reached_on <= window.end:
         return False
     if query.world500 is not None and project.is_world500 != query.world500:
         return False
@@ -329,8 +360,9 @@ def project_values(
     """unit -> metric id -> value, for every computed metric and every unit (0 when none match)."""
     by_unit: dict[str, list[Project]] = {unit: [] for unit in units}
     for project in projects:
-        if project.unit in by_unit:
-            by_unit[project.unit].append(project)
+        for unit in project.credited_units:
+            if unit in by_unit:
+                by_unit[unit].append(project)
     queries = list(metrics)
     return {
         unit: {metric_id: measure_projects(q, own, window, today) for metric_id, q in queries}

@@ -18,6 +18,7 @@ CENT = Decimal("0.01")
 class Mode(StrEnum):
     FINAL = "final"  # on or after the window's end: absolute targets, ranking points
     INTERIM = "interim"  # inside the window: targets prorated to 序时进度
+    NOT_STARTED = "not_started"  # before the window: nothing is scored yet (views say 未开始)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class Standing:
     measures: Mapping[
         str, Decimal
     ]  # rule id -> what the rule measured (rate, excess, share, ratio)
-    points: Decimal | None  # ranking points, final mode only
+    points: Decimal | None  # ranking points: final mode, and only when the campaign awards them
     figures: Figures
 
 
@@ -61,6 +62,12 @@ def baseline_figures(unit: Unit) -> Figures:
     return Figures(values=dict(unit.baselines), reported=False)
 
 
+def is_scored(rule: Rule, unit: Unit) -> bool:
+    """Whether `rule` can score `unit`: a completion rate needs a task to complete, so a zero target
+    scores nothing (seed 001 三(一) judges 目标任务完成率; README, "The 2024 scheme as written")."""
+    return not isinstance(rule, CompletionRule) or unit.targets.get(rule.metric, Decimal(0)) > 0
+
+
 def target_at(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
     """The target due by now: baseline + sprint task × elapsed share (序时进度); the full target at 1."""
     target = unit.targets[metric]
@@ -78,8 +85,12 @@ def _rule_measures(
     match rule:
         case CompletionRule(metric=metric, full_at=full_at):
             for unit in units:
+                target = unit.targets[metric]
+                if target <= 0:  # no task: no rate, no points (is_scored)
+                    measures[unit.name] = zero
+                    continue
                 baseline = unit.baselines.get(metric, zero)
-                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
+                due = baseline + (target - baseline) * elapsed  # target_at
                 value = figures[unit.name].values.get(metric, zero)
                 measures[unit.name] = full_at if due <= 0 else ratio(value, due)
         case ExcessRule(metric=metric):
@@ -131,6 +142,7 @@ def compute_standings(
             items[name][rule.id] = score
 
     totals = {name: sum(scores.values(), Decimal(0)) for name, scores in items.items()}
+    awards_points = mode is Mode.FINAL and bool(campaign.ranking_points)
     cents = {name: _cents(total) for name, total in totals.items()}
     order = sorted(campaign.units, key=lambda u: -cents[u.name])  # stable: file order on ties
     ranks = competition_ranks([cents[u.name] for u in order])  # the same ranks: cents are exact
@@ -141,7 +153,7 @@ def compute_standings(
             total=totals[unit.name],
             items=items[unit.name],
             measures=measures[unit.name],
-            points=_ranking_points(campaign, rank) if mode is Mode.FINAL else None,
+            points=_ranking_points(campaign, rank) if awards_points else None,
             figures=by_unit[unit.name],
         )
         for unit, rank in zip(order, ranks, strict=True)
@@ -151,10 +163,16 @@ def compute_standings(
 
 
 def scoring(campaign: Campaign, as_of: datetime) -> tuple[Mode, Decimal]:
-    """What of `as_of` the scores depend on: the mode and the elapsed share of the window."""
+    """What of `as_of` the scores depend on: the mode and the elapsed share (序时进度)."""
     tz = calendar.zone(campaign)
-    mode = Mode.FINAL if calendar.is_final(campaign.window, tz, as_of) else Mode.INTERIM
-    return mode, calendar.elapsed_share(campaign.window, tz, as_of)
+    window = campaign.window
+    if calendar.is_final(window, tz, as_of):
+        mode = Mode.FINAL
+    elif calendar.has_started(window, tz, as_of):
+        mode = Mode.INTERIM
+    else:
+        mode = Mode.NOT_STARTED
+    return mode, calendar.elapsed_share(window, tz, as_of)
 
 
 def redated(standings: Standings, campaign: Campaign, as_of: datetime) -> Standings | None:

@@ -77,6 +77,15 @@ SCHEMA: tuple[Table, ...] = (
             Key("start", "a date, e.g. 2021-08-01", None, "first day of the window"),
             Key("end", "a date on or after `start`", None, "last day of the window (inclusive)"),
             Key(
+                "targets_from",
+                "a date on or before `start`",
+                "(`start`)",
+                "first day of the period the targets cover, when earlier than `start` (a year's "
+                "targets, a scheme in force from April): baselines are the figures on this day, "
+                "序时进度 runs from it and ledger metrics count from it; nothing is posted, scored "
+                "or pushed before `start`",
+            ),
+            Key(
                 "close",
                 "a date after `end`",
                 "(none: the result is final at `end`)",
@@ -151,7 +160,12 @@ SCHEMA: tuple[Table, ...] = (
                     Key(
                         "stage", "a stage: 在谈 签约 注册 开工 竣工 投产", '"签约"', "stage reached"
                     ),
-                    Key("in_window", "true or false", "true", "reached inside the window only"),
+                    Key(
+                        "in_window",
+                        "true or false",
+                        "true",
+                        "reached inside the targets' period only (`targets_from` … `end`)",
+                    ),
                     Key(
                         "world500", "true or false", "(either)", "世界500强 projects only, or none"
                     ),

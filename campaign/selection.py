@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from campaign.model import Campaign, CompletionRule, ExcessRule, RatioRule, ShareRule
-from campaign.ranking import Standings, compute_standings, target_at
+from campaign.model import Campaign, CompletionRule, ExcessRule, RatioRule, Rule, ShareRule
+from campaign.ranking import Standings, compute_standings, is_scored, target_at
 from campaign.sections import SelectionConfig
 
 ZERO = Decimal(0)
@@ -290,6 +290,8 @@ def compute_gap(
     figures = {r.entity: r.figures for r in standings.rows if r.figures.reported}
     base = standings.row(unit).figures
     bound = _search_bound(campaign, unit)
+    own = campaign.unit(unit)
+    scoring_metrics = {m for rule in campaign.rules if is_scored(rule, own) for m in _reads(rule)}
 
     def probe(lever: Lever, amount: Decimal) -> Standings:
         values = dict(base.values)
@@ -304,6 +306,8 @@ def compute_gap(
 
     answers = []
     for lever in levers(campaign):
+        if lever.metric not in scoring_metrics:  # e.g. a count the unit has no target for
+            continue
         low, high = 0, 1  # in steps: `low` never passes, `high` is probed
         result = probe(lever, step)
         while not passes(result):
@@ -325,6 +329,13 @@ def compute_gap(
     return Gap(
         unit, row.rank, row.total, above, above_rank, standings.row(above[0]).total, tuple(answers)
     )
+
+
+def _reads(rule: Rule) -> tuple[str, ...]:
+    """The metrics a rule's measure depends on."""
+    if isinstance(rule, ShareRule):
+        return (rule.numerator, rule.denominator)
+    return (rule.metric,)
 
 
 def _search_bound(campaign: Campaign, unit: str) -> Decimal:

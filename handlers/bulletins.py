@@ -21,7 +21,7 @@ from bulletins.compose import (
     period_bulletin,
     weekly_bulletin,
 )
-from campaign import Campaign, calendar
+from campaign import Campaign, Mode, calendar
 from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
 from campaign.pushes import PushKind, plan_pushes
@@ -128,6 +128,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     week: calendar.Period | None = None
     month: calendar.Period | None = None
     final = False
+    not_out = ""  # before the first week ends: when the units' picks come
     words = ctx.args.strip()
     if words:
         if words == "上月" or MONTH.match(words.replace(" ", "")):
@@ -136,13 +137,12 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         else:
             week = read_or_refuse(read_week, ctx)
             ended_or_refuse(ctx, week, f"第{int(week.key[-2:])}周（{week.label()}）")
+    elif (week := last_full_week(campaign, ctx.now)) is None:
+        first = calendar.weeks(campaign.window, tz)[0]
+        out = first_out_at(campaign, PushKind.WEEKLY, first)
+        heading = chat_texts.picks_heading(red)
+        not_out = chat_texts.first_not_out(heading, first.label(), out, tz)
     else:
-        week = last_full_week(campaign, ctx.now)
-        if week is None:
-            first = calendar.weeks(campaign.window, tz)[0]
-            out = first_out_at(campaign, PushKind.WEEKLY, first)
-            heading = chat_texts.picks_heading(red)
-            raise UserFacingError(chat_texts.first_not_out(heading, first.label(), out, tz))
         month = last_full_month(campaign, ctx.now)
         final = after_window(ctx) and campaign.schedule.final_days_after_end is not None
     if week is not None:
@@ -172,7 +172,12 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     )
     extra_sections = RED_FLAG_SECTIONS if red else SNAIL_SECTIONS
     scope = Scope(campaign, ctx.repos, ctx.now, month.key if month else None)
+    # The ledger's projects are named at any moment, the units' picks only for ended periods.
     extra = [line for section in extra_sections for line in await section(scope)]
+    if not_out:
+        if not extra:
+            raise UserFacingError(not_out)
+        text += "\n" + not_out
     if extra:
         text += "\n\n" + "\n".join(extra)
     return chat_texts.picks_reply(red, text)
@@ -206,6 +211,8 @@ async def show_gap(ctx: CommandContext) -> Reply:
     unit = resolve_unit(ctx, ctx.args, chat_texts.GAP_EXAMPLE)
     # The standings /排名 shows at this moment: one total per unit per moment (issue #22).
     standings = await standings_at(campaign, ctx.repos, ctx.now)
+    if standings.mode is Mode.NOT_STARTED:
+        return chat_texts.gap_not_started(campaign, unit.name, ctx.now, tz)
     gap = compute_gap(campaign, standings, unit.name)
     basis = chat_texts.gap_basis(standings.as_of, tz, await phase_text(ctx, standings, live=True))
     return chat_texts.gap_reply(campaign, gap, standings, tz, basis)

@@ -22,18 +22,21 @@ from campaign.project_entry import (
     read_money,
     reference_and_date,
     register_fields,
+    transfer_entry,
     with_funds,
 )
 from campaign.projects import (
     Project,
     Stage,
     StageError,
+    TransferError,
     advance,
     find_stage,
     first_talk_conflict,
     first_talk_hold,
     four_lists,
     propose_red_flags,
+    transfer,
 )
 from handlers.texts import projects as texts
 from handlers.texts import unknown_unit
@@ -279,11 +282,51 @@ async def list_projects(ctx: CommandContext) -> Reply:
     if unit is None and ctx.actor.role is Role.HEAD and ctx.actor.unit:
         unit = ctx.campaign.unit(ctx.actor.unit)
     repo = ctx.repos.projects
-    projects = await repo.all(unit.name if unit else None)
+    projects = await (repo.credited_to(unit.name) if unit else repo.all())
     if stage is not None:
         projects = [p for p in projects if p.stage is stage]
     title = texts.project_list_title(unit.name if unit else None, stage)
     return texts.project_list(title, projects, ctx.campaign.projects.unit)
+
+
+@router.command(
+    "流转",
+    "transfer",
+    parent="项目",
+    help="项目流转至其他单位（首谈地和承接地同等计分）",
+    usage="/项目 流转 <项目名称或编号> <承接单位>",
+    admin_only=True,
+    refusal=texts.TRANSFER_REFUSAL,
+)
+async def transfer_project(ctx: CommandContext) -> Reply:
+    """Seed 001 二(一)3: a project the 市投促中心 moves to another unit for talks counts fully for
+    its 首谈地 and its 承接地; an admin (the commerce bureau) records it, heads cannot."""
+    campaign = ctx.campaign
+    try:
+        reference, named = transfer_entry(
+            ctx.args, lambda word: campaign.find_unit(word) is not None
+        )
+    except LedgerRefusal as refusal:
+        raise refused(ctx, refusal, texts.TRANSFER_EXAMPLE) from None
+    receiver = _find_unit(campaign, named, texts.TRANSFER_EXAMPLE)
+    project = await find_project(ctx, reference, texts.TRANSFER_EXAMPLE)
+    try:
+        moved = transfer(project, receiver.name)
+    except TransferError as error:
+        raise UserFacingError(str(error)) from None
+    repo = ctx.repos.projects
+    if same_name := await repo.named(moved.name, moved.unit):
+        raise UserFacingError(texts.transfer_name_taken(moved.unit, moved.name, same_name[0].id))
+    await repo.save(moved)
+    detail = texts.transfer_detail(project.unit, moved.unit)
+    today = ledger_day(campaign, ctx.now)
+    await repo.add_event(
+        moved.id, "流转", today, ctx.now, ctx.actor.staff_id, ctx.message.msg_id, detail
+    )
+    await ctx.record(
+        "project", "transfer", f"#{moved.id}", unit=moved.unit, old=project.unit, new=moved.unit
+    )
+    return texts.transferred(moved, project.unit)
 
 
 async def show_project(ctx: CommandContext, word: str) -> Reply:

@@ -116,10 +116,20 @@ async def find_jumps(
     else:
         since = weeks[0]
     weeks_since = [w.key for w in weeks].index(week.key) - [w.key for w in weeks].index(since.key)
+    # The targets' period may begin before the window (targets_from): its weeks count in the pace,
+    # and a unit's first post covers them, since the baseline dates from the period's start.
+    window = campaign.window
+    weeks_before = (window.start - window.targets_start).days // 7
     if before_week is None:
-        weeks_since += 1  # the first post covers its own week too
+        weeks_since += 1 + weeks_before  # the first post covers its own week too
     return implausible_jumps(
-        campaign, unit, posted, previous_values, last_increment, weeks_since, len(weeks)
+        campaign,
+        unit,
+        posted,
+        previous_values,
+        last_increment,
+        weeks_since,
+        len(weeks) + weeks_before,
     )
 
 

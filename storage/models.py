@@ -185,6 +185,8 @@ class Project(Base):
     producing_on: Mapped[date | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column()
     created_by: Mapped[str] = mapped_column(String(128))
+    # 首谈地 of a project transferred (流转) to `unit`: it counts for both (seed 001 二(一)3).
+    first_talk_unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "unit", "name", name="uq_projects_unit_name"),
@@ -199,7 +201,7 @@ class ProjectEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # 登记 | a stage | 到资 | 红旗
+    kind: Mapped[str] = mapped_column(String(16))  # 登记 | a stage | 到资 | 红旗 | 流转
     on: Mapped[date] = mapped_column()  # the date the user gave (or the message's date)
     at: Mapped[datetime] = mapped_column()  # the message time
     staff_id: Mapped[str] = mapped_column(String(128))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaign import Campaign, calendar
@@ -46,6 +46,7 @@ def to_project(row: ProjectRow) -> Project:
         stage_dates={stage: on for stage, on in dates.items() if on is not None},
         funded=Decimal(row.funded),
         first_funded_on=row.first_funded_on,
+        first_talk_unit=row.first_talk_unit,
     )
 
 
@@ -106,10 +107,11 @@ class ProjectRepository:
         return to_project(row)
 
     async def save(self, project: Project) -> None:
-        """Write a project's state (stage dates, funds) back to its row."""
+        """Write a project's state (its unit after a transfer, stage dates, funds) back to its row."""
         row = await self.session.get(ProjectRow, project.id)
         if row is None or row.campaign_id != self.campaign_id:
             raise KeyError(project.id)
+        row.unit, row.first_talk_unit = project.unit, project.first_talk_unit
         for stage, column in STAGE_COLUMNS.items():
             setattr(row, column, project.stage_dates.get(stage))
         row.stage = project.stage.value
@@ -163,6 +165,16 @@ class ProjectRepository:
             to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))
         ]
 
+    async def credited_to(self, unit: str) -> list[Project]:
+        """The unit's own projects and those it transferred away as 首谈地 (counted for it too)."""
+        query = select(ProjectRow).where(
+            ProjectRow.campaign_id == self.campaign_id,
+            or_(ProjectRow.unit == unit, ProjectRow.first_talk_unit == unit),
+        )
+        return [
+            to_project(row) for row in await self.session.scalars(query.order_by(ProjectRow.id))
+        ]
+
     async def computed_values(
         self, campaign: Campaign, as_of: datetime
     ) -> dict[str, dict[str, Decimal]]:
@@ -172,7 +184,7 @@ class ProjectRepository:
             return {}
         day = ledger_day(campaign, as_of)
         projects = await self.all()
-        units = {p.unit for p in projects if p.registered_on <= day}
+        units = {u for p in projects if p.registered_on <= day for u in p.credited_units}
         return project_values(queries, projects, sorted(units), campaign.window, day)
 
     async def with_company(self, company: str) -> list[Project]:

@@ -1,6 +1,7 @@
 """The shipped campaign matches the seed's table; a broken file says where and what was expected."""
 
 import csv
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,6 +83,12 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "IANA time zone",
         ),
         ("end = 2021-11-30", 'end = "soon"', "campaign.end", "a date"),
+        (
+            "end = 2021-11-30",
+            "end = 2021-11-30\ntargets_from = 2021-08-02",
+            "campaign.targets_from",
+            "on or before campaign.start",
+        ),
         ('kind = "excess"', 'kind = "bonus"', "rules[1].kind", "one of completion"),
         ("points = 60", 'points = "sixty"', "rules[0].points", "a number"),
         ('unit = "万美元"', 'unit = "斤"', "metrics[0].unit", "one of 万美元"),
@@ -248,3 +255,11 @@ def test_region_is_a_campaign_key_and_projects_are_used_only_when_declared(
     assert (county.region, county.baseline_label) == ("全县", "基数")
     zhaoda = load_campaign(SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml")
     assert zhaoda.projects.enabled and zhaoda.ranking_points == ()
+
+
+def test_the_2024_scheme_runs_from_its_entry_into_force_with_the_years_targets() -> None:
+    # Seed 001: "本方案自2024年4月1日起施行"; its targets are the year 2024's.
+    zhaoda = load_campaign(SHIPPED_CAMPAIGN.parent / "zhaoda-2024.toml")
+    assert (zhaoda.window.start, zhaoda.window.end) == (date(2024, 4, 1), date(2024, 12, 31))
+    assert zhaoda.window.targets_start == date(2024, 1, 1)
+    assert zhaoda.ranking_points == ()

@@ -227,9 +227,41 @@ def test_final_mode_starts_after_the_windows_last_day(moment: datetime, mode: Mo
     assert compute_standings(c, {}, moment).mode is mode
 
 
-def test_a_zero_target_is_a_completed_task() -> None:
+def test_a_zero_target_scores_nothing_for_that_item() -> None:
+    # Seed 001 三(一) judges 目标任务完成率: with no task there is no rate, and no free points.
     c = small_campaign([{"name": "甲"}])
     asked_nothing = Unit(name="乙", targets={"fdi": D(0)}, constants={"total": D(100)})
     c = replace(c, units=(*c.units, asked_nothing))
     s = compute_standings(c, {"乙": figures(0)}, FINAL)
-    assert s.row("乙").items["completion"] == D(60)  # nothing was asked of 乙
+    assert s.row("乙").items["completion"] == 0
+    s = compute_standings(c, {"乙": figures(50)}, FINAL)  # something done, still nothing asked
+    assert s.row("乙").items["completion"] == 0
+
+
+@pytest.mark.parametrize(
+    ("moment", "mode"),
+    [
+        (at("2021-07-31", 23), Mode.NOT_STARTED),
+        (at("2021-08-01"), Mode.INTERIM),  # the window's first instant
+    ],
+)
+def test_nothing_is_scored_before_the_window_opens(moment: datetime, mode: Mode) -> None:
+    c = small_campaign([{"name": "甲"}])
+    assert compute_standings(c, {}, moment).mode is mode
+
+
+def test_a_year_of_targets_runs_its_elapsed_share_from_targets_from() -> None:
+    # Window 08-06 … 08-10, targets from 08-01: on 08-06 00:00 half of the 10 days have passed.
+    c = small_campaign([{"name": "甲"}], start="2021-08-06")
+    c = replace(c, window=replace(c.window, targets_from=date(2021, 8, 1)))
+    assert compute_standings(c, {}, at("2021-08-05", 23)).mode is Mode.NOT_STARTED
+    s = compute_standings(c, {"甲": figures(45)}, at("2021-08-06"))
+    assert s.mode is Mode.INTERIM and s.elapsed == D("0.5")
+    assert s.row("甲").items["completion"] == D(54)  # 45 of the due 50: 90% → 60 × 0.9
+
+
+def test_without_a_ranking_points_table_the_final_ranking_awards_none() -> None:
+    c = replace(small_campaign([{"name": "甲"}, {"name": "乙"}]), ranking_points=())
+    s = compute_standings(c, {"甲": figures(100)}, FINAL)
+    assert s.mode is Mode.FINAL
+    assert [row.points for row in s.rows] == [None, None]

@@ -411,7 +411,7 @@ async def test_the_console_sandbox_switches_to_another_campaign_and_fast_forward
     caplog.set_level(logging.WARNING, logger="bulletins.service")
     url = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     app = App.build(Settings(database_url=url, sandbox_database_url=url))
-    typed = "/as commerce\n/赛事 zhaoda-2024\n/快进 2024-01-08 10:00\n/排名\n/退出\n"
+    typed = "/as commerce\n/赛事 zhaoda-2024\n/快进 2024-04-08 10:00\n/排名\n/退出\n"
     out = io.StringIO()
     async with app:
         await run_sandbox(app, stdin=io.StringIO(typed), out=out)
@@ -421,9 +421,9 @@ async def test_the_console_sandbox_switches_to_another_campaign_and_fast_forward
     assert pushes == [
         "📢 赛马推送 · 催报",
         "📢 赛马推送 · 催报",
-        "📢 赛马推送 · 周周比 1月1日–1月7日",
+        "📢 赛马推送 · 周周比 4月1日–4月7日",
     ]
-    assert "⏩ 已快进到 2024-01-08 10:00（周一），期间推送 3 条。" in text
+    assert "⏩ 已快进到 2024-04-08 10:00（周一），期间推送 3 条。" in text
     assert "### 2024年招大引强 · 排名" in text
     # The 2021 campaign, now run by no group, fired its whole season's pushes into nowhere and
     # said so once.
@@ -443,11 +443,11 @@ async def test_the_web_sandbox_switches_campaigns_through_the_same_room(tmp_path
         await room.start()
         try:
             await room.post("commerce", "/赛事 zhaoda-2024")
-            await room.post("commerce", "/快进 2024-01-08 10:00")
+            await room.post("commerce", "/快进 2024-04-08 10:00")
         finally:
             await room.stop()
     pushes = [e.who for e in room.events if e.kind == "push"]
     switched = next(i for i, e in enumerate(room.events) if "zhaoda-2024" in e.text)
     later = [e.who for e in room.events[switched:] if e.kind == "push"]
-    assert later == ["赛马推送 · 催报", "赛马推送 · 催报", "赛马推送 · 周周比 1月1日–1月7日"]
+    assert later == ["赛马推送 · 催报", "赛马推送 · 催报", "赛马推送 · 周周比 4月1日–4月7日"]
     assert len(pushes) == len(later) + 1  # before: the default campaign's catch-up at start

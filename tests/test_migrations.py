@@ -127,3 +127,67 @@ async def test_migrations_go_down_and_up_again_on_sqlite(tmp_path: Path) -> None
 
 async def test_migrations_go_down_and_up_again_on_postgresql(postgres_url: str) -> None:
     await migrate_both_ways_and_check(postgres_url)
+
+
+def transfers_down_and_up(connection: Connection) -> tuple[list[tuple[object, ...]], int]:
+    """0010 down and up again under a ledger whose project has events and a 红旗 row (a table
+    copy would drop `projects` under their foreign keys): (projects after, events after)."""
+    config = alembic_config(connection)
+    command.upgrade(config, "head")
+    tables = Base.metadata.tables
+    connection.execute(
+        tables["projects"]
+        .insert()
+        .values(
+            id=1,
+            campaign_id="zhaoda-2024",
+            unit="嘉善县",
+            name="新能源电池",
+            company="",
+            company_key="",
+            total="32000",
+            funded="0",
+            is_foreign=False,
+            is_world500=True,
+            stage="在谈",
+            registered_on=AT.date(),
+            created_at=AT,
+            created_by="commerce",
+            first_talk_unit="南湖区",
+        )
+    )
+    event = {"project_id": 1, "on": AT.date(), "at": AT, "staff_id": "commerce", "detail": ""}
+    connection.execute(tables["project_events"].insert().values(kind="流转", **event))
+    connection.execute(
+        tables["red_flag_projects"]
+        .insert()
+        .values(project_id=1, reason="r", confirmed_by="commerce", confirmed_at=AT)
+    )
+    command.downgrade(config, "0009")
+    assert "first_talk_unit" not in {c["name"] for c in inspect(connection).get_columns("projects")}
+    command.upgrade(config, "head")
+    projects = connection.execute(sa.select(tables["projects"].c["id", "unit", "first_talk_unit"]))
+    events = connection.scalar(sa.select(sa.func.count()).select_from(tables["project_events"]))
+    return [tuple(row) for row in projects], events or 0
+
+
+async def check_transfers_down_and_up(url: str) -> None:
+    database = open_database(url)
+    try:
+        async with database.engine.begin() as connection:
+            projects, events = await connection.run_sync(transfers_down_and_up)
+    finally:
+        await database.close()
+    assert projects == [(1, "嘉善县", None)] and events == 1  # the 首谈地 goes with the column
+
+
+async def test_the_transfer_column_goes_and_comes_back_under_a_ledger_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    await check_transfers_down_and_up(f"sqlite+aiosqlite:///{tmp_path}/saima.db")
+
+
+async def test_the_transfer_column_goes_and_comes_back_under_a_ledger_on_postgresql(
+    postgres_url: str,
+) -> None:
+    await check_transfers_down_and_up(postgres_url)

@@ -31,6 +31,7 @@ from campaign.project_entry import (
     ReferenceMissing,
     TotalMissing,
     TotalNotPositive,
+    TransferArgsMissing,
     UnknownKey,
     choose_project,
     funds_entry,
@@ -40,6 +41,7 @@ from campaign.project_entry import (
     project_reference,
     reference_and_date,
     register_fields,
+    transfer_entry,
     with_funds,
     yes_no,
 )
@@ -351,3 +353,29 @@ def test_red_flag_proposals_leave_out_confirmed_projects() -> None:
         (1, "提前开工：合同约定2024年6月1日，实际2024年3月1日开工")
     ]
     assert propose_red_flags(projects, {2}, year, date(2024, 2, 29), RedFlagRule()) == []
+
+
+UNITS = {"南湖区", "嘉善县", "嘉善", "至诚区"}
+
+
+@pytest.mark.parametrize(
+    ("args", "outcome"),
+    [
+        ("新能源电池 嘉善县", ("新能源电池", "嘉善县")),
+        ("#12 至嘉善县", ("#12", "嘉善县")),
+        ("12 至 嘉善", ("12", "嘉善")),
+        ("新能源 电池 至嘉善县", ("新能源 电池", "嘉善县")),
+        ("新能源电池至嘉善县", ("新能源电池", "嘉善县")),
+        ("至诚科技 至诚区", ("至诚科技", "至诚区")),  # a unit named with 至 stays whole
+        ("新能源电池 火星区", ("新能源电池", "火星区")),  # refused later as an unknown unit
+        ("新能源电池", TransferArgsMissing()),
+        ("新能源电池 至", TransferArgsMissing()),
+        ("", TransferArgsMissing()),
+    ],
+)
+def test_transfer_entry(args: str, outcome: tuple[str, str] | LedgerRefusal) -> None:
+    if isinstance(outcome, LedgerRefusal):
+        with pytest.raises(type(outcome)):
+            transfer_entry(args, UNITS.__contains__)
+    else:
+        assert transfer_entry(args, UNITS.__contains__) == outcome

@@ -19,12 +19,12 @@ from bot.chat.router import CommandTable
 from bot.clock import FixedClock
 from bot.messages import IncomingMessage
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
-from campaign import Campaign, Standings
+from campaign import Campaign, Mode, Standings
 from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
 from storage import Database, Repositories
+from storage.models import AuditEntry, ProjectEvent
 from storage.models import Project as ProjectRow
-from storage.models import ProjectEvent
 from storage.standings import standings_at
 from tests.conftest import ADMIN, Say
 
@@ -153,6 +153,65 @@ async def test_four_lists_and_project_list_show_counts_and_totals(app: App, say:
     assert "南湖区项目 · 签约（1个）" in listing and "#2 乙" in listing and "#1 甲" not in listing
 
 
+async def test_an_admin_transfers_a_project_and_it_counts_for_both_units(
+    app: App, say: Say
+) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=新能源电池 总投资=3.2亿美元 世界500强=是")
+    refused = await text(say, "head-nanhu", "/项目 流转 新能源电池 嘉善县")
+    assert refused.endswith(
+        "项目流转须经市投促中心协调，由管理员登记。本单位项目需要流转的，请联系管理员（市商务局）。"
+    )
+    assert "由管理员登记" in await text(say, "mayor", "/项目 流转 1 嘉善县")
+
+    notice = await text(say, ADMIN, "/项目 流转 新能源电池 至嘉善")
+    assert notice == "\n".join(
+        [
+            "### 🔁 项目流转 · #1 新能源电池",
+            "南湖区 → 嘉善县",
+            "首谈地：南湖区 · 承接地：嘉善县",
+            "按招大引强方案，落户后首谈地和承接地同等计分。",
+            "今后由嘉善县更新进展：/项目 签约 1 [日期]",
+        ]
+    )
+    assert "属于嘉善县" in await text(say, "head-nanhu", "/项目 签约 1")
+    assert "当前阶段：签约" in await text(say, "head-jiashan", "/项目 签约 新能源电池")
+    assert "只有在谈项目可以流转" in await text(say, ADMIN, "/项目 流转 1 平湖市")
+
+    history = await text(say, "mayor", "/项目 1")
+    assert "单位：嘉善县 · 阶段：签约\n首谈地：南湖区（流转，同等计分）" in history
+    assert "流转 南湖区 → 嘉善县（admin-1，" in history
+    listing = await text(say, "mayor", "/项目 列表 南湖区")
+    assert "#1 新能源电池 · 签约 · 总投资32,000万美元 · 流转：南湖区→嘉善县" in listing
+    async with app.database.sessionmaker() as session:
+        audit = (
+            await session.execute(
+                select(AuditEntry.staff_id, AuditEntry.unit, AuditEntry.old, AuditEntry.new).where(
+                    AuditEntry.action == "transfer"
+                )
+            )
+        ).all()
+    assert audit == [(ADMIN, "嘉善县", "南湖区", "嘉善县")]
+
+    june = await standings_2024(app, datetime.fromisoformat(JUNE))
+    for unit in ("南湖区", "嘉善县"):  # seed 001 二(一)3: 首谈地和承接地同等赋分
+        assert june.row(unit).figures.values["world500"] == 1
+        assert june.row(unit).items["world500"] == pytest.approx(Decimal(15) / 3 / june.elapsed)
+    assert june.row("平湖市").figures.values.get("world500", 0) == 0
+
+
+async def test_a_transfer_to_a_unit_with_a_project_of_that_name_is_refused(
+    app: App, say: Say
+) -> None:
+    await use_2024(say)
+    await text(say, "head-nanhu", "/项目 登记 名称=一期 总投资=2亿美元")
+    await text(say, "head-jiashan", "/项目 登记 名称=一期 总投资=1亿美元")
+    refused = await text(say, ADMIN, "/项目 流转 1 嘉善县")
+    assert refused.endswith("嘉善县已有同名项目“一期”（#2），不能流转。请核对是否为同一项目。")
+    assert "请写明项目和承接单位" in await text(say, ADMIN, "/项目 流转 1")
+    assert "未知单位“火星区”" in await text(say, ADMIN, "/项目 流转 1 火星区")
+
+
 async def standings_2024(app: App, as_of: datetime) -> Standings:
     assert app.book is not None
     campaign = app.book.get("zhaoda-2024")
@@ -195,15 +254,18 @@ async def test_ledger_counts_feed_the_2024_standings_as_computed_by_hand(
     # 秀洲区: one 1.5亿美元 世界500强 project (15,000万美元 ≥ 10亿元 ≈ 14,084.5万美元)
     xiuzhou = final.row("秀洲区")
     assert xiuzhou.total == pytest.approx(Decimal(15) / 3 + Decimal(15) / 5 + Decimal(15) / 8)
-    # Units asked for no 100亿元 project (target 0) have done that task: its full 5 points.
+    # Units asked for no 100亿元 project (target 0) have no 完成率 for it: no points from it.
     zero_asked = {"海盐县", "桐乡市", "嘉兴经济技术开发区（国际商务区）", "嘉兴港区"}
-    assert all(final.row(name).total == 5 for name in zero_asked)
+    assert all(final.row(name).items["cny10b"] == 0 for name in zero_asked)
     assert [(r.rank, r.entity) for r in final.rows[:2]] == [(1, "南湖区"), (2, "秀洲区")]
-    assert {r.entity for r in final.rows if r.rank == 3} == zero_asked  # 并列第3
-    assert [(r.rank, r.total) for r in final.rows[6:]] == [(7, 0), (7, 0), (7, 0)]
+    assert [(r.rank, r.total) for r in final.rows[2:]] == [(3, 0)] * 7  # 并列第3
+    assert all(row.points is None for row in final.rows)  # seed 001 gives no 赋分
 
-    before_signing = await standings_2024(app, datetime.fromisoformat("2024-02-29T23:00:00+08:00"))
-    assert before_signing.row("南湖区").items["world500"] == 0
+    # The scheme is in force from 4月1日; the year's targets count the projects signed in March.
+    before = await standings_2024(app, datetime.fromisoformat("2024-03-31T23:00:00+08:00"))
+    assert before.mode is Mode.NOT_STARTED
+    opening = await standings_2024(app, datetime.fromisoformat("2024-04-01T00:00:00+08:00"))
+    assert opening.mode is Mode.INTERIM and opening.row("南湖区").figures.values["cny1b"] == 3
 
 
 async def test_groups_keep_the_default_campaign_until_an_admin_switches(app: App, say: Say) -> None:
@@ -336,6 +398,29 @@ async def test_bulletin_sections_name_snail_projects_and_only_confirmed_red_flag
     assert red == ["**红旗项目**：", "1. 南湖区 · #2 快项目：提前三个月开工"]
     async with app.database.read(campaign.id) as repos:
         assert await red_flag_proposals(campaign, repos.projects, as_of) == []
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2024-03-03T10:00:00+08:00",  # before the scheme is in force
+        "2024-04-03T10:00:00+08:00",  # its first week, not over yet
+        "2024-04-08T10:00:00+08:00",  # the first week's picks are out
+        "2025-01-05T10:00:00+08:00",  # after the window
+    ],
+)
+async def test_snail_names_the_snail_projects_at_any_moment(app: App, say: Say, at: str) -> None:
+    await use_2024(say)
+    registered = "/项目 登记 南湖区 名称=慢项目 总投资=2亿美元 合同开工=2023-08-01 日期=2023-06-01"
+    await text(say, ADMIN, registered, at="2024-03-01T10:00:00+08:00")
+    await text(say, ADMIN, "/项目 签约 1 2023-07-01", at="2024-03-01T10:00:00+08:00")
+    snails = await text(say, "mayor", "/蜗牛", at=at)
+    assert snails.startswith("### 🐌 蜗牛\n")
+    assert "1. 南湖区 · #1 慢项目：合同开工2023年8月1日，已逾期" in snails
+    before_first_week = datetime.fromisoformat(at) < datetime.fromisoformat(
+        "2024-04-08T00:00:00+08:00"
+    )
+    assert ("首个蜗牛（4月1日–4月7日）尚未结束" in snails) is before_first_week
 
 
 async def test_a_campaign_without_a_ledger_prints_no_project_sections(

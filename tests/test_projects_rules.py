@@ -1,5 +1,6 @@
 """The project ledger's pure rules: stages, 蜗牛 (seed 003), 红旗 (seed 002), 首报首谈 and lists (seed 001)."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from campaign.projects import (
     Project,
     Stage,
     StageError,
+    TransferError,
     add_months,
     advance,
     find_snail,
@@ -20,7 +22,9 @@ from campaign.projects import (
     measure_projects,
     months_between,
     parse_money,
+    project_values,
     propose_red_flag,
+    transfer,
 )
 from campaign.sections import FirstTalkRule, ProjectSettings, RedFlagRule, SnailRule
 
@@ -276,3 +280,49 @@ def test_month_arithmetic_clamps_to_month_ends() -> None:
     assert months_between(date(2021, 3, 1), date(2021, 8, 31)) == 5
     assert months_between(date(2021, 3, 1), date(2021, 9, 1)) == 6
     assert months_between(date(2021, 3, 1), date(2021, 2, 1)) == 0
+
+
+# ---- 流转 (seed 001 二(一)3) ----
+
+
+def test_a_transferred_project_counts_fully_for_its_first_talk_unit_and_its_receiver() -> None:
+    today = date(2024, 6, 30)
+    moved = transfer(project(id=1, total=Decimal(32000), registered_on=date(2024, 5, 1)), "嘉善县")
+    assert (moved.unit, moved.first_talk_unit, moved.credited_units) == (
+        "嘉善县",
+        "南湖区",
+        ("南湖区", "嘉善县"),
+    )
+    signed = replace(moved, stage_dates={Stage.SIGNED: date(2024, 6, 1)})
+    count = [("usd100m", ProjectQuery(min_total=Decimal(10000)))]
+    values = project_values(count, [signed], ["南湖区", "嘉善县", "秀洲区"], YEAR_2024, today)
+    assert values == {
+        "南湖区": {"usd100m": 1},
+        "嘉善县": {"usd100m": 1},
+        "秀洲区": {"usd100m": 0},
+    }
+
+
+def test_a_chain_of_transfers_keeps_the_first_talk_unit_and_back_home_it_counts_once() -> None:
+    onward = transfer(transfer(project(), "嘉善县"), "平湖市")
+    assert (onward.unit, onward.first_talk_unit) == ("平湖市", "南湖区")
+    home = transfer(onward, "南湖区")
+    assert (home.unit, home.first_talk_unit, home.credited_units) == ("南湖区", None, ("南湖区",))
+
+
+@pytest.mark.parametrize(
+    ("moved", "to", "message"),
+    [
+        (project(), "南湖区", "项目#1已在南湖区，无需流转。"),
+        (
+            project(stage_dates={Stage.SIGNED: date(2024, 3, 1)}),
+            "嘉善县",
+            "项目#1已签约（2024年3月1日），只有在谈项目可以流转。",
+        ),
+    ],
+)
+def test_only_a_project_in_talks_moves_and_only_to_another_unit(
+    moved: Project, to: str, message: str
+) -> None:
+    with pytest.raises(TransferError, match=message):
+        transfer(moved, to)

@@ -66,6 +66,9 @@ def test_sub_commands_declare_their_own_action_and_refusal() -> None:
     assert route.spec.refusal == "仅管理员和领导可提名红旗项目。"
     parent = TABLE.lookup("红旗", "")
     assert parent is not None and not parent.spec.admin_only
+    transfer = TABLE.lookup("项目", "流转 12 至嘉善县")
+    assert transfer is not None and transfer.args == "12 至嘉善县"
+    assert transfer.spec.action_for(transfer.args) is Action.ADMINISTER  # heads may not
 
 
 def test_sub_commands_are_listed_under_their_parent_in_registration_order() -> None:
@@ -80,6 +83,7 @@ def test_sub_commands_are_listed_under_their_parent_in_registration_order() -> N
         "投产",
         "到资",
         "列表",
+        "流转",
     ]
 
 

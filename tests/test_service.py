@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.cli import sandbox_log_path
 from bot.sandbox.serve import has_console_input as reads_a_console
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,4 +150,6 @@ async def test_the_console_sandbox_runs_without_its_web_server_when_the_port_is_
         taken.close()
     assert process.returncode == 0, err.decode()
     assert "本地沙盒" in out.decode() and "再见。" in out.decode()
-    assert "the console runs without it" in err.decode()
+    assert "⚠️ 网页沙盒未启动" in out.decode() and err.decode() == ""  # the chat says it
+    log = tmp_path / sandbox_log_path(database_url)  # the log, beside the sandbox database
+    assert "the console runs without it" in log.read_text(encoding="utf-8")

@@ -50,18 +50,24 @@ def unit_curve(
         f"{(end.astimezone(tz)):%m-%d}</text>",
     ]
     if target:
+        # 序时进度 runs over the targets' period, which may begin before the window (targets_from)
+        due_start = target_at(unit, metric, calendar.elapsed_share(campaign.window, tz, start))
         due_end = target_at(unit, metric, Decimal(1))
         parts.append(
             f'<line x1="{LEFT}" y1="{y(target):.1f}" x2="{WIDTH - RIGHT}" y2="{y(target):.1f}" '
             'class="target"><title>目标</title></line>'
         )
         parts.append(
-            f'<line x1="{x(start):.1f}" y1="{y(baseline):.1f}" x2="{x(end):.1f}" '
+            f'<line x1="{x(start):.1f}" y1="{y(due_start):.1f}" x2="{x(end):.1f}" '
             f'y2="{y(due_end):.1f}" class="due"><title>序时进度</title></line>'
         )
     inside = [(at, v) for at, v in points if at >= start]
     if inside:
-        line = " ".join(f"{x(at):.1f},{y(v):.1f}" for at, v in [(start, baseline), *inside])
+        # The baseline is the figure at the window's start unless the targets' period began earlier.
+        opening = (
+            [(start, baseline)] if campaign.window.targets_start == campaign.window.start else []
+        )
+        line = " ".join(f"{x(at):.1f},{y(v):.1f}" for at, v in [*opening, *inside])
         parts.append(f'<polyline points="{line}" class="actual"/>')
         last_at, last = inside[-1]
         parts.append(f'<circle cx="{x(last_at):.1f}" cy="{y(last):.1f}" r="2.5" class="actual"/>')

@@ -7,6 +7,7 @@ the bureau's; personal links go to leaders and admins only).
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,8 +34,9 @@ from bot.web.auth import (
     token_matches,
 )
 from bot.web.markdown import render_markdown
+from bulletins.texts import not_started_lines
 from campaign import Campaign, Role, calendar, format_amount
-from campaign.formatting import moment, num, pct
+from campaign.formatting import item_score, moment, num, pct
 from campaign.membership import identify
 from storage import Database, Repositories
 
@@ -135,6 +137,9 @@ class Desk:
             campaign=campaign,
             curves=curves,
             as_of=moment(seen.standings.as_of, tz),
+            not_started=not_started_lines(campaign, seen.standings.as_of, tz)[-1],
+            awards_points=any(row.points is not None for row in seen.standings.rows),
+            item=functools.partial(item_score, campaign),
             increments={u.name: overview.increments(seen, u.name) for u in campaign.units},
             metric=campaign.metric(seen.metric),
             today=now.astimezone(tz).date(),

@@ -17,7 +17,7 @@ from campaign.selection import Pick, weekly_comparison
 from storage import ReportVersion, Repositories
 from storage.standings import standings_at
 
-LIVE, PENDING, FINAL = "实时", "待发布", "最终"
+LIVE, PENDING, FINAL, NOT_STARTED = "实时", "待发布", "最终", "未开始"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,10 @@ class Overview:
 
 
 async def standings_label(campaign: Campaign, repos: Repositories, standings: Standings) -> str:
-    """最终 once the final bulletin is published, 待发布 in final mode before that, else 实时."""
+    """最终 once the final bulletin is published, 待发布 in final mode before that, 未开始 before
+    the window, else 实时."""
+    if standings.mode is Mode.NOT_STARTED:
+        return NOT_STARTED
     if standings.mode is not Mode.FINAL:
         return LIVE
     published = await repos.bulletins.published()

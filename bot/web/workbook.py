@@ -20,8 +20,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bulletins.compose import month_picks
 from campaign import Campaign, Mode, Standings, calendar
-from campaign.formatting import moment, pct
+from campaign.formatting import NOT_SCORED, has_unscored_items, moment, pct
 from campaign.pushes import campaign_months
+from campaign.ranking import is_scored
 from campaign.selection import Pick
 from storage import ReportVersion, Repositories
 from storage.bulletins import BulletinRecord
@@ -63,8 +64,9 @@ def bulletin_xlsx(campaign: Campaign, table: BulletinTable) -> bytes:
     tz = calendar.zone(campaign)
     standings = table.standings
     is_final = standings.mode is Mode.FINAL
+    awards_points = any(row.points is not None for row in standings.rows)
     header = ["名次", "单位", *(f"{r.label}（{r.points}分）" for r in campaign.rules), "总分"]
-    header += ["赋分"] if is_final else []
+    header += ["赋分"] if awards_points else []
     header += ["红旗/蜗牛", "原因"]
     book = Workbook()
     sheet = book.active
@@ -79,9 +81,13 @@ def bulletin_xlsx(campaign: Campaign, table: BulletinTable) -> bytes:
     for row in standings.rows:
         mark, reasons = marks.get(row.entity, ("", ()))
         cells: list[object] = [row.rank, row.entity]
-        cells += [cents(row.items[rule.id]) for rule in campaign.rules]
+        unit = campaign.unit(row.entity)
+        cells += [
+            cents(row.items[rule.id]) if is_scored(rule, unit) else NOT_SCORED
+            for rule in campaign.rules
+        ]
         cells.append(cents(row.total))
-        if is_final:
+        if awards_points:
             cells.append(row.points)
         cells += [mark, "；".join(reasons)]
         sheet.append(cells)
@@ -99,12 +105,15 @@ def footnotes(campaign: Campaign, standings: Standings) -> list[str]:
     notes += [
         f"{i}. {rule.label}：满分{rule.points}分。" for i, rule in enumerate(campaign.rules, 1)
     ]
+    if has_unscored_items(campaign):
+        notes.append(f"{NOT_SCORED}为无目标任务，该项不计分。")
     if standings.mode is Mode.INTERIM:
         notes.append("序时进度按活动期已过天数折算目标任务。")
-    else:
+    elif campaign.ranking_points:
         points = "、".join(str(p) for p in campaign.ranking_points)
         notes.append(f"最终结果按名次赋分：{points}。")
-    notes.append("总分相同（精确到0.01分）者并列，并列单位同享名次和赋分。")
+    shared = "名次和赋分" if campaign.ranking_points else "名次"
+    notes.append(f"总分相同（精确到0.01分）者并列，并列单位同享{shared}。")
     return notes
 
 

@@ -54,6 +54,11 @@ def gap_reply(
     return Reply.markdown("差距", bulletin_texts.gap_text(campaign, gap, standings, tz, basis))
 
 
+def gap_not_started(campaign: Campaign, unit: str, as_of: datetime, tz: ZoneInfo) -> Reply:
+    lines = [f"### {unit} · 差距", *bulletin_texts.not_started_lines(campaign, as_of, tz)]
+    return Reply.markdown("差距", "\n".join(lines))
+
+
 def nothing_to_publish() -> Reply:
     return Reply.markdown("发布", bulletin_texts.nothing_to_publish())
 

@@ -34,6 +34,7 @@ from campaign.project_entry import (
     ReferenceMissing,
     TotalMissing,
     TotalNotPositive,
+    TransferArgsMissing,
     UnknownKey,
 )
 from campaign.projects import LISTS, FirstTalkHold, ListTotal, Project, Stage
@@ -48,6 +49,11 @@ STAGE_EXAMPLE = "/项目 签约 新能源电池 2024-03-15（或写编号：/项
 
 FUNDS_EXAMPLE = "/项目 到资 新能源电池 1200（累计到资，单位同总投资）"
 
+TRANSFER_EXAMPLE = "/项目 流转 新能源电池 嘉善县（或：/项目 流转 12 至嘉善县）"
+TRANSFER_REFUSAL = (
+    "项目流转须经市投促中心协调，由管理员登记。本单位项目需要流转的，请联系管理员（市商务局）。"
+)
+
 USAGE = "\n".join(
     [
         "### 项目 · 用法",
@@ -57,6 +63,7 @@ USAGE = "\n".join(
         "4. 列表：/项目 列表 [单位] [阶段]",
         "5. 详情：/项目 <编号>",
         "6. 四张清单：/清单 [单位]",
+        f"7. 流转（管理员）：{TRANSFER_EXAMPLE}",
     ]
 )
 
@@ -76,7 +83,10 @@ TOTAL, FUNDS, DATE, CONTRACT_START, CONTRACT_END, FOREIGN, WORLD500 = (
 
 
 def project_line(project: Project, unit: str) -> str:
-    return f"#{project.id} {project.name} · {project.stage} · 总投资{format_amount(project.total, unit)}"
+    line = f"#{project.id} {project.name} · {project.stage} · 总投资{format_amount(project.total, unit)}"
+    if project.first_talk_unit:
+        line += f" · 流转：{project.first_talk_unit}→{project.unit}"
+    return line
 
 
 def flags(project: Project) -> str:
@@ -119,6 +129,29 @@ def advanced(project: Project, stage: Stage, on: date) -> Reply:
     return Reply.markdown(f"项目{stage}", text)
 
 
+def transferred(project: Project, from_unit: str) -> Reply:
+    """The group's notice of a transfer (流转): where it went, who counts it, who updates it now."""
+    lines = [f"### 🔁 项目流转 · #{project.id} {project.name}", f"{from_unit} → {project.unit}"]
+    if project.first_talk_unit:
+        lines += [
+            f"首谈地：{project.first_talk_unit} · 承接地：{project.unit}",
+            "按招大引强方案，落户后首谈地和承接地同等计分。",
+        ]
+    else:
+        lines.append(f"已回到首谈地，只计入{project.unit}。")
+    lines.append(f"今后由{project.unit}更新进展：/项目 签约 {project.id} [日期]")
+    return Reply.markdown("项目流转", "\n".join(lines))
+
+
+def transfer_detail(from_unit: str, to_unit: str) -> str:
+    """The 流转 event's note in the project's history."""
+    return f"{from_unit} → {to_unit}"
+
+
+def transfer_name_taken(unit: str, name: str, existing_id: int) -> str:
+    return f"{unit}已有同名项目“{name}”（#{existing_id}），不能流转。请核对是否为同一项目。"
+
+
 def funded(project: Project, before: str, unit: str) -> Reply:
     text = (
         f"### ✅ #{project.id} {project.name} · 到资\n"
@@ -145,6 +178,11 @@ def project_detail(
     lines = [
         f"### #{project.id} {project.name}{flags(project)}",
         f"单位：{project.unit} · 阶段：{project.stage}",
+        *(
+            [f"首谈地：{project.first_talk_unit}（流转，同等计分）"]
+            if project.first_talk_unit
+            else []
+        ),
         f"总投资：{format_amount(project.total, unit)} · 累计到资：{format_amount(project.funded, unit)}",
     ]
     if project.company:
@@ -277,6 +315,8 @@ def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
             return f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
         case ReasonMissing():
             return f"请写明理由。\n例：{example}"
+        case TransferArgsMissing():
+            return f"请写明项目和承接单位。\n例：{TRANSFER_EXAMPLE}"
     raise TypeError(f"no text for {refusal!r}")
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
+from bulletins.texts import not_scored_note, not_started_lines, scores_line
 from campaign import Campaign, Mode, Standings, format_amount
 from campaign.excerpt import FULL_UP_TO, excerpt
 from campaign.formatting import items_line, moment, num, pct
@@ -40,8 +41,11 @@ def standings_text(
     whole: bool = False,
 ) -> str:
     """The ranking; unless `whole`, beyond 30 units the top 10, `mine` and its neighbours, the
-    last 3 (one group message under 4 KB)."""
-    lines = [f"### {campaign.name} · 排名", as_of_line(standings, campaign, tz, phase), ""]
+    last 3 (one group message under 4 KB). Before the window: 未开始, no points."""
+    heading = f"### {campaign.name} · 排名"
+    if standings.mode is Mode.NOT_STARTED:
+        return "\n".join([heading, *not_started_lines(campaign, standings.as_of, tz)])
+    lines = [heading, as_of_line(standings, campaign, tz, phase), ""]
     shared = Counter(row.rank for row in standings.rows)
     names = [row.entity for row in standings.rows]
     mine_at = names.index(mine) if mine in names else None
@@ -54,6 +58,7 @@ def standings_text(
         unreported = "（未报，按基数）" if not row.figures.reported else ""
         lines.append(f"{row.rank}. **{row.entity}** {num(row.total)}分{tie}{points}{unreported}")
         lines.append(f"   {items_line(campaign, row)}")
+    lines += not_scored_note(campaign)
     if not whole and len(standings.rows) > FULL_UP_TO:
         lines += ["", f"完整排名共{len(standings.rows)}个单位，管理员可导出：saima rank --json"]
     return "\n".join(lines)
@@ -138,19 +143,19 @@ def progress_reply(
     tz: ZoneInfo,
     phase: str,
 ) -> Reply:
+    heading = f"### {unit_name} · 进度"
+    if standings.mode is Mode.NOT_STARTED:
+        lines = [heading, *not_started_lines(campaign, standings.as_of, tz)]
+        return Reply.markdown("进度", "\n".join(lines))
     row = standings.row(unit_name)
     lines = [
-        f"### {unit_name} · 进度",
+        heading,
         f"{rank_phrase(standings, unit_name)}",
         as_of_line(standings, campaign, tz, phase),
         "",
         *metric_lines(campaign, unit_name, row.figures.values, standings.elapsed, standings.mode),
         "",
-        "得分："
-        + " · ".join(
-            f"{rule.short} {num(row.items[rule.id], 1)}/{num(rule.points, 0)}"
-            for rule in campaign.rules
-        ),
+        scores_line(campaign, row),
     ]
     if latest is None:
         lines.append(f"尚无报送，按{campaign.baseline_label}基数计算")
