@@ -54,6 +54,16 @@ class Jump:
 
 
 @dataclass
+class AboveCeiling(PostRefused):
+    """Above the unit's declared ceiling for the metric (到资 above the projects' total investment)."""
+
+    metric: Metric
+    value: Decimal
+    ceiling: Decimal
+    label: str
+
+
+@dataclass
 class LowerThanBefore(PostRefused):
     """Posts are cumulative: lowering a figure is a correction, with a reason."""
 
@@ -153,6 +163,15 @@ def check_wan_kept(
             raise WanLeftOut(campaign.metric(metric_id), value, before, is_baseline)
 
 
+def check_ceilings(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
+    """Refuse a figure above its metric's declared ceiling, the unit's constant (campaign file)."""
+    for metric_id, value in posted.items():
+        ceiling = campaign.metric(metric_id).ceiling
+        limit = unit.constants.get(ceiling.constant) if ceiling else None
+        if ceiling is not None and limit is not None and value > limit:
+            raise AboveCeiling(campaign.metric(metric_id), value, limit, ceiling.label)
+
+
 def check_plausible(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
     """Refuse a value above 10× what the rules imply for the metric: its target; a ratio's
     constant; its baseline otherwise. A share's numerator is bounded by its denominator only
@@ -230,6 +249,7 @@ def post_values(
         check_not_lower(campaign, posted, unit.baselines, is_baseline=True)
     else:
         check_not_lower(campaign, posted, before_week)
+    check_ceilings(campaign, unit, posted)
     check_plausible(campaign, unit, posted)
     values = {**unit.baselines, **(current or {}), **posted}
     check_shares(campaign, values)
@@ -261,6 +281,7 @@ def corrected_values(
 ) -> dict[str, Decimal]:
     """The figures a correction stores; it may lower a figure, but not implausibly or below a part."""
     check_wan_kept(campaign, posted, current, is_baseline=False)
+    check_ceilings(campaign, unit, posted)
     check_plausible(campaign, unit, posted)
     values = {**current, **posted}
     check_shares(campaign, values)

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from campaign import Campaign, Metric, Unit, Window
-from campaign.model import ShareRule
+from campaign.model import Ceiling, ShareRule
 from campaign.posting import (
+    AboveCeiling,
     BeforeWindow,
     Change,
     CorrectionReasonMissing,
@@ -246,3 +247,42 @@ def test_corrected_values(
         assert error.value == outcome
     else:
         assert corrected_values(CAMPAIGN, NANHU, posted, current) == outcome
+
+
+# ---- issue #22: a declared ceiling ----
+
+BIG = Metric(
+    "big", "超亿美元项目到资", "万美元", ceiling=Ceiling("big_total", "超亿美元项目总投资")
+)
+HAINAN = Unit(
+    "海南区",
+    targets={"fdi": D(100)},
+    baselines={"fdi": D(50), "big": D(40)},
+    constants={"big_total": D(300)},
+)
+CEILED = Campaign(
+    id="c",
+    name="测试赛",
+    timezone="Asia/Shanghai",
+    window=Window(date(2024, 1, 1), date(2024, 12, 31)),
+    metrics=(FDI, HIGHTECH, BIG),
+    units=(HAINAN,),
+    rules=(),
+    **default_sections(),
+)
+
+
+def test_a_figure_above_its_ceiling_is_refused_in_a_post_and_a_correction() -> None:
+    over = AboveCeiling(BIG, D("300.01"), D(300), "超亿美元项目总投资")
+    with pytest.raises(AboveCeiling) as error:
+        post_values(CEILED, HAINAN, {"big": D("300.01")}, now=OPEN, before_week=None, current=None)
+    assert error.value == over
+    with pytest.raises(AboveCeiling) as error:
+        corrected_values(CEILED, HAINAN, {"big": D("300.01")}, {"fdi": D(60), "big": D(50)})
+    assert error.value == over
+    # Equal to the ceiling passes, in both.
+    at_ceiling = post_values(
+        CEILED, HAINAN, {"big": D(300)}, now=OPEN, before_week=None, current=None
+    )
+    assert at_ceiling["big"] == 300
+    assert corrected_values(CEILED, HAINAN, {"big": D(300)}, {"big": D(50)})["big"] == 300

@@ -22,6 +22,7 @@ from handlers.texts.common import report_example as report_example
 from handlers.texts.common import unit_names as unit_names
 from handlers.texts.common import unit_required as unit_required
 from handlers.texts.common import unknown_unit as unknown_unit
+from handlers.texts.reports import above_ceiling as above_ceiling
 from handlers.texts.reports import admin_names_unit as admin_names_unit
 from handlers.texts.reports import bad_amount as bad_amount
 from handlers.texts.reports import before_window as before_window

@@ -27,6 +27,7 @@ from campaign.post_form import (
     UnreadablePrefix,
 )
 from campaign.posting import (
+    AboveCeiling,
     BeforeWindow,
     CorrectionReasonMissing,
     CorrectionUnchanged,
@@ -141,6 +142,13 @@ def jump_held(jumps: Sequence[Jump], factor: int) -> Reply:
     ]
     lines += ["", "数字无误请发送 /确认（30分钟内有效）；有误请重新报送。尚未记录。"]
     return Reply.markdown("待确认", "\n".join(lines))
+
+
+def above_ceiling(metric: Metric, value: Decimal, ceiling: Decimal, label: str) -> str:
+    return (
+        f"{metric.label}不能超过本单位{label} {format_amount(ceiling, metric.unit)}"
+        f"（本次填写 {format_amount(value, metric.unit)}）。"
+    )
 
 
 def notes_kept(kept: Sequence[str]) -> str:
@@ -301,6 +309,8 @@ def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
             return before_window(campaign, opens)
         case Implausible(metric, value, reference, factor):
             return implausible(metric, value, reference, factor, example)
+        case AboveCeiling(metric, value, ceiling, label):
+            return above_ceiling(metric, value, ceiling, label)
         case ShareAboveWhole(part_metric, part, whole_metric, whole):
             return share_above_whole(part_metric, part, whole_metric, whole, example)
         case CorrectionValuesMissing():
