@@ -95,7 +95,7 @@ async def record_report(ctx: CommandContext) -> Reply:
         post = replace(post, retype=tuple(s.metric.id for s in suspects))
         await hold(ctx, post)
         confirm = texts.confirm_command(campaign, post.posted, post.retype)
-        return texts.jump_held(campaign, jumps, JUMP_FACTOR, suspects, confirm)
+        return texts.jump_held(campaign, unit.name, jumps, JUMP_FACTOR, suspects, confirm)
     return await store_post(ctx, post, current)
 
 

@@ -68,7 +68,7 @@ async def test_an_extra_zero_is_held_until_the_head_types_the_figure_again(
     held = await say(NANHU, "/周报 实际利用外资=250000", at="2021-08-13T10:01:00+08:00")
     assert held is not None
     assert held.text == (
-        "### ⚠️ 增幅异常，待确认\n"
+        "### ⚠️ 增幅异常，待确认 · 南湖区\n"
         "- 实际利用外资 250,000万美元，是上次报送 25,000万美元 的10倍，疑似多写了0\n"
         "\n"
         "数字无误请再次输入数字确认（30分钟内有效）：\n"
@@ -98,6 +98,7 @@ async def test_an_admin_posting_for_a_unit_types_the_figure_again(app: App, say:
     await say(ADMIN, "/周报 南湖区 实际利用外资=25000", at="2021-08-13T10:00:00+08:00")
     held = await say(ADMIN, "/周报 南湖区 实际利用外资=250000", at="2021-08-13T10:01:00+08:00")
     assert held is not None and "/确认 250000" in held.text
+    assert held.text.startswith("### ⚠️ 增幅异常，待确认 · 南湖区\n")  # the unit it holds
     bare = await say(ADMIN, "/确认", at="2021-08-13T10:02:00+08:00")
     assert bare is not None and "须再次输入数字确认：/确认 250000" in bare.text
     # The hold is the admin's: the unit's head has nothing to confirm.
@@ -116,7 +117,7 @@ async def test_a_deputy_types_again_a_figure_above_three_times_the_target(
     await say(ADMIN, "/绑定 li 秀洲区 代报 至2021-12-31 李四", at="2021-08-13T09:00:00+08:00")
     held = await say("li", "/周报 实际利用外资=120000", at="2021-08-13T10:00:00+08:00")
     assert held is not None and held.text == (
-        "### ⚠️ 增幅异常，待确认\n"
+        "### ⚠️ 增幅异常，待确认 · 秀洲区\n"
         "- 实际利用外资 120,000万美元，超过目标 37,000万美元 的3倍，疑似多写了0\n"
         "\n"
         "数字无误请再次输入数字确认（30分钟内有效）：\n"

@@ -138,6 +138,7 @@ def before_window(campaign: Campaign, opens: date) -> str:
 
 def jump_held(
     campaign: Campaign,
+    unit_name: str,
     jumps: Sequence[Jump],
     factor: int,
     suspects: Sequence[ExtraZero] = (),
@@ -146,7 +147,7 @@ def jump_held(
     """The post is held: each jump, each figure that reads as an extra zero, and how to confirm
     (`confirm`: the figures typed again when any reads as an extra zero)."""
     suspected = {s.metric.id for s in suspects}
-    lines = ["### ⚠️ 增幅异常，待确认"]
+    lines = [f"### ⚠️ 增幅异常，待确认 · {unit_name}"]
     lines += [
         f"- {j.metric.label}本周增加 {format_amount(j.increment, j.metric.unit)}，"
         f"超过近期周增量 {format_amount(j.reference, j.metric.unit)} 的{factor}倍"
