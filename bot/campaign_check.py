@@ -48,7 +48,8 @@ def check_summary(campaign: Campaign, path: Path | str) -> str:
     for metric in campaign.metrics:
         source = "项目台账统计" if metric.is_computed else "报送"
         aliases = f"，又称{'、'.join(metric.aliases)}" if metric.aliases else ""
-        lines.append(f"- {metric.id} {metric.label}（{metric.unit}，{source}{aliases}）")
+        ceiling = f"，不超过本单位{metric.ceiling.label}" if metric.ceiling else ""
+        lines.append(f"- {metric.id} {metric.label}（{metric.unit}，{source}{aliases}{ceiling}）")
     lines += ["", f"单位 {len(campaign.units)}："]
     for unit in campaign.units:
         targets = "、".join(_figure(campaign, m, v) for m, v in unit.targets.items())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from campaign import Campaign, calendar, format_amount
 from campaign.posting import (
+    AboveCeiling,
     BeforeWindow,
     Implausible,
     LowerThanBefore,
@@ -138,6 +139,11 @@ def _refusal_text(refusal: PostRefused) -> str:
             return (
                 f"{metric.label} {format_amount(value, metric.unit)} 超过目标"
                 f"（或基数）{format_amount(reference, metric.unit)} 的 {factor} 倍，请核对单位"
+            )
+        case AboveCeiling(metric, value, ceiling, label):
+            return (
+                f"{metric.label} {format_amount(value, metric.unit)} 超过该单位{label} "
+                f"{format_amount(ceiling, metric.unit)}"
             )
         case ShareAboveWhole(part_metric, part, whole_metric, whole):
             return (

@@ -23,6 +23,7 @@ from campaign.bulletin_config import parse_bulletins, parse_schedule, parse_sele
 from campaign.errors import CampaignError
 from campaign.model import (
     Campaign,
+    Ceiling,
     CompletionRule,
     ExcessRule,
     Member,
@@ -159,6 +160,7 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     if not units:
         raise CampaignError(path, "units", "at least one [[units]] table")
     _written_apart(path, "units (names and aliases)", [(u.name, u.spellings) for u in units])
+    _check_ceilings(path, metrics, units)
 
     rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
     if not rules:
@@ -212,11 +214,27 @@ def _metric(r: _Reader, project_settings: ProjectSettings) -> Metric:
                 "unit", f"{expected_unit} for a metric measuring {query.measure} of projects"
             )
     metric = Metric(
-        id=r.text("id"), label=r.text("label"), unit=unit, aliases=r.strs("aliases"), query=query
+        id=r.text("id"),
+        label=r.text("label"),
+        unit=unit,
+        aliases=r.strs("aliases"),
+        query=query,
+        ceiling=_ceiling(r) if "ceiling" in r.table else None,
     )
+    if metric.ceiling is not None and query is not None:
+        raise r.fail("ceiling", "no ceiling on a metric counted from the project ledger")
     if "example" in r.table:
         return replace(metric, example=_example(r, metric))
     return metric
+
+
+def _ceiling(r: _Reader) -> Ceiling:
+    value = r.table["ceiling"]
+    expected = '{ constant = "<a unit constant>", label = "<its Chinese name>" }'
+    if not isinstance(value, dict):
+        raise r.fail("ceiling", f"an inline table {expected}")
+    inner = _Reader(r.path, value, r.key("ceiling"))
+    return Ceiling(constant=inner.text("constant"), label=inner.text("label"))
 
 
 def _example(r: _Reader, metric: Metric) -> str:
@@ -336,6 +354,30 @@ def _check_rule_inputs(path: Path, rules: tuple[Rule, ...], units: tuple[Unit, .
                 )
         if isinstance(rule, ShareRule) and not 0 < rule.threshold <= 1:
             raise CampaignError(path, f"rules[{i}].threshold", "a share between 0 and 1, e.g. 0.4")
+
+
+def _check_ceilings(path: Path, metrics: tuple[Metric, ...], units: tuple[Unit, ...]) -> None:
+    """Every unit carries each ceiling's constant, and its baseline and target lie within it."""
+    for metric in metrics:
+        if metric.ceiling is None:
+            continue
+        constant = metric.ceiling.constant
+        for u, unit in enumerate(units):
+            limit = unit.constants.get(constant)
+            if limit is None:
+                raise CampaignError(
+                    path,
+                    f"units[{u}].constants",
+                    f"a number for {constant} ({unit.name}; ceiling of metric {metric.id})",
+                )
+            for name, table in (("baselines", unit.baselines), ("targets", unit.targets)):
+                figure = table.get(metric.id)
+                if figure is not None and figure > limit:
+                    raise CampaignError(
+                        path,
+                        f"units[{u}].{name}.{metric.id}",
+                        f"a figure no higher than its ceiling {constant} ({limit})",
+                    )
 
 
 def _check_total_points(head: _Reader, rules: tuple[Rule, ...]) -> None:

@@ -33,6 +33,15 @@ class ProjectQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Ceiling:
+    """The most a metric's cumulative can be: one of each unit's `constants`, in the metric's unit
+    (超亿美元项目到资 cannot exceed the total investment of those projects)."""
+
+    constant: str
+    label: str  # how replies name it, e.g. 超亿美元项目总投资
+
+
+@dataclass(frozen=True, slots=True)
 class Metric:
     id: str
     label: str
@@ -40,6 +49,7 @@ class Metric:
     aliases: tuple[str, ...] = ()
     query: ProjectQuery | None = None  # set: computed from the project ledger, not posted
     example: str = ""  # how to post it, e.g. "高技术=20000": used in help and error replies
+    ceiling: Ceiling | None = None  # set: a post above the unit's constant is refused
 
     @property
     def is_computed(self) -> bool:

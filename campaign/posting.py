@@ -6,18 +6,23 @@ PostRefused subclass carrying the figures its reply quotes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from campaign import calendar
+from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric, RatioRule, Rule, ShareRule, Unit
+from campaign.post_form import parse_post_form
 
 IMPLAUSIBLE_FACTOR = 10
 WAN_SLIP_FACTOR = 100  # below 1/100 of the figure before: most likely 万 left out ("41700美元")
 JUMP_FACTOR = 3  # an increment above 3× the last week's is held for /确认
+# A cumulative that reads as an extra zero: held until the figure is typed again (/确认 395000).
+EXTRA_ZERO_FACTOR = 5  # at least 5× the unit's last cumulative …
+EXTRA_ZERO_TARGET_FACTOR = 3  # … or above 3× its target
 
 
 class PostRefused(ValueError):
@@ -51,6 +56,36 @@ class Jump:
     metric: Metric
     increment: Decimal
     reference: Decimal  # the last week's increment (or the weekly pace the target needs)
+
+
+@dataclass
+class ExtraZero:
+    """A posted cumulative that reads as an extra zero: stored only once typed again."""
+
+    metric: Metric
+    value: Decimal
+    reference: Decimal  # the unit's last cumulative, or its target when `of_target`
+    of_target: bool
+    is_baseline: bool  # the last cumulative is the unit's baseline: it never posted
+
+
+@dataclass
+class AboveCeiling(PostRefused):
+    """Above the unit's declared ceiling for the metric (到资 above the projects' total investment)."""
+
+    metric: Metric
+    value: Decimal
+    ceiling: Decimal
+    label: str
+
+
+@dataclass
+class NotRetyped(PostRefused):
+    """A held post confirmed without a figure it must be typed again with, or with another one."""
+
+    metric: Metric
+    held: Decimal | None  # None: the held post does not set this metric
+    typed: Decimal | None  # None: not typed
 
 
 @dataclass
@@ -153,6 +188,15 @@ def check_wan_kept(
             raise WanLeftOut(campaign.metric(metric_id), value, before, is_baseline)
 
 
+def check_ceilings(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
+    """Refuse a figure above its metric's declared ceiling, the unit's constant (campaign file)."""
+    for metric_id, value in posted.items():
+        ceiling = campaign.metric(metric_id).ceiling
+        limit = unit.constants.get(ceiling.constant) if ceiling else None
+        if ceiling is not None and limit is not None and value > limit:
+            raise AboveCeiling(campaign.metric(metric_id), value, limit, ceiling.label)
+
+
 def check_plausible(campaign: Campaign, unit: Unit, posted: Mapping[str, Decimal]) -> None:
     """Refuse a value above 10× what the rules imply for the metric: its target; a ratio's
     constant; its baseline otherwise. A share's numerator is bounded by its denominator only
@@ -199,6 +243,60 @@ def implausible_jumps(
     return jumps
 
 
+def extra_zero_suspects(
+    campaign: Campaign,
+    unit: Unit,
+    posted: Mapping[str, Decimal],
+    last: Mapping[str, Decimal],
+    is_baseline: bool,
+) -> list[ExtraZero]:
+    """Posted cumulatives that read as an extra zero: at least EXTRA_ZERO_FACTOR × the unit's
+    `last` figure (its newest, or its baselines when `is_baseline`), or above
+    EXTRA_ZERO_TARGET_FACTOR × its target. A metric whose last figure is 0 is judged by the target
+    alone."""
+    suspects = []
+    for metric_id, value in posted.items():
+        metric, before = campaign.metric(metric_id), last.get(metric_id, Decimal(0))
+        target = unit.targets.get(metric_id)
+        if before > 0 and value >= before * EXTRA_ZERO_FACTOR:
+            suspects.append(ExtraZero(metric, value, before, False, is_baseline))
+        elif target and value > target * EXTRA_ZERO_TARGET_FACTOR:
+            suspects.append(ExtraZero(metric, value, target, True, is_baseline))
+    return suspects
+
+
+def typed_figures(
+    args: str, campaign: Campaign, held: Mapping[str, Decimal], retype: Sequence[str]
+) -> dict[str, Decimal]:
+    """The figures typed after /确认: a bare amount when one figure is to be typed again (or the
+    held post has only one), else fields as in a post. Raises PostFormError when unreadable."""
+    if not args.strip():
+        return {}
+    candidates = list(retype) or list(held)
+    if len(candidates) == 1:
+        metric = campaign.metric(candidates[0])
+        try:
+            return {metric.id: parse_amount(args, metric.unit)}
+        except AmountError:
+            pass  # read as fields below
+    return dict(parse_post_form(args, campaign).values)
+
+
+def check_retyped(
+    campaign: Campaign,
+    held: Mapping[str, Decimal],
+    retype: Sequence[str],
+    typed: Mapping[str, Decimal],
+) -> None:
+    """Each typed figure equals the held one, and each figure to type again was typed."""
+    for metric_id, value in typed.items():
+        if held.get(metric_id) != value:
+            raise NotRetyped(campaign.metric(metric_id), held.get(metric_id), value)
+    for metric_id in retype:
+        if metric_id not in typed:
+            raise NotRetyped(campaign.metric(metric_id), held[metric_id], None)
+
+
 def check_shares(campaign: Campaign, values: Mapping[str, Decimal]) -> None:
     """A share's numerator cannot exceed its denominator (高技术 is part of 实际利用外资)."""
     for rule in _share_rules(campaign.rules):
@@ -230,6 +328,7 @@ def post_values(
         check_not_lower(campaign, posted, unit.baselines, is_baseline=True)
     else:
         check_not_lower(campaign, posted, before_week)
+    check_ceilings(campaign, unit, posted)
     check_plausible(campaign, unit, posted)
     values = {**unit.baselines, **(current or {}), **posted}
     check_shares(campaign, values)
@@ -261,6 +360,7 @@ def corrected_values(
 ) -> dict[str, Decimal]:
     """The figures a correction stores; it may lower a figure, but not implausibly or below a part."""
     check_wan_kept(campaign, posted, current, is_baseline=False)
+    check_ceilings(campaign, unit, posted)
     check_plausible(campaign, unit, posted)
     values = {**current, **posted}
     check_shares(campaign, values)

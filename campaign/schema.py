@@ -173,6 +173,27 @@ SCHEMA: tuple[Table, ...] = (
                     Key("min_total", 'an amount, e.g. "10亿元"', "(none)", "总投资 at least this"),
                 ),
             ),
+            Key(
+                "ceiling",
+                "an inline table",
+                "(none)",
+                "the most a unit's cumulative can be (posted metrics): a post, correction or "
+                "import above it is refused, naming it",
+                keys=(
+                    Key(
+                        "constant",
+                        "a name in every unit's `constants`",
+                        None,
+                        "the unit's figure, in the metric's unit, e.g. bigproject_total",
+                    ),
+                    Key(
+                        "label",
+                        "a string",
+                        None,
+                        "how replies name it, e.g. 超亿美元项目总投资",
+                    ),
+                ),
+            ),
         ),
     ),
     Table(
@@ -205,7 +226,8 @@ SCHEMA: tuple[Table, ...] = (
                 "constants",
                 "a table of numbers ≥ 0",
                 "{}",
-                "named reference figures a ratio rule divides by, e.g. bigproject_total",
+                "named reference figures a ratio rule divides by or a metric's `ceiling` names, "
+                "e.g. bigproject_total",
             ),
         ),
     ),

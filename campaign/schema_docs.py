@@ -23,7 +23,8 @@ Every key is checked: a key that is not listed below is refused with the nearest
 (`rules[0].prorata_from: … did you mean pro_rata_from?`), and every error names the file, the line,
 the key and what was expected. The rules' points must add up to `campaign.total_points` (100 unless
 stated), `ranking_points` must be stated (`[]` when the final ranking gives no points), shares and
-rates lie between 0 and 1, `end` is not before `start`, and a target is not below its baseline.
+rates lie between 0 and 1, `end` is not before `start`, a target is not below its baseline, and
+neither is above its metric's `ceiling`.
 
 Amounts are in the metric's `unit`, cumulative since 1 January. "Required" keys have no default.
 """

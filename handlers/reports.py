@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,12 +19,16 @@ from campaign.post_form import PostForm, PostFormError, parse_post_form
 from campaign.posting import (
     JUMP_FACTOR,
     Jump,
+    NotRetyped,
     PostRefused,
     check_correction_form,
+    check_retyped,
     corrected_values,
     correction_changes,
+    extra_zero_suspects,
     implausible_jumps,
     post_values,
+    typed_figures,
 )
 from handlers import texts
 from storage import ReportVersion
@@ -85,9 +89,13 @@ async def record_report(ctx: CommandContext) -> Reply:
         after_id=current.id if current else None,
     )
     jumps = await find_jumps(ctx, unit, form.values, week, before_week)
-    if jumps:
+    last = current.values if current else unit.baselines
+    suspects = extra_zero_suspects(campaign, unit, form.values, last, current is None)
+    if jumps or suspects:
+        post = replace(post, retype=tuple(s.metric.id for s in suspects))
         await hold(ctx, post)
-        return texts.jump_held(jumps, JUMP_FACTOR)
+        confirm = texts.confirm_command(campaign, post.posted, post.retype)
+        return texts.jump_held(campaign, unit.name, jumps, JUMP_FACTOR, suspects, confirm)
     return await store_post(ctx, post, current)
 
 
@@ -146,6 +154,7 @@ class PendingPost:
     problems: str
     kept: tuple[str, ...]
     after_id: int | None  # the unit's newest version when held: a later one voids the hold
+    retype: tuple[str, ...] = ()  # metrics that read as an extra zero: /确认 must type them again
 
 
 HOLD_MINUTES = 30
@@ -166,6 +175,7 @@ async def hold(ctx: CommandContext, post: PendingPost) -> None:
         "problems": post.problems,
         "kept": list(post.kept),
         "after_id": post.after_id,
+        "retype": list(post.retype),
     }
     await ctx.repos.state.set(_hold_key(ctx), json.dumps(record, ensure_ascii=False))
 
@@ -209,8 +219,8 @@ async def store_post(
 @router.command(
     "确认",
     "confirm",
-    help="确认一次增幅异常、待确认的周报",
-    usage="/确认",
+    help="确认一次增幅异常、待确认的周报；疑似多写了0的，须再次输入数字",
+    usage="/确认 [数字]",
     action=Action.POST,
 )
 async def confirm_report(ctx: CommandContext) -> Reply:
@@ -219,7 +229,6 @@ async def confirm_report(ctx: CommandContext) -> Reply:
     if not text:
         raise UserFacingError(texts.nothing_held())
     record = json.loads(text)
-    await state.set(_hold_key(ctx), "")
     post = PendingPost(
         unit=record["unit"],
         week=record["week"],
@@ -230,12 +239,23 @@ async def confirm_report(ctx: CommandContext) -> Reply:
         problems=record["problems"],
         kept=tuple(record["kept"]),
         after_id=record["after_id"],
+        retype=tuple(record.get("retype", ())),  # holds stored before typed confirmations: none
     )
     if ctx.now - post.reported_at > timedelta(minutes=HOLD_MINUTES):
         raise UserFacingError(texts.hold_expired(HOLD_MINUTES))
     newest = await ctx.repos.reports.latest(post.unit, ctx.now)
     if (newest.id if newest else None) != post.after_id:
         raise UserFacingError(texts.hold_superseded())
+    # A refusal keeps the hold: the pipeline undoes this handler's writes, and none came before.
+    confirm = texts.confirm_command(ctx.campaign, post.posted, post.retype)
+    try:
+        typed = typed_figures(ctx.args, ctx.campaign, post.posted, post.retype)
+        check_retyped(ctx.campaign, post.posted, post.retype, typed)
+    except PostFormError as error:
+        raise UserFacingError(texts.form_refused(error, ctx.campaign, confirm)) from None
+    except NotRetyped as refusal:
+        raise UserFacingError(texts.not_retyped(refusal, confirm)) from None
+    await state.set(_hold_key(ctx), "")
     return await store_post(ctx, post, newest)
 
 

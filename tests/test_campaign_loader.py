@@ -168,30 +168,30 @@ def test_two_metrics_written_alike_are_refused(tmp_path: Path, alias: str) -> No
         (  # a typo used to load silently, and the rule kept 0.8
             "pro_rata_from = 0.8",
             "prorata_from = 0.95",
-            "line 48: rules[0].prorata_from: expected a known key, not 'prorata_from'; "
+            "line 50: rules[0].prorata_from: expected a known key, not 'prorata_from'; "
             "did you mean pro_rata_from?",
         ),
         (  # a misspelt section used to load, and the default schedule ran
             "[schedule]",
             "[schedual]",
-            "line 220: schedual: expected a known section, not 'schedual'; did you mean schedule?",
+            "line 222: schedual: expected a known section, not 'schedual'; did you mean schedule?",
         ),
         (
             'reminders = [{ weekday = "fri"',
             'reminders = [{ wekday = "fri"',
-            "line 224: schedule.reminders[0].wekday: expected a known key, not 'wekday'; "
+            "line 226: schedule.reminders[0].wekday: expected a known key, not 'wekday'; "
             "did you mean weekday?",
         ),
         (  # a key of another rule kind is not silently ignored
-            'constant = "bigproject_total"',
-            'constant = "bigproject_total"\nfull_at = 1.0',
-            "line 76: rules[3].full_at: expected no full_at in a ratio rule "
+            'metric = "bigproject"\nconstant = "bigproject_total"',
+            'metric = "bigproject"\nconstant = "bigproject_total"\nfull_at = 1.0',
+            "line 78: rules[3].full_at: expected no full_at in a ratio rule "
             "(it takes id, kind, label, short, points, metric, constant)",
         ),
         (
             "points = 60",
             "points = 65",
-            "line 40: rules: expected points adding up to campaign.total_points = 100, "
+            "line 42: rules: expected points adding up to campaign.total_points = 100, "
             "not completion 65 + excess 20 + hightech 10 + bigproject 10 = 105",
         ),
         (
@@ -209,17 +209,17 @@ def test_two_metrics_written_alike_are_refused(tmp_path: Path, alias: str) -> No
         (
             "threshold = 0.40",
             "threshold = 40",
-            "line 66: rules[2].threshold: expected a share between 0 and 1, e.g. 0.4",
+            "line 68: rules[2].threshold: expected a share between 0 and 1, e.g. 0.4",
         ),
         (
             "pro_rata_from = 0.8",
             "pro_rata_from = 1.2",
-            "line 48: rules[0].pro_rata_from: expected a rate from 0 up to full_at (1.0), e.g. 0.8",
+            "line 50: rules[0].pro_rata_from: expected a rate from 0 up to full_at (1.0), e.g. 0.8",
         ),
         (
             "full_at = 1.0",
             "full_at = 100",
-            "line 47: rules[0].full_at: expected a completion rate above 0 and at most 1, e.g. 1.0",
+            "line 49: rules[0].full_at: expected a completion rate above 0 and at most 1, e.g. 1.0",
         ),
         (
             "end = 2021-11-30",
@@ -229,12 +229,12 @@ def test_two_metrics_written_alike_are_refused(tmp_path: Path, alias: str) -> No
         (
             "targets = { fdi = 37000 }",
             "targets = { fdi = 7000 }",
-            "line 80: units[0].targets.fdi: expected a target no lower than the baseline (21856)",
+            "line 82: units[0].targets.fdi: expected a target no lower than the baseline (21856)",
         ),
         (
             "targets = { fdi = 37000 }",
             "targets = {}",
-            "line 80: units[0].targets: expected a target for fdi (南湖区; rule completion)",
+            "line 82: units[0].targets: expected a target for fdi (南湖区; rule completion)",
         ),
     ],
 )
@@ -263,3 +263,58 @@ def test_the_2024_scheme_runs_from_its_entry_into_force_with_the_years_targets()
     assert (zhaoda.window.start, zhaoda.window.end) == (date(2024, 4, 1), date(2024, 12, 31))
     assert zhaoda.window.targets_start == date(2024, 1, 1)
     assert zhaoda.ranking_points == ()
+
+
+CEILING = 'ceiling = { constant = "bigproject_total", label = "超亿美元项目总投资" }'
+
+
+def test_the_shipped_campaign_caps_big_project_funds_at_their_total_investment(
+    campaign: Campaign,
+) -> None:
+    ceiling = campaign.metric("bigproject").ceiling
+    assert ceiling is not None
+    assert (ceiling.constant, ceiling.label) == ("bigproject_total", "超亿美元项目总投资")
+    assert [m.ceiling for m in campaign.metrics if m.id != "bigproject"] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (  # every unit carries the constant its ceiling names
+            "constants = { bigproject_total = 303820 }",
+            "constants = { bigproject_small = 303820 }",
+            "line 85: units[0].constants: expected a number for bigproject_total "
+            "(南湖区; ceiling of metric bigproject)",
+        ),
+        (  # a baseline above the ceiling is a typo in the file
+            "constants = { bigproject_total = 303820 }",
+            "constants = { bigproject_total = 39119 }",
+            "line 84: units[0].baselines.bigproject: expected a figure no higher than its "
+            "ceiling bigproject_total (39119)",
+        ),
+        (
+            CEILING,
+            'ceiling = { constant = "bigproject_total", lable = "超亿美元项目总投资" }',
+            "line 39: metrics[2].ceiling.lable: expected a known key, not 'lable'; "
+            "did you mean label?",
+        ),
+        (
+            CEILING,
+            'ceiling = { constant = "bigproject_total" }',
+            "line 39: metrics[2].ceiling.label: expected a non-empty string",
+        ),
+        (
+            CEILING,
+            'ceiling = "bigproject_total"',
+            'line 39: metrics[2].ceiling: expected an inline table { constant = "<a unit '
+            'constant>", label = "<its Chinese name>" }',
+        ),
+    ],
+)
+def test_a_ceiling_is_checked_against_every_unit(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = broken(tmp_path, old, new)
+    with pytest.raises(CampaignError) as error:
+        load_campaign(path)
+    assert str(error.value) == f"{path}, {message}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -118,6 +119,27 @@ async def test_dashboard_link_only_in_a_one_to_one_chat_and_only_for_leaders_and
     assert TOKEN not in reply
     assert "仅对领导和管理员" in await say(app, "head-nanhu", "/看板", is_group=False)
     assert "http://127.0.0.1:8080/dashboard/exports" in await say(app, "commerce", "/导出")
+
+
+async def test_a_desk_correction_above_a_ceiling_is_refused_naming_it(
+    app: App, client: TestClient
+) -> None:
+    link = DeskLinks("", TOKEN).personal("commerce")
+    page = await (await client.get(link)).text()  # followed to /dashboard
+    admin = await (await client.get("/dashboard/admin")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', admin)
+    assert page and csrf is not None
+    form = {
+        "csrf": csrf.group(1),
+        "unit": "南湖区",
+        "metric:bigproject": "310000",
+        "reason": "核对",
+    }
+    refused = await (await client.post("/dashboard/admin/corrections", data=form)).text()
+    assert "超亿美元项目到资不能超过本单位超亿美元项目总投资 303,820万美元" in refused
+    async with app.database.read(app.campaign.id) as repos:
+        latest = await repos.reports.latest("南湖区", app.clock.now())
+    assert latest is not None and latest.values["bigproject"] < 303820
 
 
 async def publish_august(app: App) -> None:

@@ -6,25 +6,31 @@ from decimal import Decimal
 import pytest
 
 from campaign import Campaign, Metric, Unit, Window
-from campaign.model import ShareRule
+from campaign.model import Ceiling, ShareRule
 from campaign.posting import (
+    AboveCeiling,
     BeforeWindow,
     Change,
     CorrectionReasonMissing,
     CorrectionUnchanged,
     CorrectionValuesMissing,
+    ExtraZero,
     Implausible,
     LowerThanBefore,
     NothingPosted,
     NothingToCorrect,
+    NotRetyped,
     PostRefused,
     ShareAboveWhole,
     WanLeftOut,
     WindowClosed,
     check_correction_form,
+    check_retyped,
     corrected_values,
     correction_changes,
+    extra_zero_suspects,
     post_values,
+    typed_figures,
 )
 from tests.builders import default_sections
 
@@ -246,3 +252,99 @@ def test_corrected_values(
         assert error.value == outcome
     else:
         assert corrected_values(CAMPAIGN, NANHU, posted, current) == outcome
+
+
+# ---- issue #22: a declared ceiling, and figures that read as an extra zero ----
+
+BIG = Metric(
+    "big", "超亿美元项目到资", "万美元", ceiling=Ceiling("big_total", "超亿美元项目总投资")
+)
+HAINAN = Unit(
+    "海南区",
+    targets={"fdi": D(100)},
+    baselines={"fdi": D(50), "big": D(40)},
+    constants={"big_total": D(300)},
+)
+CEILED = Campaign(
+    id="c",
+    name="测试赛",
+    timezone="Asia/Shanghai",
+    window=Window(date(2024, 1, 1), date(2024, 12, 31)),
+    metrics=(FDI, HIGHTECH, BIG),
+    units=(HAINAN,),
+    rules=(),
+    **default_sections(),
+)
+
+
+def test_a_figure_above_its_ceiling_is_refused_in_a_post_and_a_correction() -> None:
+    over = AboveCeiling(BIG, D("300.01"), D(300), "超亿美元项目总投资")
+    with pytest.raises(AboveCeiling) as error:
+        post_values(CEILED, HAINAN, {"big": D("300.01")}, now=OPEN, before_week=None, current=None)
+    assert error.value == over
+    with pytest.raises(AboveCeiling) as error:
+        corrected_values(CEILED, HAINAN, {"big": D("300.01")}, {"fdi": D(60), "big": D(50)})
+    assert error.value == over
+    # Equal to the ceiling passes, in both.
+    at_ceiling = post_values(
+        CEILED, HAINAN, {"big": D(300)}, now=OPEN, before_week=None, current=None
+    )
+    assert at_ceiling["big"] == 300
+    assert corrected_values(CEILED, HAINAN, {"big": D(300)}, {"big": D(50)})["big"] == 300
+
+
+@pytest.mark.parametrize(
+    ("posted", "last", "is_baseline", "suspects"),
+    [
+        # 5 × the last cumulative reads as an extra zero; just under it does not.
+        ({"fdi": D(250)}, {"fdi": D(50)}, True, [ExtraZero(FDI, D(250), D(50), False, True)]),
+        ({"fdi": D("249.99")}, {"fdi": D(50)}, True, []),
+        # Above 3 × the target (100) does, even when the last figure was large; 3 × exactly not.
+        (
+            {"fdi": D("300.01")},
+            {"fdi": D(90)},
+            False,
+            [ExtraZero(FDI, D("300.01"), D(100), True, False)],
+        ),
+        ({"fdi": D(300)}, {"fdi": D(90)}, False, []),
+        # A metric with no last figure and no target is never suspected; 0 is no reference.
+        ({"hightech": D(999)}, {}, True, []),
+        ({"hightech": D(999)}, {"hightech": D(0)}, False, []),
+        (
+            {"hightech": D(100)},
+            {"hightech": D(20)},
+            False,
+            [ExtraZero(HIGHTECH, D(100), D(20), False, False)],
+        ),
+    ],
+)
+def test_figures_that_read_as_an_extra_zero(
+    posted: dict[str, Decimal],
+    last: dict[str, Decimal],
+    is_baseline: bool,
+    suspects: list[ExtraZero],
+) -> None:
+    assert extra_zero_suspects(CAMPAIGN, NANHU, posted, last, is_baseline) == suspects
+
+
+def test_a_held_figure_is_confirmed_only_by_typing_it_again() -> None:
+    held = {"fdi": D(250000), "hightech": D(12000)}
+    # One figure to type again: a bare amount, read like a post's (25亿 = 250,000万).
+    assert typed_figures("250000", CAMPAIGN, held, ["fdi"]) == {"fdi": D(250000)}
+    assert typed_figures(" 25亿 ", CAMPAIGN, held, ["fdi"]) == {"fdi": D(250000)}
+    assert typed_figures("", CAMPAIGN, held, ["fdi"]) == {}
+    # Several: by name, as in a post.
+    both = typed_figures("实际利用外资=250000 高技术=12000", CAMPAIGN, held, ["fdi", "hightech"])
+    assert both == held
+    check_retyped(CAMPAIGN, held, ["fdi", "hightech"], both)
+    check_retyped(CAMPAIGN, held, [], {})  # an ordinary hold: a bare /确认
+    check_retyped(CAMPAIGN, held, ["fdi"], {"fdi": D(250000)})
+    with pytest.raises(NotRetyped) as error:
+        check_retyped(CAMPAIGN, held, ["fdi"], {})
+    assert error.value == NotRetyped(FDI, D(250000), None)
+    with pytest.raises(NotRetyped) as error:
+        check_retyped(CAMPAIGN, held, ["fdi"], {"fdi": D(25000)})
+    assert error.value == NotRetyped(FDI, D(250000), D(25000))
+    with pytest.raises(NotRetyped) as error:
+        check_retyped(CAMPAIGN, {"fdi": D(250000)}, ["fdi"], {"fdi": D(250000), "hightech": D(1)})
+    assert error.value == NotRetyped(HIGHTECH, None, D(1))

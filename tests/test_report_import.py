@@ -96,6 +96,21 @@ async def test_rows_are_checked_against_what_is_already_stored(
     )
 
 
+async def test_a_row_above_its_metrics_ceiling_is_refused_naming_it(
+    tmp_path: Path, database: Database, campaign: Campaign
+) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "单位,报送时间,大项目到资\n南湖区,2021-08-06,303820\n秀洲区,2021-08-06,101723.01\n",
+        encoding="utf-8",
+    )
+    count, errors = await import_reports(database, campaign, path, "clerk")
+    assert (count, errors) == (
+        0,
+        ["第3行：超亿美元项目到资 101,723.01万美元 超过该单位超亿美元项目总投资 101,723万美元"],
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [

@@ -204,8 +204,9 @@ def test_every_unit_name_of_the_seeds_is_found_in_both_campaigns(
 
 # (command, what its reply says once it has read the unit)
 COMMANDS = [
-    ("/周报 {name} 实际利用外资=33000", "已收到报送 · {unit}"),
-    ("/周报 {name}：实际利用外资=33000", "已收到报送 · {unit}"),
+    # a plausible figure for every unit: its Jan–Jul baseline and a little more
+    ("/周报 {name} 实际利用外资={figure}", "已收到报送 · {unit}"),
+    ("/周报 {name}：实际利用外资={figure}", "已收到报送 · {unit}"),
     ("/进度 {name}", "{unit} · 进度"),
     ("/差距 {name}", "{unit} · 差距"),
     ("/历史 {name}", "历史 · {unit}"),
@@ -224,7 +225,8 @@ COMMANDS = [
 async def test_every_command_reads_a_unit_written_as_the_seeds_write_it(
     say: Say, template: str, done: str, seed: str, written: str, unit: str
 ) -> None:
-    reply = await say(ADMIN, template.format(name=written))
+    figure = FDI_2021.unit(unit).baselines["fdi"] + 500
+    reply = await say(ADMIN, template.format(name=written, figure=figure))
     assert reply is not None, (seed, template)
     assert "未知单位" not in reply.text, (seed, written, reply.text)
     assert done.format(unit=unit) in reply.text, (seed, written, reply.text)

@@ -22,12 +22,14 @@ from handlers.texts.common import report_example as report_example
 from handlers.texts.common import unit_names as unit_names
 from handlers.texts.common import unit_required as unit_required
 from handlers.texts.common import unknown_unit as unknown_unit
+from handlers.texts.reports import above_ceiling as above_ceiling
 from handlers.texts.reports import admin_names_unit as admin_names_unit
 from handlers.texts.reports import bad_amount as bad_amount
 from handlers.texts.reports import before_window as before_window
 from handlers.texts.reports import beyond_cents as beyond_cents
 from handlers.texts.reports import carried_source as carried_source
 from handlers.texts.reports import computed_metric as computed_metric
+from handlers.texts.reports import confirm_command as confirm_command
 from handlers.texts.reports import correct_example as correct_example
 from handlers.texts.reports import correction_reason_missing as correction_reason_missing
 from handlers.texts.reports import correction_recorded as correction_recorded
@@ -43,6 +45,7 @@ from handlers.texts.reports import jump_held as jump_held
 from handlers.texts.reports import lower_than_before as lower_than_before
 from handlers.texts.reports import missing_number as missing_number
 from handlers.texts.reports import not_a_member as not_a_member
+from handlers.texts.reports import not_retyped as not_retyped
 from handlers.texts.reports import not_your_unit as not_your_unit
 from handlers.texts.reports import notes_kept as notes_kept
 from handlers.texts.reports import nothing_held as nothing_held

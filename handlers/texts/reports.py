@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
@@ -28,15 +28,19 @@ from campaign.post_form import (
     UnreadablePrefix,
 )
 from campaign.posting import (
+    EXTRA_ZERO_TARGET_FACTOR,
+    AboveCeiling,
     BeforeWindow,
     CorrectionReasonMissing,
     CorrectionUnchanged,
     CorrectionValuesMissing,
+    ExtraZero,
     Implausible,
     Jump,
     LowerThanBefore,
     NothingPosted,
     NothingToCorrect,
+    NotRetyped,
     PostRefused,
     ShareAboveWhole,
     WanLeftOut,
@@ -133,15 +137,85 @@ def before_window(campaign: Campaign, opens: date) -> str:
     )
 
 
-def jump_held(jumps: Sequence[Jump], factor: int) -> Reply:
-    lines = ["### ⚠️ 增幅异常，待确认"]
+def jump_held(
+    campaign: Campaign,
+    unit_name: str,
+    jumps: Sequence[Jump],
+    factor: int,
+    suspects: Sequence[ExtraZero] = (),
+    confirm: str = "/确认",
+) -> Reply:
+    """The post is held: each jump, each figure that reads as an extra zero, and how to confirm
+    (`confirm`: the figures typed again when any reads as an extra zero)."""
+    suspected = {s.metric.id for s in suspects}
+    lines = [f"### ⚠️ 增幅异常，待确认 · {unit_name}"]
     lines += [
         f"- {j.metric.label}本周增加 {format_amount(j.increment, j.metric.unit)}，"
         f"超过近期周增量 {format_amount(j.reference, j.metric.unit)} 的{factor}倍"
         for j in jumps
+        if j.metric.id not in suspected
     ]
-    lines += ["", "数字无误请发送 /确认（30分钟内有效）；有误请重新报送。尚未记录。"]
+    lines += [extra_zero_line(campaign, s) for s in suspects]
+    if suspects:
+        lines += ["", "数字无误请再次输入数字确认（30分钟内有效）：", confirm]
+        lines += ["有误请重新报送。尚未记录。"]
+    else:
+        lines += ["", "数字无误请发送 /确认（30分钟内有效）；有误请重新报送。尚未记录。"]
     return Reply.markdown("待确认", "\n".join(lines))
+
+
+def extra_zero_line(campaign: Campaign, suspect: ExtraZero) -> str:
+    metric, unit = suspect.metric, suspect.metric.unit
+    value, reference = format_amount(suspect.value, unit), format_amount(suspect.reference, unit)
+    if suspect.of_target:
+        return (
+            f"- {metric.label} {value}，超过目标 {reference} 的{EXTRA_ZERO_TARGET_FACTOR}倍，"
+            "疑似多写了0"
+        )
+    times = (suspect.value / suspect.reference).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    source = previous_source(campaign, suspect.is_baseline)
+    return f"- {metric.label} {value}，是{source} {reference} 的{plain(times)}倍，疑似多写了0"
+
+
+def plain(value: Decimal) -> str:
+    """A figure as typed in a post: 250000, 41200.5 (no separators, no trailing zeros)."""
+    return f"{value.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+
+
+def confirm_command(campaign: Campaign, held: Mapping[str, Decimal], retype: Sequence[str]) -> str:
+    """'/确认 250000', or '/确认 实际利用外资=250000 高技术产业实到外资=130000' for several
+    (a bare '/确认' when nothing is to be typed again)."""
+    if not retype:
+        return "/确认"
+    if len(retype) == 1:
+        return f"/确认 {plain(held[retype[0]])}"
+    fields = " ".join(f"{campaign.metric(k).label}={plain(held[k])}" for k in retype)
+    return f"/确认 {fields}"
+
+
+def not_retyped(refusal: NotRetyped, confirm: str) -> str:
+    """/确认 of a held post without the figure it needs typed again, or with another one."""
+    metric, unit = refusal.metric, refusal.metric.unit
+    if refusal.typed is None:
+        held = format_amount(refusal.held or Decimal(0), unit)
+        return (
+            f"{metric.label} {held} 疑似多写了0，须再次输入数字确认：{confirm}\n"
+            "有误请重新报送。仍待确认，尚未记录。"
+        )
+    typed = format_amount(refusal.typed, unit)
+    if refusal.held is None:
+        return f"待确认的周报未填{metric.label}。仍待确认，尚未记录。"
+    return (
+        f"输入的{metric.label} {typed} 与待确认的 {format_amount(refusal.held, unit)} 不一致。"
+        f"仍待确认，尚未记录。如应为 {typed}，请重新报送。"
+    )
+
+
+def above_ceiling(metric: Metric, value: Decimal, ceiling: Decimal, label: str) -> str:
+    return (
+        f"{metric.label}不能超过本单位{label} {format_amount(ceiling, metric.unit)}"
+        f"（本次填写 {format_amount(value, metric.unit)}）。"
+    )
 
 
 def notes_kept(kept: Sequence[str]) -> str:
@@ -173,11 +247,11 @@ def lower_than_before(
 def wan_left_out(metric: Metric, value: Decimal, previous: Decimal, source: str) -> str:
     """A value under 1/100 of the one before: ask whether 万 was left out, with the fix."""
     meant = value * 10_000
-    plain = f"{meant.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
     return (
         f"{metric.label} {format_amount(value, metric.unit)} 不到{source}"
         f" {format_amount(previous, metric.unit)} 的1%，是否漏写了“万”？"
-        f"如为 {format_amount(meant, metric.unit)}，请写：{metric.label}={plain}（单位为{metric.unit}）"
+        f"如为 {format_amount(meant, metric.unit)}，请写：{metric.label}={plain(meant)}"
+        f"（单位为{metric.unit}）"
     )
 
 
@@ -308,6 +382,8 @@ def post_refused(refusal: PostRefused, campaign: Campaign, example: str) -> str:
             return before_window(campaign, opens)
         case Implausible(metric, value, reference, factor):
             return implausible(metric, value, reference, factor, example)
+        case AboveCeiling(metric, value, ceiling, label):
+            return above_ceiling(metric, value, ceiling, label)
         case ShareAboveWhole(part_metric, part, whole_metric, whole):
             return share_above_whole(part_metric, part, whole_metric, whole, example)
         case CorrectionValuesMissing():
