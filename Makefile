@@ -30,8 +30,8 @@ test-postgres: $(STAMP)
 	url=$$(.ci/postgres) && SAIMA_TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest -q --db=postgresql
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check bot bulletins campaign handlers scheduler storage tests benchmarks
-	$(BIN)/ruff check bot bulletins campaign handlers scheduler storage tests benchmarks
+	$(BIN)/ruff format --check bot bulletins campaign chat handlers scheduler storage web tests benchmarks
+	$(BIN)/ruff check bot bulletins campaign chat handlers scheduler storage web tests benchmarks
 	$(BIN)/mypy
 
 bench: $(STAMP)

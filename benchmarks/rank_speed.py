@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.chat.pipeline import Pipeline
-from bot.chat.router import CommandTable
-from bot.clock import SystemClock
-from bot.messages import IncomingMessage
 from bot.report_import import import_reports
 from campaign import Campaign, calendar, load_campaign
 from campaign.loader import parse_campaign
+from chat.clock import SystemClock
+from chat.messages import IncomingMessage
+from chat.pipeline import Pipeline
+from chat.router import CommandTable
 from handlers import ROUTERS
 from storage import open_database
 

@@ -33,8 +33,8 @@ from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import OpenApiClient, create_http_session
 from bot.dingtalk.stream import StreamClient
-from bot.messages import IncomingMessage
 from campaign import Role, load_campaign
+from chat.messages import IncomingMessage
 from tests.fakes.dingtalk import FakeDingTalk
 
 HERE = Path(__file__).resolve().parent

@@ -16,18 +16,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.chat.campaign_book import CampaignBook
-from bot.chat.desk import DeskLinks
-from bot.chat.pipeline import Pipeline
-from bot.chat.router import CommandTable
-from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from campaign import Campaign
 from campaign.groups import GroupRule
+from chat.campaign_book import CampaignBook
+from chat.clock import Clock, SystemClock
+from chat.context import CommandContext
+from chat.desk import DeskLinks
+from chat.pipeline import Pipeline
+from chat.router import CommandTable
 from handlers import ROUTERS, UNKNOWN
 from storage import Database, open_database
-from storage.backup import DatabaseLock, sqlite_file
-from storage.health import DatabaseFileGuard
+from storage.backup import DatabaseLock
+from storage.health import DatabaseFileGuard, sqlite_path
 from storage.leader import Leadership, leader_lock, leading
 
 # The DingTalk SDK, aiohttp's client and server, APScheduler, matplotlib, the bulletin service and
@@ -37,10 +38,10 @@ if TYPE_CHECKING:
 
     from bot.dingtalk.services import DingTalk
     from bot.dingtalk.timing import Timer
-    from bot.web.desk import Desk
     from bulletins.campaigns import CampaignBulletins
     from bulletins.service import ChartSink, Relay
     from scheduler.runtime import RunningBulletins
+    from web.desk import Desk
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class App:
     settings: Settings
     database: Database
     campaign: Campaign
-    table: CommandTable
+    table: CommandTable[CommandContext]
     pipeline: Pipeline
     clock: Clock
     http: aiohttp.ClientSession | None = field(default=None)
@@ -77,7 +78,7 @@ class App:
         return cls(settings, database, campaign, table, pipeline, clock, book=book)
 
     async def start(self) -> None:
-        path = sqlite_file(self.database.engine.url)
+        path = sqlite_path(self.database)
         if path is not None:
             self.lock = DatabaseLock(path)
             await self.lock.hold_shared()
@@ -153,8 +154,8 @@ def build_dingtalk(
     )
     # Several processes may share a PostgreSQL database (never a SQLite file): claim before
     # sending, and recover only messages no live process can still be working on.
-    shared = app.database.engine.dialect.name != "sqlite"
-    outbox = OutboxRelay(app.database.sessionmaker, sender, claim_rows=shared)
+    shared = app.database.is_shared
+    outbox = OutboxRelay(app.database, sender, claim_rows=shared)
     lost = app.guard.problem if app.guard is not None else lambda: ""
     settle = timedelta(seconds=settings.recovery_settle_seconds) if shared else timedelta(0)
     inbound = Inbound(app.pipeline, outbox, lost_database=lost, settle=settle)
@@ -176,8 +177,8 @@ async def serve(
     from bot.dingtalk.http import CallbackServer, StoredSeen
     from bot.dingtalk.services import wait_for_shutdown
     from bot.dingtalk.stream import StreamClient, stream_client
-    from bot.web.health import Health, fixed_transport, stream_transport
-    from bot.web.server import WebServer
+    from web.health import Health, fixed_transport, stream_transport
+    from web.server import WebServer
 
     guard = app.guard or DatabaseFileGuard(app.database)
     stream: StreamClient | None = None
@@ -211,7 +212,7 @@ async def serve(
 
 def build_desk(app: App, token: str, host: str, port: int) -> Desk:
     """The dashboard, and the links to it that /看板 and /导出 send (SAIMA_WEB_URL or host:port)."""
-    from bot.web.desk import Desk
+    from web.desk import Desk
 
     base_url = app.settings.web_url or f"http://{host}:{port}"
     links = DeskLinks(base_url, token)
@@ -315,7 +316,7 @@ async def leader_duties(app: App, dingtalk: DingTalk) -> AsyncIterator[Leadershi
 
     running: list[RunningBulletins] = []
     watching: list[asyncio.Task[None]] = []
-    shared = app.database.engine.dialect.name != "sqlite"
+    shared = app.database.is_shared
 
     async def start() -> None:
         running.append(await start_bulletins(await dingtalk_bulletins(app, dingtalk)))
@@ -331,5 +332,5 @@ async def leader_duties(app: App, dingtalk: DingTalk) -> AsyncIterator[Leadershi
         while running:
             await running.pop().stop()
 
-    async with leading(leader_lock(app.database.engine), start, stop) as leadership:
+    async with leading(leader_lock(app.database), start, stop) as leadership:
         yield leadership

@@ -26,16 +26,16 @@ from bot.app import (
     leader_duties,
     serve,
 )
-from bot.chat.campaign_book import CampaignBook
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
-from bot.messages import IncomingMessage
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
 from campaign.pushes import PushKind, latest_due
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
+from chat.campaign_book import CampaignBook
+from chat.messages import IncomingMessage
 from handlers import texts
 from storage import open_database
 from storage.backup import (
@@ -358,7 +358,7 @@ async def import_targets(app: App, id_or_path: str, csv_path: str) -> int:
 
 async def run_export(settings: Settings, what: str, key: str | None, out: str) -> int:
     """`saima export bulletin|reports --out FILE`: the dashboard's downloads, for scripts."""
-    from bot.web import workbook
+    from web import workbook
 
     app = App.build(settings)
     async with app, app.database.read(app.campaign.id) as repos:

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.clock import Clock
 from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered, render_push
@@ -33,6 +32,7 @@ from campaign.pushes import (
     outbox_key,
     plan_pushes,
 )
+from chat.clock import Clock
 from storage import Database, Repositories
 from storage.standings import standings_at
 

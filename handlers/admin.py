@@ -6,17 +6,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from campaign import Role
 from campaign.access import Action
 from campaign.membership import Binding
 from campaign.text_input import inert
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers import texts
 
-router = Router("admin")
+router = Router[CommandContext]("admin")
 
 ROLE_WORDS = {
     "领导": Role.LEADER,

@@ -6,10 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from bulletins.compose import (
     RED_FLAG_SECTIONS,
@@ -26,13 +22,17 @@ from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
 from campaign.pushes import PushKind, plan_pushes
 from campaign.selection import Pick, compute_gap, weekly_comparison
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers.standings import phase_text, resolve_unit
 from handlers.texts import bulletins as chat_texts
 from storage.standings import standings_at
 
 T = TypeVar("T")
 
-router = Router("bulletins")
+router = Router[CommandContext]("bulletins")
 
 
 def read_or_refuse(read: Callable[[str, Campaign, datetime], T], ctx: CommandContext) -> T:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from campaign.access import Action
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers.texts import campaigns as texts
 
-router = Router("campaigns")
+router = Router[CommandContext]("campaigns")
 
 
 @router.command(

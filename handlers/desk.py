@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.chat.context import CommandContext
-from bot.chat.desk import EXPORTS_PATH, DeskLinks
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from campaign import Role
+from chat.context import CommandContext
+from chat.desk import EXPORTS_PATH, DeskLinks
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers.texts import desk as texts
 
-router = Router("desk")
+router = Router[CommandContext]("desk")
 
 
 def desk_for_leaders(ctx: CommandContext) -> DeskLinks:

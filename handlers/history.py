@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.messages import Reply
 from campaign import calendar
 from campaign.membership import identify
+from chat.context import CommandContext
+from chat.messages import Reply
+from chat.router import Router
 from handlers.standings import resolve_unit
 from handlers.texts import history as texts
 
-router = Router("history")
+router = Router[CommandContext]("history")
 
 SHOWN = 15  # entries in one message; the rest are counted
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar, format_amount
 from campaign.access import Action
@@ -38,11 +34,15 @@ from campaign.projects import (
     propose_red_flags,
     transfer,
 )
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers.texts import projects as texts
 from handlers.texts import unknown_unit
 from storage.projects import ProjectRepository, ledger_day
 
-router = Router("projects")
+router = Router[CommandContext]("projects")
 
 
 @router.command(

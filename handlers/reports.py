@@ -8,10 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Role, Unit, calendar
 from campaign.access import Action
@@ -30,11 +26,15 @@ from campaign.posting import (
     post_values,
     typed_figures,
 )
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers import texts
 from storage import ReportVersion
 from storage.standings import standings_after
 
-router = Router("reports")
+router = Router[CommandContext]("reports")
 
 
 @router.command(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from bot.chat.context import CommandContext
-from bot.chat.router import Router
-from bot.errors import UserFacingError
-from bot.messages import Reply
 from bulletins.texts import result_label
 from campaign import Mode, Standings, Unit, calendar
 from campaign.period_words import PeriodWordError, read_moment
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
+from chat.router import Router
 from handlers import texts
 from storage.standings import latest_post_at, standings_at
 
-router = Router("standings")
+router = Router[CommandContext]("standings")
 
 
 @router.command(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
-from bot.chat import replies
-from bot.chat.context import CommandContext
-from bot.chat.router import CommandSpec, Router
-from bot.messages import Reply
 from bulletins.texts import posted_examples
 from campaign import Campaign, Role
 from campaign.access import may
+from chat import replies
+from chat.context import CommandContext
+from chat.messages import Reply
+from chat.router import CommandSpec, Router
 from handlers import texts
 
-router = Router("usage")
+router = Router[CommandContext]("usage")
 
 # The commands people use most, in the order /帮助 shows them; the rest are under /帮助 全部.
 MOST_USED = ("周报", "更正", "排名", "进度", "差距", "未报")
@@ -43,7 +43,7 @@ async def show_unknown(ctx: CommandContext) -> Reply:
     return replies.unknown_command(ctx.args, texts.report_example(ctx.campaign))
 
 
-def example(spec: CommandSpec, campaign: Campaign) -> str:
+def example(spec: CommandSpec[CommandContext], campaign: Campaign) -> str:
     """One line a person can send as is: the campaign's own post and correction, else the usage
     with [单位] filled in and other optional parts left out."""
     if spec.name == "周报":
@@ -54,7 +54,7 @@ def example(spec: CommandSpec, campaign: Campaign) -> str:
     return _OPTIONAL.sub("", filled)
 
 
-def role_of(spec: CommandSpec) -> str:
+def role_of(spec: CommandSpec[CommandContext]) -> str:
     if _is_admins(spec):
         return texts.ROLE_ADMIN
     return texts.ROLE_HEAD if (spec.parent or spec.word) in HEAD_COMMANDS else texts.ROLE_EVERYONE
@@ -78,16 +78,16 @@ def _rows_by_role(ctx: CommandContext) -> list[tuple[str, list[texts.HelpGroup]]
     return [(role, rows) for role, rows in groups.items() if rows]
 
 
-def _top_level(ctx: CommandContext, word: str) -> CommandSpec | None:
+def _top_level(ctx: CommandContext, word: str) -> CommandSpec[CommandContext] | None:
     return next((s for s in ctx.commands.specs if s.word == word and not s.parent), None)
 
 
-def _may_use(spec: CommandSpec, ctx: CommandContext) -> bool:
+def _may_use(spec: CommandSpec[CommandContext], ctx: CommandContext) -> bool:
     """Rows the sender's role may use (campaign/access.py's table)."""
     leaders_publish = ctx.campaign.bulletins.leaders_publish
     return may(ctx.actor.access_role, spec.action_for(""), leaders_publish=leaders_publish)
 
 
-def _is_admins(spec: CommandSpec) -> bool:
+def _is_admins(spec: CommandSpec[CommandContext]) -> bool:
     """Marked as an admin's row in the help: one that no unit head may use."""
     return not may(Role.HEAD, spec.action_for(""))

@@ -1,12 +1,12 @@
 """Persistence: SQLAlchemy 2.0 async models, repositories and Alembic migrations."""
 
 from storage.bundle import Repositories
-from storage.db import Database, SessionFactory, open_database
+from storage.db import Database, open_database
+from storage.report_version import ReportVersion
 from storage.repositories import (
     BindingRepository,
     InboxRepository,
     ReportRepository,
-    ReportVersion,
     StateRepository,
 )
 
@@ -17,7 +17,6 @@ __all__ = [
     "ReportRepository",
     "ReportVersion",
     "Repositories",
-    "SessionFactory",
     "StateRepository",
     "open_database",
 ]

@@ -25,6 +25,7 @@ from storage.backup import backup_before_upgrade, sqlite_file
 from storage.bundle import Repositories
 from storage.latest_figures import LatestFiguresCache
 from storage.models import Base
+from storage.outbox import OutboxRepository
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,14 +47,10 @@ SERVER_POOL: dict[str, Any] = {
 }
 
 
-# What the outbox relay opens its short transactions with (it needs the outbox alone).
-SessionFactory = async_sessionmaker[AsyncSession]
-
-
 @dataclass(frozen=True, slots=True)
 class Database:
     engine: AsyncEngine
-    sessionmaker: SessionFactory
+    sessionmaker: async_sessionmaker[AsyncSession]
     # Each campaign's newest figures per unit, checked against the database at every read.
     figures: LatestFiguresCache = field(default_factory=LatestFiguresCache)
 
@@ -68,6 +65,24 @@ class Database:
         """Repositories for reading; nothing written in the block is kept."""
         async with self.sessionmaker() as session:
             yield Repositories.bind(session, campaign_id, self.figures)
+
+    @asynccontextmanager
+    async def outbox(self, *, write: bool = False) -> AsyncIterator[OutboxRepository]:
+        """The outbox alone, for the relay's many short transactions (every reply passes through
+        them, so no other repository is bound). With `write`, one unit of work like `write`'s;
+        without, nothing written in the block is kept."""
+        if write:
+            async with self.sessionmaker.begin() as session:
+                yield OutboxRepository(session)
+        else:
+            async with self.sessionmaker() as session:
+                yield OutboxRepository(session)
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether other processes may use this database at once: a server (PostgreSQL) may be
+        shared, a SQLite file never is (storage/run_lock.py)."""
+        return self.engine.dialect.name != "sqlite"
 
     async def delete_all_rows(self) -> None:
         """Empty every table but the audit log, keeping the schema (the sandbox's /重置).

@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from storage.repositories import ReportVersion
+from storage.report_version import ReportVersion
 
 
 @dataclass(frozen=True, slots=True)

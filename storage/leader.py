@@ -23,6 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from storage.db import Database
+
 logger = logging.getLogger(__name__)
 
 # pg_advisory_lock keys; any constant works as long as nothing else in the database uses it.
@@ -136,10 +138,10 @@ class AdvisoryLock:
         await self._engine.dispose()
 
 
-def leader_lock(engine: AsyncEngine) -> AdvisoryLock | SoleLeader:
+def leader_lock(database: Database) -> AdvisoryLock | SoleLeader:
     """The lock for this database: several processes may share PostgreSQL, never a SQLite file."""
-    if engine.dialect.name == "postgresql":
-        return AdvisoryLock(engine)
+    if database.engine.dialect.name == "postgresql":
+        return AdvisoryLock(database.engine)
     return SoleLeader()
 
 

@@ -267,7 +267,7 @@ class TargetRepository:
         return result
 
 
-# Built once, Core (plain rows): every batch of messages reads it (bot/chat/pipeline.py).
+# Built once, Core (plain rows): every batch of messages reads it (chat/pipeline.py).
 _TARGETS = select(
     CampaignTarget.__table__.c.unit,
     CampaignTarget.__table__.c.metric,

@@ -18,6 +18,7 @@ from campaign.membership import Binding
 from storage.latest_figures import LatestFigures, LatestFiguresCache, NewestReport
 from storage.models import AppState, InboxMessage, Report
 from storage.models import Binding as BindingRow
+from storage.report_version import ReportVersion
 from storage.upsert import upsert
 
 
@@ -27,23 +28,6 @@ def dump_values(values: Mapping[str, Decimal]) -> str:
 
 def load_values(text: str) -> dict[str, Decimal]:
     return {k: Decimal(v) for k, v in json.loads(text).items()}
-
-
-@dataclass(frozen=True, slots=True)
-class ReportVersion:
-    id: int
-    unit: str
-    week: str
-    reported_at: datetime
-    staff_id: str
-    kind: str
-    values: dict[str, Decimal]
-    posted: dict[str, Decimal]
-    highlights: str
-    problems: str
-    reason: str
-    msg_id: str | None = None  # the chat message that said it (None: seeded or imported)
-    source: str = ""  # "" for chat; "import:<who>:<file>" for `saima import reports`
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from campaign.figures import counts_its_instant, figures_cutoff, unit_figures, u
 from campaign.ranking import Figures, redated
 from storage.bundle import Repositories
 from storage.latest_figures import PREVIOUS, LatestFigures
-from storage.repositories import ReportVersion
+from storage.report_version import ReportVersion
 
 INSTANT = timedelta(microseconds=1)  # the finest a stored time can tell apart
 

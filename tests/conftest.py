@@ -89,8 +89,8 @@ from pathlib import Path  # noqa: E402
 
 from bot.app import App  # noqa: E402
 from bot.config import SHIPPED_CAMPAIGN, Settings  # noqa: E402
-from bot.messages import IncomingMessage, Reply  # noqa: E402
 from campaign import Campaign, load_campaign  # noqa: E402
+from chat.messages import IncomingMessage, Reply  # noqa: E402
 from storage import Database, open_database  # noqa: E402
 
 ADMIN = "admin-1"

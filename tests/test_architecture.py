@@ -1,11 +1,12 @@
-"""Import boundaries: the core stays pure and data flows one way (STYLE 3.4, issue #8).
+"""Import boundaries: the core stays pure and data flows one way (STYLE 3.4, issues #8, #28).
 
 Every module belongs to one layer; a layer may import only the layers listed for it. The
-composition root (bot/app.py, bot/cli.py, bot/__main__.py and bot/sandbox/) is the only place
-that wires features in.
+composition root (bot/ but its DingTalk transport and settings) is the only place that wires
+features in. No two modules import each other, even for type checking, and only storage/ talks SQL.
 """
 
 import ast
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -13,42 +14,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "bulletins", "campaign", "handlers", "scheduler", "storage")
+PACKAGES = ("bot", "bulletins", "campaign", "chat", "handlers", "scheduler", "storage", "web")
 
-# Longest prefix wins: `bot.chat.pipeline` is in "chat", `bot.messages` in "core".
+# Longest prefix wins: `bot.dingtalk.stream` is in "dingtalk", `bot.app` in "root".
 LAYERS = {
     "campaign": "campaign",
     "storage": "storage",
-    "bot.messages": "core",
-    "bot.errors": "core",
-    "bot.clock": "core",
-    "bot.config": "core",
-    "bot": "core",  # bot/__init__.py: the version only
-    "bot.chat": "chat",
-    "bot.dingtalk": "dingtalk",
-    "bot.web": "web",
+    "chat": "chat",
     "bulletins": "bulletins",
     "handlers": "handlers",
     "scheduler": "scheduler",
-    "bot.app": "root",
-    "bot.cli": "root",
-    "bot.campaign_check": "root",
-    "bot.report_import": "root",
-    "bot.__main__": "root",
-    "bot.sandbox": "root",
+    "web": "web",
+    "bot.config": "config",
+    "bot.dingtalk": "dingtalk",
+    "bot": "root",  # the composition root: app, cli, campaign checks, imports, the sandboxes
 }
 
-# What each layer may import besides itself; everything else is forbidden.
+# What each layer may import besides itself; everything else is forbidden. Read bottom-up: the
+# pure domain, storage, the chat core, the use cases (bulletins, handlers), their triggers
+# (scheduler), the web desk and the DingTalk transport, and the root that wires them together.
 ALLOWED = {
     "campaign": set(),
-    "core": set(),
+    "config": set(),
     "storage": {"campaign"},
-    "chat": {"campaign", "core", "storage"},
-    "dingtalk": {"core", "chat", "storage"},
-    "web": {"campaign", "core", "chat", "dingtalk", "storage", "bulletins"},
-    "bulletins": {"campaign", "core", "storage"},
-    "handlers": {"campaign", "core", "chat", "storage", "bulletins"},
-    "scheduler": {"campaign", "core", "bulletins"},
+    "chat": {"campaign", "storage"},
+    "bulletins": {"campaign", "storage", "chat"},
+    "handlers": {"campaign", "storage", "chat", "bulletins"},
+    "scheduler": {"campaign", "chat", "bulletins"},
+    "web": {"campaign", "storage", "chat", "bulletins", "handlers"},
+    "dingtalk": {"campaign", "storage", "chat", "config"},
     "root": set(LAYERS.values()) - {"root"},
 }
 
@@ -146,14 +140,14 @@ def test_the_layers_form_a_directed_acyclic_graph() -> None:
 @pytest.mark.parametrize(
     ("module", "imported"),
     [
-        ("bot.chat.pipeline", "handlers.texts"),
+        ("chat.pipeline", "handlers.texts"),
         ("bot.dingtalk.inbound", "bot.app"),
         ("bot.dingtalk.stream", "bulletins.service"),
         ("handlers.reports", "bot.dingtalk.sender"),
         ("handlers.bulletins", "scheduler.jobs"),
         ("bulletins.compose", "handlers.standings"),
         ("scheduler.build", "handlers.bulletins"),
-        ("storage.repositories", "bot.messages"),
+        ("storage.repositories", "chat.messages"),
         ("campaign.ranking", "storage"),
     ],
 )
@@ -164,13 +158,15 @@ def test_a_forbidden_edge_would_be_caught(module: str, imported: str) -> None:
     assert target != source and target not in ALLOWED[source]
 
 
-# Only storage/ talks SQL: ORM rows, sessions and SQLAlchemy stay behind the repositories, which
-# return frozen values (issue #8). The composition root gets a Database and repositories too.
-STORAGE_INTERNALS = ("storage.models", "sqlalchemy", "alembic")
+# Only storage/ talks SQL: ORM rows, sessions, SQLAlchemy and the database drivers stay behind the
+# repositories, which return frozen values (issue #8). The composition root gets a Database and
+# repositories too.
+STORAGE_INTERNALS = ("storage.models", "sqlalchemy", "alembic", "sqlite3", "aiosqlite", "asyncpg")
 
 
 def leaks_storage_internals(module: str, imported: str) -> bool:
-    """True when a module outside storage/ imports the ORM models, SQLAlchemy or Alembic."""
+    """True when a module outside storage/ imports the ORM models, SQLAlchemy, Alembic or a
+    database driver."""
     if layer_of(module) == "storage":
         return False
     return any(imported == name or imported.startswith(f"{name}.") for name in STORAGE_INTERNALS)
@@ -188,18 +184,23 @@ def test_only_storage_imports_the_orm_models_or_sqlalchemy() -> None:
         ("handlers.projects", "sqlalchemy.ext.asyncio", True),
         ("bulletins.compose", "sqlalchemy", True),
         ("scheduler.jobs", "storage.models", True),
-        ("bot.chat.pipeline", "storage.models", True),
-        ("bot.chat.context", "sqlalchemy.ext.asyncio", True),
+        ("chat.pipeline", "storage.models", True),
+        ("chat.context", "sqlalchemy.ext.asyncio", True),
         ("bot.dingtalk.outbox", "sqlalchemy.exc", True),
         ("bot.dingtalk.outbox", "storage.models", True),
         ("bot.app", "sqlalchemy", True),
         ("bot.sandbox.console", "storage.models", True),
         ("campaign.membership", "sqlalchemy", True),
+        ("bot.sandbox.reset", "sqlite3", True),
+        ("web.health", "asyncpg", True),
+        ("bot.dingtalk.outbox", "aiosqlite", True),
         ("handlers.admin", "storage", False),
         ("bot.dingtalk.outbox", "storage.outbox", False),
         ("handlers.projects", "storage.modelsx", False),
         ("storage.repositories", "storage.models", False),
         ("storage.outbox", "sqlalchemy.exc", False),
+        ("storage.backup", "sqlite3", False),
+        ("bot.cli", "sqlite3_helpers", False),
         ("storage.migrations.versions.0001_core", "alembic", False),
     ],
 )
@@ -211,3 +212,172 @@ def test_a_storage_leak_would_be_caught(module: str, imported: str, leaks: bool)
 def test_no_project_code_imports_requests() -> None:
     bad = [(m, i) for p in PACKAGES for m, i in imports(p) if i.split(".")[0] == "requests"]
     assert bad == []
+
+
+# ---- no circles: between top-level packages and between modules, TYPE_CHECKING included ----
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (`from a import b` is a.b when that is a module)."""
+    known = {
+        module_name(path)
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+
+    def resolve(name: str) -> str | None:
+        while name and name not in known:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {module: set() for module in known}
+    for module, imported in own_imports():
+        target = resolve(imported)
+        # A package's own __init__ is not an import of the package by its modules.
+        if module in graph and target and target != module and not module.startswith(f"{target}."):
+            graph[module].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while (member := stack.pop()) != node:
+                component.append(member)
+            if component:
+                found.append(sorted([node, *component]))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    top: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        for target in targets:
+            if module.split(".")[0] != target.split(".")[0]:
+                top.setdefault(module.split(".")[0], set()).add(target.split(".")[0])
+    return top
+
+
+def test_no_two_top_level_packages_import_each_other() -> None:
+    assert cycles(package_graph(module_graph())) == []
+
+
+def test_no_two_modules_import_each_other() -> None:
+    assert cycles(module_graph()) == []
+
+
+def test_a_cycle_would_be_caught() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize("package", ["handlers", "bulletins", "scheduler"])
+def test_use_cases_import_nothing_from_the_composition_root(package: str) -> None:
+    assert [(m, i) for m, i in imports(package) if i.split(".")[0] == "bot"] == []
+
+
+# ---- only storage/ talks SQL: no session, engine or statement outside it ----
+
+SQL_HANDLES = {"sessionmaker", "engine", "execute", "scalar", "scalars", "AsyncSession"}
+# A statement spelled out as text (upper case, as storage/ writes them), for a driver to run.
+SQL_TEXT = re.compile(
+    r"\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|(CREATE|ALTER|DROP)\s+(TABLE|INDEX)"
+    r"|PRAGMA)\b"
+)
+
+
+def sql_in(source: str) -> list[str]:
+    """Every session, engine or statement handle the source touches (held privately, as
+    `self._engine`, too) and "SQL text" for every statement it spells out."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if SQL_TEXT.match(node.value):
+                found.append("SQL text")
+            continue
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.arg):
+            name = node.arg
+        else:
+            continue
+        if name.lstrip("_") in SQL_HANDLES:
+            found.append(name)
+    return found
+
+
+def sql_uses(package: str) -> list[tuple[str, str]]:
+    """(module, handle) for every session, engine or statement in the package's files."""
+    return [
+        (module_name(path), use)
+        for path in (ROOT / package).rglob("*.py")
+        for use in sql_in(path.read_text(encoding="utf-8"))
+    ]
+
+
+@pytest.mark.parametrize("package", [p for p in PACKAGES if p != "storage"])
+def test_only_storage_opens_sessions_or_runs_statements(package: str) -> None:
+    assert sql_uses(package) == []
+
+
+def test_storage_is_seen_talking_sql() -> None:
+    """The search above finds what it looks for where it is meant to be."""
+    assert {"sessionmaker", "engine", "execute", "scalar", "SQL text"} <= {
+        use for _, use in sql_uses("storage")
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "caught"),
+    [
+        ("async with database.sessionmaker.begin() as session:\n    pass", True),
+        ("self._sessionmaker = factory", True),
+        ("def __init__(self, sessionmaker): pass", True),
+        ("shared = app.database.engine.dialect.name != 'sqlite'", True),
+        ("lock = leader_lock(app.database.engine)", True),
+        ("await self._engine.dispose()", True),
+        ("await session.execute(statement)", True),
+        ("row = await repos.outbox.session.scalar(query)", True),
+        ("COUNT = 'SELECT count(*) FROM outbox'", True),
+        ("cursor.run('DELETE FROM inbox')", True),
+        ("cursor.run('  UPDATE app_state SET value = ?')", True),
+        (
+            "async with database.outbox(write=True) as outbox:\n    await outbox.claim(row_id)",
+            False,
+        ),
+        (
+            "async with database.write(campaign_id) as repos:\n    await repos.state.set(KEY, 1)",
+            False,
+        ),
+        ("shared = app.database.is_shared", False),
+        ("lock = leader_lock(app.database)", False),
+        ("session = self.session(request)", False),  # the dashboard's sign-in
+        ("await self._session.post(url, json=body)", False),  # the shared HTTP client
+        ("hint = 'Select a campaign, then update the targets'", False),
+    ],
+)
+def test_a_session_engine_or_statement_would_be_caught(source: str, caught: bool) -> None:
+    """The rule above is not vacuous: it flags exactly the code it should."""
+    assert bool(sql_in(source)) is caught

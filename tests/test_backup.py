@@ -16,7 +16,7 @@ from alembic import command
 from bot.app import App
 from bot.cli import run_backup, run_restore
 from bot.config import Settings
-from bot.messages import IncomingMessage
+from chat.messages import IncomingMessage
 from storage import open_database
 from storage.backup import DatabaseLock, check_saima_file, known_revisions
 from storage.db import MIGRATIONS, alembic_config

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dingtalk.outbox import OutboxRelay
 from bot.sandbox.console import run_sandbox
@@ -20,6 +19,7 @@ from bulletins.campaigns import CampaignBulletins
 from bulletins.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
 from bulletins.service import BulletinService
 from campaign import calendar
+from chat.clock import FixedClock
 from scheduler.build import PUBLISH_JOB_ID, build_scheduler
 from storage import StateRepository
 from storage.standings import standings_at
@@ -31,7 +31,7 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
     app: App,
 ) -> None:
     pinned = datetime(2021, 11, 26, 12, 0, tzinfo=TZ)
-    relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(lambda _text: None))  # type: ignore[arg-type]
+    relay = OutboxRelay(app.database, ConsoleSender(lambda _text: None))  # type: ignore[arg-type]
     service = BulletinService(app.database, app.campaign, FixedClock(pinned), relay)
     scheduler = build_scheduler(CampaignBulletins([service]))
     scheduler.start()

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from bot.app import App, build_dingtalk, leader_duties
 from bot.cli import run_push
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dingtalk.outbox import OutboxRelay
 from bot.sandbox.demo_season import seed_demo
@@ -24,6 +23,7 @@ from bulletins.service import BulletinService
 from campaign import Campaign, calendar, compute_standings, format_amount
 from campaign.formatting import pct
 from campaign.pushes import PushKind
+from chat.clock import FixedClock
 from scheduler.workdays import CHINA
 from storage import Database, ReportRepository, ReportVersion, open_database
 from storage.bulletins import BulletinRepository

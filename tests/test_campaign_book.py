@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.campaign_book import CampaignBook
 from bot.config import SHIPPED_CAMPAIGN, SHIPPED_OTHERS, Settings
 from campaign import CampaignError
+from chat.campaign_book import CampaignBook
 
 MINIMAL = Path(__file__).resolve().parents[1] / "docs" / "examples" / "minimal.toml"
 

@@ -21,17 +21,17 @@ from alembic import command
 
 from bot.app import App, build_dingtalk, dingtalk_bulletins
 from bot.cli import main, run_push, run_rank
-from bot.clock import FixedClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.services import DingTalk
-from bot.messages import IncomingMessage
 from bot.sandbox.demo_season import seed_demo
 from bot.sandbox.web_page import SandboxRoom
 from bulletins.campaigns import CampaignBulletins
 from campaign import calendar
 from campaign.pushes import groups_sent, keys_to_look_up, outbox_key
+from chat.clock import FixedClock
+from chat.messages import IncomingMessage
 from scheduler.build import PUBLISH_JOB_ID, build_scheduler
 from storage import open_database
 from storage.db import alembic_config
@@ -150,9 +150,7 @@ def settings(tmp_path: Path, fake: FakeDingTalk, name: str = "two.db") -> Settin
 def make_dingtalk(app: App, http: aiohttp.ClientSession, timer: VirtualTimer) -> DingTalk:
     """What `saima run` builds, with a relay that retries a failed row at its next flush."""
     built = build_dingtalk(app, session=http, timer=timer)
-    relay = OutboxRelay(
-        app.database.sessionmaker, built.sender, retry_initial=0.0, rng=random.Random(1)
-    )
+    relay = OutboxRelay(app.database, built.sender, retry_initial=0.0, rng=random.Random(1))
     return replace(built, outbox=relay, inbound=Inbound(app.pipeline, relay))
 
 

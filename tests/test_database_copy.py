@@ -18,10 +18,10 @@ from alembic import command
 
 from bot.app import App
 from bot.config import Settings
-from bot.messages import IncomingMessage
 from bot.sandbox.demo_projects import seed_demo_projects
 from bot.sandbox.demo_season import seed_demo
 from campaign import calendar
+from chat.messages import IncomingMessage
 from storage import open_database
 from storage.db import alembic_config
 from storage.models import Base

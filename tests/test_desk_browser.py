@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build_desk
-from bot.chat.desk import DeskLinks
 from bot.config import Settings
 from bot.sandbox.console import prepare
 from bot.sandbox.web_page import SandboxPage, SandboxRoom
-from bot.web.health import Health, fixed_transport
-from bot.web.server import WebServer
+from chat.desk import DeskLinks
 from storage.health import DatabaseFileGuard
+from web.health import Health, fixed_transport
+from web.server import WebServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"

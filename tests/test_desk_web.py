@@ -15,16 +15,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
 from bot.app import App, build_desk
-from bot.chat.desk import DeskLinks
 from bot.config import Settings
-from bot.messages import IncomingMessage
 from bot.sandbox.console import prepare
 from bot.sandbox.web_page import SandboxRoom
-from bot.web.auth import SESSION_SECONDS, Sessions
-from bot.web.desk import Desk
-from bot.web.markdown import render_markdown
-from bot.web.workbook import cents
+from chat.desk import DeskLinks
+from chat.messages import IncomingMessage
 from storage.standings import standings_at
+from web.auth import SESSION_SECONDS, Sessions
+from web.desk import Desk
+from web.markdown import render_markdown
+from web.workbook import cents
 
 TOKEN = "right-token"
 

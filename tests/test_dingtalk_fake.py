@@ -12,7 +12,7 @@ import pytest
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import OpenApiClient
 from bot.dingtalk.stream import StreamClient
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 from tests.fakes.dingtalk import (
     MAX_MARKDOWN_BYTES,
     MAX_MSG_PARAM_BYTES,

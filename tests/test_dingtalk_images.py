@@ -17,17 +17,17 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import App, build_dingtalk, chart_sink, dingtalk_bulletins
-from bot.clock import FixedClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.dingtalk.inbound import Inbound
 from bot.dingtalk.openapi import OpenApiClient
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.services import DingTalk
-from bot.errors import DingTalkApiError
-from bot.messages import IncomingMessage
 from bot.sandbox.demo_season import seed_demo
 from bulletins.service import BulletinService
 from campaign import calendar
+from chat.clock import FixedClock
+from chat.errors import DingTalkApiError
+from chat.messages import IncomingMessage
 from storage.models import Outbox
 from tests.conftest import ADMIN
 from tests.fakes.dingtalk import PNG_SIGNATURE, FakeDingTalk, VirtualTimer
@@ -82,9 +82,7 @@ def started_app(config: Settings, now: str) -> App:
 def make_dingtalk(app: App, http: aiohttp.ClientSession, timer: VirtualTimer) -> DingTalk:
     """What `saima run` builds, with a relay that retries a failed row at its next flush."""
     built = build_dingtalk(app, session=http, timer=timer)
-    relay = OutboxRelay(
-        app.database.sessionmaker, built.sender, retry_initial=0.0, rng=random.Random(1)
-    )
+    relay = OutboxRelay(app.database, built.sender, retry_initial=0.0, rng=random.Random(1))
     return replace(built, outbox=relay, inbound=Inbound(app.pipeline, relay))
 
 

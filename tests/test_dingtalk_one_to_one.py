@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.dingtalk import wire
-from bot.messages import Reply
+from chat.messages import Reply
 from storage import Database
 from storage.models import Outbox
 from tests.fakes.dingtalk import GROUP_SEND_PATH, OTO_SEND_PATH, FakeDingTalk, VirtualTimer

@@ -10,7 +10,7 @@ import pytest
 
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import OpenApiClient, create_http_session, is_retryable, is_throttled
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 
 

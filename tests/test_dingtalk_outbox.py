@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.messages import IncomingMessage
+from chat.messages import IncomingMessage
 from storage import Database
 from storage.models import Outbox
 from tests import triggers
@@ -165,7 +165,7 @@ async def test_reply_rows_forget_the_session_webhook_once_sent(
     virtual_timer: VirtualTimer,
 ) -> None:
     from bot.dingtalk import wire
-    from bot.messages import Reply
+    from chat.messages import Reply
 
     relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     message = wire.incoming_message(fake_dingtalk.message_data("/帮助", msg_id="m-1"))
@@ -195,7 +195,7 @@ async def test_a_reply_is_recorded_sent_before_the_next_reply_goes_out(
 ) -> None:
     """At most one reply is ever sent but unrecorded, whatever the conversation: a crash repeats
     at most one reply."""
-    from bot.messages import Reply
+    from chat.messages import Reply
 
     relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     reply = Reply.markdown("帮助", "内容")
@@ -225,7 +225,7 @@ async def test_an_unrecorded_reply_is_recorded_before_the_next_reply_is_sent(
 ) -> None:
     """The database refuses the record after DingTalk took the reply: no further reply goes out
     until that record is written."""
-    from bot.messages import Reply
+    from chat.messages import Reply
 
     relay = make_relay(database, http, fake_dingtalk, virtual_timer, max_attempts=1)
     reply = Reply.markdown("帮助", "内容")

@@ -15,7 +15,7 @@ import pytest
 from bot.dingtalk.openapi import OpenApiClient
 from bot.dingtalk.sender import APP, ROBOT, SESSION, Sender, split_markdown
 from bot.dingtalk.timing import wall_ms
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 from tests.fakes.dingtalk import FakeDingTalk, SentMessage, VirtualTimer
 
 

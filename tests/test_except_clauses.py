@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "bulletins", "campaign", "handlers", "scheduler", "storage")
+PACKAGES = ("bot", "bulletins", "campaign", "chat", "handlers", "scheduler", "storage", "web")
 
 CHECK = """
 import importlib, json, sys

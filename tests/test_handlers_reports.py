@@ -6,11 +6,11 @@ from datetime import datetime
 import pytest
 
 from bot.app import App
-from bot.chat.pipeline import Pipeline
-from bot.chat.router import CommandTable
-from bot.messages import IncomingMessage
 from campaign import Campaign, Role
 from campaign.access import may
+from chat.messages import IncomingMessage
+from chat.pipeline import Pipeline
+from chat.router import CommandTable
 from handlers import ROUTERS, UNKNOWN
 from storage import Database, ReportRepository
 from tests.conftest import ADMIN, Say

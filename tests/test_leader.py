@@ -55,7 +55,7 @@ async def terminate(postgres_url: str, backend_pid: int) -> None:
 
 @pytest.mark.sqlite_only("SQLite's sole leader; PostgreSQL's lock is tested above")
 async def test_sqlite_always_leads(database: Database) -> None:
-    lock = leader_lock(database.engine)
+    lock = leader_lock(database)
     assert isinstance(lock, SoleLeader)
     scheduler = Scheduler()
     async with leading(lock, scheduler.start, scheduler.stop) as leadership:
@@ -66,7 +66,7 @@ async def test_sqlite_always_leads(database: Database) -> None:
 async def test_one_holder_and_the_lock_is_free_again_when_its_connection_closes(
     pg: Database,
 ) -> None:
-    first, second = leader_lock(pg.engine), leader_lock(pg.engine)
+    first, second = leader_lock(pg), leader_lock(pg)
     assert isinstance(first, AdvisoryLock) and isinstance(second, AdvisoryLock)
     try:
         assert await first.acquire()
@@ -84,8 +84,8 @@ async def test_one_holder_and_the_lock_is_free_again_when_its_connection_closes(
 async def test_a_follower_takes_over_when_the_leader_goes(pg: Database) -> None:
     leader, follower = Scheduler(), Scheduler()
     async with (
-        leading(leader_lock(pg.engine), leader.start, leader.stop) as first,
-        leading(leader_lock(pg.engine), follower.start, follower.stop, retry_seconds=0.1) as second,
+        leading(leader_lock(pg), leader.start, leader.stop) as first,
+        leading(leader_lock(pg), follower.start, follower.stop, retry_seconds=0.1) as second,
     ):
         assert first.is_leader and not second.is_leader
         await asyncio.sleep(0.3)
@@ -100,7 +100,7 @@ async def test_a_leader_that_loses_its_connection_stops_at_once_and_leads_again_
     pg: Database, postgres_url: str
 ) -> None:
     scheduler = Scheduler()
-    lock = leader_lock(pg.engine)
+    lock = leader_lock(pg)
     assert isinstance(lock, AdvisoryLock)
     async with leading(
         lock, scheduler.start, scheduler.stop, retry_seconds=0.2, check_seconds=30
@@ -127,9 +127,9 @@ async def test_a_failing_start_gives_the_lock_back(pg: Database) -> None:
         return None
 
     with pytest.raises(RuntimeError):
-        async with leading(leader_lock(pg.engine), broken, nothing):
+        async with leading(leader_lock(pg), broken, nothing):
             pass
-    other = leader_lock(pg.engine)
+    other = leader_lock(pg)
     try:
         assert await other.acquire()
     finally:

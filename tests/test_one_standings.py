@@ -17,12 +17,12 @@ import pytest
 from bot.app import App
 from bot.cli import run_rank
 from bot.sandbox.demo_season import seed_demo
-from bot.web.overview import gather
 from campaign import Standings, calendar
 from campaign.ranking import target_at
 from campaign.selection import weekly_comparison
 from storage.standings import standings_at
 from tests.conftest import Say
+from web.overview import gather
 
 CLIFF = datetime.fromisoformat("2021-10-18T00:00:00+08:00")  # a Monday: W41's end
 MOMENTS = [

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.chat.pipeline import Pipeline
-from bot.chat.router import CommandTable
-from bot.clock import FixedClock
-from bot.messages import IncomingMessage
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Mode, Standings
+from chat.clock import FixedClock
+from chat.messages import IncomingMessage
+from chat.pipeline import Pipeline
+from chat.router import CommandTable
 from handlers import ROUTERS
 from handlers.projects import red_flag_proposals
 from storage import Database, Repositories

@@ -2,10 +2,10 @@
 
 import pytest
 
-from bot.chat.router import CommandTable, Router
-from bot.messages import Reply
 from campaign.access import Action
 from campaign.projects import STAGE_ALIASES, STAGES, Stage, find_stage
+from chat.messages import Reply
+from chat.router import CommandTable, Router
 from handlers import ROUTERS
 
 TABLE = CommandTable.from_routers(ROUTERS)

@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App, build_desk
 from bot.cli import standings_json
-from bot.clock import FixedClock
 from bot.config import SHIPPED_CAMPAIGN, Settings
 from campaign import Campaign, Mode, Standings, calendar
+from chat.clock import FixedClock
 from handlers import texts
 from storage.standings import standings_at
 from tests.conftest import ADMIN, Say

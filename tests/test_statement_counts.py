@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bot.app import App
-from bot.messages import IncomingMessage
+from chat.messages import IncomingMessage
 from tests.conftest import ADMIN, GROUP, Say
 
 NANHU = "head-nanhu"

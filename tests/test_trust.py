@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import App, build_dingtalk, bulletin_services
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.stream import StreamClient
-from bot.messages import IncomingMessage
 from campaign.pushes import PushKind
+from chat.clock import FixedClock
+from chat.messages import IncomingMessage
 from storage.trust import AuditRepository
 from tests.conftest import ADMIN, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer

@@ -14,15 +14,15 @@ import aiohttp
 import pytest
 
 from bot.app import App, build_dingtalk
-from bot.chat import replies
 from bot.dingtalk.http import CallbackServer
 from bot.dingtalk.services import EXIT_DATABASE_LOST, DingTalk, wait_for_shutdown
 from bot.dingtalk.stream import StreamClient
-from bot.web.health import Health, fixed_transport, stream_transport
-from bot.web.server import WebServer
+from chat import replies
 from tests import triggers
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.test_dingtalk_stream import bot_settings
+from web.health import Health, fixed_transport, stream_transport
+from web.server import WebServer
 
 
 class Running:

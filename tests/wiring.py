@@ -43,7 +43,7 @@ def make_relay(
         rng=random.Random(1),
     )
     return OutboxRelay(
-        database.sessionmaker,
+        database,
         sender,
         retry_initial=0.0,
         rng=random.Random(1),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from yarl import URL
 
 from bot.dingtalk.sender import APP, ROBOT, Sender
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -18,8 +18,8 @@ from aiohttp import web
 from bot.dingtalk import wire
 from bot.dingtalk.signing import CALLBACK_WINDOW_MS, SignCheck, check_callback_sign
 from bot.dingtalk.timing import wall_ms
-from bot.errors import StorageLost
-from bot.messages import IncomingMessage
+from chat.errors import StorageLost
+from chat.messages import IncomingMessage
 from storage import Database
 
 logger = logging.getLogger(__name__)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.chat import replies
-from bot.chat.codec import decode_message
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import split_markdown
-from bot.errors import DingTalkApiError, StorageLost
-from bot.messages import IncomingMessage, Reply
+from chat import replies
+from chat.codec import decode_message
+from chat.errors import DingTalkApiError, StorageLost
+from chat.messages import IncomingMessage, Reply
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from yarl import URL
 from bot.dingtalk import wire
 from bot.dingtalk.signing import robot_sign_params
 from bot.dingtalk.timing import SystemTimer, Timer, wall_ms
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.dingtalk.openapi import is_retryable, is_throttled
 from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
-from bot.errors import DingTalkApiError
-from bot.messages import IncomingMessage, Reply
-from storage import SessionFactory
+from chat.errors import DingTalkApiError
+from chat.messages import IncomingMessage, Reply
+from storage import Database
 from storage.outbox import PENDING, REPLY_KEY_PREFIX, SENT, OutboxEntry, OutboxRepository
 from storage.repositories import InboxEntry
 
@@ -48,7 +48,7 @@ def part_keys(key: str, count: int) -> list[str]:
 class OutboxRelay:
     def __init__(
         self,
-        sessionmaker: SessionFactory,
+        database: Database,
         sender: Sender,
         *,
         now: Callable[[], datetime] = _utc_now,
@@ -58,7 +58,7 @@ class OutboxRelay:
         rng: random.Random | None = None,
         claim_rows: bool = False,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._database = database
         # Other processes send from the same table (PostgreSQL): lock each row while sending it.
         self._claim_rows = claim_rows
         self._claims = asyncio.Semaphore(CLAIMED_SENDS_AT_ONCE)
@@ -102,13 +102,12 @@ class OutboxRelay:
         if not png:
             raise ValueError(f"image {key} is empty")
         now = self._now()
-        async with self._sessionmaker.begin() as session:
-            repository = OutboxRepository(session)
-            lead = await repository.by_key(after)
+        async with self._database.outbox(write=True) as outbox:
+            lead = await outbox.by_key(after)
             if lead is None:
                 logger.warning("image %s not queued: no message %s to follow", key, after)
                 return False
-            stored = await repository.add(
+            stored = await outbox.add(
                 OutboxEntry(
                     key=key,
                     channel=IMAGE,
@@ -152,9 +151,8 @@ class OutboxRelay:
         """Store the message split into parts; (False, existing row ids) if `key` is already stored."""
         now = self._now()
         parts = split_markdown(text)
-        async with self._sessionmaker.begin() as session:
-            repository = OutboxRepository(session)
-            existing = await repository.parts(key)
+        async with self._database.outbox(write=True) as outbox:
+            existing = await outbox.parts(key)
             if existing:
                 return False, [entry.id for entry in existing]
             entries = [
@@ -180,9 +178,9 @@ class OutboxRelay:
             ]
             row_ids = []
             for entry in entries:
-                stored = await repository.add(entry)
+                stored = await outbox.add(entry)
                 if stored is None:
-                    return False, [entry.id for entry in await repository.parts(key)]
+                    return False, [entry.id for entry in await outbox.parts(key)]
                 row_ids.append(stored.id)
             return True, row_ids
 
@@ -230,8 +228,8 @@ class OutboxRelay:
             result=delivery.result[:128],
         )
         # A marker whose reply already has a row (queued after a failed send) is skipped.
-        async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).add_new([marker])
+        async with self._database.outbox(write=True) as outbox:
+            await outbox.add_new([marker])
 
     async def _record(self, write: Callable[[], Awaitable[None]]) -> None:
         """Record a sent reply; should that fail, keep it to write before the next reply is sent
@@ -251,18 +249,16 @@ class OutboxRelay:
     async def unanswered(
         self, processed_since: datetime, processed_before: datetime | None = None
     ) -> list[InboxEntry]:
-        async with self._sessionmaker() as session:
-            return await OutboxRepository(session).unanswered(
-                processed_since, processed_before=processed_before
-            )
+        async with self._database.outbox() as outbox:
+            return await outbox.unanswered(processed_since, processed_before=processed_before)
 
     # ---- delivery -----------------------------------------------------------------------------
 
     async def deliver(self, row_ids: list[int]) -> bool:
         """Send these rows now, in order; stops at the first failure (the relay retries later)."""
         for row_id in row_ids:
-            async with self._sessionmaker() as session:
-                row = await OutboxRepository(session).get(row_id)
+            async with self._database.outbox() as outbox:
+                row = await outbox.get(row_id)
             if row is None or row.state != PENDING or row_id in self._inflight:
                 continue
             if not await self._send(row):
@@ -271,8 +267,8 @@ class OutboxRelay:
 
     async def flush(self) -> int:
         """Send every due row; rows for one target go in order, targets in parallel. Returns sends."""
-        async with self._sessionmaker() as session:
-            rows = await OutboxRepository(session).due(self._now())
+        async with self._database.outbox() as outbox:
+            rows = await outbox.due(self._now())
         queues: dict[tuple[str, str], list[OutboxEntry]] = {}
         for row in rows:
             if row.id not in self._inflight:
@@ -310,8 +306,8 @@ class OutboxRelay:
         # to the same chat may be going out on another path: with several database connections
         # (PostgreSQL) those paths truly overlap, so a row waits for the rows before it.
         lane = (APP, IMAGE) if row.channel in (APP, IMAGE) else (row.channel,)
-        async with self._sessionmaker() as session:
-            first = await OutboxRepository(session).first_due_of(row, lane, self._now())
+        async with self._database.outbox() as outbox:
+            first = await outbox.first_due_of(row, lane, self._now())
         if first is None:
             return True  # sent meanwhile
         if first.id != row.id:
@@ -329,8 +325,8 @@ class OutboxRelay:
             return False
 
         async def mark_sent() -> None:
-            async with self._sessionmaker.begin() as session:
-                await OutboxRepository(session).mark_sent(row.id, delivery.result, self._now())
+            async with self._database.outbox(write=True) as outbox:
+                await outbox.mark_sent(row.id, delivery.result, self._now())
 
         if row.channel in REPLY_CHANNELS:
             await self._record(mark_sent)
@@ -344,16 +340,15 @@ class OutboxRelay:
         is sendable again at once."""
         delivery: Delivery | None = None
         try:
-            async with self._sessionmaker.begin() as session:
-                repository = OutboxRepository(session)
-                fresh = await repository.claim(row.id)
+            async with self._database.outbox(write=True) as outbox:
+                fresh = await outbox.claim(row.id)
                 if fresh is not None:
                     try:
                         delivery = await self._transmit(fresh)
                     except DingTalkApiError as error:
-                        await self._failed(fresh, error, repository)
+                        await self._failed(fresh, error, outbox)
                         return False
-                    await repository.mark_sent(row.id, delivery.result, self._now())
+                    await outbox.mark_sent(row.id, delivery.result, self._now())
             if fresh is None:
                 return await self._settled_elsewhere(row.id)
         except Exception:
@@ -362,8 +357,8 @@ class OutboxRelay:
             sent = delivery
 
             async def mark_sent() -> None:
-                async with self._sessionmaker.begin() as session:
-                    await OutboxRepository(session).mark_sent(row.id, sent.result, self._now())
+                async with self._database.outbox(write=True) as outbox:
+                    await outbox.mark_sent(row.id, sent.result, self._now())
 
             logger.exception("a sent reply could not be recorded; retried before the next reply")
             self._unrecorded = mark_sent
@@ -372,8 +367,8 @@ class OutboxRelay:
     async def _settled_elsewhere(self, row_id: int) -> bool:
         """True when the row is no longer pending; False while another relay is sending it (its
         lane waits, so the parts of a message keep their order)."""
-        async with self._sessionmaker() as session:
-            row = await OutboxRepository(session).get(row_id)
+        async with self._database.outbox() as outbox:
+            row = await outbox.get(row_id)
         if row is None or row.state != PENDING:
             return True
         self._claimed_elsewhere = True
@@ -403,7 +398,7 @@ class OutboxRelay:
         self,
         row: OutboxEntry,
         error: DingTalkApiError,
-        repository: OutboxRepository | None = None,
+        claimed: OutboxRepository | None = None,
     ) -> None:
         attempts = row.attempts + 1
         # Throttling only says "later": pause and retry, never drop the message for it.
@@ -425,11 +420,11 @@ class OutboxRelay:
             " - giving up" if gives_up else "",
         )
         code = error.code or str(error.status)
-        if repository is not None:  # the claiming transaction's
-            await repository.mark_failed(row.id, code, next_at)
+        if claimed is not None:  # the claiming transaction's
+            await claimed.mark_failed(row.id, code, next_at)
             return
-        async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).mark_failed(row.id, code, next_at)
+        async with self._database.outbox(write=True) as outbox:
+            await outbox.mark_failed(row.id, code, next_at)
 
     # ---- background loop ----------------------------------------------------------------------
 
@@ -458,8 +453,8 @@ class OutboxRelay:
             self._claimed_elsewhere = False
             try:
                 await self.flush()
-                async with self._sessionmaker() as session:
-                    next_due = await OutboxRepository(session).next_due_at()
+                async with self._database.outbox() as outbox:
+                    next_due = await outbox.next_due_at()
             except Exception:
                 logger.exception("outbox flush failed")
                 next_due = None

@@ -17,7 +17,7 @@ from typing import TypeVar
 from bot.dingtalk import wire
 from bot.dingtalk.openapi import NO_RECIPIENT, OpenApiClient, is_retryable, is_throttled
 from bot.dingtalk.timing import SystemTimer, Timer, wall_ms
-from bot.errors import DingTalkApiError
+from chat.errors import DingTalkApiError
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from bot.dingtalk import wire
 from bot.dingtalk.services import DingTalk
 from bot.dingtalk.timing import SystemTimer, Timer
-from bot.errors import StorageLost
-from bot.messages import IncomingMessage
+from chat.errors import StorageLost
+from chat.messages import IncomingMessage
 
 if TYPE_CHECKING:
     from bot.config import Settings

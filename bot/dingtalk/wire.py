@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.messages import IncomingMessage
+from chat.messages import IncomingMessage
 
 logger = logging.getLogger(__name__)
 

@@ -12,26 +12,33 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
 from bot.app import App
-from bot.chat.commands import parse_command
-from bot.clock import OffsetClock
-from bot.messages import IncomingMessage, Reply
 from bot.sandbox import demo_projects, identity, moments
 from bot.sandbox import demo_season as demo
 from bot.sandbox.outbound import SandboxBulletins, charts_dir
 from bot.sandbox.reset import wipe
 from campaign import Campaign, Role, calendar
-from storage import Repositories, StateRepository
-
-if TYPE_CHECKING:
-    from bot.sandbox.web_page import SandboxRoom
+from chat.clock import OffsetClock
+from chat.commands import parse_command
+from chat.messages import IncomingMessage, Reply
+from storage import Repositories
 
 CLOCK_KEY = "sandbox_clock"
 CONVERSATION_ID = "sandbox-group"
 BODY_COMMANDS = ("周报", "更正")  # alone on a line, they open a multi-line post
 LEAVE_WORDS = ("退出", "quit", "exit")
+
+
+class SharedRoom(Protocol):
+    """The web sandbox's room, as the console beside it sees it (bot.sandbox.web_page)."""
+
+    clock: OffsetClock
+    bulletins: SandboxBulletins
+    echo: Callable[[str], None] | None
+
+    async def start_over(self) -> None: ...
 
 
 def banner(now: datetime) -> str:
@@ -226,8 +233,8 @@ async def prepare(app: App) -> OffsetClock:
     # each only if its unit has no report that week, so none lands over the user's.
     await demo.seed_demo(app.database, app.campaign, app.campaign.window.end, before=start)
     await demo_projects.seed_demo_projects(app.database, app.campaign, start)
-    async with app.database.sessionmaker() as session:
-        saved = await StateRepository(session).get(CLOCK_KEY)
+    async with app.database.read(app.campaign.id) as repos:
+        saved = await repos.state.get(CLOCK_KEY)
     return OffsetClock(datetime.fromisoformat(saved) if saved else start)
 
 
@@ -264,7 +271,7 @@ async def run_sandbox(
     app: App,
     stdin: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
-    room: SandboxRoom | None = None,
+    room: SharedRoom | None = None,
 ) -> None:
     """The console; beside the web sandbox's `room` it shares the room's clock and pushes."""
     clock = room.clock if room is not None else await prepare(app)
@@ -318,5 +325,5 @@ async def run_sandbox(
 
 async def save_clock(app: App, clock: OffsetClock) -> None:
     """Persist the sandbox time so the next start continues where this one left off."""
-    async with app.database.sessionmaker.begin() as session:
-        await StateRepository(session).set(CLOCK_KEY, clock.now().isoformat())
+    async with app.database.write(app.campaign.id) as repos:
+        await repos.state.set(CLOCK_KEY, clock.now().isoformat())

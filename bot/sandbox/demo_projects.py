@@ -24,8 +24,8 @@ from campaign.projects import (
     advance,
     first_talk_conflict,
 )
-from storage import Database, StateRepository
-from storage.projects import ProjectRepository, ledger_day
+from storage import Database
+from storage.projects import ledger_day
 
 DEMO_CAMPAIGN_ID = "fdi-2021"
 SEEDED_KEY = "demo_projects_seeded"
@@ -213,11 +213,10 @@ async def seed_demo_projects(database: Database, campaign: Campaign, before: dat
     """
     if campaign.id != DEMO_CAMPAIGN_ID:
         return 0
-    async with database.sessionmaker.begin() as session:
-        state = StateRepository(session)
+    async with database.write(campaign.id) as repos:
+        state, repo = repos.state, repos.projects
         if await state.get(SEEDED_KEY):
             return 0
-        repo = ProjectRepository(session, campaign.id)
         settings = campaign.projects
         tz = calendar.zone(campaign)
         start_day = before.astimezone(tz).date()

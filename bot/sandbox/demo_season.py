@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaign import Campaign, Role, calendar
-from storage import Database, ReportRepository, StateRepository
+from storage import Database, ReportRepository
 
 DEMO_CAMPAIGN_ID = "fdi-2021"
 # A Monday a month into the window: /快进 then passes weekly and monthly bulletins and the final.
@@ -164,11 +164,10 @@ async def seed_demo(
     The figures follow a trajectory up to `until`; with `before`, only the posts made before that
     moment are written (the sandbox: the season so far, as of its clock's start).
     """
-    async with database.sessionmaker.begin() as session:
-        state = StateRepository(session)
+    async with database.write(campaign.id) as repos:
+        state, reports = repos.state, repos.reports
         if await state.get(SEEDED_KEY):
             return 0
-        reports = ReportRepository(session, campaign.id)
         posts = [
             post
             for post in demo_posts(campaign, until)

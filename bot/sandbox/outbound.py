@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App, bulletin_services
-from bot.clock import OffsetClock
 from bot.dingtalk.outbox import OutboxRelay
 from bot.dingtalk.sender import APP, ROBOT, Delivery
 from bot.sandbox import demo_season, moments
 from bulletins.campaigns import CampaignBulletins
 from campaign import calendar
+from chat.clock import OffsetClock
 from scheduler.runtime import RunningBulletins, start_bulletins
 from storage.health import sqlite_path
 
@@ -76,7 +76,7 @@ class SandboxBulletins:
         self.app, self.clock, self.write, self.save_clock = app, clock, write, save_clock
         self.charts_dir = charts_dir
         self.conversation_id = conversation_id
-        self.relay = OutboxRelay(app.database.sessionmaker, ConsoleSender(write), now=clock.now)  # type: ignore[arg-type]
+        self.relay = OutboxRelay(app.database, ConsoleSender(write), now=clock.now)  # type: ignore[arg-type]
         self.bulletins: CampaignBulletins | None = None  # built on first use, targets applied
         self.running: RunningBulletins | None = None
 

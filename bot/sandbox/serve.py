@@ -14,13 +14,13 @@ import sys
 from typing import TextIO
 
 from bot.app import App, build_desk
-from bot.chat.desk import DASHBOARD_PATH, DeskLinks
 from bot.dingtalk.services import wait_for_shutdown
 from bot.sandbox.console import prepare, run_sandbox, save_clock
 from bot.sandbox.web_page import SandboxPage, SandboxRoom
-from bot.web.health import Health, fixed_transport
-from bot.web.server import WebServer
+from chat.desk import DASHBOARD_PATH, DeskLinks
 from storage.health import DatabaseFileGuard
+from web.health import Health, fixed_transport
+from web.server import WebServer
 
 logger = logging.getLogger(__name__)
 

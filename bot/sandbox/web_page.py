@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 
 from bot.app import App
-from bot.clock import OffsetClock
 from bot.sandbox import identity
 from bot.sandbox.console import CONVERSATION_ID, Sandbox, reset, save_clock
 from bot.sandbox.outbound import SandboxBulletins, charts_dir
-from bot.web.desk import SECURITY_HEADERS, mount_static, page, templates
-from bot.web.markdown import render_markdown
+from chat.clock import OffsetClock
+from web.desk import SECURITY_HEADERS, mount_static, page, templates
+from web.markdown import render_markdown
 
 PUSH_PREFIX = "📢 赛马推送 · "
 POLL_SECONDS = 20.0

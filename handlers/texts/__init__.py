@@ -1,6 +1,6 @@
 """Every user-visible string of the chat commands, one module per feature: short Simplified Chinese
 markdown within DingTalk's documented subset (headings, bold, lists, quotes; no tables), sized for a
-phone. Bulletin bodies are bulletins/texts.py's; the framework's own replies are bot/chat/replies.py's.
+phone. Bulletin bodies are bulletins/texts.py's; the framework's own replies are chat/replies.py's.
 
 The names below are re-exported so that `from handlers import texts; texts.report_recorded(...)` keeps
 working; the project, campaign and bulletin-command modules are imported by name.

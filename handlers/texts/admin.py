@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.messages import Reply
 from campaign import Campaign, Role
 from campaign.membership import Binding
+from chat.messages import Reply
 from handlers.texts.common import unknown_unit
 
 BIND_EXAMPLE = "/绑定 @张三 南湖区（或 /绑定 user123 南湖区 张三）"

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages import Reply
 from bulletins import texts as bulletin_texts
 from campaign import Campaign, Standings
 from campaign.selection import Gap
+from chat.messages import Reply
 
 GAP_EXAMPLE = "/差距 南湖区"
 

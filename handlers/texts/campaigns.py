@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.messages import Reply
 from campaign import Campaign
 from campaign.formatting import day
+from chat.messages import Reply
 
 
 def campaign_list(campaigns: Sequence[Campaign], active_id: str, default_id: str) -> Reply:

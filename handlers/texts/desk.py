@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply
+from chat.messages import Reply
 
 
 def desk_off() -> str:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages import Reply
 from campaign import Campaign, format_amount
 from campaign.text_input import inert
+from chat.messages import Reply
 from storage import ReportVersion
 from storage.trust import AuditRecord
 

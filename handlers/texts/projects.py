@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.messages import Reply
 from campaign import format_amount
 from campaign.formatting import day, moment
 from campaign.project_entry import (
@@ -38,6 +37,7 @@ from campaign.project_entry import (
     UnknownKey,
 )
 from campaign.projects import LISTS, FirstTalkHold, ListTotal, Project, Stage
+from chat.messages import Reply
 from storage.projects import EventRecord
 
 REGISTER_EXAMPLE = (

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
-from bot.messages import Reply
 from bulletins.texts import posted_examples
 from campaign import AmountError, Campaign, Metric, Standings, format_amount
 from campaign.formatting import moment
@@ -47,6 +46,7 @@ from campaign.posting import (
     WindowClosed,
 )
 from campaign.text_input import clip
+from chat.messages import Reply
 from handlers.texts.common import report_example, unit_names
 from handlers.texts.standings import metric_lines, rank_phrase
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.messages import Reply
+from chat.messages import Reply
 
 ROLE_EVERYONE, ROLE_HEAD, ROLE_ADMIN = "所有人", "单位负责人", "管理员"
 ROLES = (ROLE_EVERYONE, ROLE_HEAD, ROLE_ADMIN)

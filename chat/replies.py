@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply
 from campaign.text_input import clip
+from chat.messages import Reply
 
 
 def refusal(text: str) -> Reply:

@@ -9,26 +9,32 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-from bot.chat import replies
 from campaign.access import Action
+from chat import replies
+from chat.messages import Reply
 
-if TYPE_CHECKING:
-    from bot.chat.context import CommandContext
-    from bot.messages import Reply
 
-Handler = Callable[["CommandContext"], Awaitable["Reply"]]
+class _Call(Protocol):
+    @property
+    def args(self) -> str: ...
+
+
+# What a handler gets (chat.context.CommandContext, which holds the table: a type parameter here
+# keeps the router from importing the context that imports it).
+Ctx = TypeVar("Ctx", bound=_Call)
+Handler = Callable[[Ctx], Awaitable[Reply]]
 
 _SUB_WORD = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
-class CommandSpec:
+class CommandSpec(Generic[Ctx]):
     words: tuple[str, ...]  # Chinese word first, then ASCII aliases (a sub-command: its sub-words)
     help: str
     usage: str
-    handler: Handler
+    handler: Handler[Ctx]
     admin_only: bool = False
     parent: str = ""  # a sub-command: its parent command's word (`项目` for `/项目 登记`)
     refusal: str = ""  # what a non-admin is told instead of the generic admin-only reply
@@ -51,17 +57,17 @@ class CommandSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class Route(Generic[Ctx]):
     """The row a message names, and the arguments its handler gets."""
 
-    spec: CommandSpec
+    spec: CommandSpec[Ctx]
     args: str
 
 
-class Router:
+class Router(Generic[Ctx]):
     def __init__(self, name: str) -> None:
         self.name = name
-        self.specs: list[CommandSpec] = []
+        self.specs: list[CommandSpec[Ctx]] = []
 
     def command(
         self,
@@ -73,8 +79,8 @@ class Router:
         refusal: str = "",
         action: Action = Action.READ,
         args_action: Action | None = None,
-    ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    ) -> Callable[[Handler[Ctx]], Handler[Ctx]]:
+        def register(handler: Handler[Ctx]) -> Handler[Ctx]:
             name = f"{parent} {words[0]}" if parent else words[0]
             self.specs.append(
                 CommandSpec(
@@ -94,14 +100,16 @@ class Router:
         return register
 
 
-class CommandTable:
+class CommandTable(Generic[Ctx]):
     """Every command word and sub-word; `fallback` answers a message that names none."""
 
-    def __init__(self, specs: Iterable[CommandSpec], fallback: Handler | None = None) -> None:
+    def __init__(
+        self, specs: Iterable[CommandSpec[Ctx]], fallback: Handler[Ctx] | None = None
+    ) -> None:
         self.specs = tuple(specs)
-        self.fallback: Handler = fallback or _unknown_command
-        self._by_word: dict[str, CommandSpec] = {}
-        self._subs: dict[str, dict[str, CommandSpec]] = {}  # parent word -> sub-word -> row
+        self.fallback: Handler[Ctx] = fallback or _unknown_command
+        self._by_word: dict[str, CommandSpec[Ctx]] = {}
+        self._subs: dict[str, dict[str, CommandSpec[Ctx]]] = {}  # parent word -> sub-word -> row
         for spec in self.specs:
             if not spec.parent:
                 _add_words(self._by_word, spec)
@@ -112,11 +120,11 @@ class CommandTable:
 
     @classmethod
     def from_routers(
-        cls, routers: Iterable[Router], fallback: Handler | None = None
-    ) -> CommandTable:
+        cls, routers: Iterable[Router[Ctx]], fallback: Handler[Ctx] | None = None
+    ) -> CommandTable[Ctx]:
         return cls((spec for router in routers for spec in router.specs), fallback)
 
-    def lookup(self, word: str, args: str = "") -> Route | None:
+    def lookup(self, word: str, args: str = "") -> Route[Ctx] | None:
         """`项目`, `登记 名称=…` -> the `/项目 登记` row with `名称=…`; `项目`, `12` -> `/项目` with `12`."""
         spec = self._by_word.get(word.lower())
         if spec is None:
@@ -127,11 +135,11 @@ class CommandTable:
             return Route(sub, sub_call.group(2).strip())
         return Route(spec, args)
 
-    def sub_commands(self, parent: CommandSpec) -> tuple[CommandSpec, ...]:
+    def sub_commands(self, parent: CommandSpec[Ctx]) -> tuple[CommandSpec[Ctx], ...]:
         """A command's sub-command rows, in registration order."""
         return tuple(dict.fromkeys(self._subs.get(parent.word, {}).values()))
 
-    def _parent_of(self, spec: CommandSpec) -> CommandSpec:
+    def _parent_of(self, spec: CommandSpec[Ctx]) -> CommandSpec[Ctx]:
         parent = self._by_word.get(spec.parent.lower())
         if parent is None or parent.word != spec.parent:
             raise ValueError(f"sub-command {spec.name!r}: no command {spec.parent!r} to hang under")
@@ -142,7 +150,7 @@ class CommandTable:
         return parent
 
 
-def _add_words(index: dict[str, CommandSpec], spec: CommandSpec) -> None:
+def _add_words(index: dict[str, CommandSpec[Ctx]], spec: CommandSpec[Ctx]) -> None:
     for word in spec.words:
         key = word.lower()
         if key in index:
@@ -150,5 +158,5 @@ def _add_words(index: dict[str, CommandSpec], spec: CommandSpec) -> None:
         index[key] = spec
 
 
-async def _unknown_command(ctx: CommandContext) -> Reply:
+async def _unknown_command(ctx: _Call) -> Reply:
     return replies.unknown_command(ctx.args)

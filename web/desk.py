@@ -18,12 +18,17 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from bot.chat.campaign_book import CampaignBook
-from bot.chat.desk import DeskLinks
-from bot.chat.pipeline import Pipeline
-from bot.clock import Clock
-from bot.web import charts, desk_writes, overview, workbook
-from bot.web.auth import (
+from bulletins.texts import not_started_lines
+from campaign import Campaign, Role, calendar, format_amount
+from campaign.formatting import item_score, moment, num, pct
+from campaign.membership import identify
+from chat.campaign_book import CampaignBook
+from chat.clock import Clock
+from chat.desk import DeskLinks
+from chat.pipeline import Pipeline
+from storage import Database, Repositories
+from web import charts, desk_writes, overview, workbook
+from web.auth import (
     COOKIE,
     CSRF_FIELD,
     SESSION_SECONDS,
@@ -33,12 +38,7 @@ from bot.web.auth import (
     csrf_matches,
     token_matches,
 )
-from bot.web.markdown import render_markdown
-from bulletins.texts import not_started_lines
-from campaign import Campaign, Role, calendar, format_amount
-from campaign.formatting import item_score, moment, num, pct
-from campaign.membership import identify
-from storage import Database, Repositories
+from web.markdown import render_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ SECURITY_HEADERS = {
 
 def templates() -> Environment:
     env = Environment(
-        loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"])
+        loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"])
     )
     env.filters.update(num=num, pct=pct, amount=format_amount)
     return env

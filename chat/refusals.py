@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.chat import replies
-from bot.chat.router import CommandSpec
-from bot.messages import Reply
+from typing import Any
+
 from campaign import Role
 from campaign.access import Action, Place, Verdict
 from campaign.membership import Actor
+from chat import replies
+from chat.messages import Reply
+from chat.router import CommandSpec
 
 BIND_GROUP = "/绑定群"
 BIND_EXAMPLE = "/绑定 @您 南湖区"
@@ -18,7 +20,7 @@ def too_long(limit: int) -> Reply:
 
 
 def denied(
-    verdict: Verdict, action: Action, actor: Actor, spec: CommandSpec | None, place: Place
+    verdict: Verdict, action: Action, actor: Actor, spec: CommandSpec[Any] | None, place: Place
 ) -> Reply:
     match verdict:
         case Verdict.OTHER_GROUP:
@@ -40,7 +42,7 @@ def denied(
     return replies.refusal(_not_permitted(action, actor, spec))
 
 
-def _not_permitted(action: Action, actor: Actor, spec: CommandSpec | None) -> str:
+def _not_permitted(action: Action, actor: Actor, spec: CommandSpec[Any] | None) -> str:
     name = spec.name if spec is not None else ""
     if actor.lapsed_on is not None:
         return (

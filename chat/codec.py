@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 
-from bot.messages import IncomingMessage
+from chat.messages import IncomingMessage
 
 
 def encode_message(message: IncomingMessage) -> str:

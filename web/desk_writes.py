@@ -13,13 +13,13 @@ import logging
 import uuid
 from decimal import Decimal
 
-from bot.chat.pipeline import Pipeline
-from bot.clock import Clock
-from bot.messages import IncomingMessage
-from bot.web.auth import Session
 from campaign import AmountError, Campaign, parse_amount
+from chat.clock import Clock
+from chat.messages import IncomingMessage
+from chat.pipeline import Pipeline
 from storage import Database
 from storage.trust import AuditRecord
+from web.auth import Session
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@
     const body = document.createElement("div");
     body.className = "body";
     if (event.html) {
-      body.innerHTML = event.html; // rendered and escaped on the server (bot/web/markdown.py)
+      body.innerHTML = event.html; // rendered and escaped on the server (web/markdown.py)
     } else {
       body.textContent = event.text;
     }

@@ -10,7 +10,7 @@ import logging
 
 from aiohttp import web
 
-from bot.web.health import Health
+from web.health import Health
 
 logger = logging.getLogger(__name__)
 

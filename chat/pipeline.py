@@ -18,22 +18,22 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from bot.chat import refusals, replies
-from bot.chat.batching import Batcher
-from bot.chat.campaign_book import CampaignBook
-from bot.chat.codec import decode_message, encode_message
-from bot.chat.commands import parse_command
-from bot.chat.context import CommandContext
-from bot.chat.desk import DeskLinks
-from bot.chat.router import CommandTable
-from bot.clock import Clock
-from bot.errors import UserFacingError
-from bot.messages import IncomingMessage, Reply
 from campaign import Campaign, calendar
 from campaign.access import Action, Place, Verdict, authorize
 from campaign.groups import campaign_groups, group_campaign
 from campaign.membership import Actor, Binding, identify
 from campaign.text_input import MAX_MESSAGE_CHARS, strip_controls
+from chat import refusals, replies
+from chat.batching import Batcher
+from chat.campaign_book import CampaignBook
+from chat.clock import Clock
+from chat.codec import decode_message, encode_message
+from chat.commands import parse_command
+from chat.context import CommandContext
+from chat.desk import DeskLinks
+from chat.errors import UserFacingError
+from chat.messages import IncomingMessage, Reply
+from chat.router import CommandTable
 from storage import BindingRepository, Database, Repositories
 from storage.repositories import InboxEntry, Processed
 from storage.trust import AuditRecord
@@ -53,7 +53,7 @@ class Pipeline:
         self,
         database: Database,
         campaign: Campaign,
-        table: CommandTable,
+        table: CommandTable[CommandContext],
         clock: Clock,
         admins: tuple[str, ...] = (),
         book: CampaignBook | None = None,
