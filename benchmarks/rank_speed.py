@@ -83,24 +83,10 @@ def synthetic_campaign(units: int, weeks: int) -> Campaign:
             "short": rule.short,
             "points": float(rule.points),
         }
-        for field in (
-            "metric",
-            "numerator",
-            "denominator",
-            "constant",
-            "threshold",
-            "full_at",
-            "pro_rata_from",
-        ):
-            if hasattr(rule, field):
-                value = getattr(rule, field)
-                entry[field] = float(value) if isinstance(value, Decimal) else value
-        entry["kind"] = {
-            "CompletionRule": "completion",
-            "ExcessRule": "excess",
-            "ShareRule": "share",
-            "RatioRule": "ratio",
-        }[type(rule).__name__]
+        for key in rule.keys:  # the kind's own keys are its fields
+            value = getattr(rule, key.name)
+            entry[key.name] = float(value) if isinstance(value, Decimal) else value
+        entry["kind"] = rule.kind
         rules.append(entry)
     data["rules"] = rules
     return parse_campaign(data, Path("bench.toml"))

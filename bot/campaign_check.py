@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bulletins.texts import result_label
 from campaign import Campaign, calendar, compute_standings, format_amount
-from campaign.model import CompletionRule, ExcessRule, RatioRule, Rule, ShareRule
+from campaign.model import Rule
 from campaign.schema_docs import render_reference
 from campaign.sections import WeeklySlot
 from handlers import texts
@@ -79,28 +79,7 @@ def _figure(campaign: Campaign, metric_id: str, value: Decimal) -> str:
 
 
 def _how(campaign: Campaign, rule: Rule) -> str:
-    def label(metric_id: str) -> str:
-        return campaign.metric(metric_id).label
-
-    match rule:
-        case CompletionRule():
-            return (
-                f"{label(rule.metric)}完成率，{_pct(rule.full_at)}满分，"
-                f"{_pct(rule.pro_rata_from)}起按比例"
-            )
-        case ExcessRule():
-            return f"{label(rule.metric)}超出目标部分，最多者满分，其余按比例"
-        case ShareRule():
-            return (
-                f"{label(rule.numerator)}占{label(rule.denominator)}比重，"
-                f"达{_pct(rule.threshold)}满分，以下按比例"
-            )
-        case RatioRule():
-            return f"{label(rule.metric)} ÷ {rule.constant}，最高者满分，其余按比例"
-
-
-def _pct(share: Decimal) -> str:
-    return f"{format_amount(share * 100, '')}%"
+    return rule.explain(lambda metric_id: campaign.metric(metric_id).label)
 
 
 def _slot(slot: WeeklySlot) -> str:

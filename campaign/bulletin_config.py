@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from campaign.errors import CampaignError
-from campaign.model import CompletionRule, Metric, Rule, Unit
+from campaign.model import Metric, Rule, Unit
+from campaign.rules import CompletionRule
 from campaign.sections import (
     WEEKDAYS,
     BulletinsConfig,

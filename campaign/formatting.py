@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from campaign.amounts import format_amount
 from campaign.model import Campaign, Rule
 from campaign.ranking import Standing, is_scored
 
@@ -17,6 +18,11 @@ def num(value: Decimal, places: int = 2) -> str:
 
 def pct(share: Decimal) -> str:
     return f"{num(share * 100, 1)}%"
+
+
+def percent(share: Decimal) -> str:
+    """A share as a campaign file states it: 0.8 -> '80%', 0.375 -> '37.5%'."""
+    return f"{format_amount(share * 100, '')}%"
 
 
 def moment(at: datetime, tz: ZoneInfo) -> str:

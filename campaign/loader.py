@@ -24,17 +24,15 @@ from campaign.errors import CampaignError
 from campaign.model import (
     Campaign,
     Ceiling,
-    CompletionRule,
-    ExcessRule,
     Member,
     Metric,
-    RatioRule,
     Role,
     Rule,
-    ShareRule,
+    RuleHead,
     Unit,
     Window,
 )
+from campaign.rules import RULE_KINDS
 from campaign.schema import check_known_keys
 from campaign.sections import ProjectSettings
 from campaign.toml_lines import line_of
@@ -282,6 +280,17 @@ def _metric_ref(r: _Reader, name: str, metric_ids: set[str]) -> str:
     return value
 
 
+class _RuleReader(_Reader):
+    """A [[rules]] table, as the rule kinds read it (campaign.model.RuleTable)."""
+
+    def __init__(self, r: _Reader, metric_ids: set[str]) -> None:
+        super().__init__(r.path, r.table, r.prefix)
+        self.metric_ids = metric_ids
+
+    def metric(self, name: str) -> str:
+        return _metric_ref(self, name, self.metric_ids)
+
+
 def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
     kind = r.text("kind")
     label = r.text("label")
@@ -289,71 +298,22 @@ def _rule(r: _Reader, metric_ids: set[str]) -> Rule:
     if points <= 0:
         raise r.fail("points", "a number above 0")
     rule_id, short = r.text("id"), r.text("short", label)
-    match kind:
-        case "completion":
-            full_at = r.number("full_at", Decimal(1))
-            if not 0 < full_at <= 1:
-                raise r.fail("full_at", "a completion rate above 0 and at most 1, e.g. 1.0")
-            pro_rata_from = r.number("pro_rata_from", Decimal("0.8"))
-            if not 0 <= pro_rata_from < full_at:
-                raise r.fail("pro_rata_from", f"a rate from 0 up to full_at ({full_at}), e.g. 0.8")
-            return CompletionRule(
-                id=rule_id,
-                label=label,
-                points=points,
-                short=short,
-                metric=_metric_ref(r, "metric", metric_ids),
-                full_at=full_at,
-                pro_rata_from=pro_rata_from,
-            )
-        case "excess":
-            return ExcessRule(
-                id=rule_id,
-                label=label,
-                points=points,
-                short=short,
-                metric=_metric_ref(r, "metric", metric_ids),
-            )
-        case "share":
-            return ShareRule(
-                id=rule_id,
-                label=label,
-                points=points,
-                short=short,
-                numerator=_metric_ref(r, "numerator", metric_ids),
-                denominator=_metric_ref(r, "denominator", metric_ids),
-                threshold=r.number("threshold"),
-            )
-        case "ratio":
-            return RatioRule(
-                id=rule_id,
-                label=label,
-                points=points,
-                short=short,
-                metric=_metric_ref(r, "metric", metric_ids),
-                constant=r.text("constant"),
-            )
-    raise r.fail("kind", "one of completion, excess, share, ratio")
+    rule_kind = RULE_KINDS.get(kind)
+    if rule_kind is None:
+        raise r.fail("kind", f"one of {', '.join(RULE_KINDS)}")
+    return rule_kind.parse(_RuleReader(r, metric_ids), RuleHead(rule_id, label, points, short))
 
 
 def _check_rule_inputs(path: Path, rules: tuple[Rule, ...], units: tuple[Unit, ...]) -> None:
-    """Every unit must carry what the rules read: targets for completion/excess, the ratio constant."""
-    for i, rule in enumerate(rules):
+    """Every unit must carry what the rules read, e.g. a completion rule's target."""
+    for rule in rules:
         for u, unit in enumerate(units):
-            if isinstance(rule, CompletionRule | ExcessRule) and rule.metric not in unit.targets:
+            gap = rule.unit_gap(unit)
+            if gap is not None:
+                table, expected = gap
                 raise CampaignError(
-                    path,
-                    f"units[{u}].targets",
-                    f"a target for {rule.metric} ({unit.name}; rule {rule.id})",
+                    path, f"units[{u}].{table}", f"{expected} ({unit.name}; rule {rule.id})"
                 )
-            if isinstance(rule, RatioRule) and rule.constant not in unit.constants:
-                raise CampaignError(
-                    path,
-                    f"units[{u}].constants",
-                    f"a number for {rule.constant} ({unit.name}; rule {rule.id})",
-                )
-        if isinstance(rule, ShareRule) and not 0 < rule.threshold <= 1:
-            raise CampaignError(path, f"rules[{i}].threshold", "a share between 0 and 1, e.g. 0.4")
 
 
 def _check_ceilings(path: Path, metrics: tuple[Metric, ...], units: tuple[Unit, ...]) -> None:

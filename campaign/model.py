@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import ClassVar, NamedTuple, Protocol, Self
 
+from campaign.errors import CampaignError
+from campaign.schema_keys import Key
 from campaign.sections import BulletinsConfig, ProjectSettings, ScheduleConfig, SelectionConfig
 
 
@@ -149,56 +153,90 @@ class Window:
         return self.targets_from or self.start
 
 
+class RuleHead(NamedTuple):
+    """What every [[rules]] table states, whatever its kind."""
+
+    id: str
+    label: str
+    points: Decimal
+    short: str
+
+
+class RuleTable(Protocol):
+    """One [[rules]] table as the loader reads it: typed values; errors name the file and the key."""
+
+    def text(self, name: str, default: str | None = None) -> str: ...
+
+    def number(self, name: str, default: Decimal | None = None) -> Decimal: ...
+
+    def metric(self, name: str) -> str:
+        """The value of `name`, refused unless it is a declared metric's id."""
+        ...
+
+    def fail(self, name: str, expected: str) -> CampaignError: ...
+
+
 @dataclass(frozen=True, slots=True)
-class CompletionRule:
-    """Completion rate against the target: full points at `full_at`, pro rata from `pro_rata_from`."""
+class Rule(ABC):
+    """A scoring rule (评价标准, seed 000 四). Each kind is one subclass in campaign/rules/, listed in
+    the table there: it reads its [[rules]] table, measures and scores every unit, and says what it
+    does (docs/campaign-file.md, `saima campaign check`).
+
+    Rules that rank against the best (excess, ratio) need every unit's measure at once, so a rule is
+    evaluated in two steps: `measures` of every unit, then `scores` given all measures.
+    """
+
+    kind: ClassVar[str]  # `kind = "…"` in the file
+    keys: ClassVar[tuple[Key, ...]]  # the kind's own keys, beside those every rule takes
+    doc: ClassVar[str]  # how it scores, for docs/campaign-file.md
 
     id: str
     label: str
     points: Decimal
     short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
-    metric: str
-    full_at: Decimal = Decimal(1)
-    pro_rata_from: Decimal = Decimal("0.8")
+
+    @classmethod
+    @abstractmethod
+    def parse(cls, table: RuleTable, head: RuleHead) -> Self:
+        """The rule in `table`, its keys checked (CampaignError through `table.fail`)."""
+
+    def unit_gap(self, unit: Unit) -> tuple[str, str] | None:
+        """What `unit` lacks that the rule reads: (its table, what was expected), e.g. ("targets",
+        "a target for fdi"); None when it has it all."""
+        return None
+
+    def scores_unit(self, unit: Unit) -> bool:
+        """Whether the rule can score `unit` at all (shown as — where it cannot)."""
+        return True
+
+    @abstractmethod
+    def measures(
+        self,
+        units: tuple[Unit, ...],
+        values: Mapping[str, Mapping[str, Decimal]],
+        elapsed: Decimal,
+    ) -> dict[str, Decimal]:
+        """What the rule measures of every unit (a rate, an excess, a share …), given each unit's
+        figures (unit name -> metric id -> value) and the elapsed share of the window. All units
+        in one call: a ranking of 1,000 units is computed again at every post."""
+
+    @abstractmethod
+    def scores(self, measures: Mapping[str, Decimal]) -> dict[str, Decimal]:
+        """Every unit's score, from all units' measures."""
+
+    @abstractmethod
+    def lever(self) -> tuple[str, ...]:
+        """The metrics a unit raises together to gain on this rule, the one it posts first (a
+        share's numerator carries its denominator along); () when posting cannot move it."""
+
+    @abstractmethod
+    def explain(self, label: Callable[[str], str]) -> str:
+        """How the rule scores, in one Chinese line (`saima campaign check`); `label` names a metric."""
 
 
-@dataclass(frozen=True, slots=True)
-class ExcessRule:
-    """Amount above the target, ranked: the best gets full points, others pro rata to the best."""
-
-    id: str
-    label: str
-    points: Decimal
-    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
-    metric: str
-
-
-@dataclass(frozen=True, slots=True)
-class ShareRule:
-    """numerator/denominator: full points at `threshold` or above, pro rata below."""
-
-    id: str
-    label: str
-    points: Decimal
-    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
-    numerator: str
-    denominator: str
-    threshold: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class RatioRule:
-    """metric/constant, ranked: the highest ratio gets full points, others pro rata to it."""
-
-    id: str
-    label: str
-    points: Decimal
-    short: str  # a 2–4 character label for phone-width lines, e.g. 完成率
-    metric: str
-    constant: str
-
-
-Rule = CompletionRule | ExcessRule | ShareRule | RatioRule
+def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """numerator/denominator, 0 when the denominator is not positive (nothing to measure)."""
+    return numerator / denominator if denominator > 0 else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

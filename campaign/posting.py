@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 from campaign import calendar
 from campaign.amounts import AmountError, parse_amount
-from campaign.model import Campaign, Metric, RatioRule, Rule, ShareRule, Unit
+from campaign.model import Campaign, Metric, Rule, Unit
 from campaign.post_form import parse_post_form
+from campaign.rules import RatioRule, ShareRule
 
 IMPLAUSIBLE_FACTOR = 10
 WAN_SLIP_FACTOR = 100  # below 1/100 of the figure before: most likely 万 left out ("41700美元")

@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from campaign import calendar
-from campaign.model import Campaign, CompletionRule, ExcessRule, RatioRule, Rule, ShareRule, Unit
-from campaign.rules import ratio, score_rule
+from campaign.model import Campaign, Rule, Unit
 
 CENT = Decimal("0.01")
 
@@ -63,9 +62,8 @@ def baseline_figures(unit: Unit) -> Figures:
 
 
 def is_scored(rule: Rule, unit: Unit) -> bool:
-    """Whether `rule` can score `unit`: a completion rate needs a task to complete, so a zero target
-    scores nothing (seed 001 三(一) judges 目标任务完成率; README, "The 2024 scheme as written")."""
-    return not isinstance(rule, CompletionRule) or unit.targets.get(rule.metric, Decimal(0)) > 0
+    """Whether `rule` can score `unit` (a completion rule cannot without a target)."""
+    return rule.scores_unit(unit)
 
 
 def target_at(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
@@ -73,44 +71,6 @@ def target_at(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
     target = unit.targets[metric]
     baseline = unit.baselines.get(metric, Decimal(0))
     return baseline + (target - baseline) * elapsed
-
-
-def _rule_measures(
-    rule: Rule, units: tuple[Unit, ...], figures: Mapping[str, Figures], elapsed: Decimal
-) -> dict[str, Decimal]:
-    """What one rule measures of every unit (rate, excess, share, ratio), the rule's kind matched
-    once rather than per unit: a ranking of 1,000 units is computed again at every post."""
-    zero = Decimal(0)
-    measures = {}
-    match rule:
-        case CompletionRule(metric=metric, full_at=full_at):
-            for unit in units:
-                target = unit.targets[metric]
-                if target <= 0:  # no task: no rate, no points (is_scored)
-                    measures[unit.name] = zero
-                    continue
-                baseline = unit.baselines.get(metric, zero)
-                due = baseline + (target - baseline) * elapsed  # target_at
-                value = figures[unit.name].values.get(metric, zero)
-                measures[unit.name] = full_at if due <= 0 else ratio(value, due)
-        case ExcessRule(metric=metric):
-            for unit in units:
-                baseline = unit.baselines.get(metric, zero)
-                due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
-                measures[unit.name] = figures[unit.name].values.get(metric, zero) - due
-        case ShareRule(numerator=numerator, denominator=denominator):
-            for unit in units:
-                values = figures[unit.name].values
-                measures[unit.name] = ratio(
-                    values.get(numerator, zero), values.get(denominator, zero)
-                )
-        case RatioRule(metric=metric, constant=constant):
-            for unit in units:
-                measures[unit.name] = ratio(
-                    figures[unit.name].values.get(metric, zero),
-                    unit.constants.get(constant, zero),
-                )
-    return measures
 
 
 def competition_ranks(totals: list[Decimal]) -> list[int]:
@@ -135,9 +95,10 @@ def compute_standings(
 
     measures: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     items: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
+    values = {name: f.values for name, f in by_unit.items()}
     for rule in campaign.rules:
-        per_unit = _rule_measures(rule, campaign.units, by_unit, elapsed)
-        for name, score in score_rule(rule, per_unit).items():
+        per_unit = rule.measures(campaign.units, values, elapsed)
+        for name, score in rule.scores(per_unit).items():
             measures[name][rule.id] = per_unit[name]
             items[name][rule.id] = score
 

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from campaign.errors import CampaignError
+from campaign.rules import RULE_KINDS
+from campaign.schema_keys import Key
 from campaign.sections import PickReasons
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    name: str
-    kind: str  # what a value looks like, e.g. "a date", "a number from 0 to 1"
-    default: str | None  # None: required
-    meaning: str
-    keys: tuple[Key, ...] = ()  # an inline table's own keys, e.g. schedule.weekly.weekday
-    rule_kinds: tuple[str, ...] = ()  # [[rules]] only: the kinds this key belongs to (none: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +34,6 @@ class Table:
         return next((k for k in self.keys if k.name == name), None)
 
 
-RULE_KINDS = ("completion", "excess", "share", "ratio")
 _REASONS = PickReasons()
 REASON_KEYS = (
     ("week_red", _REASONS.week_red, "weekly 红旗: the largest increment"),
@@ -238,61 +229,11 @@ SCHEMA: tuple[Table, ...] = (
         meaning="The scoring rules (评价标准); their points add up to `campaign.total_points`.",
         keys=(
             Key("id", "a string", None, "short id (`saima rank --json` items)"),
-            Key("kind", "completion, excess, share or ratio", None, "how the rule scores"),
+            Key("kind", "a rule kind", None, "how the rule scores"),  # schema() lists them
             Key("label", "a string", None, "the rule's name in bulletins"),
             Key("short", "a string of 2–4 characters", "(label)", "column label on phones"),
             Key("points", "a number > 0", None, "full points of the rule"),
-            Key(
-                "metric",
-                "a metric id",
-                None,
-                "completion: rate against the target; excess: amount above it, ranked against "
-                "the best; ratio: the metric divided by a constant, ranked against the best",
-                rule_kinds=("completion", "excess", "ratio"),
-            ),
-            Key(
-                "full_at",
-                "a share from 0 to 1",
-                "1.0",
-                "completion rate that earns full points",
-                rule_kinds=("completion",),
-            ),
-            Key(
-                "pro_rata_from",
-                "a share from 0 to 1, below `full_at`",
-                "0.8",
-                "below this rate the rule gives 0; from it up to `full_at`, points pro rata",
-                rule_kinds=("completion",),
-            ),
-            Key(
-                "numerator",
-                "a metric id",
-                None,
-                "the part (e.g. 高技术)",
-                rule_kinds=("share",),
-            ),
-            Key(
-                "denominator",
-                "a metric id",
-                None,
-                "the whole (e.g. 实际利用外资)",
-                rule_kinds=("share",),
-            ),
-            Key(
-                "threshold",
-                "a share from 0 to 1",
-                None,
-                "share that earns full points; below it, pro rata",
-                rule_kinds=("share",),
-            ),
-            Key(
-                "constant",
-                "a name in every unit's `constants`",
-                None,
-                "what the metric is divided by",
-                rule_kinds=("ratio",),
-            ),
-        ),
+        ),  # then each kind's own keys (campaign/rules/): see schema()
     ),
     Table(
         "members",
@@ -487,15 +428,41 @@ SCHEMA: tuple[Table, ...] = (
     ),
 )
 
-TABLES = {table.name: table for table in SCHEMA}
+
+def schema() -> tuple[Table, ...]:
+    """SCHEMA with [[rules]] complete: the kinds in campaign/rules/ and the keys each one adds."""
+    return tuple(_with_rule_kinds(table) if table.name == "rules" else table for table in SCHEMA)
+
+
+def _with_rule_kinds(table: Table) -> Table:
+    *others, last = RULE_KINDS
+    listed = f"{', '.join(others)} or {last}" if others else last
+    common = tuple(replace(k, kind=listed) if k.name == "kind" else k for k in table.keys)
+    owners: dict[str, list[tuple[str, Key]]] = {}
+    for rule_kind in RULE_KINDS.values():
+        for key in rule_kind.keys:
+            owners.setdefault(key.name, []).append((rule_kind.kind, key))
+    return replace(table, keys=common + tuple(_shared(keys) for keys in owners.values()))
+
+
+def _shared(owners: list[tuple[str, Key]]) -> Key:
+    """One key several kinds take (e.g. metric): each kind's meaning, after its name."""
+    first = owners[0][1]
+    meaning = "; ".join(f"{kind}: {key.meaning}" for kind, key in owners)
+    return replace(
+        first,
+        meaning=first.meaning if len(owners) == 1 else meaning,
+        rule_kinds=tuple(kind for kind, _ in owners),
+    )
 
 
 def check_known_keys(data: Mapping[str, Any], path: Path | str) -> None:
     """Refuse the first key the schema does not declare, naming the nearest one it does."""
+    tables = {table.name: table for table in schema()}
     for name, value in data.items():
-        table = TABLES.get(name)
+        table = tables.get(name)
         if table is None:
-            raise _unknown(path, name, name, [t.name for t in SCHEMA], header=True)
+            raise _unknown(path, name, name, list(tables), header=True)
         rows = value if table.array and isinstance(value, list) else [value]
         for index, row in enumerate(rows):
             if not isinstance(row, dict):

@@ -1,11 +1,16 @@
-"""docs/campaign-file.md, rendered from the loader's schema (campaign/schema.py) and two examples.
+"""docs/campaign-file.md, rendered from the loader's schema (campaign/schema.py, the rule kinds in
+campaign/rules/) and two examples.
 
 `saima campaign docs` (or `make docs`) writes it; a test fails when the file and this rendering differ.
 """
 
 from __future__ import annotations
 
-from campaign.schema import SCHEMA, Key, Table
+import unicodedata
+
+from campaign.rules import RULE_KINDS
+from campaign.schema import Table, schema
+from campaign.schema_keys import Key
 
 PIPE = "\\|"  # a literal | inside a markdown table cell
 
@@ -29,25 +34,38 @@ neither is above its metric's `ceiling`.
 Amounts are in the metric's `unit`, cumulative since 1 January. "Required" keys have no default.
 """
 
-RULE_KINDS_NOTE = """\
-Which keys a rule takes depends on its `kind`:
+WIDTH = 100  # the docs' line width, a CJK character counting two
 
-- `completion`: rate = figure ÷ target (the target prorated to 序时进度 inside the window); full
-  points at `full_at`, pro rata from `pro_rata_from` up to it, 0 below.
-- `excess`: figure − target; the best unit gets full points, the others pro rata to it, 0 when not
-  above the target.
-- `share`: `numerator` ÷ `denominator`; full points at `threshold` or above, pro rata below.
-- `ratio`: figure ÷ the unit's `constant`; the highest ratio gets full points, the others pro rata.
-"""
+
+def rule_kinds_note() -> str:
+    """Which keys a rule takes depends on its `kind`: one wrapped bullet per kind (campaign/rules/)."""
+    bullets = [_wrapped(f"- `{kind.kind}`: {kind.doc}") for kind in RULE_KINDS.values()]
+    return "Which keys a rule takes depends on its `kind`:\n\n" + "".join(bullets)
+
+
+def _wrapped(bullet: str) -> str:
+    lines = [""]
+    for word in bullet.split(" "):
+        joined = f"{lines[-1]} {word}" if lines[-1].strip() else lines[-1] + word
+        if _width(joined) > WIDTH and lines[-1].strip():
+            lines.append(f"  {word}")
+        else:
+            lines[-1] = joined
+    return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def render_reference(minimal_example: str, full_example: str) -> str:
     parts = [INTRO]
     parts.append("## Sections\n")
     parts.append("| section | required | what |\n|---|---|---|")
-    parts += [f"| `{t.header}` | {'yes' if t.required else 'no'} | {t.meaning} |" for t in SCHEMA]
+    tables = schema()
+    parts += [f"| `{t.header}` | {'yes' if t.required else 'no'} | {t.meaning} |" for t in tables]
     parts.append("")
-    for table in SCHEMA:
+    for table in tables:
         parts.append(_table_section(table))
     parts.append("## A minimal campaign\n")
     parts.append("Three units, two metrics, two rules; everything else takes its default.\n")
@@ -60,7 +78,7 @@ def render_reference(minimal_example: str, full_example: str) -> str:
 def _table_section(table: Table) -> str:
     lines = [f"## `{table.header}`\n", table.meaning, ""]
     if table.name == "rules":
-        lines += [RULE_KINDS_NOTE]
+        lines += [rule_kinds_note()]
     lines += ["| key | value | default | meaning |", "|---|---|---|---|"]
     for key in table.keys:
         lines.append(_row(key, key.name))

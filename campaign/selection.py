@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from campaign.model import Campaign, CompletionRule, ExcessRule, RatioRule, Rule, ShareRule
+from campaign.model import Campaign, Rule
 from campaign.ranking import Standings, compute_standings, is_scored, target_at
 from campaign.sections import SelectionConfig
 
@@ -263,11 +263,9 @@ def levers(campaign: Campaign) -> tuple[Lever, ...]:
     """One lever per metric a rule reads; a share's numerator carries its denominator along."""
     found: dict[str, Lever] = {}
     for rule in campaign.rules:
-        match rule:
-            case CompletionRule() | ExcessRule() | RatioRule():
-                found.setdefault(rule.metric, Lever((rule.metric,)))
-            case ShareRule():
-                found.setdefault(rule.numerator, Lever((rule.numerator, rule.denominator)))
+        metrics = rule.lever()
+        if metrics:
+            found.setdefault(metrics[0], Lever(metrics))
     return tuple(found.values())
 
 
@@ -332,10 +330,8 @@ def compute_gap(
 
 
 def _reads(rule: Rule) -> tuple[str, ...]:
-    """The metrics a rule's measure depends on."""
-    if isinstance(rule, ShareRule):
-        return (rule.numerator, rule.denominator)
-    return (rule.metric,)
+    """The metrics a rule's measure depends on: those a unit raises to gain on it."""
+    return rule.lever()
 
 
 def _search_bound(campaign: Campaign, unit: str) -> Decimal:

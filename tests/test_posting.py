@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from campaign import Campaign, Metric, Unit, Window
-from campaign.model import Ceiling, ShareRule
+from campaign.model import Ceiling
 from campaign.posting import (
     AboveCeiling,
     BeforeWindow,
@@ -32,6 +32,7 @@ from campaign.posting import (
     post_values,
     typed_figures,
 )
+from campaign.rules import ShareRule
 from tests.builders import default_sections
 
 D = Decimal

@@ -12,8 +12,8 @@ from bulletins.texts import not_scored_note, not_started_lines, scores_line
 from campaign import Campaign, Mode, Standings, format_amount
 from campaign.excerpt import FULL_UP_TO, excerpt
 from campaign.formatting import items_line, moment, num, pct
-from campaign.model import RatioRule, ShareRule
 from campaign.ranking import target_at
+from campaign.rules import RatioRule, ShareRule
 from chat.messages import Reply
 from storage import ReportVersion
 
