@@ -28,10 +28,11 @@ from bot.app import (
 )
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
+from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
-from campaign.pushes import PushKind, latest_due
+from campaign.pushes import latest_due
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
 from chat.campaign_book import CampaignBook
@@ -275,7 +276,7 @@ async def run_push(
         due = [
             (service, push)
             for service in services
-            if (push := latest_due(service.plan, PushKind(kind), moment)) is not None
+            if (push := latest_due(service.plan, kind, moment)) is not None
         ]
         if not due:
             tz = calendar.zone(named)
@@ -524,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="render (and send through the outbox) each campaign's push due at a time, "
         "to that campaign's groups",
     )
-    push.add_argument("kind", choices=("weekly", "monthly", "final", "reminder"))
+    push.add_argument("kind", choices=list(PUSH_KINDS))
     push.add_argument(
         "--campaign", metavar="ID", help="only this campaign (default: every one with one due)"
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from bulletins import texts
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Standings, calendar, membership
-from campaign.pushes import PlannedPush, PushKind, campaign_months, campaign_week, weeks_ending_in
+from campaign.pushes import PlannedPush, campaign_months, campaign_week, weeks_ending_in
 from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
 from storage import BindingRepository, ReportRepository, Repositories
 from storage.standings import standings_at
@@ -23,7 +23,7 @@ from storage.standings import standings_at
 class Rendered:
     """One push's content; `standings` feeds the chart, `disclosed` the correction rows it names."""
 
-    kind: PushKind
+    kind: str  # the push kind's name (bulletins/push_kinds/)
     key: str
     title: str
     text: str
@@ -61,7 +61,7 @@ async def weekly_bulletin(campaign: Campaign, repos: Repositories, week: str) ->
     label = period.label()
     text = texts.weekly_text(campaign, label, week, comparison, current, tz, closing=period.closing)
     return Rendered(
-        PushKind.WEEKLY, f"weekly:{week}", f"周周比 {label}", text, period.end, standings=current
+        "weekly", f"weekly:{week}", f"周周比 {label}", text, period.end, standings=current
     )
 
 
@@ -111,7 +111,7 @@ async def quotes(
 async def period_bulletin(
     campaign: Campaign,
     repos: Repositories,
-    kind: PushKind,
+    kind: str,
     month: str | None,
     now: datetime,
     *,
@@ -191,23 +191,7 @@ async def reminder(
     text = texts.reminder_text(
         week.label(), names, now, tz, texts.report_example(campaign), closing=week.closing
     )
-    return Rendered(PushKind.REMINDER, push.key, "催报", text, now, at_staff_ids=tuple(at))
-
-
-async def render_push(
-    campaign: Campaign, repos: Repositories, push: PlannedPush, now: datetime, can_mention: bool
-) -> Rendered | None:
-    match push.kind:
-        case PushKind.WEEKLY:
-            return await weekly_bulletin(campaign, repos, push.period)
-        case PushKind.MONTHLY:
-            return await period_bulletin(campaign, repos, push.kind, push.period, now)
-        case PushKind.FINAL:
-            # Under sign-off the final goes out as a draft, 待发布 until an admin publishes it.
-            published = not campaign.bulletins.sign_off
-            return await period_bulletin(campaign, repos, push.kind, None, now, published=published)
-        case PushKind.REMINDER:
-            return await reminder(campaign, repos, push, now, can_mention)
+    return Rendered("reminder", push.key, "催报", text, now, at_staff_ids=tuple(at))
 
 
 def last_full_week(campaign: Campaign, now: datetime) -> calendar.Period | None:

@@ -17,20 +17,18 @@ from typing import Any, Protocol
 
 from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
-from bulletins.compose import Rendered, render_push
+from bulletins.compose import Rendered
+from bulletins.push_kinds import PUSH_KINDS, plan_pushes, render_push
 from campaign import Campaign, Role
 from campaign.groups import GroupRule
 from campaign.pushes import (
     PlannedPush,
-    PushKind,
     WorkCalendar,
-    campaign_week,
     chart_key,
     draft_key,
     groups_sent,
     keys_to_look_up,
     outbox_key,
-    plan_pushes,
 )
 from chat.clock import Clock
 from storage import Database, Repositories
@@ -38,7 +36,6 @@ from storage.standings import standings_at
 
 logger = logging.getLogger(__name__)
 
-SIGNED_OFF = (PushKind.MONTHLY, PushKind.FINAL)
 FIRST_START_KEY = "bulletins_first_start"  # pushes due before it predate the bot: not "missed"
 
 
@@ -106,7 +103,7 @@ class BulletinService:
     async def is_done(self, push: PlannedPush) -> bool:
         """Drafted (under sign-off), or queued for every group the campaign is bound to."""
         async with self.database.read(self.campaign.id) as repos:
-            if push.kind in SIGNED_OFF and await repos.bulletins.get(push.key) is not None:
+            if PUSH_KINDS[push.kind].signed_off and await repos.bulletins.get(push.key) is not None:
                 return True
             groups = await self._groups(repos)
             return bool(groups) and not await self._waiting(repos, push.key, groups)
@@ -122,20 +119,19 @@ class BulletinService:
         """Queue the push `key` for each bound group that lacks it; returns what happened (for logs
         and tests)."""
         push = self.by_key[key]
-        signed_off = push.kind in SIGNED_OFF and self.campaign.bulletins.sign_off
+        kind = PUSH_KINDS[push.kind]
+        signed_off = kind.signed_off and self.campaign.bulletins.sign_off
         async with self._lock:
             now = now or self.clock.now()
             async with self.database.write(self.campaign.id) as repos:
-                if push.kind in SIGNED_OFF and await repos.bulletins.get(key) is not None:
+                if kind.signed_off and await repos.bulletins.get(key) is not None:
                     return "already"
                 groups = await self._groups(repos)
                 waiting = groups if signed_off else await self._waiting(repos, key, groups)
                 if groups and not waiting:
                     return "already"
-                if push.kind is PushKind.REMINDER and campaign_week(
-                    self.campaign, push.period
-                ).has_ended(now):
-                    return "expired"  # the week it asks posts for is over
+                if kind.has_lapsed(self.campaign, push, now):
+                    return "expired"  # e.g. a 催报 whose week is over
                 if not groups:
                     self._warn_no_group(key)
                     return "no-target"
@@ -147,7 +143,7 @@ class BulletinService:
                     repository = repos.bulletins
                     await repository.add_draft(
                         key=key,
-                        kind=push.kind.value,
+                        kind=push.kind,
                         period=push.period,
                         title=rendered.title,
                         text=rendered.text,
@@ -205,7 +201,7 @@ class BulletinService:
         """Render the bulletin's chart once; queue it behind the bulletin in each of `groups`."""
         if (
             not groups
-            or rendered.kind not in SIGNED_OFF
+            or not _is_charted(rendered.kind)
             or rendered.standings is None
             or self.chart_sink is None
             or self.chart_renderer is None
@@ -270,10 +266,9 @@ class BulletinService:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
                     standings = await standings_at(self.campaign, repos, bulletin.as_of)
-                kind = PushKind.FINAL if bulletin.kind == PushKind.FINAL.value else PushKind.MONTHLY
                 await self._send_chart(
                     Rendered(
-                        kind,
+                        bulletin.kind,
                         bulletin.key,
                         bulletin.title,
                         bulletin.text,
@@ -305,7 +300,7 @@ class BulletinService:
                     fired.append(push.key)
             elif (
                 has_groups  # a campaign no group runs misses nothing (fire says so, once)
-                and push.kind is not PushKind.REMINDER
+                and PUSH_KINDS[push.kind].warn_when_missed
                 and push.due_at >= deployed_at
                 and not await self.is_done(push)
             ):
@@ -320,3 +315,9 @@ class BulletinService:
             )
         await self.deliver_published()
         return fired
+
+
+def _is_charted(kind: str) -> bool:
+    """Whether the ranking chart follows a push of `kind` (a stored bulletin's, too)."""
+    push_kind = PUSH_KINDS.get(kind)
+    return push_kind is not None and push_kind.charted

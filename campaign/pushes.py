@@ -1,5 +1,7 @@
-"""Every push of a campaign with its key and due time: the plan the scheduler, the catch-up sweep,
-`saima push` and the sandbox's /快进 all read. Pure: the working calendar is passed in.
+"""A planned push with its key and due time, the working calendar pushes are planned on, the weeks
+and months they cover, and the outbox keys they are sent under. Pure. Each push kind plans its own
+(bulletins/push_kinds/); the scheduler, the catch-up sweep, `saima push` and the sandbox's /快进 all
+read that plan.
 
 A push's key (weekly:2021-W40, monthly:2021-10, final, reminder:2021-W40-fri) names it within its
 campaign; `outbox_key` scopes it by campaign and group (fdi-2021/weekly:2021-W40@cid…), so each
@@ -10,24 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from enum import StrEnum
+from datetime import date, datetime, timedelta
 
 from campaign import calendar
 from campaign.model import Campaign
-from campaign.sections import ScheduleConfig
-
-
-class PushKind(StrEnum):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    FINAL = "final"
-    REMINDER = "reminder"
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedPush:
-    kind: PushKind
+    kind: str  # a push kind's name (bulletins/push_kinds/), e.g. "weekly"
     key: str
     period: str  # week key, month key or "final"
     due_at: datetime
@@ -67,60 +60,9 @@ def campaign_months(campaign: Campaign) -> list[str]:
     return [month.key for month in calendar.months(campaign.window, calendar.zone(campaign))]
 
 
-def plan_pushes(
-    campaign: Campaign, schedule: ScheduleConfig, work: WorkCalendar = NO_HOLIDAYS
-) -> list[PlannedPush]:
-    """All pushes of the campaign, ordered by due time (ties: weekly, monthly, final, reminder)."""
-    tz = calendar.zone(campaign)
-    window = campaign.window
-    pushes: list[PlannedPush] = []
-
-    def at(day: date, moment: time) -> datetime:
-        return datetime.combine(day, moment, tzinfo=tz)
-
-    for week in calendar.weeks(window, tz):
-        monday = calendar.week_start(week.key, tz).date()
-        if schedule.weekly is not None:
-            due = at(monday + timedelta(days=7 + schedule.weekly.weekday), schedule.weekly.at)
-            pushes.append(PlannedPush(PushKind.WEEKLY, f"weekly:{week.key}", week.key, due))
-        for slot in schedule.reminders:
-            # The closing week ends early: its reminders fall on its last day.
-            day = min(monday + timedelta(days=slot.weekday), week.last_day)
-            if schedule.holiday_shift and work.is_holiday(day):
-                day = work.previous_workday(day)
-            if week.start.date() <= day <= week.last_day:
-                pushes.append(
-                    PlannedPush(
-                        PushKind.REMINDER,
-                        f"reminder:{week.key}-{slot.name}",
-                        week.key,
-                        at(day, slot.at),
-                    )
-                )
-
-    has_final = schedule.final_days_after_end is not None
-    if schedule.monthly_day is not None:
-        for month in campaign_months(campaign):
-            _, month_end = calendar.month_bounds(month, tz)
-            if has_final and month_end.date() > window.end:
-                continue  # the final bulletin covers the window's last month
-            due = at(month_end.date().replace(day=schedule.monthly_day), schedule.monthly_at)
-            pushes.append(PlannedPush(PushKind.MONTHLY, f"monthly:{month}", month, due))
-    if has_final:
-        # Counted from `close` when the campaign declares one: the closing figures are in by then.
-        closing_day = window.close or window.end
-        due = at(
-            closing_day + timedelta(days=schedule.final_days_after_end or 0), schedule.final_at
-        )
-        pushes.append(PlannedPush(PushKind.FINAL, "final", "final", due))
-
-    order = list(PushKind)
-    return sorted(pushes, key=lambda p: (p.due_at, order.index(p.kind), p.key))
-
-
-def latest_due(plan: list[PlannedPush], kind: PushKind, at: datetime) -> PlannedPush | None:
+def latest_due(plan: list[PlannedPush], kind: str, at: datetime) -> PlannedPush | None:
     """The push of `kind` that is (or was last) due at `at`."""
-    due = [p for p in plan if p.kind is kind and p.due_at <= at]
+    due = [p for p in plan if p.kind == kind and p.due_at <= at]
     return due[-1] if due else None
 
 

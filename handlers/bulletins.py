@@ -17,10 +17,10 @@ from bulletins.compose import (
     period_bulletin,
     weekly_bulletin,
 )
+from bulletins.push_kinds import FinalPush, MonthlyPush, WeeklyPush, plan_pushes
 from campaign import Campaign, Mode, calendar
 from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
-from campaign.pushes import PushKind, plan_pushes
 from campaign.selection import Pick, compute_gap, weekly_comparison
 from chat.context import CommandContext
 from chat.errors import UserFacingError
@@ -42,10 +42,10 @@ def read_or_refuse(read: Callable[[str, Campaign, datetime], T], ctx: CommandCon
         raise UserFacingError(str(error)) from None
 
 
-def first_out_at(campaign: Campaign, kind: PushKind, period: calendar.Period) -> datetime:
-    """When the first bulletin of `kind` is pushed (its period's end without a schedule)."""
-    key = "final" if kind is PushKind.FINAL else f"{kind.value}:{period.key}"
-    due = [p.due_at for p in plan_pushes(campaign, campaign.schedule) if p.key == key]
+def first_out_at(campaign: Campaign, kind: str, period: calendar.Period) -> datetime:
+    """When the `kind` bulletin of `period` is pushed (the period's end without a schedule)."""
+    plan = plan_pushes(campaign, campaign.schedule)
+    due = [p.due_at for p in plan if p.kind == kind and p.period == period.key]
     return due[0] if due else period.end
 
 
@@ -79,7 +79,7 @@ async def show_week(ctx: CommandContext) -> Reply:
         found = last_full_week(campaign, ctx.now)
         if found is None:
             first = calendar.weeks(campaign.window, tz)[0]
-            out = first_out_at(campaign, PushKind.WEEKLY, first)
+            out = first_out_at(campaign, WeeklyPush.kind, first)
             raise UserFacingError(chat_texts.first_not_out("周周比", first.label(), out, tz))
         week = found
     rendered = await weekly_bulletin(campaign, ctx.repos, week.key)
@@ -103,7 +103,7 @@ async def show_month(ctx: CommandContext) -> Reply:
     else:
         found = last_full_month(campaign, ctx.now)
         if found is None:
-            out = first_out_at(campaign, PushKind.MONTHLY, months[0])
+            out = first_out_at(campaign, MonthlyPush.kind, months[0])
             label = f"{int(months[0].key[5:])}月"
             raise UserFacingError(chat_texts.first_not_out("月月评", label, out, tz))
         month = found
@@ -112,13 +112,13 @@ async def show_month(ctx: CommandContext) -> Reply:
         rendered = await period_bulletin(
             campaign,
             ctx.repos,
-            PushKind.FINAL,
+            FinalPush.kind,
             None,
             ctx.now,
             published=await final_is_published(ctx),
         )
     else:
-        rendered = await period_bulletin(campaign, ctx.repos, PushKind.MONTHLY, month.key, ctx.now)
+        rendered = await period_bulletin(campaign, ctx.repos, MonthlyPush.kind, month.key, ctx.now)
     return Reply.markdown(rendered.title, rendered.text)
 
 
@@ -139,7 +139,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
             ended_or_refuse(ctx, week, f"第{int(week.key[-2:])}周（{week.label()}）")
     elif (week := last_full_week(campaign, ctx.now)) is None:
         first = calendar.weeks(campaign.window, tz)[0]
-        out = first_out_at(campaign, PushKind.WEEKLY, first)
+        out = first_out_at(campaign, WeeklyPush.kind, first)
         heading = chat_texts.picks_heading(red)
         not_out = chat_texts.first_not_out(heading, first.label(), out, tz)
     else:

@@ -22,7 +22,6 @@ from bulletins.compose import period_bulletin, weekly_bulletin
 from bulletins.service import BulletinService
 from campaign import Campaign, calendar, compute_standings, format_amount
 from campaign.formatting import pct
-from campaign.pushes import PushKind
 from chat.clock import FixedClock
 from scheduler.workdays import CHINA
 from storage import Database, ReportRepository, ReportVersion, open_database
@@ -133,7 +132,7 @@ async def test_monthly_bulletin_scores_match_a_hand_computation(
     values = latest_values(await versions(database, campaign, month_end), month_end, campaign)
     async with database.read(campaign.id) as repos:
         rendered = await period_bulletin(
-            campaign, repos, PushKind.MONTHLY, "2021-10", at("2021-11-05T09:00")
+            campaign, repos, "monthly", "2021-10", at("2021-11-05T09:00")
         )
 
     # 桐乡市 by hand, interim mode at 11/1 00:00: 92 of the window's 122 days have elapsed.

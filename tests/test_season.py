@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.app import App
 from bulletins.compose import period_bulletin, weekly_bulletin
 from campaign import Campaign, calendar
-from campaign.pushes import PushKind
 from storage import ReportRepository
 
 D = Decimal
@@ -178,7 +177,7 @@ async def test_a_whole_season_matches_an_independent_calculation(app: App) -> No
             ("2021-10", "2021-11-01"),
         ):
             end = datetime.fromisoformat(month_end).replace(tzinfo=TZ)
-            rendered = await period_bulletin(campaign, repos, PushKind.MONTHLY, month, end)
+            rendered = await period_bulletin(campaign, repos, "monthly", month, end)
             expected = by_hand(campaign, figures_before(campaign, posts, end), end)
             assert engine_rows(rendered.standings) == sort_rows(expected), month
             # 蜗牛: the last rank, > 20 points behind 序时目标, or two posts missed in the month's
@@ -219,7 +218,7 @@ async def test_a_whole_season_matches_an_independent_calculation(app: App) -> No
             assert not snails & red
 
         final = await period_bulletin(
-            campaign, repos, PushKind.FINAL, None, CLOSE_END + timedelta(hours=9)
+            campaign, repos, "final", None, CLOSE_END + timedelta(hours=9)
         )
         expected = by_hand(campaign, figures_before(campaign, posts, CLOSE_END), CLOSE_END)
         assert engine_rows(final.standings) == sort_rows(expected)

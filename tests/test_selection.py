@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import SHIPPED_CAMPAIGN
+from bulletins.push_kinds import PUSH_KINDS, plan_pushes
 from campaign import Campaign, CampaignError, Figures, compute_standings
 from campaign.loader import parse_campaign
-from campaign.pushes import PushKind, latest_due, plan_pushes, weeks_ending_in
+from campaign.pushes import latest_due, weeks_ending_in
 from campaign.sections import SelectionConfig
 from campaign.selection import compute_gap, missed_reports, monthly_selection, weekly_comparison
 from scheduler.build import job_times
@@ -218,21 +219,21 @@ def test_push_plan_at_a_pinned_now(campaign: Campaign) -> None:
         "reminder:2021-W40-fri",
         at("2021-10-08T15:00"),
     )
-    nxt = {kind: next(p for p in upcoming if p.kind is kind) for kind in PushKind}
-    assert (nxt[PushKind.WEEKLY].key, nxt[PushKind.WEEKLY].due_at) == (
+    nxt = {kind: next(p for p in upcoming if p.kind == kind) for kind in PUSH_KINDS}
+    assert (nxt["weekly"].key, nxt["weekly"].due_at) == (
         "weekly:2021-W40",
         at("2021-10-11T09:00"),
     )
-    assert (nxt[PushKind.MONTHLY].key, nxt[PushKind.MONTHLY].due_at) == (
+    assert (nxt["monthly"].key, nxt["monthly"].due_at) == (
         "monthly:2021-10",
         at("2021-11-05T09:00"),
     )
     # The final waits for the closing figures: the day after `close` (2021-12-10).
-    assert (nxt[PushKind.FINAL].key, nxt[PushKind.FINAL].due_at) == (
+    assert (nxt["final"].key, nxt["final"].due_at) == (
         "final",
         at("2021-12-11T09:00"),
     )
-    assert latest_due(plan, PushKind.WEEKLY, now).key == "weekly:2021-W39"
+    assert latest_due(plan, "weekly", now).key == "weekly:2021-W39"
 
     wall = datetime(2030, 1, 1, tzinfo=TZ)
     first = job_times("fdi-2021", plan, now, wall)[0]
@@ -247,7 +248,7 @@ def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:
     plan = plan_pushes(campaign, campaign.schedule, CHINA)
     keys = [p.key for p in plan]
     assert len(keys) == len(set(keys))
-    weekly = [p.key for p in plan if p.kind is PushKind.WEEKLY]
+    weekly = [p.key for p in plan if p.kind == "weekly"]
     # W31 (8/1–8/8: the opening Sunday joins it) … W47 (11/22–11/28), then the closing week
     # W48 (11/29–11/30), which has its own 周周比 and 催报 on its last day.
     assert weekly[0] == "weekly:2021-W31" and weekly[-1] == "weekly:2021-W48" and len(weekly) == 18
@@ -258,7 +259,7 @@ def test_push_plan_covers_the_window_once_each(campaign: Campaign) -> None:
         "reminder:2021-W48-sun": at("2021-11-30T20:00"),
     }
     # The last month is covered by the final bulletin.
-    assert [p.key for p in plan if p.kind is PushKind.MONTHLY] == [
+    assert [p.key for p in plan if p.kind == "monthly"] == [
         "monthly:2021-08",
         "monthly:2021-09",
         "monthly:2021-10",
@@ -299,4 +300,4 @@ def test_schedule_settings_errors_name_the_key() -> None:
         shipped_with(selection={"metric": "gdp"})
     moved = shipped_with(schedule={"monthly": {"day": 18, "time": "10:30"}})
     plan = plan_pushes(campaign=moved, schedule=moved.schedule)
-    assert next(p for p in plan if p.kind is PushKind.MONTHLY).due_at == at("2021-09-18T10:30")
+    assert next(p for p in plan if p.kind == "monthly").due_at == at("2021-09-18T10:30")

@@ -17,7 +17,6 @@ from bot.app import App, build_dingtalk, bulletin_services
 from bot.config import Settings
 from bot.dingtalk.http import CallbackServer, StoredSeen
 from bot.dingtalk.stream import StreamClient
-from campaign.pushes import PushKind
 from chat.clock import FixedClock
 from chat.messages import IncomingMessage
 from storage.trust import AuditRepository
@@ -233,9 +232,7 @@ async def test_a_push_goes_to_the_bound_group_never_to_the_last_group_that_spoke
             app, relay, configured=(), can_mention=False, chart_sink=None
         )
         service = bulletins.default
-        weekly = next(
-            p for p in service.plan if p.kind is PushKind.WEEKLY and p.period >= "2021-W41"
-        )
+        weekly = next(p for p in service.plan if p.kind == "weekly" and p.period >= "2021-W41")
         foreign = await app.pipeline.handle(
             message("/排名", "commerce", "cid-foreign", "2021-10-15T10:00:00+08:00")
         )

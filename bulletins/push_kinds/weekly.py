@@ -1,0 +1,40 @@
+"""周周比: each campaign week's standings against the week before's, pushed in the following week."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bulletins.compose import Rendered, weekly_bulletin
+from bulletins.push_kinds.base import PushKind
+from campaign import Campaign, calendar
+from campaign.pushes import PlannedPush, WorkCalendar
+from campaign.sections import ScheduleConfig
+from storage import Repositories
+
+
+class WeeklyPush(PushKind):
+    kind = "weekly"
+
+    def plan(
+        self, campaign: Campaign, schedule: ScheduleConfig, work: WorkCalendar
+    ) -> list[PlannedPush]:
+        slot = schedule.weekly
+        if slot is None:
+            return []
+        tz = calendar.zone(campaign)
+        pushes = []
+        for week in calendar.weeks(campaign.window, tz):
+            monday = calendar.week_start(week.key, tz).date()
+            due = datetime.combine(monday + timedelta(days=7 + slot.weekday), slot.at, tzinfo=tz)
+            pushes.append(PlannedPush(self.kind, f"weekly:{week.key}", week.key, due))
+        return pushes
+
+    async def render(
+        self,
+        campaign: Campaign,
+        repos: Repositories,
+        push: PlannedPush,
+        now: datetime,
+        can_mention: bool,
+    ) -> Rendered | None:
+        return await weekly_bulletin(campaign, repos, push.period)
