@@ -117,61 +117,30 @@ def _tables(path: Path, data: Mapping[str, Any], name: str) -> list[_Reader]:
 
 def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
     check_known_keys(data, path)
-    head_table = data.get("campaign")
-    if not isinstance(head_table, dict):
-        raise CampaignError(path, "campaign", "a [campaign] table")
-    head = _Reader(path, head_table, "campaign")
+    head = _head(path, data)
     timezone = head.text("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise head.fail("timezone", "an IANA time zone such as Asia/Shanghai") from None
-    close = head.date("close") if "close" in head.table else None
-    targets_from = head.date("targets_from") if "targets_from" in head.table else None
-    window = Window(head.date("start"), head.date("end"), close, targets_from)
-    if window.end < window.start:
-        raise head.fail("end", "a date on or after campaign.start")
-    if targets_from is not None and targets_from > window.start:
-        raise head.fail("targets_from", "a date on or before campaign.start")
-    if close is not None and close <= window.end:
-        raise head.fail("close", "a date after campaign.end")
+    window = _window(head)
     groups = head.table.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
         raise head.fail("groups", "a list of DingTalk conversationIds (strings)")
-
     try:
         project_settings = projects.parse_settings(data.get("projects", {}))
     except projects.ProjectConfigError as error:
         raise CampaignError(path, error.key, error.expected) from None
-    metrics = tuple(_metric(r, project_settings) for r in _tables(path, data, "metrics"))
-    if not metrics:
-        raise CampaignError(path, "metrics", "at least one [[metrics]] table")
-    _unique(path, "metrics", [m.id for m in metrics])
-    _unique(path, "metrics (names and aliases)", [n for m in metrics for n in m.names])
-    _written_apart(path, "metrics (names and aliases)", [(m.id, m.spellings) for m in metrics])
-    metric_ids = {m.id for m in metrics}
-
+    metrics = _metrics(path, data, project_settings)
     if any(m.is_computed for m in metrics) or "projects" in data:
         project_settings = replace(project_settings, enabled=True)
-
-    units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
-    if not units:
-        raise CampaignError(path, "units", "at least one [[units]] table")
-    _written_apart(path, "units (names and aliases)", [(u.name, u.spellings) for u in units])
-    _check_ceilings(path, metrics, units)
-
-    rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
-    if not rules:
-        raise CampaignError(path, "rules", "at least one [[rules]] table")
-    _unique(path, "rules", [r.id for r in rules])
-    _check_rule_inputs(path, rules, units)
+    units = _units(path, data, metrics)
+    rules = _rules(path, data, metrics, units)
     _check_total_points(head, rules)
     points = _ranking_points(head, len(units))
-
     unit_names = {u.name for u in units}
     members = tuple(_member(r, unit_names) for r in _tables(path, data, "members"))
     _unique(path, "members", [m.staff_id for m in members])
-
     return Campaign(
         id=head.text("id"),
         name=head.text("name"),
@@ -190,6 +159,60 @@ def parse_campaign(data: Mapping[str, Any], path: Path) -> Campaign:
         bulletins=parse_bulletins(path, data.get("bulletins")),
         projects=project_settings,
     )
+
+
+def _head(path: Path, data: Mapping[str, Any]) -> _Reader:
+    head_table = data.get("campaign")
+    if not isinstance(head_table, dict):
+        raise CampaignError(path, "campaign", "a [campaign] table")
+    return _Reader(path, head_table, "campaign")
+
+
+def _window(head: _Reader) -> Window:
+    close = head.date("close") if "close" in head.table else None
+    targets_from = head.date("targets_from") if "targets_from" in head.table else None
+    window = Window(head.date("start"), head.date("end"), close, targets_from)
+    if window.end < window.start:
+        raise head.fail("end", "a date on or after campaign.start")
+    if targets_from is not None and targets_from > window.start:
+        raise head.fail("targets_from", "a date on or before campaign.start")
+    if close is not None and close <= window.end:
+        raise head.fail("close", "a date after campaign.end")
+    return window
+
+
+def _metrics(
+    path: Path, data: Mapping[str, Any], project_settings: ProjectSettings
+) -> tuple[Metric, ...]:
+    metrics = tuple(_metric(r, project_settings) for r in _tables(path, data, "metrics"))
+    if not metrics:
+        raise CampaignError(path, "metrics", "at least one [[metrics]] table")
+    _unique(path, "metrics", [m.id for m in metrics])
+    _unique(path, "metrics (names and aliases)", [n for m in metrics for n in m.names])
+    _written_apart(path, "metrics (names and aliases)", [(m.id, m.spellings) for m in metrics])
+    return metrics
+
+
+def _units(path: Path, data: Mapping[str, Any], metrics: tuple[Metric, ...]) -> tuple[Unit, ...]:
+    metric_ids = {m.id for m in metrics}
+    units = tuple(_unit(r, metric_ids) for r in _tables(path, data, "units"))
+    if not units:
+        raise CampaignError(path, "units", "at least one [[units]] table")
+    _written_apart(path, "units (names and aliases)", [(u.name, u.spellings) for u in units])
+    _check_ceilings(path, metrics, units)
+    return units
+
+
+def _rules(
+    path: Path, data: Mapping[str, Any], metrics: tuple[Metric, ...], units: tuple[Unit, ...]
+) -> tuple[Rule, ...]:
+    metric_ids = {m.id for m in metrics}
+    rules = tuple(_rule(r, metric_ids) for r in _tables(path, data, "rules"))
+    if not rules:
+        raise CampaignError(path, "rules", "at least one [[rules]] table")
+    _unique(path, "rules", [r.id for r in rules])
+    _check_rule_inputs(path, rules, units)
+    return rules
 
 
 def _metric(r: _Reader, project_settings: ProjectSettings) -> Metric:

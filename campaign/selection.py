@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from campaign.model import Campaign, Rule
-from campaign.ranking import Standings, compute_standings, is_scored, target_at
+from campaign.model import Campaign, Rule, Unit
+from campaign.ranking import Standing, Standings, compute_standings, is_scored, target_at
 from campaign.sections import SelectionConfig
 
 ZERO = Decimal(0)
@@ -90,78 +90,98 @@ def weekly_comparison(
     红旗: the largest increment relative to the sprint task among units that posted; 蜗牛: every unit
     that did not post, or, when all posted, the smallest relative increment.
     """
-    rows = []
-    cumulative = increment = target_sum = due_sum = ZERO
-    for row in current.rows:
-        unit = campaign.unit(row.entity)
-        target = unit.targets.get(metric, ZERO)
-        baseline = unit.baselines.get(metric, ZERO)
-        value = row.figures.values.get(metric, ZERO)
-        before = previous.row(row.entity).figures.values.get(metric, ZERO)
-        due = target_at(unit, metric, current.elapsed) if target else ZERO
-        sprint = target - baseline
-        rows.append(
-            WeekRow(
-                unit=row.entity,
-                rank=row.rank,
-                previous_rank=previous.row(row.entity).rank,
-                cumulative=value,
-                increment=value - before,
-                relative=(value - before) / sprint if sprint > 0 else ZERO,
-                completion=value / target if target else ZERO,
-                due=due / target if target else ZERO,
-                total=row.total,
-                has_reported_this_week=row.entity in reported_this_week,
-                has_reported_ever=row.figures.reported,
-            )
-        )
-        cumulative += value
-        increment += value - before
-        target_sum += target
-        due_sum += due
-
-    reasons = campaign.selection.reasons
+    rows = tuple(
+        _week_row(campaign, row, previous, reported_this_week, metric, current.elapsed)
+        for row in current.rows
+    )
+    targets = sum((campaign.unit(r.unit).targets.get(metric, ZERO) for r in rows), ZERO)
+    dues = sum((_due(campaign.unit(r.unit), metric, current.elapsed) for r in rows), ZERO)
+    totals = CityTotals(
+        sum((r.cumulative for r in rows), ZERO),
+        sum((r.increment for r in rows), ZERO),
+        targets,
+        dues,
+    )
     posted = [r for r in rows if r.has_reported_this_week]
-    red_flags: tuple[Pick, ...] = ()
-    if posted:
-        best = max(r.relative for r in posted)
-        if best > 0:
-            red_flags = tuple(
-                Pick(
-                    r.unit,
-                    (reasons.week_red.format(share=pct_text(r.relative), region=campaign.region),),
-                )
-                for r in posted
-                if r.relative == best
-            )
-    missing = [r for r in rows if not r.has_reported_this_week]
-    # Never both: when everyone posted, the smallest increment among the units not named 红旗.
-    others = [r for r in posted if r.unit not in {p.unit for p in red_flags}]
-    if missing:
-        snails = tuple(Pick(r.unit, (reasons.week_snail_missing,)) for r in missing)
-    elif others:
-        worst = min(r.relative for r in others)
-        snails = tuple(
-            Pick(
-                r.unit,
-                (
-                    reasons.week_snail_smallest.format(
-                        share=pct_text(r.relative), region=campaign.region
-                    ),
-                ),
-            )
-            for r in others
-            if r.relative == worst
-        )
-    else:
-        snails = ()
+    red_flags = _week_red_flags(campaign, posted)
     return WeeklyComparison(
         metric=metric,
-        rows=tuple(rows),
-        totals=CityTotals(cumulative, increment, target_sum, due_sum),
+        rows=rows,
+        totals=totals,
         reported=len(posted),
         red_flags=red_flags,
-        snails=snails,
+        snails=_week_snails(campaign, rows, posted, red_flags),
+    )
+
+
+def _due(unit: Unit, metric: str, elapsed: Decimal) -> Decimal:
+    return target_at(unit, metric, elapsed) if unit.targets.get(metric, ZERO) else ZERO
+
+
+def _week_row(
+    campaign: Campaign,
+    row: Standing,
+    previous: Standings,
+    reported_this_week: set[str],
+    metric: str,
+    elapsed: Decimal,
+) -> WeekRow:
+    unit = campaign.unit(row.entity)
+    target = unit.targets.get(metric, ZERO)
+    value = row.figures.values.get(metric, ZERO)
+    before = previous.row(row.entity)
+    increment = value - before.figures.values.get(metric, ZERO)
+    sprint = target - unit.baselines.get(metric, ZERO)
+    return WeekRow(
+        unit=row.entity,
+        rank=row.rank,
+        previous_rank=before.rank,
+        cumulative=value,
+        increment=increment,
+        relative=increment / sprint if sprint > 0 else ZERO,
+        completion=value / target if target else ZERO,
+        due=_due(unit, metric, elapsed) / target if target else ZERO,
+        total=row.total,
+        has_reported_this_week=row.entity in reported_this_week,
+        has_reported_ever=row.figures.reported,
+    )
+
+
+def _week_red_flags(campaign: Campaign, posted: list[WeekRow]) -> tuple[Pick, ...]:
+    """The largest increment relative to the sprint task, among the units that posted."""
+    best = max((r.relative for r in posted), default=ZERO)
+    if best <= 0:
+        return ()
+    reason = campaign.selection.reasons.week_red
+    return tuple(
+        Pick(r.unit, (reason.format(share=pct_text(r.relative), region=campaign.region),))
+        for r in posted
+        if r.relative == best
+    )
+
+
+def _week_snails(
+    campaign: Campaign,
+    rows: tuple[WeekRow, ...],
+    posted: list[WeekRow],
+    red_flags: tuple[Pick, ...],
+) -> tuple[Pick, ...]:
+    """Every unit that did not post; when all did, the smallest relative increment among the units
+    not named 红旗 (never both)."""
+    reasons = campaign.selection.reasons
+    missing = [r for r in rows if not r.has_reported_this_week]
+    if missing:
+        return tuple(Pick(r.unit, (reasons.week_snail_missing,)) for r in missing)
+    named = {p.unit for p in red_flags}
+    others = [r for r in posted if r.unit not in named]
+    if not others:
+        return ()
+    worst = min(r.relative for r in others)
+    reason = reasons.week_snail_smallest
+    return tuple(
+        Pick(r.unit, (reason.format(share=pct_text(r.relative), region=campaign.region),))
+        for r in others
+        if r.relative == worst
     )
 
 
@@ -184,30 +204,11 @@ def monthly_selection(
     last_rank = standings.rows[-1].rank if standings.rows else 0
     snails = []
     for row in standings.rows:
-        found = []
-        if config.snail_last and row.rank == last_rank and last_rank > 1:
-            text = reasons.final_snail_last if final else reasons.snail_last
-            found.append(text.format(rank=row.rank, total=_points(row.total)))
-        if config.snail_behind_pp is not None:
-            unit = campaign.unit(row.entity)
-            target = unit.targets.get(config.metric, ZERO)
-            value = row.figures.values.get(config.metric, ZERO)
-            due = target_at(unit, config.metric, standings.elapsed) if target else ZERO
-            behind = (due - value) / target * HUNDRED if target else ZERO
-            if behind > config.snail_behind_pp:
-                pp = behind.quantize(Decimal("0.1"))
-                if final:
-                    completion = pct_text(value / target)
-                    found.append(reasons.final_snail_behind.format(pp=pp, completion=completion))
-                else:
-                    found.append(reasons.snail_behind.format(pp=pp))
-        missed = missed_reports.get(row.entity, 0)
-        if (
-            not final
-            and config.snail_missed_reports is not None
-            and missed >= config.snail_missed_reports
-        ):
-            found.append(reasons.snail_missed.format(missed=missed))
+        found = [
+            *_last_rank_reason(row, last_rank, config, final),
+            *_behind_reason(campaign, row, standings.elapsed, config, final),
+            *_missed_reason(missed_reports.get(row.entity, 0), config, final),
+        ]
         if found:
             snails.append(Pick(row.entity, tuple(found)))
     snail_units = {p.unit for p in snails}
@@ -220,6 +221,41 @@ def monthly_selection(
         if row.rank in best_ranks
     )
     return red, tuple(snails)
+
+
+def _last_rank_reason(
+    row: Standing, last_rank: int, config: SelectionConfig, final: bool
+) -> list[str]:
+    if not (config.snail_last and row.rank == last_rank and last_rank > 1):
+        return []
+    text = config.reasons.final_snail_last if final else config.reasons.snail_last
+    return [text.format(rank=row.rank, total=_points(row.total))]
+
+
+def _behind_reason(
+    campaign: Campaign, row: Standing, elapsed: Decimal, config: SelectionConfig, final: bool
+) -> list[str]:
+    """More than `snail_behind_pp` points behind the 序时目标 (the final: behind the target)."""
+    unit = campaign.unit(row.entity)
+    target = unit.targets.get(config.metric, ZERO)
+    if config.snail_behind_pp is None or not target:
+        return []
+    value = row.figures.values.get(config.metric, ZERO)
+    behind = (target_at(unit, config.metric, elapsed) - value) / target * HUNDRED
+    if behind <= config.snail_behind_pp:
+        return []
+    pp = behind.quantize(Decimal("0.1"))
+    if final:
+        completion = pct_text(value / target)
+        return [config.reasons.final_snail_behind.format(pp=pp, completion=completion)]
+    return [config.reasons.snail_behind.format(pp=pp)]
+
+
+def _missed_reason(missed: int, config: SelectionConfig, final: bool) -> list[str]:
+    """Weekly posts missed in the month (not in the final, which judges the whole campaign)."""
+    if final or config.snail_missed_reports is None or missed < config.snail_missed_reports:
+        return []
+    return [config.reasons.snail_missed.format(missed=missed)]
 
 
 def _points(total: Decimal) -> str:

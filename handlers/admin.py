@@ -41,30 +41,15 @@ async def bind_member(ctx: CommandContext) -> Reply:
     typed = ctx.args.split()
     at_names = [w.removeprefix("@") for w in typed if w.startswith("@") and len(w) > 1]
     words = [w for w in typed if not w.startswith("@")]
-    mentioned = ctx.message.at_staff_ids
-    if mentioned:
-        staff_id = mentioned[0]
-    elif at_names:
-        # "@张三" typed as text (not picked from DingTalk's member list) carries no staffId.
-        raise UserFacingError(texts.bind_mention_not_resolved(at_names[0], words))
-    elif len(words) >= 2:
-        staff_id = words.pop(0)
-    else:
-        raise UserFacingError(texts.bind_member_missing())
+    staff_id = _bound_staff_id(ctx, at_names, words)
     if not words:
         raise UserFacingError(texts.bind_target_missing())
     target, rest = words[0], words[1:]
     is_deputy = bool(rest) and rest[0] in DEPUTY_WORDS
-    expires_on = _expiry(rest[1] if is_deputy and len(rest) > 1 else "") if is_deputy else None
+    expires_on = _expiry(rest[1] if len(rest) > 1 else "") if is_deputy else None
     rest = rest[2:] if is_deputy else rest
     name = inert(" ".join(rest))[:32] or await known_name(ctx, staff_id, at_names)
-    if target in ROLE_WORDS and not is_deputy:
-        role, unit_name = ROLE_WORDS[target], None
-    else:
-        unit = ctx.campaign.find_unit(target)
-        if unit is None:
-            raise UserFacingError(texts.unknown_bind_target(target, ctx.campaign))
-        role, unit_name = (Role.DEPUTY if is_deputy else Role.HEAD), unit.name
+    role, unit_name = _bound_role(ctx, target, is_deputy)
     before = await ctx.repos.bindings.get(staff_id)
     binding = Binding(
         staff_id=staff_id,
@@ -76,22 +61,53 @@ async def bind_member(ctx: CommandContext) -> Reply:
         expires_on=expires_on,
     )
     await ctx.repos.bindings.put(binding)
-    await ctx.record(
-        "binding",
-        "rebind" if before else "bind",
-        staff_id,
-        unit=unit_name,
-        old=texts.binding_summary(before) if before else "",
-        new=texts.binding_summary(binding),
-    )
-    if before is not None and before.unit and before.unit != unit_name:  # the old unit's history
-        await ctx.record(
-            "binding", "unbind", staff_id, unit=before.unit, old=texts.binding_summary(before)
-        )
+    await _record_binding(ctx, before, binding)
     label = unit_name or texts.ROLE_LABELS[role]
     if role is Role.DEPUTY and expires_on is not None:
         label = f"{unit_name} 代报（至{expires_on:%Y-%m-%d}）"
     return texts.bound(staff_id, name, label)
+
+
+def _bound_staff_id(ctx: CommandContext, at_names: list[str], words: list[str]) -> str:
+    """Whom the binding is for: a picked @-mention, else the first word (taken off `words`)."""
+    if ctx.message.at_staff_ids:
+        return ctx.message.at_staff_ids[0]
+    if at_names:
+        # "@张三" typed as text (not picked from DingTalk's member list) carries no staffId.
+        raise UserFacingError(texts.bind_mention_not_resolved(at_names[0], words))
+    if len(words) >= 2:
+        return words.pop(0)
+    raise UserFacingError(texts.bind_member_missing())
+
+
+def _bound_role(ctx: CommandContext, target: str, is_deputy: bool) -> tuple[Role, str | None]:
+    """A role word, or a unit (written as every command reads a unit): its head or deputy."""
+    if target in ROLE_WORDS and not is_deputy:
+        return ROLE_WORDS[target], None
+    unit = ctx.campaign.find_unit(target)
+    if unit is None:
+        raise UserFacingError(texts.unknown_bind_target(target, ctx.campaign))
+    return (Role.DEPUTY if is_deputy else Role.HEAD), unit.name
+
+
+async def _record_binding(ctx: CommandContext, before: Binding | None, binding: Binding) -> None:
+    """Audit old → new, and an unbinding in the old unit's history when the unit changed."""
+    await ctx.record(
+        "binding",
+        "rebind" if before else "bind",
+        binding.staff_id,
+        unit=binding.unit,
+        old=texts.binding_summary(before) if before else "",
+        new=texts.binding_summary(binding),
+    )
+    if before is not None and before.unit and before.unit != binding.unit:
+        await ctx.record(
+            "binding",
+            "unbind",
+            binding.staff_id,
+            unit=before.unit,
+            old=texts.binding_summary(before),
+        )
 
 
 async def known_name(ctx: CommandContext, staff_id: str, at_names: list[str]) -> str:

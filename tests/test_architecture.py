@@ -381,3 +381,35 @@ def test_storage_is_seen_talking_sql() -> None:
 def test_a_session_engine_or_statement_would_be_caught(source: str, caught: bool) -> None:
     """The rule above is not vacuous: it flags exactly the code it should."""
     assert bool(sql_in(source)) is caught
+
+
+# ---- small functions: none above cyclomatic complexity 20 (radon's count, issue #28) ----
+
+MAX_COMPLEXITY = 20
+
+
+def complexity_over(limit: int, source: str) -> list[tuple[str, int]]:
+    from radon.complexity import cc_visit
+
+    found = []
+    for block in cc_visit(source):
+        for item in [block, *getattr(block, "methods", [])]:
+            if item.complexity > limit:
+                found.append((item.name, item.complexity))
+    return found
+
+
+def test_no_function_is_more_complex_than_twenty() -> None:
+    bad = [
+        (module_name(path), name, score)
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        for name, score in complexity_over(MAX_COMPLEXITY, path.read_text(encoding="utf-8"))
+    ]
+    assert bad == []
+
+
+def test_a_complex_function_would_be_caught() -> None:
+    branches = "".join(f"    if x == {n}:\n        return {n}\n" for n in range(MAX_COMPLEXITY))
+    assert complexity_over(MAX_COMPLEXITY, f"def f(x):\n{branches}    return -1\n") == [("f", 21)]

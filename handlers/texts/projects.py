@@ -263,6 +263,18 @@ def registration_detail(total: str, company: str) -> str:
 def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
     """The reply to a ledger entry the rules refuse; `unit` is the ledger's money unit and
     `example` the command's own (a registration's refusals always show the registration)."""
+    text = (
+        _registration_refused(refusal)
+        or _entry_refused(refusal, unit, example)
+        or _lookup_refused(refusal, example)
+    )
+    if text is None:
+        raise TypeError(f"no text for {refusal!r}")
+    return text
+
+
+def _registration_refused(refusal: LedgerRefusal) -> str | None:
+    """What a /项目 登记 form got wrong."""
     match refusal:
         case UnknownKey(key):
             known = "、".join(dict.fromkeys(k for k in REGISTER_KEYS if len(k) > 1))
@@ -281,20 +293,26 @@ def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
             return f"请写明总投资。\n例：{REGISTER_EXAMPLE}"
         case TotalNotPositive():
             return f"总投资须大于0。\n例：{REGISTER_EXAMPLE}"
-        case AmountMissing(label):
-            return f"“{label}”缺少数字。\n例：{example}"
-        case BadMoney(label, error, ledger_unit):
-            return f"{label}：{error}，应为{ledger_unit}数字（可写亿美元、亿元等）。\n例：{example}"
         case NotADate(label, text):
             return f"{label}“{text}”不是日期，应写成 2024-03-01。\n例：{REGISTER_EXAMPLE}"
-        case InvalidDate(text):
-            return f"日期“{text}”无效。\n例：{example}"
-        case FutureDate(label, on):
-            return f"{label}日期 {on.isoformat()} 晚于今天，请填写实际日期。"
         case ContractEndsBeforeStart():
             return f"合同竣工日期早于合同开工日期，请核对。\n例：{REGISTER_EXAMPLE}"
         case NotYesNo(label, text):
             return f"{label}请填“是”或“否”，不是“{text}”。\n例：{REGISTER_EXAMPLE}"
+    return None
+
+
+def _entry_refused(refusal: LedgerRefusal, unit: str, example: str) -> str | None:
+    """An amount, a date or a reason an entry gave wrong."""
+    match refusal:
+        case AmountMissing(label):
+            return f"“{label}”缺少数字。\n例：{example}"
+        case BadMoney(label, error, ledger_unit):
+            return f"{label}：{error}，应为{ledger_unit}数字（可写亿美元、亿元等）。\n例：{example}"
+        case InvalidDate(text):
+            return f"日期“{text}”无效。\n例：{example}"
+        case FutureDate(label, on):
+            return f"{label}日期 {on.isoformat()} 晚于今天，请填写实际日期。"
         case FundsArgsMissing():
             return f"请写明项目和累计到资。\n例：{FUNDS_EXAMPLE}"
         case FundsDecreased(amount, previous):
@@ -302,6 +320,16 @@ def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
                 f"累计到资 {format_amount(amount, unit)} 低于上次的"
                 f" {format_amount(previous, unit)}。到资填写累计数。\n例：{FUNDS_EXAMPLE}"
             )
+        case ReasonMissing():
+            return f"请写明理由。\n例：{example}"
+        case TransferArgsMissing():
+            return f"请写明项目和承接单位。\n例：{TRANSFER_EXAMPLE}"
+    return None
+
+
+def _lookup_refused(refusal: LedgerRefusal, example: str) -> str | None:
+    """The project an entry names, not found or not the sender's."""
+    match refusal:
         case ReferenceMissing():
             return f"请写明项目名称或编号。\n例：{example}"
         case NoProjectWithId(digits):
@@ -313,11 +341,7 @@ def ledger_refused(refusal: LedgerRefusal, unit: str, example: str) -> str:
             return f"有多个项目叫“{name}”：{ids}。请用编号。"
         case NotOwnProject(project, own_unit):
             return f"项目#{project.id}属于{project.unit}，您只能更新本单位（{own_unit}）的项目。"
-        case ReasonMissing():
-            return f"请写明理由。\n例：{example}"
-        case TransferArgsMissing():
-            return f"请写明项目和承接单位。\n例：{TRANSFER_EXAMPLE}"
-    raise TypeError(f"no text for {refusal!r}")
+    return None
 
 
 def no_project_numbered(number: str) -> str:
