@@ -183,24 +183,22 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     return chat_texts.picks_reply(red, text)
 
 
-@router.command(
-    "红旗",
-    "redflag",
-    help="红旗单位：上一个已结束的周增量最大者与上月第一名",
-    usage="/红旗 [第32周|8月]",
+# /红旗 and /蜗牛: one reply (picks_reply), the two sides of the same selection.
+PICK_COMMANDS = (
+    (("红旗", "redflag"), "红旗单位：上一个已结束的周增量最大者与上月第一名", True),
+    (("蜗牛", "snail"), "蜗牛单位：未报、增量最小、末位或落后序时目标", False),
 )
-async def show_red_flags(ctx: CommandContext) -> Reply:
-    return await picks_reply(ctx, red=True)
 
 
-@router.command(
-    "蜗牛",
-    "snail",
-    help="蜗牛单位：未报、增量最小、末位或落后序时目标",
-    usage="/蜗牛 [第32周|8月]",
-)
-async def show_snails(ctx: CommandContext) -> Reply:
-    return await picks_reply(ctx, red=False)
+def _picks_command(words: tuple[str, ...], help: str, red: bool) -> None:
+    async def show_picks(ctx: CommandContext) -> Reply:
+        return await picks_reply(ctx, red=red)
+
+    router.command(*words, help=help, usage=f"/{words[0]} [第32周|8月]")(show_picks)
+
+
+for _words, _help, _red in PICK_COMMANDS:
+    _picks_command(_words, _help, _red)
 
 
 @router.command(

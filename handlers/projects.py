@@ -133,67 +133,36 @@ async def register_project(ctx: CommandContext) -> Reply:
     return texts.registered(project, settings.unit, hold)
 
 
-@router.command(
-    "签约",
-    "sign",
-    parent="项目",
-    help="项目签约",
-    usage="/项目 签约 <名称或编号> [日期]",
-    action=Action.PROJECT,
+# The stages a project moves through after 在谈, each a /项目 sub-command: its words (Chinese first)
+# and its help. One table, so a stage's command cannot drift from the others.
+STAGE_COMMANDS = (
+    (Stage.SIGNED, ("签约", "sign"), "项目签约"),
+    (
+        Stage.REGISTERED,
+        ("注册", "注册(备案)", "注册（备案）", "备案", "incorporate"),
+        "项目注册(备案)",
+    ),
+    (Stage.STARTED, ("开工", "start"), "项目开工"),
+    (Stage.COMPLETED, ("竣工", "finish"), "项目竣工"),
+    (Stage.PRODUCING, ("投产", "produce"), "项目投产"),
 )
-async def sign_project(ctx: CommandContext) -> Reply:
-    return await advance_project(ctx, Stage.SIGNED)
 
 
-@router.command(
-    "注册",
-    "注册(备案)",
-    "注册（备案）",
-    "备案",
-    "incorporate",
-    parent="项目",
-    help="项目注册(备案)",
-    usage="/项目 注册 <名称或编号> [日期]",
-    action=Action.PROJECT,
-)
-async def incorporate_project(ctx: CommandContext) -> Reply:
-    return await advance_project(ctx, Stage.REGISTERED)
+def _stage_command(stage: Stage, words: tuple[str, ...], help: str) -> None:
+    async def move_to_stage(ctx: CommandContext) -> Reply:
+        return await advance_project(ctx, stage)
+
+    router.command(
+        *words,
+        parent="项目",
+        help=help,
+        usage=f"/项目 {words[0]} <名称或编号> [日期]",
+        action=Action.PROJECT,
+    )(move_to_stage)
 
 
-@router.command(
-    "开工",
-    "start",
-    parent="项目",
-    help="项目开工",
-    usage="/项目 开工 <名称或编号> [日期]",
-    action=Action.PROJECT,
-)
-async def start_project(ctx: CommandContext) -> Reply:
-    return await advance_project(ctx, Stage.STARTED)
-
-
-@router.command(
-    "竣工",
-    "finish",
-    parent="项目",
-    help="项目竣工",
-    usage="/项目 竣工 <名称或编号> [日期]",
-    action=Action.PROJECT,
-)
-async def finish_project(ctx: CommandContext) -> Reply:
-    return await advance_project(ctx, Stage.COMPLETED)
-
-
-@router.command(
-    "投产",
-    "produce",
-    parent="项目",
-    help="项目投产",
-    usage="/项目 投产 <名称或编号> [日期]",
-    action=Action.PROJECT,
-)
-async def produce_project(ctx: CommandContext) -> Reply:
-    return await advance_project(ctx, Stage.PRODUCING)
+for _stage, _words, _help in STAGE_COMMANDS:
+    _stage_command(_stage, _words, _help)
 
 
 async def advance_project(ctx: CommandContext, stage: Stage) -> Reply:
