@@ -48,8 +48,29 @@ async def bind_member(ctx: CommandContext) -> Reply:
     is_deputy = bool(rest) and rest[0] in DEPUTY_WORDS
     expires_on = _expiry(rest[1] if len(rest) > 1 else "") if is_deputy else None
     rest = rest[2:] if is_deputy else rest
-    name = inert(" ".join(rest))[:32] or await known_name(ctx, staff_id, at_names)
-    role, unit_name = _bound_role(ctx, target, is_deputy)
+    at_name = at_names[0] if at_names else ""
+    return await bind_person(
+        ctx, staff_id, target, " ".join(rest), deputy_until=expires_on, mentioned=at_name
+    )
+
+
+async def bind_person(
+    ctx: CommandContext,
+    staff_id: str,
+    target: str,
+    name: str = "",
+    *,
+    deputy_until: date | None = None,
+    mentioned: str = "",
+) -> Reply:
+    """Bind `staff_id` to a unit `target` names (its head, or its deputy until `deputy_until`)
+    or to a role word; /绑定 and the desk's member form both land here.
+
+    Args:
+        name: as typed; blank keeps the known one (`mentioned`, the @-name, first).
+    """
+    name = inert(" ".join(name.split()))[:32] or await known_name(ctx, staff_id, mentioned)
+    role, unit_name = _bound_role(ctx, target, deputy_until is not None)
     before = await ctx.repos.bindings.get(staff_id)
     binding = Binding(
         staff_id=staff_id,
@@ -58,13 +79,13 @@ async def bind_member(ctx: CommandContext) -> Reply:
         unit=unit_name,
         bound_by=ctx.actor.staff_id,
         bound_at=ctx.now,
-        expires_on=expires_on,
+        expires_on=deputy_until,
     )
     await ctx.repos.bindings.put(binding)
     await _record_binding(ctx, before, binding)
     label = unit_name or texts.ROLE_LABELS[role]
-    if role is Role.DEPUTY and expires_on is not None:
-        label = f"{unit_name} 代报（至{expires_on:%Y-%m-%d}）"
+    if role is Role.DEPUTY and deputy_until is not None:
+        label = f"{unit_name} 代报（至{deputy_until:%Y-%m-%d}）"
     return texts.bound(staff_id, name, label)
 
 
@@ -110,11 +131,11 @@ async def _record_binding(ctx: CommandContext, before: Binding | None, binding: 
         )
 
 
-async def known_name(ctx: CommandContext, staff_id: str, at_names: list[str]) -> str:
+async def known_name(ctx: CommandContext, staff_id: str, mentioned: str) -> str:
     """A rebinding without a name keeps the one known: the @-mention's, the earlier binding's,
     the campaign file's; the staffId only when there is none."""
-    if at_names:
-        return at_names[0]
+    if mentioned:
+        return mentioned
     earlier = await ctx.repos.bindings.get(staff_id)
     if earlier is not None:
         return earlier.name

@@ -267,9 +267,16 @@ async def confirm_report(ctx: CommandContext) -> Reply:
     action=Action.POST,
 )
 async def correct_report(ctx: CommandContext) -> Reply:
+    return await record_correction(
+        ctx, read_form(ctx.args, ctx.campaign, texts.correct_example(ctx.campaign))
+    )
+
+
+async def record_correction(ctx: CommandContext, form: PostForm) -> Reply:
+    """Correct the latest figures of the unit `form` names (or the actor's own) for its reason;
+    /更正 and the desk's correction form both land here."""
     campaign = ctx.campaign
     example = texts.correct_example(campaign)
-    form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
     current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:
