@@ -9,12 +9,16 @@ except /发布, which may take seconds the ACK should not wait for: `process` ru
 Before a handler runs, campaign/access.py decides whether the sender's role may do what the
 command row declares from where the message came (a bound group, another group, a one-to-one
 chat, another company); a refusal is answered in the role's own terms and recorded in the audit.
+
+`perform` runs a use case for a caller with fields instead of text (the web desk) through the same
+steps from "who is it" on, with its own inbox row, in one unit of work.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -33,7 +37,7 @@ from chat.context import CommandContext
 from chat.desk import DeskLinks
 from chat.errors import UserFacingError
 from chat.messages import IncomingMessage, Reply
-from chat.router import CommandTable
+from chat.router import CommandSpec, CommandTable, Handler
 from storage import BindingRepository, Database, Repositories
 from storage.repositories import InboxEntry, Processed
 from storage.trust import AuditRecord
@@ -93,23 +97,87 @@ class Pipeline:
             return self._answered.pop(message.msg_id)
         return await self._processor.submit(message)
 
+    async def perform(
+        self,
+        use_case: Handler[CommandContext],
+        *,
+        command: str,
+        staff_id: str,
+        name: str,
+        conversation_id: str,
+        summary: str,
+        msg_id: str = "",
+    ) -> Reply:
+        """Run `use_case` as `staff_id` under the `/command` row's rules, as if typed at this
+        machine: for a caller with fields, not chat text (the web desk).
+
+        What a message gets, the parsing aside: the sender identified now; the role × place check
+        (local counts as the bound group) with its audited refusal; the use case under a
+        savepoint; its writes, audit rows and inbox row (`summary` as what was said) in one unit
+        of work, tried twice; the reply kept for a repeat of `msg_id` (blank: a new one).
+        """
+        word, _, sub_word = command.partition(" ")
+        route = self.table.lookup(word, sub_word)
+        if route is None or route.spec.name != command:
+            raise ValueError(f"no command /{command} to run a use case under")
+        message = IncomingMessage(
+            msg_id=msg_id or f"{conversation_id}-{uuid.uuid4().hex}",
+            conversation_id=conversation_id,
+            sender_staff_id=staff_id,
+            text=strip_controls(summary),
+            created_at=self.clock.now(),
+            sender_nick=name,
+            is_group=False,
+            is_local=True,
+        )
+        entry = self._entry(message, message.created_at)
+        for attempt in (1, 2):  # a second try, as a received message gets when its batch fails
+            try:
+                async with self.database.write(self.campaign.id) as repos:
+                    return await self._perform(repos, entry, message, use_case, route.spec)
+            except Exception:
+                logger.exception(
+                    "message %s: /%s failed (try %d)", message.msg_id, command, attempt
+                )
+        apology = _addressed(replies.apology(), message)
+        assert apology is not None
+        async with self.database.write(self.campaign.id) as repos:
+            if await repos.inbox.add_many([entry]):
+                outcome = self._processed(message, route.spec.name, "error", apology)
+                await repos.inbox.mark_processed([outcome])
+        return apology
+
+    async def _perform(
+        self,
+        repos: Repositories,
+        entry: InboxEntry,
+        message: IncomingMessage,
+        use_case: Handler[CommandContext],
+        spec: CommandSpec[CommandContext],
+    ) -> Reply:
+        started = time.perf_counter()
+        inserted = await repos.inbox.add_many([entry])
+        stored = entry if inserted else (await repos.inbox.get_many([entry.msg_id]))[entry.msg_id]
+        batch = _Batch({entry.msg_id: stored})
+        if stored.processed_at is not None:  # the same write again: its first reply
+            _log(message, stored.command or "", "duplicate", started)
+            reply = _stored_reply(stored)
+        elif len(message.text) > MAX_MESSAGE_CHARS:
+            reply = _addressed(refusals.too_long(MAX_MESSAGE_CHARS), message)
+            self._mark(batch, message, spec.name, "refused", reply)
+            _log(message, spec.name, "too-long", started)
+        else:
+            reply = await self._run(repos, batch, message, use_case, spec, "", started)
+        await repos.inbox.mark_processed(batch.processed)
+        assert reply is not None  # a use case always answers
+        return reply
+
     async def _store(self, messages: list[IncomingMessage]) -> list[bool]:
         """One transaction for every message that arrived together (group commit), which also
         processes them. Should processing fail the transaction, the messages are stored alone and
         processed later (`process`, with its retries): what is ACKed is stored either way."""
         received_at = self.clock.now()
-        entries = [
-            InboxEntry(
-                msg_id=m.msg_id,
-                conversation_id=m.conversation_id,
-                sender_staff_id=m.sender_staff_id,
-                text=m.text,
-                created_at=m.created_at,
-                received_at=received_at,
-                message_json=encode_message(m),
-            )
-            for m in messages
-        ]
+        entries = [self._entry(m, received_at) for m in messages]
         unique = {e.msg_id: e for e in entries}
         try:
             async with self.database.write(self.campaign.id) as repos:
@@ -224,12 +292,29 @@ class Pipeline:
             return too_long
         call = parse_command(message.text)
         route = self.table.lookup(call.word, call.args) if call else None
-        spec = route.spec if route else None
-        command = spec.name if spec else (call.word[:32] if call else "")
+        if route is not None:
+            return await self._run(
+                repos, batch, message, route.spec.handler, route.spec, route.args, started
+            )
+        word = call.word if call else ""
+        return await self._run(repos, batch, message, self.table.fallback, None, word, started)
+
+    async def _run(
+        self,
+        repos: Repositories,
+        batch: _Batch,
+        message: IncomingMessage,
+        handler: Handler[CommandContext],
+        spec: CommandSpec[CommandContext] | None,
+        args: str,
+        started: float,
+    ) -> Reply | None:
+        """Run `handler` for the message under `spec`'s rules (None: the fallback, a read): the
+        sender identified, the role × place check, the handler under a savepoint, the outcome."""
+        command = spec.name if spec else args[:32]
         campaign, place = await self._where(repos, batch, message)
         repos = repos.for_campaign(campaign.id)
         actor = await self._actor(repos.bindings, batch, message, campaign)
-        args = route.args if route is not None else ""
         action = spec.action_for(args) if spec is not None else Action.READ
         verdict = authorize(
             actor.access_role,
@@ -257,10 +342,9 @@ class Pipeline:
                 )
             )
         else:
-            handler = spec.handler if spec is not None else self.table.fallback
             context = CommandContext(
                 message=message,
-                args=route.args if route is not None else (call.word if call else ""),
+                args=args,
                 actor=actor,
                 campaign=campaign,
                 repos=repos,
@@ -370,6 +454,18 @@ class Pipeline:
             outcome=processed.outcome,
             reply_title=processed.reply_title,
             reply_text=processed.reply_text,
+        )
+
+    @staticmethod
+    def _entry(message: IncomingMessage, received_at: datetime) -> InboxEntry:
+        return InboxEntry(
+            msg_id=message.msg_id,
+            conversation_id=message.conversation_id,
+            sender_staff_id=message.sender_staff_id,
+            text=message.text,
+            created_at=message.created_at,
+            received_at=received_at,
+            message_json=encode_message(message),
         )
 
     def _processed(
