@@ -10,13 +10,13 @@ Anything it cannot read exactly raises a PostFormError subclass carrying what th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric, Unit, name_key
-from campaign.text_input import inert
+from campaign.text_input import inert, strip_controls
 
 TEXT_FIELDS = {"亮点": "highlights", "问题": "problems", "原因": "reason", "理由": "reason"}
 RATIO_WORDS = ("占比", "比例", "比重", "率")
@@ -172,6 +172,59 @@ EXPECT_POINT = "小数点“.”"
 def parse_post_form(args: str, campaign: Campaign) -> PostForm:
     """Read `args` (the message after /周报 or /更正) into a form; raises a PostFormError."""
     return _Reader(args, campaign).read()
+
+
+def read_form_fields(
+    campaign: Campaign,
+    unit: str,
+    amounts: Mapping[str, str],
+    *,
+    reason: str = "",
+    highlights: str = "",
+    problems: str = "",
+) -> PostForm:
+    """A form given field by field (the desk's), each read as `parse_post_form` reads it in a
+    message: the unit by name or alias (blank: none named), amounts by metric id (blank: not
+    given), free text kept inert. Raises a PostFormError."""
+    form = PostForm()
+    name = strip_controls(unit).strip()
+    if name:
+        form.unit = campaign.find_unit(name)
+        if form.unit is None:
+            raise UnknownUnit(name)
+    metric_ids = {metric.id for metric in campaign.metrics}
+    for metric_id in amounts:
+        if metric_id not in metric_ids:
+            raise UnknownField(metric_id)
+    for metric in campaign.metrics:
+        typed = strip_controls(amounts.get(metric.id, "")).strip()
+        if typed:
+            form.values[metric.id] = _read_amount(typed, metric, campaign)
+    for key, text in (("原因", reason), ("亮点", highlights), ("问题", problems)):
+        setattr(form, TEXT_FIELDS[key], _read_free_text(key, text))
+    return form
+
+
+def _read_amount(typed: str, metric: Metric, campaign: Campaign) -> Decimal:
+    reader = _Reader(typed, campaign)
+    try:
+        reader._read_metric(metric.label, metric, "")
+    except Unreadable as error:  # the fix is shown as a field, the one this amount was typed in
+        if error.corrected is None:
+            raise
+        fixed = f"{metric.label}={error.corrected}"
+        raise Unreadable(error.part, error.expected, fixed) from None
+    reader._skip_gap()
+    if reader.pos < len(reader.text):  # "26550 左右", "100 200": more than an amount
+        raise Unreadable(reader.raw, EXPECT_AMOUNT)
+    return reader.form.values[metric.id]
+
+
+def _read_free_text(key: str, typed: str) -> str:
+    value = typed.strip().rstrip(_SEPARATORS).strip()
+    if len(value) > MAX_TEXT:
+        raise TextTooLong(key, MAX_TEXT)
+    return inert(value)
 
 
 class _Reader:
