@@ -262,25 +262,21 @@ class Desk:
             return self.refuse(403)
         what = request.match_info["what"]
         if what == "corrections":
-            async with self.database.read(self.campaign.id) as repos:
-                campaign = await self.current(repos)
-            values = {
-                m.label: field_text.get(f"metric:{m.id}", "")
-                for m in campaign.metrics
-                if not m.is_computed
+            amounts = {
+                key.removeprefix("metric:"): value
+                for key, value in field_text.items()
+                if key.startswith("metric:")
             }
             notice = await desk_writes.correct(
                 self.pipeline,
-                self.clock,
                 session,
                 field_text.get("unit", ""),
-                values,
+                amounts,
                 field_text.get("reason", ""),
             )
         elif what == "members":
             notice = await desk_writes.bind(
                 self.pipeline,
-                self.clock,
                 session,
                 field_text.get("staff_id", ""),
                 field_text.get("target", ""),

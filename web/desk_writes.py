@@ -1,29 +1,35 @@
 """Every write the dashboard makes, in one place: corrections, members and roles, targets.
 
-Corrections and bindings are sent through the chat pipeline as the signed-in admin's own
-/更正 and /绑定 (local messages: the admin signed in on this server, so they count as the bound
-group), so they meet the same rules, land in the inbox and the audit log (who, when, what) and get
-the same reply. Targets have no chat command: they are stored like `saima campaign import-targets`
+Corrections and bindings call the use cases /更正 and /绑定 call (handlers/reports.py,
+handlers/admin.py) with the form's fields, read as fields and never written out as chat text.
+`Pipeline.perform` runs them as the signed-in admin under those commands' rules (the desk is local:
+it counts as the bound group), with the inbox and audit records (who, when, what) and the replies
+the chat gives. Targets have no chat command: they are stored like `saima campaign import-targets`
 with the admin named as their source, and an audit row.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 
 from campaign import AmountError, Campaign, parse_amount
+from campaign.post_form import PostFormError, read_form_fields
 from chat.clock import Clock
-from chat.messages import IncomingMessage
+from chat.context import CommandContext
+from chat.errors import UserFacingError
+from chat.messages import Reply
 from chat.pipeline import Pipeline
+from chat.router import Handler
+from handlers import admin, reports, texts
 from storage import Database
 from storage.trust import AuditRecord
 from web.auth import Session
 
 logger = logging.getLogger(__name__)
 
-DESK_CONVERSATION = "desk"  # the inbox's conversation id for what the dashboard sends
+DESK_CONVERSATION = "desk"  # the conversation id of the dashboard's inbox and audit rows
 
 
 def audit(session: Session, action: str, detail: str, outcome: str) -> None:
@@ -36,48 +42,66 @@ def audit(session: Session, action: str, detail: str, outcome: str) -> None:
     )
 
 
-async def as_chat(pipeline: Pipeline, clock: Clock, session: Session, text: str) -> str:
-    """Run `text` as a one-to-one message from the admin; the bot's reply."""
-    message = IncomingMessage(
-        msg_id=f"desk-{uuid.uuid4().hex}",
+async def run_signed_in(
+    pipeline: Pipeline,
+    session: Session,
+    action: str,
+    command: str,
+    summary: str,
+    use_case: Handler[CommandContext],
+) -> str:
+    """Run `use_case` as the signed-in admin under /`command`'s rules; the reply's text."""
+    reply = await pipeline.perform(
+        use_case,
+        command=command,
+        staff_id=session.staff_id,
+        name=session.name,
         conversation_id=DESK_CONVERSATION,
-        sender_staff_id=session.staff_id,
-        sender_nick=session.name,
-        text=text,
-        created_at=clock.now(),
-        is_group=False,
-        is_local=True,
+        summary=summary,
     )
-    reply = await pipeline.handle(message)
-    return reply.text if reply is not None else ""
+    audit(session, action, summary, reply.text.splitlines()[0] if reply.text else "")
+    return reply.text
 
 
 async def correct(
     pipeline: Pipeline,
-    clock: Clock,
     session: Session,
     unit: str,
-    values: dict[str, str],
+    amounts: Mapping[str, str],
     reason: str,
 ) -> str:
-    """/更正 <unit> <metric>=<value> … 原因=<reason>."""
-    figures = " ".join(
-        f"{metric}={value.strip()}" for metric, value in values.items() if value.strip()
+    """Correct `unit`'s latest figures: `amounts` as typed, by metric id (blank: unchanged)."""
+
+    async def correction(ctx: CommandContext) -> Reply:
+        try:
+            form = read_form_fields(ctx.campaign, unit, amounts, reason=reason)
+        except PostFormError as error:
+            example = texts.correct_example(ctx.campaign)
+            raise UserFacingError(texts.form_refused(error, ctx.campaign, example)) from None
+        return await reports.record_correction(ctx, form)
+
+    typed = "，".join(
+        f"{metric}={value.strip()}" for metric, value in amounts.items() if value.strip()
     )
-    text = f"/更正 {unit.strip()} {figures} 原因={reason.strip()}".strip()
-    reply = await as_chat(pipeline, clock, session, text)
-    audit(session, "correction", text, reply.splitlines()[0] if reply else "")
-    return reply
+    summary = f"看板更正 {unit.strip()}：{typed}；原因：{reason.strip()}"
+    return await run_signed_in(pipeline, session, "correction", "更正", summary, correction)
 
 
-async def bind(
-    pipeline: Pipeline, clock: Clock, session: Session, staff_id: str, target: str, name: str
-) -> str:
-    """/绑定 <staffId> <unit|领导|管理员> [name]."""
-    text = f"/绑定 {staff_id.strip()} {target.strip()} {name.strip()}".strip()
-    reply = await as_chat(pipeline, clock, session, text)
-    audit(session, "binding", text, reply.splitlines()[0] if reply else "")
-    return reply
+async def bind(pipeline: Pipeline, session: Session, staff_id: str, target: str, name: str) -> str:
+    """Bind `staff_id` to a unit (as its head) or to a role word (领导, 管理员)."""
+
+    async def binding(ctx: CommandContext) -> Reply:
+        person, to = staff_id.strip(), target.strip()
+        if person.startswith("@") and len(person) > 1:  # a name, not a staffId
+            raise UserFacingError(texts.bind_mention_not_resolved(person[1:], [to]))
+        if person in ("", "@") or len(person.split()) > 1:
+            raise UserFacingError(texts.bind_member_missing())
+        if not to:
+            raise UserFacingError(texts.bind_target_missing())
+        return await admin.bind_person(ctx, person, to, name)
+
+    summary = f"看板绑定 {staff_id.strip()} → {target.strip()} {name.strip()}".strip()
+    return await run_signed_in(pipeline, session, "binding", "绑定", summary, binding)
 
 
 class TargetRefused(ValueError):
