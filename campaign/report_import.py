@@ -66,6 +66,14 @@ class UnknownColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class ComputedColumn:
+    """A column naming a metric the project ledger computes: nothing to import."""
+
+    name: str
+    metric: Metric
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateColumn:
     name: str
 
@@ -99,6 +107,7 @@ class AboveLater:
 Problem = (
     MissingColumn
     | UnknownColumn
+    | ComputedColumn
     | DuplicateColumn
     | UnknownUnit
     | BadTime
@@ -144,6 +153,8 @@ def read_columns(campaign: Campaign, header: Sequence[str]) -> Columns:
             texts.append((index, TEXT_COLUMNS[name]))
         elif metric is not None and not metric.is_computed:
             metrics.append((index, metric))
+        elif metric is not None:
+            problems.append(ComputedColumn(name, metric))
         elif name:
             problems.append(UnknownColumn(name))
     if unit < 0:
