@@ -17,6 +17,7 @@ from decimal import Decimal
 from campaign import calendar
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric
+from campaign.post_form import heading_metric
 from campaign.posting import PostRefused, post_values
 
 UNIT_COLUMNS = ("unit", "单位")
@@ -138,7 +139,7 @@ def read_columns(campaign: Campaign, header: Sequence[str]) -> Columns:
     metrics: list[tuple[int, Metric]] = []
     texts: list[tuple[int, str]] = []
     for index, name in enumerate(names):
-        metric = campaign.find_metric(name)
+        metric = heading_metric(campaign, name)
         key = "unit" if name in UNIT_COLUMNS else "time" if name in TIME_COLUMNS else name
         key = metric.id if metric is not None else key
         if key in seen:

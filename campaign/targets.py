@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign
+from campaign.post_form import heading_metric
 
 UNIT_HEADERS = ("单位", "unit", "主体")
 
@@ -35,7 +36,7 @@ def parse_targets_csv(text: str, campaign: Campaign) -> dict[str, dict[str, Deci
         )
     metrics = []
     for column, name in enumerate(header[1:], start=2):
-        metric = campaign.find_metric(name)
+        metric = heading_metric(campaign, name)
         if metric is None:
             known = ", ".join(m.id for m in campaign.metrics)
             raise TargetsError(f"line 1, column {column}: unknown metric {name!r} (known: {known})")
