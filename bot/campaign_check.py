@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bulletins.texts import result_label
 from campaign import Campaign, calendar, compute_standings, format_amount
-from campaign.model import Rule
+from campaign.model import Rule, name_key
 from campaign.schema_docs import render_reference
 from campaign.sections import WeeklySlot
 from handlers import texts
@@ -47,14 +47,16 @@ def check_summary(campaign: Campaign, path: Path | str) -> str:
     ]
     for metric in campaign.metrics:
         source = "项目台账统计" if metric.is_computed else "报送"
-        aliases = f"，又称{'、'.join(metric.aliases)}" if metric.aliases else ""
+        also = _also(metric.spellings, metric.label, metric.id)
+        also = f"，{also}" if also else ""
         ceiling = f"，不超过本单位{metric.ceiling.label}" if metric.ceiling else ""
-        lines.append(f"- {metric.id} {metric.label}（{metric.unit}，{source}{aliases}{ceiling}）")
+        lines.append(f"- {metric.id} {metric.label}（{metric.unit}，{source}{also}{ceiling}）")
     lines += ["", f"单位 {len(campaign.units)}："]
     for unit in campaign.units:
         targets = "、".join(_figure(campaign, m, v) for m, v in unit.targets.items())
         baselines = "、".join(_figure(campaign, m, v) for m, v in unit.baselines.items())
-        line = f"- {unit.name}：目标 {targets or '无'}"
+        also = _also(unit.spellings, unit.name)
+        line = f"- {unit.name}{also and f'（{also}）'}：目标 {targets or '无'}"
         lines.append(line + (f"；{campaign.baseline_label} {baselines}" if baselines else ""))
     total = sum((rule.points for rule in campaign.rules), Decimal(0))
     lines += ["", f"评分规则 {len(campaign.rules)}，共 {format_amount(total, '')} 分："]
@@ -71,6 +73,13 @@ def check_summary(campaign: Campaign, path: Path | str) -> str:
     lines += ["", "按基数计算（此后无人报送）的最终排名："]
     lines.append(texts.standings_text(campaign, standings, tz, result_label(published=False)))
     return "\n".join(lines)
+
+
+def _also(spellings: tuple[str, ...], *names: str) -> str:
+    """'又称…': every other spelling commands and imports read (aliases, names without their
+    bracketed part), as campaign check refuses two entries sharing one."""
+    others = [s for s in spellings if s not in {name_key(name) for name in names}]
+    return f"又称{'、'.join(others)}" if others else ""
 
 
 def _figure(campaign: Campaign, metric_id: str, value: Decimal) -> str:

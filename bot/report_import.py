@@ -30,6 +30,7 @@ from campaign.report_import import (
     AboveLater,
     BadAmount,
     BadTime,
+    ComputedColumn,
     DuplicateColumn,
     ImportRefused,
     MissingColumn,
@@ -105,6 +106,8 @@ def problem_text(problem: Problem, campaign: Campaign) -> str:
         case UnknownColumn(name):
             known = "、".join(m.label for m in campaign.metrics if not m.is_computed)
             return f"未知的列“{name}”（指标可写：{known}；另可有 亮点、问题）"
+        case ComputedColumn(name, metric):
+            return f"列“{name}”即{metric.label}，由项目台账自动统计，不能导入"
         case DuplicateColumn(name):
             return f"列“{name}”重复"
         case UnknownUnit(name):

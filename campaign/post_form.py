@@ -169,6 +169,17 @@ EXPECT_WAN = "“万”"
 EXPECT_POINT = "小数点“.”"
 
 
+def heading_metric(campaign: Campaign, heading: str) -> Metric | None:
+    """The metric a column heading names (targets, imports): one of its spellings, or one with a
+    counting note after it, read past as in a post ('实际利用外资（部口径）', seed 000)."""
+    metric = campaign.find_metric(heading)
+    key = name_key(heading)
+    note = _COUNTING_NOTE.search(key)
+    if metric is None and note is not None and note.end() == len(key) and note.start() > 0:
+        metric = campaign.find_metric(key[: note.start()])
+    return metric
+
+
 def parse_post_form(args: str, campaign: Campaign) -> PostForm:
     """Read `args` (the message after /周报 or /更正) into a form; raises a PostFormError."""
     return _Reader(args, campaign).read()

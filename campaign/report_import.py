@@ -17,6 +17,7 @@ from decimal import Decimal
 from campaign import calendar
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric
+from campaign.post_form import heading_metric
 from campaign.posting import PostRefused, post_values
 
 UNIT_COLUMNS = ("unit", "单位")
@@ -66,6 +67,14 @@ class UnknownColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class ComputedColumn:
+    """A column naming a metric the project ledger computes: nothing to import."""
+
+    name: str
+    metric: Metric
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateColumn:
     name: str
 
@@ -99,6 +108,7 @@ class AboveLater:
 Problem = (
     MissingColumn
     | UnknownColumn
+    | ComputedColumn
     | DuplicateColumn
     | UnknownUnit
     | BadTime
@@ -129,7 +139,7 @@ def read_columns(campaign: Campaign, header: Sequence[str]) -> Columns:
     metrics: list[tuple[int, Metric]] = []
     texts: list[tuple[int, str]] = []
     for index, name in enumerate(names):
-        metric = campaign.find_metric(name)
+        metric = heading_metric(campaign, name)
         key = "unit" if name in UNIT_COLUMNS else "time" if name in TIME_COLUMNS else name
         key = metric.id if metric is not None else key
         if key in seen:
@@ -144,19 +154,28 @@ def read_columns(campaign: Campaign, header: Sequence[str]) -> Columns:
             texts.append((index, TEXT_COLUMNS[name]))
         elif metric is not None and not metric.is_computed:
             metrics.append((index, metric))
+        elif metric is not None:
+            problems.append(ComputedColumn(name, metric))
         elif name:
             problems.append(UnknownColumn(name))
-    if unit < 0:
-        problems.append(MissingColumn(UNIT_COLUMNS))
-    if reported_at < 0:
-        problems.append(MissingColumn(TIME_COLUMNS))
-    if not metrics:
-        problems.append(
-            MissingColumn(tuple(m.label for m in campaign.metrics if not m.is_computed))
-        )
+    problems += _missing_columns(campaign, unit, reported_at, metrics)
     if problems:
         raise ImportRefused([RowError(1, p) for p in problems])
     return Columns(unit, reported_at, tuple(metrics), tuple(texts))
+
+
+def _missing_columns(
+    campaign: Campaign, unit: int, reported_at: int, metrics: list[tuple[int, Metric]]
+) -> list[Problem]:
+    """The unit and time columns and at least one posted metric must be there."""
+    missing: list[Problem] = []
+    if unit < 0:
+        missing.append(MissingColumn(UNIT_COLUMNS))
+    if reported_at < 0:
+        missing.append(MissingColumn(TIME_COLUMNS))
+    if not metrics:
+        missing.append(MissingColumn(tuple(m.label for m in campaign.metrics if not m.is_computed)))
+    return missing
 
 
 def validate_rows(

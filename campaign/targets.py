@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from campaign.amounts import AmountError, parse_amount
 from campaign.model import Campaign, Metric
+from campaign.post_form import heading_metric
 
 UNIT_HEADERS = ("单位", "unit", "主体")
 
@@ -53,7 +54,7 @@ def _header_metrics(header: list[str], campaign: Campaign) -> list[Metric]:
         )
     metrics: list[Metric] = []
     for column, name in enumerate(header[1:], start=2):
-        metric = campaign.find_metric(name)
+        metric = heading_metric(campaign, name)
         if metric is None:
             known = ", ".join(m.id for m in campaign.metrics)
             raise TargetsError(f"line 1, column {column}: unknown metric {name!r} (known: {known})")

@@ -228,3 +228,28 @@ def test_desk_is_built_with_the_links_it_sends(app: App) -> None:
     desk = build_desk(app, TOKEN, "127.0.0.1", 8080)
     assert isinstance(desk, Desk) and app.pipeline.desk == desk.links
     assert "token" not in repr(desk.links) and TOKEN not in repr(desk)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "嘉兴经济技术开发区（国际商务区）",
+        "嘉兴经济技术开发区(国际商务区)",
+        "嘉兴经济技术开发区",
+        "经开区",
+        "浙江乍浦经济开发区〔嘉兴港区〕",
+        "浙江乍浦经济开发区",
+    ],
+)
+async def test_a_units_page_reads_the_unit_as_every_command_does(
+    app: App, client: TestClient, written: str
+) -> None:
+    """Issue #22: the desk's /dashboard/unit/<name> finds a unit through the one lookup too."""
+    unit = app.campaign.find_unit(written)
+    assert unit is not None
+    await client.get(f"/dashboard?token={TOKEN}")
+    answer = await client.get(f"/dashboard/unit/{written}")
+    assert answer.status == 200, written
+    assert unit.name in await answer.text()
+    missing = await client.get("/dashboard/unit/嘉兴经济开发区")
+    assert missing.status == 404

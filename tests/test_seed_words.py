@@ -7,9 +7,11 @@ as what it means, through the real pipeline. The tables say where each phrase st
 import pytest
 
 from bot.app import App
+from bot.report_import import problem_text
+from bot.sandbox import identity
 from campaign import load_campaign
 from campaign.model import name_key
-from campaign.report_import import read_columns
+from campaign.report_import import ImportRefused, read_columns
 from campaign.targets import parse_targets_csv
 from tests.conftest import ADMIN, Say
 
@@ -69,6 +71,7 @@ SEED_METRICS_2024 = [
     ("002", "总投资（增资）超亿美元产业项目", "usd100m"),
     ("002", "超亿美元产业项目", "usd100m"),
     ("002", "超亿美元项目", "usd100m"),
+    ("002", "超亿美元项目数", "usd100m"),
     ("001 一(二)", "总投资10亿元以上项目", "cny1b"),
     ("001 二(一)3; 003 三(三)1", "10亿元以上项目", "cny1b"),
     ("001 一(二); 003 三(三)1", "50亿元以上项目", "cny5b"),
@@ -79,6 +82,31 @@ SEED_METRICS_2024 = [
     ("001 一(二), full-width digits", "总投资１０亿元以上项目", "cny1b"),
 ]
 COUNTS_2024 = [row for row in SEED_METRICS_2024 if ZHAODA_2024.metric(row[2]).is_computed]
+
+# Phrases of the seeds that name something else: refused with a reason, never stored as a figure.
+NOT_A_METRIC_2021 = [
+    ("004 一1", "实际利用省外资金", "未知字段“实际利用省外资金”"),  # domestic capital
+    ("000 附件", "已到资比例", "未知字段“已到资比例”"),
+    ("000 四(二)", "实到外资超额贡献", "未知字段“实到外资超额贡献”"),  # a rule: scored
+]
+NOT_A_METRIC_2024 = [
+    ("001 二(二)4", "中国500强", "未知字段“中国500强”"),
+    ("003 二(二)", "50亿元～100亿元项目", "无法识别“50亿元～100亿元项目=3”"),  # a range
+    ("003 二(二)", "亿元以上产业项目", "未知字段“亿元以上产业项目”"),
+    ("004 一2", "新签约亿元以上项目", "未知字段“新签约亿元以上项目”"),
+]
+
+
+def other_writing(phrase: str) -> str:
+    """The phrase in the other bracket style, digits full-width (世界５００强)."""
+    swapped = phrase.translate(str.maketrans("（）()", "()（）"))
+    return swapped.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+
+def written_otherwise(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The rows whose phrase has brackets or digits, written the other way."""
+    return [(s, other_writing(p), m) for s, p, m in rows if other_writing(p) != p]
+
 
 # Every unit as the seeds name it: full names in each bracket style, without the bracketed part,
 # and the short forms the seeds use.
@@ -217,6 +245,7 @@ COMMANDS = [
         "已登记项目 #1 · {unit}",
     ),
     ("/项目 列表 {name}", "{unit}"),
+    ("/清单 {name}", "{unit}"),
 ]
 
 
@@ -260,3 +289,113 @@ def test_name_keys_fold_bracket_styles_spaces_and_full_width_digits() -> None:
     assert name_key("浙江乍浦经济开发区〔嘉兴港区〕") == name_key("浙江乍浦经济开发区 (嘉兴港区)")
     assert name_key("嘉兴经济技术开发区【国际商务区】") == "嘉兴经济技术开发区（国际商务区）"
     assert name_key("世界５００强投资项目") == "世界500强投资项目"
+
+
+# ---- each phrase written the other way, the phrases that name something else (issue #22) ----
+
+
+@pytest.mark.parametrize(
+    ("seed", "phrase", "metric"), written_otherwise(SEED_METRICS_2021 + SEED_NOTED_2021)
+)
+async def test_a_post_in_the_seeds_words_written_otherwise_is_stored_under_its_metric(
+    app: App, say: Say, seed: str, phrase: str, metric: str
+) -> None:
+    reply = await say("head-nanhu", f"/周报 {phrase}=25000")
+    assert reply is not None and "已收到报送 · 南湖区" in reply.text, (seed, reply)
+    async with app.database.read(app.campaign.id) as repos:
+        [version] = await repos.reports.history("南湖区")
+    assert version.posted == {metric: 25000}, (seed, phrase)
+
+
+@pytest.mark.parametrize(("seed", "phrase", "metric"), written_otherwise(COUNTS_2024))
+async def test_a_2024_count_written_otherwise_is_answered_as_a_ledger_count(
+    say: Say, seed: str, phrase: str, metric: str
+) -> None:
+    await say(ADMIN, "/赛事 zhaoda-2024", at="2024-05-10T09:00:00+08:00")
+    reply = await say(ADMIN, f"/周报 南湖区 {phrase}=3", at="2024-05-10T10:00:00+08:00")
+    label = ZHAODA_2024.metric(metric).label
+    assert reply is not None and f"“{label}”由项目台账自动统计" in reply.text, (seed, reply)
+
+
+@pytest.mark.parametrize(("seed", "phrase", "refusal"), NOT_A_METRIC_2021)
+async def test_a_2021_phrase_naming_something_else_is_refused_and_not_stored(
+    app: App, say: Say, seed: str, phrase: str, refusal: str
+) -> None:
+    reply = await say("head-nanhu", f"/周报 {phrase}=45")
+    assert reply is not None and refusal in reply.text, (seed, reply)
+    async with app.database.read(app.campaign.id) as repos:
+        assert await repos.reports.history("南湖区") == []
+
+
+@pytest.mark.parametrize(("seed", "phrase", "refusal"), NOT_A_METRIC_2024)
+async def test_a_2024_phrase_naming_something_else_is_not_read_as_a_count(
+    app: App, say: Say, seed: str, phrase: str, refusal: str
+) -> None:
+    await say(ADMIN, "/赛事 zhaoda-2024", at="2024-05-10T09:00:00+08:00")
+    reply = await say(ADMIN, f"/周报 南湖区 {phrase}=3", at="2024-05-10T10:00:00+08:00")
+    assert reply is not None and refusal in reply.text, (seed, reply)
+    assert "由项目台账自动统计" not in reply.text, (seed, reply)
+
+
+@pytest.mark.parametrize(
+    ("seed", "phrase", "metric"), SEED_METRICS_2024 + written_otherwise(SEED_METRICS_2024)
+)
+def test_a_targets_column_headed_by_any_seed_phrase_sets_its_metric(
+    seed: str, phrase: str, metric: str
+) -> None:
+    rows = "".join(f"\n{unit.name},3" for unit in ZHAODA_2024.units)
+    targets = parse_targets_csv(f"单位,{phrase}{rows}", ZHAODA_2024)
+    assert targets["南湖区"] == {metric: 3}, (seed, phrase)
+
+
+@pytest.mark.parametrize(
+    ("seed", "phrase", "metric"),
+    SEED_METRICS_2021 + SEED_NOTED_2021 + written_otherwise(SEED_NOTED_2021),
+)
+def test_an_import_column_headed_by_any_seed_phrase_reads_its_metric(
+    seed: str, phrase: str, metric: str
+) -> None:
+    columns = read_columns(FDI_2021, ["单位", "报送时间", phrase])
+    assert [m.id for _, m in columns.metrics] == [metric], (seed, phrase)
+
+
+def test_a_targets_column_with_a_counting_note_reads_its_metric() -> None:
+    rows = "".join(f"\n{unit.name},12000" for unit in ZHAODA_2024.units)
+    targets = parse_targets_csv(f"单位,实际利用外资（商务部口径）{rows}", ZHAODA_2024)
+    assert targets["南湖区"] == {"fdi": 12000}
+
+
+@pytest.mark.parametrize(("seed", "phrase", "metric"), COUNTS_2024)
+def test_an_import_column_of_a_2024_count_says_the_ledger_counts_it(
+    seed: str, phrase: str, metric: str
+) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        read_columns(ZHAODA_2024, ["单位", "报送时间", "实际利用外资", phrase])
+    [error] = refused.value.errors
+    label = ZHAODA_2024.metric(metric).label
+    expected = f"列“{phrase}”即{label}，由项目台账自动统计，不能导入"
+    assert problem_text(error.problem, ZHAODA_2024) == expected, seed
+
+
+@pytest.mark.parametrize(("seed", "written", "unit"), WRITTEN_APART)
+async def test_the_2024_campaign_reads_the_zones_as_the_seeds_write_them(
+    say: Say, seed: str, written: str, unit: str
+) -> None:
+    at = "2024-05-10T10:00:00+08:00"
+    await say(ADMIN, "/赛事 zhaoda-2024", at=at)
+    register = (
+        "/项目 登记 {name} 名称=测试项目 总投资=12亿元 合同开工=2024-12-01 合同竣工=2025-06-30"
+    )
+    for template in ("/周报 {name} 实际使用外资=3000", "/进度 {name}", register, "/清单 {name}"):
+        reply = await say(ADMIN, template.format(name=written), at=at)
+        assert reply is not None and unit in reply.text, (seed, template, reply)
+        assert "未知单位" not in reply.text, (seed, template, reply.text)
+
+
+@pytest.mark.parametrize(("seed", "written", "unit"), SEED_UNITS)
+def test_the_sandbox_as_finds_a_head_by_the_unit_as_the_seeds_write_it(
+    seed: str, written: str, unit: str
+) -> None:
+    everyone = identity.people(FDI_2021, [], ())
+    person = identity.find_person(written, FDI_2021, everyone)
+    assert isinstance(person, identity.Person) and person.unit == unit, (seed, written, person)
