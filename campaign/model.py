@@ -210,15 +210,9 @@ class Rule(ABC):
         return True
 
     @abstractmethod
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
-        """What the rule measures of every unit (a rate, an excess, a share …), given each unit's
-        figures (unit name -> metric id -> value) and the elapsed share of the window. All units
-        in one call: a ranking of 1,000 units is computed again at every post."""
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
+        """What the rule measures of every unit (a rate, an excess, a share …). All units in one
+        call: a ranking of 1,000 units is computed again at every post."""
 
     @abstractmethod
     def scores(self, measures: Mapping[str, Decimal]) -> dict[str, Decimal]:
@@ -232,6 +226,16 @@ class Rule(ABC):
     @abstractmethod
     def explain(self, label: Callable[[str], str]) -> str:
         """How the rule scores, in one Chinese line (`saima campaign check`); `label` names a metric."""
+
+
+@dataclass(frozen=True, slots=True)
+class Measuring:
+    """What a rule measures from: every unit, each unit's figures (unit name -> metric id ->
+    value) and the elapsed share of the targets' period (序时进度)."""
+
+    units: tuple[Unit, ...]
+    values: Mapping[str, Mapping[str, Decimal]]
+    elapsed: Decimal
 
 
 def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:

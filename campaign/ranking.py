@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from campaign import calendar
-from campaign.model import Campaign, Rule, Unit
+from campaign.model import Campaign, Measuring, Rule, Unit
 
 CENT = Decimal("0.01")
 
@@ -95,9 +95,9 @@ def compute_standings(
 
     measures: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
     items: dict[str, dict[str, Decimal]] = {u.name: {} for u in campaign.units}
-    values = {name: f.values for name, f in by_unit.items()}
+    given = Measuring(campaign.units, {name: f.values for name, f in by_unit.items()}, elapsed)
     for rule in campaign.rules:
-        per_unit = rule.measures(campaign.units, values, elapsed)
+        per_unit = rule.measures(given)
         for name, score in rule.scores(per_unit).items():
             measures[name][rule.id] = per_unit[name]
             items[name][rule.id] = score

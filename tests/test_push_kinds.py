@@ -17,14 +17,14 @@ from bot.dingtalk.outbox import OutboxRelay
 from bot.sandbox.outbound import ConsoleSender
 from bulletins.campaigns import CampaignBulletins
 from bulletins.compose import Rendered
-from bulletins.push_kinds import PUSH_KINDS, PushKind, plan_pushes
+from bulletins.push_kinds import PUSH_KINDS, PushKind, PushRequest, plan_pushes
 from bulletins.service import BulletinService
 from campaign import Campaign, calendar
 from campaign.pushes import PlannedPush, WorkCalendar
 from campaign.sections import ScheduleConfig
 from chat.clock import FixedClock
 from scheduler.build import build_scheduler
-from storage import Repositories, open_database
+from storage import open_database
 from tests.fakes.dingtalk import FakeDingTalk
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
@@ -42,16 +42,9 @@ class NoonPush(PushKind):
         due = datetime.combine(last_day, time(12), tzinfo=calendar.zone(campaign))
         return [PlannedPush(self.kind, f"noon:{last_day}", str(last_day), due)]
 
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
-        text = f"午报：{campaign.name}，{len(campaign.units)} 个单位"
-        return Rendered(self.kind, push.key, "午报", text, now)
+    async def render(self, request: PushRequest) -> Rendered | None:
+        text = f"午报：{request.campaign.name}，{len(request.campaign.units)} 个单位"
+        return Rendered(self.kind, request.push.key, "午报", text, request.now)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from bot.campaign_check import EXAMPLES, check_summary
 from campaign import CampaignError, Figures, compute_standings, load_campaign
-from campaign.model import Rule, RuleHead, RuleTable, Unit
+from campaign.model import Measuring, Rule, RuleHead, RuleTable
 from campaign.rules import RULE_KINDS
 from campaign.schema_docs import render_reference
 from campaign.schema_keys import Key
@@ -43,13 +43,8 @@ class FloorRule(Rule):
             raise table.fail("at_least", "a number above 0")
         return cls(*head, table.metric("metric"), at_least)
 
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
-        return {unit.name: values[unit.name].get(self.metric, D(0)) for unit in units}
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
+        return {u.name: given.values[u.name].get(self.metric, D(0)) for u in given.units}
 
     def scores(self, measures: Mapping[str, Decimal]) -> dict[str, Decimal]:
         return {name: self.points if m >= self.at_least else D(0) for name, m in measures.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bulletins.compose import Rendered
-from bulletins.push_kinds.base import PushKind
+from bulletins.push_kinds.base import PushKind, PushRequest
 from bulletins.push_kinds.final import FinalPush
 from bulletins.push_kinds.monthly import MonthlyPush
 from bulletins.push_kinds.reminder import ReminderPush
@@ -37,7 +37,8 @@ def plan_pushes(
 async def render_push(
     campaign: Campaign, repos: Repositories, push: PlannedPush, now: datetime, can_mention: bool
 ) -> Rendered | None:
-    return await PUSH_KINDS[push.kind].render(campaign, repos, push, now, can_mention)
+    request = PushRequest(campaign, repos, push, now, can_mention)
+    return await PUSH_KINDS[push.kind].render(request)
 
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "FinalPush",
     "MonthlyPush",
     "PushKind",
+    "PushRequest",
     "ReminderPush",
     "WeeklyPush",
     "plan_pushes",

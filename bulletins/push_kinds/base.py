@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -11,6 +12,18 @@ from campaign import Campaign
 from campaign.pushes import PlannedPush, WorkCalendar
 from campaign.sections import ScheduleConfig
 from storage import Repositories
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """One push to render: its campaign and repositories, the push, the moment it is rendered
+    for, and whether the message may @-mention (the robot channel can)."""
+
+    campaign: Campaign
+    repos: Repositories
+    push: PlannedPush
+    now: datetime
+    can_mention: bool
 
 
 class PushKind(ABC):
@@ -30,15 +43,8 @@ class PushKind(ABC):
         """Every push of this kind in the campaign, with its key, period and due time (pure)."""
 
     @abstractmethod
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
-        """The push's content as of `now`; None when there is nothing to send."""
+    async def render(self, request: PushRequest) -> Rendered | None:
+        """The push's content as of `request.now`; None when there is nothing to send."""
 
     def has_lapsed(self, campaign: Campaign, push: PlannedPush, now: datetime) -> bool:
         """True when sending `push` at `now` would come too late to serve its purpose."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bulletins.compose import Rendered, period_bulletin
-from bulletins.push_kinds.base import PushKind
+from bulletins.push_kinds.base import PushKind, PushRequest
 from campaign import Campaign, calendar
 from campaign.pushes import PlannedPush, WorkCalendar
 from campaign.sections import ScheduleConfig
-from storage import Repositories
 
 
 class FinalPush(PushKind):
@@ -28,14 +27,9 @@ class FinalPush(PushKind):
         due = datetime.combine(day, schedule.final_at, tzinfo=calendar.zone(campaign))
         return [PlannedPush(self.kind, "final", "final", due)]
 
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
+    async def render(self, request: PushRequest) -> Rendered | None:
         # Under sign-off the final goes out as a draft, 待发布 until an admin publishes it.
-        published = not campaign.bulletins.sign_off
-        return await period_bulletin(campaign, repos, self.kind, None, now, published=published)
+        published = not request.campaign.bulletins.sign_off
+        return await period_bulletin(
+            request.campaign, request.repos, self.kind, None, request.now, published=published
+        )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bulletins.compose import Rendered, period_bulletin
-from bulletins.push_kinds.base import PushKind
+from bulletins.push_kinds.base import PushKind, PushRequest
 from campaign import Campaign, calendar
 from campaign.pushes import PlannedPush, WorkCalendar, campaign_months
 from campaign.sections import ScheduleConfig
-from storage import Repositories
 
 
 class MonthlyPush(PushKind):
@@ -34,12 +33,7 @@ class MonthlyPush(PushKind):
             pushes.append(PlannedPush(self.kind, f"monthly:{month}", month, due))
         return pushes
 
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
-        return await period_bulletin(campaign, repos, self.kind, push.period, now)
+    async def render(self, request: PushRequest) -> Rendered | None:
+        return await period_bulletin(
+            request.campaign, request.repos, self.kind, request.push.period, request.now
+        )

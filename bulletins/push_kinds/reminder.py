@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bulletins.compose import Rendered, reminder
-from bulletins.push_kinds.base import PushKind
+from bulletins.push_kinds.base import PushKind, PushRequest
 from campaign import Campaign, calendar
 from campaign.pushes import PlannedPush, WorkCalendar, campaign_week
 from campaign.sections import ScheduleConfig
-from storage import Repositories
 
 
 class ReminderPush(PushKind):
@@ -34,15 +33,10 @@ class ReminderPush(PushKind):
                     pushes.append(PlannedPush(self.kind, key, week.key, due))
         return pushes
 
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
-        return await reminder(campaign, repos, push, now, can_mention)
+    async def render(self, request: PushRequest) -> Rendered | None:
+        return await reminder(
+            request.campaign, request.repos, request.push, request.now, request.can_mention
+        )
 
     def has_lapsed(self, campaign: Campaign, push: PlannedPush, now: datetime) -> bool:
         return campaign_week(campaign, push.period).has_ended(now)  # the week it asks posts for

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bulletins.compose import Rendered, weekly_bulletin
-from bulletins.push_kinds.base import PushKind
+from bulletins.push_kinds.base import PushKind, PushRequest
 from campaign import Campaign, calendar
 from campaign.pushes import PlannedPush, WorkCalendar
 from campaign.sections import ScheduleConfig
-from storage import Repositories
 
 
 class WeeklyPush(PushKind):
@@ -29,12 +28,5 @@ class WeeklyPush(PushKind):
             pushes.append(PlannedPush(self.kind, f"weekly:{week.key}", week.key, due))
         return pushes
 
-    async def render(
-        self,
-        campaign: Campaign,
-        repos: Repositories,
-        push: PlannedPush,
-        now: datetime,
-        can_mention: bool,
-    ) -> Rendered | None:
-        return await weekly_bulletin(campaign, repos, push.period)
+    async def render(self, request: PushRequest) -> Rendered | None:
+        return await weekly_bulletin(request.campaign, request.repos, request.push.period)

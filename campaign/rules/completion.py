@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Self
 
 from campaign.formatting import percent
-from campaign.model import Rule, RuleHead, RuleTable, Unit, ratio
+from campaign.model import Measuring, Rule, RuleHead, RuleTable, Unit, ratio
 from campaign.schema_keys import Key
 
 
@@ -49,22 +49,17 @@ class CompletionRule(Rule):
     def unit_gap(self, unit: Unit) -> tuple[str, str] | None:
         return None if self.metric in unit.targets else ("targets", f"a target for {self.metric}")
 
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
-        metric, full_at, zero = self.metric, self.full_at, Decimal(0)
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
+        metric, full_at, zero, elapsed = self.metric, self.full_at, Decimal(0), given.elapsed
         measures = {}
-        for unit in units:
+        for unit in given.units:
             target = unit.targets[metric]
             if target <= 0:  # no task: no rate, no points (scores_unit)
                 measures[unit.name] = zero
                 continue
             baseline = unit.baselines.get(metric, zero)
             due = baseline + (target - baseline) * elapsed  # target_at
-            value = values[unit.name].get(metric, zero)
+            value = given.values[unit.name].get(metric, zero)
             measures[unit.name] = full_at if due <= 0 else ratio(value, due)
         return measures
 

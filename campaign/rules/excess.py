@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Self
 
-from campaign.model import Rule, RuleHead, RuleTable, Unit
+from campaign.model import Measuring, Rule, RuleHead, RuleTable, Unit
 from campaign.schema_keys import Key
 
 
@@ -32,18 +32,13 @@ class ExcessRule(Rule):
     def unit_gap(self, unit: Unit) -> tuple[str, str] | None:
         return None if self.metric in unit.targets else ("targets", f"a target for {self.metric}")
 
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
-        metric, zero = self.metric, Decimal(0)
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
+        metric, zero, elapsed = self.metric, Decimal(0), given.elapsed
         measures = {}
-        for unit in units:
+        for unit in given.units:
             baseline = unit.baselines.get(metric, zero)
             due = baseline + (unit.targets[metric] - baseline) * elapsed  # target_at
-            measures[unit.name] = values[unit.name].get(metric, zero) - due
+            measures[unit.name] = given.values[unit.name].get(metric, zero) - due
         return measures
 
     def scores(self, measures: Mapping[str, Decimal]) -> dict[str, Decimal]:

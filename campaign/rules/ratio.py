@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Self
 
-from campaign.model import Rule, RuleHead, RuleTable, Unit, ratio
+from campaign.model import Measuring, Rule, RuleHead, RuleTable, Unit, ratio
 from campaign.schema_keys import Key
 
 
@@ -41,18 +41,13 @@ class RatioRule(Rule):
             return None
         return "constants", f"a number for {self.constant}"
 
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
         metric, constant, zero = self.metric, self.constant, Decimal(0)
         return {
             unit.name: ratio(
-                values[unit.name].get(metric, zero), unit.constants.get(constant, zero)
+                given.values[unit.name].get(metric, zero), unit.constants.get(constant, zero)
             )
-            for unit in units
+            for unit in given.units
         }
 
     def scores(self, measures: Mapping[str, Decimal]) -> dict[str, Decimal]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Self
 
 from campaign.formatting import percent
-from campaign.model import Rule, RuleHead, RuleTable, Unit, ratio
+from campaign.model import Measuring, Rule, RuleHead, RuleTable, ratio
 from campaign.schema_keys import Key
 
 
@@ -41,16 +41,11 @@ class ShareRule(Rule):
             raise table.fail("threshold", "a share between 0 and 1, e.g. 0.4")
         return cls(*head, numerator, denominator, threshold)
 
-    def measures(
-        self,
-        units: tuple[Unit, ...],
-        values: Mapping[str, Mapping[str, Decimal]],
-        elapsed: Decimal,
-    ) -> dict[str, Decimal]:
+    def measures(self, given: Measuring) -> dict[str, Decimal]:
         numerator, denominator, zero = self.numerator, self.denominator, Decimal(0)
         measures = {}
-        for unit in units:
-            figures = values[unit.name]
+        for unit in given.units:
+            figures = given.values[unit.name]
             measures[unit.name] = ratio(
                 figures.get(numerator, zero), figures.get(denominator, zero)
             )
