@@ -38,7 +38,7 @@ _NUMBERING = re.compile(
 )
 _CIRCLED = "①-⑳"
 _WORD = re.compile(r"[^\s\u30000-9+\-" + _SEPARATORS + _KEY_END + _CIRCLED + r"（(]+")
-_BRACKETED_PART = re.compile(r"[（(〔［\[【][^）)〕］\]】\n]{1,20}[）)〕］\]】]")
+_BRACKETED_PART = re.compile(r"（[^）\n]{1,20}）")  # on the normalised text: one bracket style
 _UNIT_NOTE = re.compile(r"[（(]\s*(万美元|亿美元|美元|万元|亿元|元|万|亿|个)\s*[)）]")
 # A note on how a figure is counted ('实际利用外资（部口径）', seed 000): read past, never a unit.
 _COUNTING_NOTE = re.compile(r"[（(][^（()）0-9\n元万亿个]{1,10}[)）]")
