@@ -17,6 +17,7 @@ from bulletins.compose import (
     period_bulletin,
     weekly_bulletin,
 )
+from bulletins.publication import publish_pending
 from bulletins.push_kinds import FinalPush, MonthlyPush, WeeklyPush, plan_pushes
 from campaign import Campaign, Mode, calendar
 from campaign.access import Action
@@ -224,17 +225,12 @@ async def show_gap(ctx: CommandContext) -> Reply:
     action=Action.PUBLISH,
 )
 async def publish_bulletins(ctx: CommandContext) -> Reply:
-    repository = ctx.repos.bulletins
-    drafts = await repository.pending()
+    if ctx.args.strip() and await ctx.repos.bulletins.pending():
+        raise UserFacingError(chat_texts.publish_usage())
+    drafts = await publish_pending(ctx.campaign, ctx.repos, ctx.actor.staff_id, ctx.now)
     if not drafts:
         return chat_texts.nothing_to_publish()
-    if ctx.args.strip():
-        raise UserFacingError(chat_texts.publish_usage())
     for draft in drafts:
-        # The final result's draft says 初步结果（待发布）; what is published says 最终结果.
-        await repository.publish(
-            draft.key, ctx.actor.staff_id, ctx.now, text=bulletin_texts.as_published(draft.text)
-        )
         await ctx.record("publication", "publish", draft.key, new=draft.title)
     return chat_texts.published([d.title for d in drafts])
 
