@@ -28,6 +28,7 @@ from bot.app import (
 )
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
+from bulletins.publication import phase_label
 from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
@@ -48,9 +49,10 @@ from storage.backup import (
     restore_database,
     sqlite_file,
 )
+from storage.bulletins import PublishedVersion
 from storage.db import MIGRATIONS
 from storage.run_lock import AlreadyRunning, run_lock
-from storage.standings import standings_at
+from storage.standings import published_version_at, standings_at
 from storage.transfer import TransferError, copy_all_rows
 from storage.trust import AuditRecord
 
@@ -89,14 +91,29 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def standings_json(standings: Standings, published: bool = False) -> dict[str, Any]:
+def standings_json(
+    standings: Standings,
+    published: bool = False,
+    record: PublishedVersion | None = None,
+    label: str = "",
+) -> dict[str, Any]:
     def number(value: Decimal) -> float:
         return float(value)
 
     return {
         "as_of": standings.as_of.isoformat(),
         "mode": standings.mode.value,
-        "published": published,  # the final result after an admin's /发布; false before
+        # scored from a published bulletin's latest version (/发布, then each confirmed 更正)
+        "published": published,
+        "label": label,  # as the chat labels it: 最终结果（…发布，更正n次）, 初步结果（待发布）, 序时进度 …
+        "bulletin": None
+        if record is None
+        else {
+            "key": record.key,
+            "version": record.version,
+            "published_at": record.published_at.isoformat(),
+            "content_hash": record.content_hash,
+        },
         "reported": standings.reported,
         "standings": [
             {
@@ -138,16 +155,18 @@ async def run_rank(
                 campaign = await app.book.with_targets(repos.targets, app.book.by_id[campaign_id])
             as_of = parse_moment(at, campaign) if at else app.clock.now()
             standings = await standings_at(campaign, repos, as_of)
-            final = await repos.bulletins.get("final")
-        published = standings.mode is Mode.FINAL and final is not None and bool(final.published_at)
-    if as_json:
-        print(json.dumps(standings_json(standings, published), ensure_ascii=False, indent=2))
-    else:
+            record = await published_version_at(campaign, repos, as_of)
+            phase = await phase_label(campaign, repos, as_of)
+    if phase is None:
         phase = (
-            result_label(published)
+            result_label(published=False)
             if standings.mode is Mode.FINAL
             else texts.interim_phase(standings, live=not at)
         )
+    if as_json:
+        body = standings_json(standings, record is not None, record, phase)
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
         print(texts.standings_text(campaign, standings, calendar.zone(campaign), phase, whole=True))
     return 0
 

@@ -116,9 +116,13 @@ async def period_bulletin(
     now: datetime,
     *,
     published: bool = False,
+    standings: Standings | None = None,
+    disclose: bool = True,
 ) -> Rendered:
     """月月评 for `month`, or the final bulletin when `month` is None; discloses corrections to
-    published figures made before `now`. The final says 初步结果（待发布） until `published`."""
+    published figures made before `now` (those its draft disclosed, too). The final says
+    初步结果（待发布） until `published`. `standings`: a version's own figures (a 更正), instead of
+    the stored posts'; then nothing else is disclosed in it."""
     tz = calendar.zone(campaign)
     reports = repos.reports
     if month is None:
@@ -133,9 +137,10 @@ async def period_bulletin(
         last_month = month
         heading, key = texts.monthly_heading(campaign, month), f"monthly:{month}"
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
-    standings = await standings_at(campaign, repos, end)
+    if standings is None:
+        standings = await standings_at(campaign, repos, end)
     red, snails = await month_picks(campaign, reports, standings, month)
-    disclosures = await repos.bulletins.undisclosed(now)
+    disclosures = await repos.bulletins.disclosures_for(key, now) if disclose else []
     scope = Scope(campaign, repos, end, last_month)
     extra = [line for section in MONTHLY_SECTIONS for line in await section(scope)]
     text = texts.period_text(

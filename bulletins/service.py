@@ -259,13 +259,14 @@ class BulletinService:
                     outbox_key(self.campaign.id, bulletin.key, group),
                     group,
                     bulletin.title,
-                    bulletin.text,
+                    bulletin.sent_text,
                 )
             ]
             if pushed:
                 queued.append(bulletin.key)
                 async with self.database.read(self.campaign.id) as repos:
                     standings = await standings_at(self.campaign, repos, bulletin.as_of)
+                # The chart shows the figures as published: they are version 1's until a 更正.
                 await self._send_chart(
                     Rendered(
                         bulletin.kind,
@@ -277,6 +278,29 @@ class BulletinService:
                     ),
                     pushed,
                 )
+        return queued + await self._deliver_notices()
+
+    async def _deliver_notices(self) -> list[str]:
+        """Queue each 更正通报 (issue #21) for each bound group that lacks it, after the bulletin
+        it corrects: a group bound later gets the bulletin as published, then its corrections."""
+        async with self.database.read(self.campaign.id) as repos:
+            notices = await repos.bulletins.notices()
+            groups = await self._groups(repos) if notices else []
+            waiting = [(n, await self._waiting(repos, notice_key(n.id), groups)) for n in notices]
+        queued = []
+        for notice, to in waiting:
+            pushed = [
+                group
+                for group in to
+                if await self.relay.push(
+                    outbox_key(self.campaign.id, notice_key(notice.id), group),
+                    group,
+                    bulletin_texts.CORRECTION_NOTICE_TITLE,
+                    notice.notice,
+                )
+            ]
+            if pushed:
+                queued.append(notice_key(notice.id))
         return queued
 
     async def catch_up(self, now: datetime | None = None) -> list[str]:
@@ -315,6 +339,11 @@ class BulletinService:
             )
         await self.deliver_published()
         return fired
+
+
+def notice_key(correction_id: int) -> str:
+    """The push key of a correction's 更正通报."""
+    return f"correction:{correction_id}"
 
 
 def _is_charted(kind: str) -> bool:

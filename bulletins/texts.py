@@ -15,14 +15,16 @@ from zoneinfo import ZoneInfo
 from campaign import Campaign, Mode, Standing, Standings, format_amount
 from campaign.formatting import NOT_SCORED, day, has_unscored_items, items_line, moment, num, pct
 from campaign.projects import Project, SnailProject
+from campaign.publication import Correction, Revision
 from campaign.ranking import is_scored
 from campaign.sections import SnailRule
 from campaign.selection import Gap, Pick, WeeklyComparison
-from storage.bulletins import Disclosure
+from storage.bulletins import BulletinRecord, Disclosure
 from storage.projects import RedFlagRecord
 
 RED, SNAIL = "🚩", "🐌"
 FINAL_RESULT = "最终结果"
+CORRECTION_NOTICE_TITLE = "更正通报"
 PROVISIONAL_RESULT = "初步结果（待发布）"  # the final result before an admin's /发布
 RED_FLAG_EXAMPLE = "/红旗 提名 新能源电池 理由=当年签约当年开工"
 
@@ -336,8 +338,18 @@ def preview(titles_and_texts: Sequence[tuple[str, str]]) -> str:
     return "\n\n---\n\n".join(parts)
 
 
-def locked_correction_refused(title: str) -> str:
-    return f"{title}已发布，相关数据已锁定。更正须由管理员提交并写明原因（/更正 单位 字段=数字 原因=…）。"
+def locked_correction_refused(title: str, admins: Sequence[str] = ()) -> str:
+    """A head's or deputy's /更正 of figures a published bulletin states: who can change them."""
+    who = f"管理员（{'、'.join(admins)}）" if admins else "管理员"
+    return (
+        f"{title}已发布，相关数据已锁定，只能由{who}更正：管理员发送 /更正 单位 字段=数字 原因=…，"
+        "经 /确认 后向群发布更正通报。"
+    )
+
+
+def locked_correction_in_chat(title: str) -> str:
+    """The desk cannot confirm: a published figure is corrected in the group, where it is announced."""
+    return f"{title}已发布，相关数据已锁定。请在群里发送 /更正 单位 字段=数字 原因=…，并 /确认。"
 
 
 def chart_title(heading: str) -> str:
@@ -376,3 +388,71 @@ def red_flag_lines(
         lines.append(f"按规则推荐、待管理员确认（{RED_FLAG_EXAMPLE}）：")
         lines += [f"- {p.unit} · #{p.id} {p.name}：{reason}" for p, reason in proposals]
     return lines
+
+
+def published_label(record: BulletinRecord, tz: ZoneInfo) -> str:
+    """'最终结果（12月5日发布，更正1次）': what every view of a published bulletin's moments says."""
+    assert record.published_at is not None
+    local = record.published_at.astimezone(tz)
+    corrected = f"，更正{record.corrections}次" if record.corrections else ""
+    return f"{FINAL_RESULT}（{local.month}月{local.day}日发布{corrected}）"
+
+
+def auto_published(text: str) -> str:
+    """A draft published by the campaign's auto_publish_after delay says so."""
+    return f"{text}\n\n（自动发布：管理员未在规定时限内审核）"
+
+
+def correction_lines(campaign: Campaign, correction: Correction) -> list[str]:
+    """'南湖区 实际使用外资：12,000 → 12,500万美元' and the reason: what a 更正 changes."""
+    changes = "；".join(
+        f"{campaign.metric(metric).label}："
+        f"{'无' if old is None else amount(old)} → {amount(new)}{campaign.metric(metric).unit}"
+        for metric, old, new in correction.changes
+    )
+    return [f"**{correction.unit}** {changes}", f"原因：{correction.reason}"]
+
+
+def revision_lines(revisions: Sequence[Revision], unit: str) -> list[str]:
+    """Per bulletin: its new version, the units whose rank or 赋分 change (or 排名不变), and the
+    corrected unit's total; other units' totals may move a little and are in the bulletin."""
+    lines = []
+    for revision in revisions:
+        moved = [
+            c
+            for c in revision.changes
+            if c.rank[0] != c.rank[1] or c.points[0] != c.points[1] or c.unit == unit
+        ]
+        still = not any(c.rank[0] != c.rank[1] or c.points[0] != c.points[1] for c in moved)
+        head = f"**{revision.title}**（第{revision.version}版）"
+        lines.append(
+            head
+            + ("：排名不变" + ("，赋分不变" if revision.awards_points else "") if still else "：")
+        )
+        for change in moved:
+            rank = (
+                f"第{change.rank[1]}名"
+                if change.rank[0] == change.rank[1]
+                else f"第{change.rank[0]}名 → 第{change.rank[1]}名"
+            )
+            part = f"- {change.unit}：{rank}，总分 {num(change.total[0])} → {num(change.total[1])}"
+            old, new = change.points
+            if old != new:
+                part += f"，赋分 {'无' if old is None else num(old)} → {'无' if new is None else num(new)}"
+            lines.append(part)
+    return lines
+
+
+def correction_notice(
+    campaign: Campaign, correction: Correction, revisions: Sequence[Revision], tz: ZoneInfo
+) -> str:
+    """The 更正通报 the group receives when a published figure is corrected."""
+    return "\n".join(
+        [
+            f"### {CORRECTION_NOTICE_TITLE}",
+            *correction_lines(campaign, correction),
+            f"更正人：{correction.by} · {short_moment(correction.at, tz)}",
+            "",
+            *revision_lines(revisions, correction.unit),
+        ]
+    )

@@ -19,9 +19,10 @@ from bulletins.compose import (
 )
 from bulletins.publication import publish_pending
 from bulletins.push_kinds import FinalPush, MonthlyPush, WeeklyPush, plan_pushes
-from campaign import Campaign, Mode, calendar
-from campaign.access import Action
+from campaign import Campaign, Mode, Role, calendar
+from campaign.access import Action, may
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
+from campaign.publication import FINAL_KEY, monthly_key
 from campaign.selection import Pick, compute_gap, weekly_comparison
 from chat.context import CommandContext
 from chat.errors import UserFacingError
@@ -109,18 +110,57 @@ async def show_month(ctx: CommandContext) -> Reply:
             raise UserFacingError(chat_texts.first_not_out("月月评", label, out, tz))
         month = found
     covered_by_final = month == months[-1] and campaign.schedule.final_days_after_end is not None
-    if covered_by_final:  # the window's last month is the final result's
-        rendered = await period_bulletin(
-            campaign,
-            ctx.repos,
-            FinalPush.kind,
-            None,
-            ctx.now,
-            published=await final_is_published(ctx),
-        )
-    else:
-        rendered = await period_bulletin(campaign, ctx.repos, MonthlyPush.kind, month.key, ctx.now)
+    key = FINAL_KEY if covered_by_final else monthly_key(month.key)
+    record = await ctx.repos.bulletins.get(key)
+    if record is not None and record.published_at is not None:
+        # What the group received, as corrected since: the record's latest version.
+        return chat_texts.published_bulletin(record, tz)
+    signed_off = campaign.bulletins.sign_off
+    if signed_off and not sees_drafts(ctx):
+        return await last_published(ctx, bulletin_name(key), key)
+    period_key = None if covered_by_final else month.key
+    kind = FinalPush.kind if covered_by_final else MonthlyPush.kind
+    rendered = await period_bulletin(campaign, ctx.repos, kind, period_key, ctx.now)
+    if signed_off:  # an admin reviewing it before /发布
+        return chat_texts.draft_view(rendered.title, rendered.text)
     return Reply.markdown(rendered.title, rendered.text)
+
+
+def sees_drafts(ctx: CommandContext) -> bool:
+    """Admins, who sign bulletins off, and the leaders they report to (who read everything) see
+    a bulletin's draft before /发布; members see what is published."""
+    leaders = ctx.campaign.bulletins.leaders_publish
+    role = ctx.actor.access_role
+    return role is Role.LEADER or may(role, Action.PUBLISH, leaders_publish=leaders)
+
+
+def bulletin_name(key: str) -> str:
+    """'10月月评' or '最终结果': how a reply names the bulletin `key`."""
+    if key == FINAL_KEY:
+        return bulletin_texts.FINAL_RESULT
+    return f"{int(key[-2:])}月月评"
+
+
+async def last_published(ctx: CommandContext, name: str, key: str) -> Reply:
+    """To members before `key` is published: that it waits, and the last published bulletin."""
+    published = [b for b in await ctx.repos.bulletins.published() if b.key != key]
+    tz = calendar.zone(ctx.campaign)
+    return chat_texts.awaiting_publication(name, published[-1] if published else None, tz)
+
+
+async def month_section(
+    ctx: CommandContext, key: str, label: str, picks: tuple[tuple[Pick, ...], tuple[Pick, ...]]
+) -> tuple[str, tuple[tuple[Pick, ...], tuple[Pick, ...]]] | None:
+    """A month's (or the final's) 红旗/蜗牛 section as the sender may see it under sign-off:
+    published, the admins' draft (marked), or for members nothing until it is published."""
+    if not ctx.campaign.bulletins.sign_off:
+        return label, picks
+    record = await ctx.repos.bulletins.get(key)
+    if record is not None and record.published_at is not None:
+        return label, picks
+    if sees_drafts(ctx):
+        return f"{label}（草稿，待发布）", picks
+    return None
 
 
 async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
@@ -130,6 +170,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     month: calendar.Period | None = None
     final = False
     not_out = ""  # before the first week ends: when the units' picks come
+    waiting_for = ""  # a month whose bulletin members see once it is published
     words = ctx.args.strip()
     if words:
         if words == "上月" or MONTH.match(words.replace(" ", "")):
@@ -159,15 +200,16 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     if final:
         end = min(ctx.now, calendar.close_end(campaign.window, tz))
         standings = await standings_at(campaign, ctx.repos, end)
-        red_units, snail_units = await month_picks(campaign, ctx.repos.reports, standings, None)
+        picks = await month_picks(campaign, ctx.repos.reports, standings, None)
         label = bulletin_texts.result_label(await final_is_published(ctx))
-        sections.append((label, red_units if red else snail_units))
+        waiting_for = await add_month_section(ctx, sections, FINAL_KEY, label, picks, red)
     elif month is not None:
         standings = await standings_at(campaign, ctx.repos, month.end)
-        red_units, snail_units = await month_picks(
-            campaign, ctx.repos.reports, standings, month.key
+        picks = await month_picks(campaign, ctx.repos.reports, standings, month.key)
+        label = f"{int(month.key[5:])}月"
+        waiting_for = await add_month_section(
+            ctx, sections, monthly_key(month.key), label, picks, red
         )
-        sections.append((f"{int(month.key[5:])}月", red_units if red else snail_units))
     text = bulletin_texts.picks_text(
         chat_texts.picks_heading(red), bulletin_texts.RED if red else bulletin_texts.SNAIL, sections
     )
@@ -175,6 +217,8 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     scope = Scope(campaign, ctx.repos, ctx.now, month.key if month else None)
     # The ledger's projects are named at any moment, the units' picks only for ended periods.
     extra = [line for section in extra_sections for line in await section(scope)]
+    if waiting_for:
+        text += "\n" + chat_texts.section_awaiting(waiting_for)
     if not_out:
         if not extra:
             raise UserFacingError(not_out)
@@ -182,6 +226,23 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     if extra:
         text += "\n\n" + "\n".join(extra)
     return chat_texts.picks_reply(red, text)
+
+
+async def add_month_section(
+    ctx: CommandContext,
+    sections: list[tuple[str, tuple[Pick, ...]]],
+    key: str,
+    label: str,
+    picks: tuple[tuple[Pick, ...], tuple[Pick, ...]],
+    red: bool,
+) -> str:
+    """Append the month's section as the sender may see it; returns its label when it is left
+    out because its bulletin awaits publication."""
+    shown = await month_section(ctx, key, label, picks)
+    if shown is None:
+        return label
+    sections.append((shown[0], shown[1][0] if red else shown[1][1]))
+    return ""
 
 
 # /红旗 and /蜗牛: one reply (picks_reply), the two sides of the same selection.
@@ -229,7 +290,9 @@ async def publish_bulletins(ctx: CommandContext) -> Reply:
         raise UserFacingError(chat_texts.publish_usage())
     drafts = await publish_pending(ctx.campaign, ctx.repos, ctx.actor.staff_id, ctx.now)
     if not drafts:
-        return chat_texts.nothing_to_publish()
+        published = await ctx.repos.bulletins.published()
+        tz = calendar.zone(ctx.campaign)
+        return chat_texts.nothing_to_publish(published[-1] if published else None, tz)
     for draft in drafts:
         await ctx.record("publication", "publish", draft.key, new=draft.title)
     return chat_texts.published([d.title for d in drafts])

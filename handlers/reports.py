@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from bulletins import texts as bulletin_texts
+from bulletins.publication import correction_effects, publish_correction, revisions
 from campaign import Campaign, Role, Unit, calendar
 from campaign.access import Action
 from campaign.post_form import PostForm, PostFormError, parse_post_form
@@ -26,11 +27,13 @@ from campaign.posting import (
     post_values,
     typed_figures,
 )
+from campaign.publication import Correction
 from chat.context import CommandContext
 from chat.errors import UserFacingError
 from chat.messages import Reply
 from chat.router import Router
-from handlers import texts
+from handlers import holds, texts
+from handlers.holds import CORRECTION, HOLD_MINUTES, POST, Hold
 from storage import ReportVersion
 from storage.standings import standings_after
 
@@ -93,9 +96,12 @@ async def record_report(ctx: CommandContext) -> Reply:
     suspects = extra_zero_suspects(campaign, unit, form.values, last, current is None)
     if jumps or suspects:
         post = replace(post, retype=tuple(s.metric.id for s in suspects))
-        await hold(ctx, post)
+        replaced = await hold(ctx, post)
         confirm = texts.confirm_command(campaign, post.posted, post.retype)
-        return texts.jump_held(campaign, unit.name, jumps, JUMP_FACTOR, suspects, confirm)
+        if len(await holds.held(ctx)) > 1:
+            confirm = texts.confirm_unit_command(confirm, unit.name)
+        reply = texts.jump_held(campaign, unit.name, jumps, JUMP_FACTOR, suspects, confirm)
+        return texts.with_replaced_note(reply, unit.name) if replaced else reply
     return await store_post(ctx, post, current)
 
 
@@ -157,27 +163,44 @@ class PendingPost:
     retype: tuple[str, ...] = ()  # metrics that read as an extra zero: /确认 must type them again
 
 
-HOLD_MINUTES = 30
+def post_hold(post: PendingPost) -> Hold:
+    return Hold(
+        post.unit,
+        POST,
+        post.reported_at,
+        {
+            "unit": post.unit,
+            "week": post.week,
+            "reported_at": post.reported_at.isoformat(),
+            "values": {k: str(v) for k, v in post.values.items()},
+            "posted": {k: str(v) for k, v in post.posted.items()},
+            "highlights": post.highlights,
+            "problems": post.problems,
+            "kept": list(post.kept),
+            "after_id": post.after_id,
+            "retype": list(post.retype),
+        },
+    )
 
 
-def _hold_key(ctx: CommandContext) -> str:
-    return f"held-post:{ctx.campaign.id}:{ctx.actor.staff_id}"
+def held_post(record: Mapping[str, Any]) -> PendingPost:
+    return PendingPost(
+        unit=record["unit"],
+        week=record["week"],
+        reported_at=datetime.fromisoformat(record["reported_at"]),
+        values={k: Decimal(v) for k, v in record["values"].items()},
+        posted={k: Decimal(v) for k, v in record["posted"].items()},
+        highlights=record["highlights"],
+        problems=record["problems"],
+        kept=tuple(record["kept"]),
+        after_id=record["after_id"],
+        retype=tuple(record.get("retype", ())),  # holds stored before typed confirmations: none
+    )
 
 
-async def hold(ctx: CommandContext, post: PendingPost) -> None:
-    record = {
-        "unit": post.unit,
-        "week": post.week,
-        "reported_at": post.reported_at.isoformat(),
-        "values": {k: str(v) for k, v in post.values.items()},
-        "posted": {k: str(v) for k, v in post.posted.items()},
-        "highlights": post.highlights,
-        "problems": post.problems,
-        "kept": list(post.kept),
-        "after_id": post.after_id,
-        "retype": list(post.retype),
-    }
-    await ctx.repos.state.set(_hold_key(ctx), json.dumps(record, ensure_ascii=False))
+async def hold(ctx: CommandContext, post: PendingPost) -> bool:
+    """Hold `post` for /确认; True when it replaced an earlier held post of the same unit."""
+    return await holds.put(ctx, post_hold(post)) is not None
 
 
 async def store_post(
@@ -219,43 +242,88 @@ async def store_post(
 @router.command(
     "确认",
     "confirm",
-    help="确认一次增幅异常、待确认的周报；疑似多写了0的，须再次输入数字",
-    usage="/确认 [数字]",
+    help="确认待确认的周报或更正（可写单位只确认一个）；疑似多写了0的，须再次输入数字",
+    usage="/确认 [单位] [数字]",
     action=Action.POST,
 )
 async def confirm_report(ctx: CommandContext) -> Reply:
-    state = ctx.repos.state
-    text = await state.get(_hold_key(ctx))
-    if not text:
+    found = await holds.held(ctx)
+    if not found:
         raise UserFacingError(texts.nothing_held())
-    record = json.loads(text)
-    post = PendingPost(
-        unit=record["unit"],
-        week=record["week"],
-        reported_at=datetime.fromisoformat(record["reported_at"]),
-        values={k: Decimal(v) for k, v in record["values"].items()},
-        posted={k: Decimal(v) for k, v in record["posted"].items()},
-        highlights=record["highlights"],
-        problems=record["problems"],
-        kept=tuple(record["kept"]),
-        after_id=record["after_id"],
-        retype=tuple(record.get("retype", ())),  # holds stored before typed confirmations: none
-    )
-    if ctx.now - post.reported_at > timedelta(minutes=HOLD_MINUTES):
-        raise UserFacingError(texts.hold_expired(HOLD_MINUTES))
+    unit, typed = named_unit(ctx.args, ctx.campaign)
+    if unit is not None:
+        if unit.name not in found:
+            raise UserFacingError(texts.nothing_held_for(unit.name, list(found)))
+        chosen = [found[unit.name]]
+    else:
+        chosen = list(found.values())
+    if len(chosen) == 1:
+        # A refusal keeps the hold: the pipeline undoes this handler's writes, and none came before.
+        try:
+            reply = await confirm_one(ctx, chosen[0], typed)
+        except HoldVoid as void:  # expired or overtaken: said once, then gone
+            await holds.release(ctx, [chosen[0].unit])
+            return Reply.markdown("未记录", str(void))
+        await holds.release(ctx, [chosen[0].unit])
+        return reply
+    return await confirm_several(ctx, chosen, typed)
+
+
+async def confirm_several(ctx: CommandContext, chosen: list[Hold], typed: str) -> Reply:
+    """/确认 with several holds: each stored or answered on its own line; the one figure typed
+    goes to the one hold that needs a figure typed again."""
+    retyping = [h for h in chosen if h.kind == POST and h.data.get("retype")]
+    parts, done = [], []
+    for item in chosen:
+        given = typed if len(retyping) == 1 and item is retyping[0] else ""
+        try:
+            async with ctx.repos.savepoint():
+                reply = await confirm_one(ctx, item, given, several=True)
+        except HoldVoid as void:
+            parts.append(f"**{item.unit}**：{void}")
+            done.append(item.unit)
+            continue
+        except UserFacingError as refusal:
+            parts.append(f"**{item.unit}**：{refusal}")
+            continue
+        parts.append(reply.text)
+        done.append(item.unit)
+    await holds.release(ctx, done)
+    return Reply.markdown("确认", "\n\n".join(parts))
+
+
+class HoldVoid(UserFacingError):
+    """The hold can no longer be confirmed (expired, or the unit's figures changed meanwhile)."""
+
+
+def named_unit(args: str, campaign: Campaign) -> tuple[Unit | None, str]:
+    """'/确认 南湖区 120000' → (南湖区, '120000'); no unit first → (None, args)."""
+    first, _, rest = args.strip().partition(" ")
+    unit = campaign.find_unit(first) if first else None
+    return (unit, rest.strip()) if unit is not None else (None, args.strip())
+
+
+async def confirm_one(
+    ctx: CommandContext, item: Hold, typed: str, *, several: bool = False
+) -> Reply:
+    if item.has_expired(ctx.now):
+        raise HoldVoid(texts.hold_expired(HOLD_MINUTES, item.kind == CORRECTION))
+    if item.kind == CORRECTION:
+        return await confirm_correction(ctx, item)
+    post = held_post(item.data)
     newest = await ctx.repos.reports.latest(post.unit, ctx.now)
     if (newest.id if newest else None) != post.after_id:
-        raise UserFacingError(texts.hold_superseded())
-    # A refusal keeps the hold: the pipeline undoes this handler's writes, and none came before.
+        raise HoldVoid(texts.hold_superseded())
     confirm = texts.confirm_command(ctx.campaign, post.posted, post.retype)
+    if several:
+        confirm = texts.confirm_unit_command(confirm, post.unit)
     try:
-        typed = typed_figures(ctx.args, ctx.campaign, post.posted, post.retype)
-        check_retyped(ctx.campaign, post.posted, post.retype, typed)
+        figures = typed_figures(typed, ctx.campaign, post.posted, post.retype)
+        check_retyped(ctx.campaign, post.posted, post.retype, figures)
     except PostFormError as error:
         raise UserFacingError(texts.form_refused(error, ctx.campaign, confirm)) from None
     except NotRetyped as refusal:
         raise UserFacingError(texts.not_retyped(refusal, confirm)) from None
-    await state.set(_hold_key(ctx), "")
     return await store_post(ctx, post, newest)
 
 
@@ -272,9 +340,13 @@ async def correct_report(ctx: CommandContext) -> Reply:
     )
 
 
-async def record_correction(ctx: CommandContext, form: PostForm) -> Reply:
+async def record_correction(
+    ctx: CommandContext, form: PostForm, *, confirmable: bool = True
+) -> Reply:
     """Correct the latest figures of the unit `form` names (or the actor's own) for its reason;
-    /更正 and the desk's correction form both land here."""
+    /更正 and the desk's correction form both land here. Figures a published bulletin states
+    change only by an admin's /更正 confirmed with /确认 (`confirmable`: the caller can send it;
+    the desk cannot), which makes the bulletin's next version and its 更正通报 (issue #21)."""
     campaign = ctx.campaign
     example = texts.correct_example(campaign)
     unit = reporting_unit(ctx, form, example)
@@ -282,54 +354,134 @@ async def record_correction(ctx: CommandContext, form: PostForm) -> Reply:
     try:
         check_correction_form(form.values, form.reason)
         changes = correction_changes(unit, form.values, current.values if current else None)
+        values = corrected_values(
+            campaign, unit, form.values, current.values if current else unit.baselines
+        )
     except PostRefused as refusal:
         raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
     assert current is not None  # correction_changes refuses a unit that never posted
-    # Figures a published bulletin stated are locked: only an admin may correct them (issue #4).
-    locks = ctx.repos.bulletins
-    lock = await locks.lock_covering(current.reported_at)
-    if lock is not None and not ctx.actor.is_admin:
-        raise UserFacingError(bulletin_texts.locked_correction_refused(lock.title))
-    try:
-        values = corrected_values(campaign, unit, form.values, current.values)
-    except PostRefused as refusal:
-        raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
+    locks = await ctx.repos.bulletins.locks_covering(current.reported_at)
+    if locks:
+        if not ctx.actor.is_admin:
+            admins = [m.name for m in campaign.members if m.role is Role.ADMIN]
+            raise UserFacingError(bulletin_texts.locked_correction_refused(locks[-1].title, admins))
+        if not confirmable:
+            raise UserFacingError(bulletin_texts.locked_correction_in_chat(locks[-1].title))
+        return await hold_correction(ctx, unit, current, values, form, changes)
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
     # Who corrected it and when stay on the correction's own inbox message (msg_id).
-    await ctx.repos.reports.add(
-        unit=unit.name,
+    await add_correction(ctx, unit.name, current, values, form.values, form.reason, changes)
+    standings = await standings_after(campaign, ctx.repos, ctx.now)
+    return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
+
+
+Changes = Sequence[tuple[str, Decimal | None, Decimal]]
+
+
+async def add_correction(
+    ctx: CommandContext,
+    unit: str,
+    current: ReportVersion,
+    values: Mapping[str, Decimal],
+    posted: Mapping[str, Decimal],
+    reason: str,
+    changes: Changes,
+) -> int:
+    """Store the correction of `current` and its audit row; returns its report id."""
+    campaign = ctx.campaign
+    report_id = await ctx.repos.reports.add(
+        unit=unit,
         week=current.week,
         reported_at=current.reported_at,
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="correction",
         values=values,
-        posted=form.values,
+        posted=posted,
         highlights=current.highlights,
         problems=current.problems,
-        reason=form.reason,
+        reason=reason,
     )
     await ctx.record(
         "report",
         "correction",
-        unit.name,
-        unit=unit.name,
+        unit,
+        unit=unit,
         old=texts.figures_summary(campaign, {k: o for k, o, _ in changes if o is not None}),
         new=texts.figures_summary(campaign, {k: n for k, _, n in changes}),
-        reason=form.reason,
+        reason=reason,
     )
-    if lock is not None:  # the next bulletin discloses it
-        await locks.add_correction(
-            bulletin_key=lock.key,
-            unit=unit.name,
+    return report_id
+
+
+async def hold_correction(
+    ctx: CommandContext,
+    unit: Unit,
+    current: ReportVersion,
+    values: Mapping[str, Decimal],
+    form: PostForm,
+    changes: Changes,
+) -> Reply:
+    """An admin's correction of published figures: show old → new and what it changes in each
+    published bulletin, and hold it for /确认."""
+    corrected = {metric: new for metric, _, new in changes}
+    effects = await correction_effects(
+        ctx.campaign, ctx.repos, unit.name, corrected, current.reported_at
+    )
+    data = {
+        "after_id": current.id,
+        "values": {k: str(v) for k, v in values.items()},
+        "posted": {k: str(v) for k, v in form.values.items()},
+        "reason": form.reason,
+        "changes": [[m, None if o is None else str(o), str(n)] for m, o, n in changes],
+        "versions": [[e.record.key, e.version] for e in effects],
+    }
+    replaced = await holds.put(ctx, Hold(unit.name, CORRECTION, ctx.now, data))
+    several = len(await holds.held(ctx)) > 1
+    correction = Correction(unit.name, tuple(changes), form.reason, ctx.actor.name, ctx.now)
+    reply = texts.correction_held(
+        ctx.campaign, correction, revisions(effects), HOLD_MINUTES, unit.name if several else ""
+    )
+    return texts.with_replaced_note(reply, unit.name) if replaced else reply
+
+
+async def confirm_correction(ctx: CommandContext, item: Hold) -> Reply:
+    """Store a held correction of published figures: the correction, each bulletin's next version
+    and the 更正通报, in this one unit of work."""
+    campaign, data = ctx.campaign, item.data
+    current = await ctx.repos.reports.latest(item.unit, ctx.now)
+    if current is None or current.id != data["after_id"]:
+        raise HoldVoid(texts.hold_superseded(correction=True))
+    changes: Changes = [
+        (m, None if o is None else Decimal(o), Decimal(n)) for m, o, n in data["changes"]
+    ]
+    corrected = {metric: new for metric, _, new in changes}
+    effects = await correction_effects(
+        campaign, ctx.repos, item.unit, corrected, current.reported_at
+    )
+    if [[e.record.key, e.version] for e in effects] != data["versions"]:
+        raise HoldVoid(texts.hold_superseded(correction=True))
+    values = {k: Decimal(v) for k, v in data["values"].items()}
+    posted = {k: Decimal(v) for k, v in data["posted"].items()}
+    report_id = await add_correction(
+        ctx, item.unit, current, values, posted, data["reason"], changes
+    )
+    correction = Correction(item.unit, tuple(changes), data["reason"], ctx.actor.name, ctx.now)
+    if effects:
+        await publish_correction(
+            campaign,
+            ctx.repos,
+            effects,
+            correction,
             staff_id=ctx.actor.staff_id,
-            reason=form.reason,
-            changes={k: (old, new) for k, old, new in changes},
-            corrected_at=ctx.now,
+            report_id=report_id,
         )
-    standings = await standings_after(campaign, ctx.repos, ctx.now)
-    return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
+        for effect in effects:
+            await ctx.record(
+                "publication", "correct", effect.record.key, new=f"第{effect.version}版"
+            )
+    return texts.correction_published(campaign, correction, revisions(effects))
 
 
 def reporting_unit(ctx: CommandContext, form: PostForm, example: str) -> Unit:

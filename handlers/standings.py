@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bulletins.publication import phase_label
 from bulletins.texts import result_label
 from campaign import Mode, Standings, Unit, calendar
 from campaign.period_words import PeriodWordError, read_moment
@@ -47,10 +48,13 @@ async def show_progress(ctx: CommandContext) -> Reply:
 
 
 async def phase_text(ctx: CommandContext, standings: Standings, live: bool) -> str:
-    """What the figures are: live inside the window, the (provisional or published) result after."""
+    """What the figures are: a published bulletin's 最终结果 (with its date and 更正 n 次) or
+    初步结果（待发布） at a moment a bulletin speaks for, live inside the window otherwise."""
+    label = await phase_label(ctx.campaign, ctx.repos, standings.as_of)
+    if label is not None:
+        return label
     if standings.mode is Mode.FINAL:
-        record = await ctx.repos.bulletins.get("final")
-        return result_label(record is not None and record.published_at is not None)
+        return result_label(published=False)
     return texts.interim_phase(standings, live)
 
 

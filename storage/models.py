@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -266,6 +267,30 @@ class LockedCorrection(Base):
     changes_json: Mapped[str] = mapped_column(Text)  # {metric: [old, new]} as decimal strings
     corrected_at: Mapped[datetime] = mapped_column()
     disclosed_in: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The 更正通报 the group receives ("" for corrections disclosed by the next bulletin, before
+    # issue #21) and the correction's own version in `reports`.
+    notice: Mapped[str] = mapped_column(Text, default="", server_default="")
+    report_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class BulletinVersion(Base):
+    """One published version of a bulletin (issue #21): version 1 is what /发布 sent, each later
+    one follows a confirmed correction. The snapshot is the figures every view of the bulletin's
+    moments scores; the hash covers the text and the snapshot."""
+
+    __tablename__ = "bulletin_versions"
+
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bulletin_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    snapshot_json: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column()
+    published_by: Mapped[str] = mapped_column(String(128))
+    auto: Mapped[bool] = mapped_column(default=False, server_default=false())
+    correction_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class GroupBinding(Base):

@@ -297,7 +297,8 @@ class ReportRepository:
         highlights: str = "",
         problems: str = "",
         reason: str = "",
-    ) -> None:
+    ) -> int:
+        """Store a version; returns its id."""
         await self._take_turn()
         before = await self.newest() if self.cache is not None else None
         values_json, posted_json = dump_values(values), dump_values(posted)
@@ -336,6 +337,7 @@ class ReportRepository:
                 msg_id=msg_id,
             )
             self.cache.put(self.campaign_id, held.with_version(newest, version))
+        return int(new_id)
 
     async def newest(self) -> NewestReport | None:
         """The campaign's newest report row by id: the key of the cached figures."""

@@ -10,7 +10,9 @@ from typing import cast
 
 from campaign import Campaign, Standings, compute_standings
 from campaign.figures import counts_its_instant, figures_cutoff, unit_figures, updated_figures
+from campaign.publication import keys_speaking_for, rescore
 from campaign.ranking import Figures, redated
+from storage.bulletins import PublishedVersion
 from storage.bundle import Repositories
 from storage.latest_figures import PREVIOUS, LatestFigures
 from storage.report_version import ReportVersion
@@ -23,7 +25,26 @@ async def standings_at(campaign: Campaign, repos: Repositories, at: datetime) ->
     bulletins, the dashboard and `saima rank` (issue #22). Each unit's newest figures stamped up
     to `at`, no later than `close`, scored against the 序时目标 due at `at`. A local midnight
     ends the day before: figures stamped at it are the next period's (counts_its_instant), so a
-    week's 周周比, `/排名 <its Sunday>` and /排名 at Monday 00:00 are the same standings."""
+    week's 周周比, `/排名 <its Sunday>` and /排名 at Monday 00:00 are the same standings.
+
+    A moment a published bulletin speaks for (its month's end; after the window, the final's) is
+    scored from that bulletin's latest published version: what the group received (issue #21)."""
+    published = await published_version_at(campaign, repos, at)
+    if published is not None:
+        return rescore(campaign, published.figures, at)
+    return await live_standings_at(campaign, repos, at)
+
+
+async def published_version_at(
+    campaign: Campaign, repos: Repositories, at: datetime
+) -> PublishedVersion | None:
+    """The published version whose figures are the standings at `at`, if any."""
+    return await repos.bulletins.speaking_for(keys_speaking_for(campaign, at))
+
+
+async def live_standings_at(campaign: Campaign, repos: Repositories, at: datetime) -> Standings:
+    """The standings at `at` from the stored posts, whatever was published: what a draft and a
+    publication are built from."""
     figures_at = figures_cutoff(campaign, at)
     inclusive = counts_its_instant(campaign, figures_at)
     computed = await repos.projects.computed_values(campaign, figures_at)

@@ -375,22 +375,23 @@ async def test_signed_off_monthly_goes_to_admins_then_publish_posts_it_and_locks
     accepted = await say(
         ADMIN, "/更正 南湖区 实际利用外资=36000 原因=口径调整", at="2021-11-06T10:00:00+08:00"
     )
-    assert accepted is not None and "已更正" in accepted.text
+    assert accepted is not None and "待确认" in accepted.text and "/确认" in accepted.text
+    assert await service.deliver_published() == []  # nothing changes before /确认
+    confirmed = await say(ADMIN, "/确认", at="2021-11-06T10:05:00+08:00")
+    assert confirmed is not None and "已更正" in confirmed.text
+    assert "第2版" in confirmed.text and "更正通报将发送到群" in confirmed.text
+    assert await service.deliver_published() == ["correction:1"]
+    await relay.flush()
+    notice = fake_dingtalk.group_sends[-1]
+    assert notice.title == "更正通报" and "实际利用外资：37,438 → 36,000万美元" in notice.text
+    assert "原因：口径调整" in notice.text and "月月评 2021年10月**（第2版）" in notice.text
 
+    # Announced by its 更正通报, the correction is not disclosed again by the next bulletin.
     final = make_service(app.database, campaign, "2021-12-01T09:00", relay)
     assert await final.fire("final") == "drafted"
     async with app.database.sessionmaker() as session:
         draft = await BulletinRepository(session, campaign.id).get("final")
-        assert (
-            await BulletinRepository(session, campaign.id).undisclosed(at("2021-12-31T00:00")) == []
-        )
-    assert draft is not None
-    assert (
-        "**更正披露**" in draft.text
-        and "- 南湖区：实际利用外资" in draft.text
-        and "→36,000" in draft.text
-    )
-    assert "原因：口径调整" in draft.text
+    assert draft is not None and "**更正披露**" not in draft.text
 
 
 async def test_gap_command_reports_the_engine_answer(app: App, say: Say) -> None:
@@ -432,8 +433,12 @@ async def test_week_month_redflag_and_snail_commands_answer_in_chinese(app: App,
     red = await say("mayor", "/红旗", at=when)
     snail = await say("mayor", "/snail", at=when)
     assert week is not None and week.text.startswith("### 周周比 · 11月8日–11月14日")
-    assert month is not None and month.text.startswith("### 月月评 · 2021年10月")
-    assert red is not None and "**上周（11月8日–11月14日）**" in red.text and "**10月**" in red.text
+    # Under sign-off, unpublished: the mayor sees the draft, marked (members see 待发布).
+    assert month is not None and month.text.startswith(
+        "**【草稿 · 待发布】**\n\n### 月月评 · 2021年10月"
+    )
+    assert red is not None and "**上周（11月8日–11月14日）**" in red.text
+    assert "**10月（草稿，待发布）**" in red.text
     assert snail is not None and "- 海宁市：当周未报送" in snail.text
     for reply in (week, month, red, snail):
         assert len(reply.text.encode()) < 4000 and "|" not in reply.text  # no tables, one message

@@ -101,7 +101,13 @@ async def season(url: str) -> None:
                 as_of=at("2021-11-01T00:00"),
                 now=at("2021-11-05T09:00"),
             )
-            await repos.bulletins.publish("monthly:2021-10", ADMIN, at("2021-11-05T10:00"))
+            await repos.bulletins.publish(
+                "monthly:2021-10",
+                ADMIN,
+                at("2021-11-05T10:00"),
+                text="### 月月评",
+                snapshot_json="{}",
+            )
             await repos.outbox.add(
                 OutboxEntry(
                     key="monthly:2021-10",

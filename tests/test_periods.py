@@ -241,7 +241,7 @@ async def test_arguments_are_honoured_or_refused(app: App, say: Say) -> None:
         "/周比 8月9日": "### 周周比 · 8月9日–8月15日（第32周）",
         "/排名 上周": "截至2021年10月31日 24:00",
         "/排名 2021-10-31": "截至2021年10月31日 24:00",
-        "/红旗 9月": "**9月**",
+        "/红旗 9月": "**9月（草稿，待发布）**",
         "/蜗牛 第40周": "上周（10月4日–10月10日）",
         "/月评 11月": "尚未结束",
         "/排名 明年": "看不懂“明年”",
@@ -284,7 +284,7 @@ async def test_jingkai_can_post_the_campaigns_own_40_percent_high_tech_share(
     assert over is not None and "已收到报送" not in over.text
     # /确认 with nothing held says so; a held post expires after 30 minutes.
     nothing = await say("head-jingkai", "/确认", at="2021-08-20T10:01:00+08:00")
-    assert nothing is not None and nothing.text.endswith("没有待确认的周报。")
+    assert nothing is not None and nothing.text.endswith("没有待确认的周报或更正。")
 
 
 async def test_a_second_post_in_a_week_keeps_its_highlights_and_says_so(app: App, say: Say) -> None:

@@ -91,7 +91,7 @@ async def test_an_extra_zero_is_held_until_the_head_types_the_figure_again(
     assert confirmed is not None and "已更新本周报送 · 南湖区" in confirmed.text
     assert fdi_history(await history(app, "南湖区")) == [250000, 25000]
     again = await say(NANHU, "/确认 250000", at="2021-08-13T10:05:00+08:00")
-    assert again is not None and again.text.endswith("没有待确认的周报。")
+    assert again is not None and again.text.endswith("没有待确认的周报或更正。")
 
 
 async def test_an_admin_posting_for_a_unit_types_the_figure_again(app: App, say: Say) -> None:
@@ -103,7 +103,7 @@ async def test_an_admin_posting_for_a_unit_types_the_figure_again(app: App, say:
     assert bare is not None and "须再次输入数字确认：/确认 250000" in bare.text
     # The hold is the admin's: the unit's head has nothing to confirm.
     head = await say(NANHU, "/确认 250000", at="2021-08-13T10:02:30+08:00")
-    assert head is not None and head.text.endswith("没有待确认的周报。")
+    assert head is not None and head.text.endswith("没有待确认的周报或更正。")
     confirmed = await say(ADMIN, "/确认 25亿", at="2021-08-13T10:03:00+08:00")
     assert confirmed is not None and "已更新本周报送 · 南湖区" in confirmed.text
     [latest, _] = await history(app, "南湖区")
@@ -162,7 +162,7 @@ async def test_a_hold_typed_again_too_late_has_expired(app: App, say: Say) -> No
     await say(NANHU, "/周报 实际利用外资=25000", at="2021-08-13T10:00:00+08:00")
     await say(NANHU, "/周报 实际利用外资=250000", at="2021-08-13T10:01:00+08:00")
     late = await say(NANHU, "/确认 250000", at="2021-08-13T10:32:00+08:00")
-    assert late is not None and "已超过30分钟" in late.text
+    assert late is not None and "已过期，未记录" in late.text
     assert fdi_history(await history(app, "南湖区")) == [25000]
 
 

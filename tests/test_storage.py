@@ -257,7 +257,13 @@ async def test_bulletin_records_are_values_and_publishing_locks_their_period(
             now=AT,
         )
         pending = await repos.bulletins.pending()
-        await repos.bulletins.publish("monthly:2021-10", "commerce", AT + timedelta(days=1))
+        await repos.bulletins.publish(
+            "monthly:2021-10",
+            "commerce",
+            AT + timedelta(days=1),
+            text="### 月月评",
+            snapshot_json="{}",
+        )
     async with database.read("fdi-2021") as repos:
         record = await repos.bulletins.get("monthly:2021-10")
         published = await repos.bulletins.published()

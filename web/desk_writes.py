@@ -78,7 +78,7 @@ async def correct(
         except PostFormError as error:
             example = texts.correct_example(ctx.campaign)
             raise UserFacingError(texts.form_refused(error, ctx.campaign, example)) from None
-        return await reports.record_correction(ctx, form)
+        return await reports.record_correction(ctx, form, confirmable=False)
 
     typed = "，".join(
         f"{metric}={value.strip()}" for metric, value in amounts.items() if value.strip()

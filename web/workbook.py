@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bulletins.compose import month_picks
+from bulletins.texts import published_label, result_label
 from campaign import Campaign, Mode, Standings, calendar
 from campaign.formatting import NOT_SCORED, has_unscored_items, moment, pct
 from campaign.pushes import campaign_months
@@ -73,7 +74,8 @@ def bulletin_xlsx(campaign: Campaign, table: BulletinTable) -> bytes:
     assert isinstance(sheet, Worksheet)  # a new workbook has one sheet
     sheet.title = "通报"
     sheet.append([f"{campaign.name} · {table.record.title}"])
-    phase = "最终结果" if is_final else f"序时进度 {pct(standings.elapsed)}"
+    phase = "" if is_final else f"序时进度 {pct(standings.elapsed)} · "
+    phase += published_label(table.record, tz) if table.record.published_at else result_label(False)
     sheet.append([f"数据截至{moment(standings.as_of, tz)} · {phase}"])
     sheet.append(header)
     marks = {p.unit: ("红旗", p.reasons) for p in table.red_flags}

@@ -30,7 +30,10 @@ from handlers.texts.reports import beyond_cents as beyond_cents
 from handlers.texts.reports import carried_source as carried_source
 from handlers.texts.reports import computed_metric as computed_metric
 from handlers.texts.reports import confirm_command as confirm_command
+from handlers.texts.reports import confirm_unit_command as confirm_unit_command
 from handlers.texts.reports import correct_example as correct_example
+from handlers.texts.reports import correction_held as correction_held
+from handlers.texts.reports import correction_published as correction_published
 from handlers.texts.reports import correction_reason_missing as correction_reason_missing
 from handlers.texts.reports import correction_recorded as correction_recorded
 from handlers.texts.reports import correction_unchanged as correction_unchanged
@@ -49,6 +52,7 @@ from handlers.texts.reports import not_retyped as not_retyped
 from handlers.texts.reports import not_your_unit as not_your_unit
 from handlers.texts.reports import notes_kept as notes_kept
 from handlers.texts.reports import nothing_held as nothing_held
+from handlers.texts.reports import nothing_held_for as nothing_held_for
 from handlers.texts.reports import nothing_posted as nothing_posted
 from handlers.texts.reports import nothing_to_correct as nothing_to_correct
 from handlers.texts.reports import post_refused as post_refused
@@ -60,6 +64,7 @@ from handlers.texts.reports import unknown_field as unknown_field
 from handlers.texts.reports import unknown_report_unit as unknown_report_unit
 from handlers.texts.reports import unreadable_prefix as unreadable_prefix
 from handlers.texts.reports import window_closed as window_closed
+from handlers.texts.reports import with_replaced_note as with_replaced_note
 from handlers.texts.standings import PROGRESS_EXAMPLE as PROGRESS_EXAMPLE
 from handlers.texts.standings import as_of_line as as_of_line
 from handlers.texts.standings import interim_phase as interim_phase

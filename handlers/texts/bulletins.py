@@ -11,6 +11,7 @@ from bulletins import texts as bulletin_texts
 from campaign import Campaign, Standings
 from campaign.selection import Gap
 from chat.messages import Reply
+from storage.bulletins import BulletinRecord
 
 GAP_EXAMPLE = "/差距 南湖区"
 
@@ -59,8 +60,50 @@ def gap_not_started(campaign: Campaign, unit: str, as_of: datetime, tz: ZoneInfo
     return Reply.markdown("差距", "\n".join(lines))
 
 
-def nothing_to_publish() -> Reply:
-    return Reply.markdown("发布", bulletin_texts.nothing_to_publish())
+def nothing_to_publish(last: BulletinRecord | None = None, tz: ZoneInfo | None = None) -> Reply:
+    """No draft waits; after a /发布, says what was published, its version and date."""
+    text = bulletin_texts.nothing_to_publish()
+    if last is not None and tz is not None:
+        text += f"\n{last.title}已发布：{version_line(last, tz)}。"
+    return Reply.markdown("发布", text)
+
+
+def version_line(record: BulletinRecord, tz: ZoneInfo) -> str:
+    """'第2版，11月5日 10:00发布，12月12日 10:05更正'."""
+    assert record.published_at is not None
+    line = (
+        f"第{max(record.version, 1)}版，{bulletin_texts.short_moment(record.published_at, tz)}发布"
+    )
+    if record.corrections and record.version_at is not None:
+        line += f"，{bulletin_texts.short_moment(record.version_at, tz)}更正"
+    return line
+
+
+def published_bulletin(record: BulletinRecord, tz: ZoneInfo) -> Reply:
+    """A published bulletin as the group has it: its latest version, labelled."""
+    status = f"（{bulletin_texts.published_label(record, tz)} · 第{max(record.version, 1)}版）"
+    return Reply.markdown(record.title, f"{record.text}\n\n{status}")
+
+
+def draft_view(title: str, text: str) -> Reply:
+    """A bulletin under sign-off before /发布, as admins review it."""
+    return Reply.markdown(
+        f"【草稿】{title}", f"**【草稿 · 待发布】**\n\n{text}\n\n管理员发送 /发布 发送到群。"
+    )
+
+
+def awaiting_publication(name: str, last: BulletinRecord | None, tz: ZoneInfo) -> Reply:
+    """To members before a bulletin is published: it waits; the last published one follows."""
+    if last is None:
+        return Reply.markdown(name, f"{name}待发布，发布后可查看。")
+    shown = published_bulletin(last, tz)
+    return Reply.markdown(
+        shown.title, f"{name}待发布，以下为最近已发布的{last.title}：\n\n{shown.text}"
+    )
+
+
+def section_awaiting(label: str) -> str:
+    return f"{label}通报待发布，发布后可查看。"
 
 
 def publish_usage() -> str:

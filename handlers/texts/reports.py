@@ -7,6 +7,7 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
+from bulletins import texts as bulletin_texts
 from bulletins.texts import posted_examples
 from campaign import AmountError, Campaign, Metric, Standings, format_amount
 from campaign.formatting import moment
@@ -45,6 +46,7 @@ from campaign.posting import (
     WanLeftOut,
     WindowClosed,
 )
+from campaign.publication import Correction, Revision
 from campaign.text_input import clip
 from chat.messages import Reply
 from handlers.texts.common import report_example, unit_names
@@ -223,15 +225,66 @@ def notes_kept(kept: Sequence[str]) -> str:
 
 
 def nothing_held() -> str:
-    return "没有待确认的周报。"
+    return "没有待确认的周报或更正。"
 
 
-def hold_expired(minutes: int) -> str:
-    return f"待确认的周报已超过{minutes}分钟，未记录。请重新报送。"
+def nothing_held_for(unit: str, held: Sequence[str]) -> str:
+    return f"{unit}没有待确认的周报或更正。待确认：{'、'.join(held)}。"
 
 
-def hold_superseded() -> str:
+def hold_expired(minutes: int, correction: bool = False) -> str:
+    if correction:
+        return f"待确认的更正已过期，未记录（超过{minutes}分钟）。请重新 /更正。"
+    return f"待确认的周报已过期，未记录（超过{minutes}分钟）。请重新报送。"
+
+
+def hold_superseded(correction: bool = False) -> str:
+    if correction:
+        return "待确认期间本单位数据或已发布通报已有变化，未记录。请重新 /更正。"
     return "待确认期间本单位数据已有更新，未记录。请重新报送。"
+
+
+def confirm_unit_command(confirm: str, unit: str) -> str:
+    """'/确认 南湖区 250000': with several holds, the one to confirm is named."""
+    return f"/确认 {unit}{confirm.removeprefix('/确认')}"
+
+
+def with_replaced_note(reply: Reply, unit: str) -> Reply:
+    return Reply.markdown(reply.title, f"{reply.text}\n（已替换此前待确认的{unit}数据）")
+
+
+def correction_held(
+    campaign: Campaign,
+    correction: Correction,
+    revisions: Sequence[Revision],
+    minutes: int,
+    unit_named: str = "",
+) -> Reply:
+    """An admin's correction of published figures, before /确认: old → new and its effect."""
+    confirm = f"/确认 {unit_named}".rstrip()
+    lines = [
+        "### ⚠️ 更正已发布数据，待确认",
+        *bulletin_texts.correction_lines(campaign, correction),
+        "",
+        *bulletin_texts.revision_lines(revisions, correction.unit),
+        "",
+        f"{minutes}分钟内发送 {confirm} 生效，并向群发布更正通报；不确认则不记录。",
+    ]
+    return Reply.markdown("待确认", "\n".join(lines))
+
+
+def correction_published(
+    campaign: Campaign, correction: Correction, revisions: Sequence[Revision]
+) -> Reply:
+    lines = [
+        f"### ✏️ 已更正 · {correction.unit}",
+        *bulletin_texts.correction_lines(campaign, correction),
+        "",
+        *bulletin_texts.revision_lines(revisions, correction.unit),
+    ]
+    if revisions:
+        lines += ["", "更正通报将发送到群。"]
+    return Reply.markdown("已更正", "\n".join(lines))
 
 
 def lower_than_before(
