@@ -32,6 +32,7 @@ from campaign.report_import import (
     BadTime,
     ComputedColumn,
     DuplicateColumn,
+    ImportedReport,
     ImportRefused,
     MissingColumn,
     Problem,
@@ -43,6 +44,7 @@ from campaign.report_import import (
     validate_rows,
 )
 from storage import Database
+from storage.bulletins import BulletinRecord
 from storage.repositories import NewReport
 
 Rows = list[tuple[int, list[str]]]  # (line number, cells); the header is line 1
@@ -170,6 +172,23 @@ def error_lines(errors: Sequence[RowError], campaign: Campaign, limit: int = 50)
         yield f"……另有 {len(errors) - limit} 行有误"
 
 
+def published_period_rows(
+    reports: Sequence[ImportedReport], published: Sequence[BulletinRecord]
+) -> list[str]:
+    """Rows dated inside a published bulletin's figures: an import must not change what was
+    signed off (issue #21); a published figure changes only by an admin's /更正 and /确认."""
+    if not published:
+        return []
+    last = max(published, key=lambda b: b.as_of)
+    inside = [r for r in reports if r.reported_at < last.as_of]
+    if not inside:
+        return []
+    return [
+        f"{len(inside)} 行的报送时间在已发布的{last.title}所含期间内，未导入任何行。"
+        "已发布的数字只能由管理员在群里 /更正 并 /确认，向群发布更正通报。"
+    ]
+
+
 async def import_reports(
     database: Database, campaign: Campaign, path: Path, by: str
 ) -> tuple[int, list[str]]:
@@ -184,12 +203,16 @@ async def import_reports(
         columns = read_columns(campaign, table[0][1])
         async with database.read(campaign.id) as repos:
             stored = await repos.reports.all_versions()
+            published = await repos.bulletins.published()
         by_unit: dict[str, list[StoredVersion]] = defaultdict(list)
         for version in stored:
             by_unit[version.unit].append(StoredVersion(version.reported_at, version.values))
         reports = validate_rows(campaign, columns, table[1:], by_unit)
     except ImportRefused as refused:
         return 0, list(error_lines(refused.errors, campaign))
+    locked = published_period_rows(reports, published)
+    if locked:
+        return 0, locked
     rows = [
         NewReport(r.unit, r.week, r.reported_at, r.values, r.posted, r.highlights, r.problems)
         for r in reports

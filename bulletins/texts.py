@@ -435,7 +435,9 @@ def revision_lines(revisions: Sequence[Revision], unit: str) -> list[str]:
                 if change.rank[0] == change.rank[1]
                 else f"第{change.rank[0]}名 → 第{change.rank[1]}名"
             )
-            part = f"- {change.unit}：{rank}，总分 {num(change.total[0])} → {num(change.total[1])}"
+            before, after = num(change.total[0]), num(change.total[1])
+            total = f"总分 {after}" if before == after else f"总分 {before} → {after}"
+            part = f"- {change.unit}：{rank}，{total}"
             old, new = change.points
             if old != new:
                 part += f"，赋分 {'无' if old is None else num(old)} → {'无' if new is None else num(new)}"

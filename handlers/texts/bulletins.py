@@ -81,7 +81,12 @@ def version_line(record: BulletinRecord, tz: ZoneInfo) -> str:
 
 def published_bulletin(record: BulletinRecord, tz: ZoneInfo) -> Reply:
     """A published bulletin as the group has it: its latest version, labelled."""
-    status = f"（{bulletin_texts.published_label(record, tz)} · 第{max(record.version, 1)}版）"
+    assert record.published_at is not None
+    local = record.published_at.astimezone(tz)
+    status = f"（{local.month}月{local.day}日发布"
+    if record.corrections:
+        status += f"，更正{record.corrections}次，现为第{record.version}版"
+    status += "）"
     return Reply.markdown(record.title, f"{record.text}\n\n{status}")
 
 
