@@ -21,14 +21,15 @@ from openpyxl import load_workbook
 
 from bot.app import App
 from bot.cli import run_export, run_rank
-from bot.report_import import import_reports
 from bot.config import SHIPPED_CAMPAIGN, Settings
 from bot.dingtalk.outbox import OutboxRelay
+from bot.report_import import import_reports
 from bot.sandbox.demo_season import seed_demo
 from bulletins.service import BulletinService
 from campaign import Campaign, calendar
 from campaign.publication import rescore
 from chat.clock import FixedClock
+from chat.messages import IncomingMessage
 from scheduler.workdays import CHINA
 from storage import Database
 from tests.conftest import ADMIN, GROUP, Say
@@ -312,8 +313,6 @@ async def test_the_2024_scheme_publishes_a_month_and_discloses_its_correction(
     messages = iter(range(1, 100))
 
     async def send(user: str, text: str, when: str) -> str:
-        from chat.messages import IncomingMessage
-
         answer = await app.pipeline.handle(
             IncomingMessage(
                 msg_id=f"m-{next(messages)}",
@@ -328,12 +327,8 @@ async def test_the_2024_scheme_publishes_a_month_and_discloses_its_correction(
 
     for unit, value in (("head-nanhu", 9000), ("head-xiuzhou", 12000)):
         assert "已收到报送" in await send(unit, f"/周报 实际利用外资={value}", "2024-04-10T10:00")
-    month = [
-        p
-        for p in service(app.database, campaign, "2024-05-10T09:00", relay).plan
-        if p.kind == "monthly"
-    ][0]
     pushes = service(app.database, campaign, "2024-05-10T09:00", relay)
+    month = next(p for p in pushes.plan if p.kind == "monthly")  # April's
     assert await pushes.fire(month.key, at("2024-05-10T09:00")) == "drafted"
     assert "已发布" in await send(ADMIN, "/发布", "2024-05-10T10:00")
     assert await pushes.deliver_published() == [month.key]
