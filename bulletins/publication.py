@@ -6,6 +6,7 @@ one way a draft is published.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bulletins import texts as bulletin_texts
@@ -15,16 +16,24 @@ from storage.bulletins import BulletinRecord
 
 
 async def publish_pending(
-    campaign: Campaign, repos: Repositories, staff_id: str, now: datetime, *, auto: bool = False
+    campaign: Campaign,
+    repos: Repositories,
+    staff_id: str,
+    now: datetime,
+    *,
+    auto: bool = False,
+    only: Collection[str] | None = None,
 ) -> list[BulletinRecord]:
     """Publish every pending draft of `campaign` as `staff_id` at `now`; returns what was published
-    (empty when nothing waited). `auto`: published by the campaign's auto_publish_after delay."""
-    del campaign, auto  # used once the published record is built here (issue #21)
+    (empty when nothing waited). `auto`: published by the campaign's auto_publish_after delay (the
+    text says 自动发布). `only`: just the drafts with these keys (each draft's delay is its own)."""
     repository = repos.bulletins
-    drafts = await repository.pending()
+    drafts = [d for d in await repository.pending() if only is None or d.key in only]
     for draft in drafts:
         # The final result's draft says 初步结果（待发布）; what is published says 最终结果.
-        await repository.publish(
-            draft.key, staff_id, now, text=bulletin_texts.as_published(draft.text)
-        )
+        text = bulletin_texts.as_published(draft.text)
+        after = campaign.bulletins.auto_publish_after
+        if auto and after is not None:
+            text = bulletin_texts.auto_published(text, after)
+        await repository.publish(draft.key, staff_id, now, text=text)
     return drafts
