@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bulletins.texts import result_label
 from campaign import Campaign, calendar, compute_standings, format_amount
+from campaign.formatting import duration
 from campaign.model import Rule, name_key
 from campaign.schema_docs import render_reference
 from campaign.sections import WeeklySlot
@@ -66,7 +67,7 @@ def check_summary(campaign: Campaign, path: Path | str) -> str:
     ]
     points = " / ".join(format_amount(p, "") for p in campaign.ranking_points)
     lines.append(f"最终赋分：{points or '无'}")
-    lines += ["", f"推送：{_schedule(campaign)}"]
+    lines += ["", f"推送：{_schedule(campaign)}", f"发布：{_sign_off(campaign)}"]
     lines.append(f"项目台账：{'有' if campaign.projects.enabled else '无（不显示项目栏目）'}")
     final = calendar.end_of_day(window.end, tz)
     standings = compute_standings(campaign, {}, final)
@@ -107,4 +108,23 @@ def _schedule(campaign: Campaign) -> str:
         else "最终结果 不推送"
     )
     parts.append("催报 " + ("、".join(_slot(r) for r in s.reminders) or "无"))
+    return "；".join(parts)
+
+
+def _sign_off(campaign: Campaign) -> str:
+    """[bulletins] sign_off, remind_unpublished_after and auto_publish_after, as they act."""
+    config = campaign.bulletins
+    if not config.sign_off:
+        return "月月评、最终结果到时直接推送（不经审核）"
+    remind, auto = config.remind_unpublished_after, config.auto_publish_after
+    parts = ["月月评、最终结果先生成草稿通知管理员，/发布 后推送"]
+    if remind is None:
+        parts.append("不再提醒")
+    elif auto is not None and auto <= remind:
+        parts.append("不再提醒（自动发布在先）")
+    else:
+        parts.append(f"{duration(remind)}后仍未发布再提醒一次")
+    parts.append(
+        f"{duration(auto)}后仍未发布则自动发布" if auto else "不自动发布（只由管理员 /发布）"
+    )
     return "；".join(parts)

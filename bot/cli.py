@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import (
     App,
@@ -33,7 +33,7 @@ from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
-from campaign.pushes import latest_due
+from campaign.pushes import PlannedPush, latest_due
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
 from chat.campaign_book import CampaignBook
@@ -56,6 +56,9 @@ from storage.standings import published_version_at, standings_at
 from storage.transfer import TransferError, copy_all_rows
 from storage.trust import AuditRecord
 
+if TYPE_CHECKING:  # the bulletin service is imported only by the commands that push
+    from bulletins.service import BulletinService
+
 logger = logging.getLogger(__name__)
 
 TRANSPORTS = ("sandbox", "stream", "http")
@@ -66,6 +69,11 @@ OUTCOMES = {
     "nothing": "无需发送（所有单位均已报送）",
     "expired": "该周已结束，催报不再发送",
     "no-target": "未发送：该赛事还没有绑定群（在群里发 /绑定群，或设置 DINGTALK_OPEN_CONVERSATION_ID）",
+    # A draft's sign-off deadlines that had passed by then ([bulletins] auto_publish_after,
+    # remind_unpublished_after), caught up like the push itself.
+    "pending": "草稿此前已生成，待管理员 /发布",
+    "auto-published": "草稿逾期未发布，已自动发布到群",
+    "reminded": "草稿尚未发布，已提醒管理员",
 }
 
 
@@ -323,12 +331,25 @@ async def run_push(
                 file=sys.stderr,
             )
             return 2
-        outcomes = [(service, push, await service.fire(push.key, moment)) for service, push in due]
+        outcomes = [(service, push, await fire_due(service, push, moment)) for service, push in due]
         # This process exits next: send now, not at a relay's next check.
         await dingtalk.outbox.flush()
-        for service, push, outcome in outcomes:
-            print(f"{service.campaign.id} · {push.key}: {OUTCOMES.get(outcome, outcome)}")
-        return 2 if any(outcome == "no-target" for *_, outcome in outcomes) else 0
+        for service, push, what_happened in outcomes:
+            for outcome in what_happened:
+                print(f"{service.campaign.id} · {push.key}: {OUTCOMES.get(outcome, outcome)}")
+        return 2 if any("no-target" in happened for *_, happened in outcomes) else 0
+
+
+async def fire_due(service: BulletinService, push: PlannedPush, moment: datetime) -> list[str]:
+    """Fire `push` as of `moment`, then its draft's sign-off deadlines passed by then (reminder,
+    auto-publication): caught up like the push itself, once. What happened, as OUTCOMES keys."""
+    outcome = await service.fire(push.key, moment)
+    followed = [what.split(":")[0] for what in await service.follow_up(moment, only=(push.key,))]
+    if followed:
+        return followed
+    if outcome == "already" and await service.is_pending(push.key):
+        return ["pending"]  # drafted before and waiting for /发布, not sent
+    return [outcome]
 
 
 async def reset_sandbox(settings: Settings) -> int:

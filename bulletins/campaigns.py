@@ -52,20 +52,43 @@ class CampaignBulletins:
             queued += [f"{service.campaign.id}/{key}" for key in keys]
         return queued
 
+    async def follow_up(self, now: datetime | None = None) -> list[str]:
+        """Each campaign's sign-off deadlines (BulletinService.follow_up); what it did, `id/…`."""
+        done = []
+        for service in self.services:
+            try:
+                done += [f"{service.campaign.id}/{what}" for what in await service.follow_up(now)]
+            except Exception:  # one campaign's trouble must not hold back the others'
+                logger.exception("following up %s's drafts failed", service.campaign.id)
+        return done
+
     async def fast_forward(self, after: datetime, until: datetime, on_fired: OnFired) -> list[str]:
-        """Fire every campaign's pushes due in (after, until], all in order of their due times,
-        each as of its own due time (the sandbox's /快进); the pushes fired, `id/key`."""
+        """Fire every campaign's pushes due in (after, until], and the sign-off deadlines of its
+        drafts (reminders, auto-publications) that fall in between, all in order of their times,
+        each as of its own time (the sandbox's /快进); what was sent, `id/key` (`id/reminded:key`,
+        `id/auto-published:key`)."""
         due = sorted(
             (push.due_at, index, position, push.key)
             for index, service in enumerate(self.services)
             for position, push in enumerate(service.plan)
             if after < push.due_at <= until
         )
-        fired = []
-        for due_at, index, _position, key in due:
-            service = self.services[index]
-            if await service.fire(key, due_at) in ("queued", "drafted"):
-                name = f"{service.campaign.id}/{key}"
-                fired.append(name)
-                await on_fired(name)
-        return fired
+        fired: list[str] = []
+        moment = after
+        while True:
+            # A draft made on the way has deadlines of its own: look again after every stop.
+            deadlines = [await s.next_follow_up(moment) for s in self.services]
+            stops = [t for t in (due[0][0] if due else None, *deadlines) if t is not None]
+            if not stops or min(stops) > until:
+                return fired
+            moment = min(stops)
+            while due and due[0][0] == moment:
+                _, index, _position, key = due.pop(0)
+                service = self.services[index]
+                if await service.fire(key, moment) in ("queued", "drafted"):
+                    fired.append(f"{service.campaign.id}/{key}")
+                    await on_fired(fired[-1])
+            for service in self.services:
+                for what in await service.follow_up(moment):
+                    fired.append(f"{service.campaign.id}/{what}")
+                    await on_fired(fired[-1])

@@ -9,7 +9,7 @@ the caller's unit of work: all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -57,18 +57,29 @@ async def render_record(
 
 
 async def publish_pending(
-    campaign: Campaign, repos: Repositories, staff_id: str, now: datetime, *, auto: bool = False
+    campaign: Campaign,
+    repos: Repositories,
+    staff_id: str,
+    now: datetime,
+    *,
+    auto: bool = False,
+    only: Collection[str] | None = None,
 ) -> list[BulletinRecord]:
     """Publish every pending draft of `campaign` as `staff_id` at `now`: each is rendered again
     now, so what is published has every correction confirmed before this instant, and stored as
     version 1 of its record with the figures it was built from. Returns what was published
-    (empty when nothing waited). `auto`: published by the campaign's auto_publish_after delay."""
+    (empty when nothing waited). `auto`: published by the campaign's auto_publish_after delay (the
+    text says 自动发布). `only`: just the drafts with these keys (each draft's delay is its own)."""
     repository = repos.bulletins
     published = []
-    for draft in await repository.pending():
+    drafts = [d for d in await repository.pending() if only is None or d.key in only]
+    for draft in drafts:
         rendered = await render_record(campaign, repos, draft, now)
         assert rendered.standings is not None  # a monthly or final bulletin always has them
-        text = bulletin_texts.auto_published(rendered.text) if auto else rendered.text
+        text = rendered.text
+        after = campaign.bulletins.auto_publish_after
+        if auto and after is not None:
+            text = bulletin_texts.auto_published(text, after)
         snapshot = encode_snapshot(snapshot_of(rendered.standings))
         if await repository.publish(
             draft.key, staff_id, now, text=text, snapshot_json=snapshot, auto=auto

@@ -5,38 +5,52 @@ A push is done for a group when its key for that group is in the outbox (or, und
 the campaign's draft exists). Firing renders the push, queues it for each of the campaign's bound
 groups that lacks it and returns. The catch-up sweep at start fires what came due while the bot
 was down, within the grace window.
+
+Under sign-off a draft never stalls the bulletin: `follow_up` reminds the admins once of a draft
+still unpublished after `remind_unpublished_after` and publishes it as it stands after
+`auto_publish_after`, counted from its drafting; the scheduler, the catch-up, `saima push` and
+/快进 all call it, and the outbox key and the draft's published state make each happen once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bulletins import texts as bulletin_texts
 from bulletins.chart import NoCjkFont
 from bulletins.compose import Rendered
+from bulletins.publication import publish_pending
 from bulletins.push_kinds import PUSH_KINDS, plan_pushes, render_push
-from campaign import Campaign, Role
+from campaign import Campaign, Role, calendar
+from campaign.formatting import duration
 from campaign.groups import GroupRule
 from campaign.pushes import (
     PlannedPush,
     WorkCalendar,
     chart_key,
     draft_key,
+    draft_reminder_key,
     groups_sent,
     keys_to_look_up,
     outbox_key,
 )
 from chat.clock import Clock
 from storage import Database, Repositories
+from storage.bulletins import BulletinRecord
 from storage.standings import standings_at
+from storage.trust import AuditRecord
 
 logger = logging.getLogger(__name__)
 
 FIRST_START_KEY = "bulletins_first_start"  # pushes due before it predate the bot: not "missed"
+# Who publishes a draft when auto_publish_after runs out: no person signed it, and the record and
+# the audit log must say so.
+SYSTEM_STAFF_ID = "system"
+SYSTEM_ACTOR_NAME = "系统（自动发布）"
 
 
 class Relay(Protocol):
@@ -108,6 +122,12 @@ class BulletinService:
             groups = await self._groups(repos)
             return bool(groups) and not await self._waiting(repos, push.key, groups)
 
+    async def is_pending(self, key: str) -> bool:
+        """Drafted for sign-off and not yet published."""
+        async with self.database.read(self.campaign.id) as repos:
+            record = await repos.bulletins.get(key)
+        return record is not None and record.published_at is None
+
     async def preview(self, push: PlannedPush, now: datetime | None = None) -> Rendered | None:
         """Render without storing or sending anything (saima push --dry-run)."""
         async with self.database.read(self.campaign.id) as repos:
@@ -152,7 +172,7 @@ class BulletinService:
                     )
                     await repository.mark_disclosed(list(rendered.disclosed), key)
             if signed_off:
-                await self._send_draft(rendered, groups[0])
+                await self._send_draft(rendered, groups[0], now)
                 logger.info("push %s/%s drafted for sign-off", self.campaign.id, key)
                 return "drafted"
             # Queue first, then mark disclosures: a crash in between discloses twice rather than never.
@@ -182,20 +202,138 @@ class BulletinService:
             key,
         )
 
-    async def _send_draft(self, rendered: Rendered, conversation: str) -> None:
-        draft_conversation = self.campaign.bulletins.draft_conversation
-        title = f"【草稿】{rendered.title}"
-        if draft_conversation:
-            key = outbox_key(self.campaign.id, draft_key(rendered.key), draft_conversation)
-            await self.relay.push(key, draft_conversation, title, rendered.text)
-            return
-        # No admins' group configured: tell the group a draft waits, without its content.
-        at = self.admins if self.can_mention else ()
-        notice = bulletin_texts.draft_notice(rendered.title)
-        if at:
-            notice += "\n" + " ".join(f"@{staff_id}" for staff_id in at)
-        key = outbox_key(self.campaign.id, draft_key(rendered.key), conversation)
-        await self.relay.push(key, conversation, title, notice, at_staff_ids=at)
+    async def _send_draft(
+        self, rendered: Rendered, conversation: str, drafted_at: datetime
+    ) -> None:
+        # The admins' group gets the draft itself; the campaign's group only a notice that one waits.
+        if self.campaign.bulletins.draft_conversation:
+            text = rendered.text
+        else:
+            text = bulletin_texts.draft_notice(rendered.title)
+        text += self._auto_publish_note(drafted_at)
+        await self._tell_admins(
+            draft_key(rendered.key), conversation, f"【草稿】{rendered.title}", text
+        )
+
+    def _auto_publish_note(self, drafted_at: datetime) -> str:
+        """When the draft goes out by itself, if the campaign says it does."""
+        after = self.campaign.bulletins.auto_publish_after
+        if after is None:
+            return ""
+        tz = calendar.zone(self.campaign)
+        return "\n" + bulletin_texts.auto_publish_note(drafted_at + after, tz)
+
+    async def _tell_admins(self, key: str, conversation: str, title: str, text: str) -> bool:
+        """Queue `text` under `key` (a push key) to the admins' group (draft_conversation), else to
+        `conversation` @-mentioning the admins; False when it was queued before."""
+        target = self.campaign.bulletins.draft_conversation
+        at: tuple[str, ...] = ()
+        if not target:
+            target = conversation
+            at = self.admins if self.can_mention else ()
+            if at:
+                text += "\n" + " ".join(f"@{staff_id}" for staff_id in at)
+        outbox = outbox_key(self.campaign.id, key, target)
+        return await self.relay.push(outbox, target, title, text, at_staff_ids=at)
+
+    async def follow_up(
+        self, now: datetime | None = None, only: Collection[str] | None = None
+    ) -> list[str]:
+        """Sign-off's deadlines as of `now`: publish every draft past auto_publish_after, then
+        remind the admins, once per draft, of each still unpublished past remind_unpublished_after.
+        `only`: the drafts of these push keys alone. Returns `auto-published:<key>` and
+        `reminded:<key>` for what it did."""
+        if not self.campaign.bulletins.sign_off:
+            return []  # without sign-off every bulletin went out at its time
+        async with self._lock:
+            now = now or self.clock.now()
+            published = await self._auto_publish(now, only)
+            reminded = await self._remind(now, only)
+        if published:
+            await self.deliver_published()
+        return [f"auto-published:{key}" for key in published] + [
+            f"reminded:{key}" for key in reminded
+        ]
+
+    async def next_follow_up(self, after: datetime) -> datetime | None:
+        """The first sign-off deadline of a pending draft later than `after` (for /快进)."""
+        config = self.campaign.bulletins
+        delays = [d for d in (config.remind_unpublished_after, config.auto_publish_after) if d]
+        if not config.sign_off or not delays:
+            return None
+        async with self.database.read(self.campaign.id) as repos:
+            drafts = await repos.bulletins.pending()
+        deadlines = [d.drafted_at + delay for d in drafts for delay in delays]
+        return min((t for t in deadlines if t > after), default=None)
+
+    async def _overdue(
+        self, delay: timedelta | None, now: datetime, only: Collection[str] | None
+    ) -> list[BulletinRecord]:
+        """Pending drafts made at least `delay` before `now` (none when `delay` is None)."""
+        if delay is None:
+            return []
+        async with self.database.read(self.campaign.id) as repos:
+            drafts = await repos.bulletins.pending()
+        return [
+            draft
+            for draft in drafts
+            if draft.drafted_at + delay <= now and (only is None or draft.key in only)
+        ]
+
+    async def _auto_publish(self, now: datetime, only: Collection[str] | None) -> list[str]:
+        after = self.campaign.bulletins.auto_publish_after
+        # Read first: the sweep runs every half minute and must not take the write lock for nothing.
+        due = [draft.key for draft in await self._overdue(after, now, only)]
+        if after is None or not due:
+            return []
+        async with self.database.write(self.campaign.id) as repos:
+            # Re-read under the write: a draft an admin published meanwhile is not published again.
+            published = await publish_pending(
+                self.campaign, repos, SYSTEM_STAFF_ID, now, auto=True, only=due
+            )
+            for record in published:
+                await repos.audit.add(
+                    AuditRecord(
+                        subject="publication",
+                        action="publish",
+                        key=record.key,
+                        at=now,
+                        staff_id=SYSTEM_STAFF_ID,
+                        actor_name=SYSTEM_ACTOR_NAME,
+                        new=record.title,
+                        reason=f"草稿{duration(after)}内未经管理员发布，自动发布",
+                    )
+                )
+        for record in published:
+            logger.info("%s/%s auto-published", self.campaign.id, record.key)
+        return [record.key for record in published]
+
+    async def _remind(self, now: datetime, only: Collection[str] | None) -> list[str]:
+        drafts = await self._overdue(self.campaign.bulletins.remind_unpublished_after, now, only)
+        if not drafts:
+            return []
+        async with self.database.read(self.campaign.id) as repos:
+            groups = await self._groups(repos)
+            target = self.campaign.bulletins.draft_conversation or (groups[0] if groups else "")
+            keys = {
+                d.key: outbox_key(self.campaign.id, draft_reminder_key(d.key), target)
+                for d in drafts
+            }
+            sent = await repos.outbox.groups_of(list(keys.values())) if target else {}
+        if not target:
+            self._warn_no_group(draft_reminder_key(drafts[0].key))
+            return []
+        tz = calendar.zone(self.campaign)
+        reminded = []
+        for draft in drafts:
+            if keys[draft.key] in sent:
+                continue  # one reminder per draft, whichever process or start sent it
+            text = bulletin_texts.draft_reminder(draft.title, draft.drafted_at, tz)
+            text += self._auto_publish_note(draft.drafted_at)
+            title = f"【待发布】{draft.title}"
+            if await self._tell_admins(draft_reminder_key(draft.key), target, title, text):
+                reminded.append(draft.key)
+        return reminded
 
     async def _send_chart(self, rendered: Rendered, groups: list[str]) -> None:
         """Render the bulletin's chart once; queue it behind the bulletin in each of `groups`."""
@@ -329,6 +467,9 @@ class BulletinService:
                 and not await self.is_done(push)
             ):
                 too_old.append(push.key)
+        # No grace window here: a draft still unpublished deserves its reminder late, and an
+        # overdue auto-publication is exactly what must not stall.
+        fired += await self.follow_up(now)
         if too_old:
             logger.warning(
                 "campaign %s: %d push(es) missed longer ago than the %s grace window, not sent: %s",

@@ -13,7 +13,16 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from campaign import Campaign, Mode, Standing, Standings, format_amount
-from campaign.formatting import NOT_SCORED, day, has_unscored_items, items_line, moment, num, pct
+from campaign.formatting import (
+    NOT_SCORED,
+    day,
+    duration,
+    has_unscored_items,
+    items_line,
+    moment,
+    num,
+    pct,
+)
 from campaign.projects import Project, SnailProject
 from campaign.publication import Correction, Revision
 from campaign.ranking import is_scored
@@ -251,8 +260,27 @@ def as_published(text: str) -> str:
     return text.replace(PROVISIONAL_RESULT, FINAL_RESULT)
 
 
+def auto_published(text: str, after: timedelta) -> str:
+    """A draft published by [bulletins] auto_publish_after: it says so under its heading."""
+    heading, _, rest = text.partition("\n")
+    note = f"**自动发布**：草稿{duration(after)}内未经管理员发布，到时自动发出。"
+    return f"{heading}\n{note}\n{rest}" if rest else f"{heading}\n{note}"
+
+
 def draft_notice(title: str) -> str:
     return f"📝 {title} 草稿已生成，待管理员审核。管理员发送 /发布 预览 查看，/发布 发送到群。"
+
+
+def draft_reminder(title: str, drafted_at: datetime, tz: ZoneInfo) -> str:
+    """The one reminder of a draft still unpublished after [bulletins] remind_unpublished_after."""
+    return (
+        f"⏰ {title} 草稿（{short_moment(drafted_at, tz)} 生成）尚未发布。"
+        "管理员发送 /发布 预览 查看，/发布 发送到群。"
+    )
+
+
+def auto_publish_note(at: datetime, tz: ZoneInfo) -> str:
+    return f"如未发布，将于 {short_moment(at, tz)} 自动发布。"
 
 
 def reminder_text(
@@ -396,11 +424,6 @@ def published_label(record: BulletinRecord, tz: ZoneInfo) -> str:
     local = record.published_at.astimezone(tz)
     corrected = f"，更正{record.corrections}次" if record.corrections else ""
     return f"{FINAL_RESULT}（{local.month}月{local.day}日发布{corrected}）"
-
-
-def auto_published(text: str) -> str:
-    """A draft published by the campaign's auto_publish_after delay says so."""
-    return f"{text}\n\n（自动发布：管理员未在规定时限内审核）"
 
 
 def correction_lines(campaign: Campaign, correction: Correction) -> list[str]:

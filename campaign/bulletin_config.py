@@ -6,8 +6,9 @@ Errors name the file, the key and what was expected, like the loader's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,18 @@ class _Section:
             raise self.fail(key, "a string")
         return value
 
+    def duration(self, key: str, default: timedelta | None) -> timedelta | None:
+        """A delay written "24h", "2d", "90m" or "1d12h"; `false` switches the feature off (None)."""
+        value = self.table.get(key, default)
+        if value is False or value is None:
+            return None
+        if isinstance(value, timedelta):
+            return value  # the default
+        delta = parse_duration(value) if isinstance(value, str) else None
+        if delta is None or not MIN_DURATION <= delta <= MAX_DURATION:
+            raise self.fail(key, DURATION_EXPECTED)
+        return delta
+
     def slot(self, key: str, value: Any, default_weekday: int | None) -> WeeklySlot:
         if not isinstance(value, dict):
             raise self.fail(key, '{ weekday = "mon", time = "09:00" }')
@@ -75,6 +88,22 @@ class _Section:
             return time(hours, minutes)
         except ValueError:
             raise self.fail(key, 'a time of day such as "09:00"') from None
+
+
+DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+MIN_DURATION, MAX_DURATION = timedelta(minutes=1), timedelta(days=60)
+DURATION_EXPECTED = (
+    'a duration from 1 minute to 60 days, such as "24h", "2d", "90m" or "1d12h" (or false)'
+)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """'24h' -> 24 hours, '1d12h' -> 36 hours, '90m' -> 90 minutes; None when it is not one."""
+    match = DURATION.fullmatch(text.strip().lower())
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
 
 
 def parse_schedule(path: Path | str, table: Any) -> ScheduleConfig:
@@ -178,10 +207,15 @@ def parse_reasons(path: Path | str, table: Any) -> PickReasons:
 
 def parse_bulletins(path: Path | str, table: Any) -> BulletinsConfig:
     s = _Section(path, "bulletins", table)
+    defaults = BulletinsConfig()
     return BulletinsConfig(
         sign_off=s.boolean("sign_off", False),
         chart=s.boolean("chart", True),
         draft_conversation=s.text("draft_conversation", ""),
         quotes=s.integer("quotes", 5, 0, 20) or 0,
         leaders_publish=s.boolean("leaders_publish", False),
+        remind_unpublished_after=s.duration(
+            "remind_unpublished_after", defaults.remind_unpublished_after
+        ),
+        auto_publish_after=s.duration("auto_publish_after", None),
     )

@@ -55,3 +55,14 @@ def has_unscored_items(campaign: Campaign) -> bool:
 
 def day(on: date) -> str:
     return f"{on.year}年{on.month}月{on.day}日"
+
+
+def duration(delta: timedelta) -> str:
+    """'24小时', '36小时', '3天', '1小时30分钟': a delay as a campaign file sets it, in words."""
+    minutes = int(delta.total_seconds()) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    if days >= 3 and rest == 0:
+        return f"{days}天"  # 72小时 reads worse than 3天; 48小时 better than 2天
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours}小时" if hours else "", f"{minutes}分钟" if minutes else ""]
+    return "".join(parts) or "0分钟"

@@ -87,6 +87,11 @@ def draft_key(push_key: str) -> str:
     return f"draft:{push_key}"
 
 
+def draft_reminder_key(push_key: str) -> str:
+    """The one reminder that the draft of `push_key` is still unpublished (remind_unpublished_after)."""
+    return f"{draft_key(push_key)}#remind"
+
+
 def chart_key(push_key: str) -> str:
     """The ranking chart sent right behind the bulletin `push_key`."""
     return f"{push_key}#chart"

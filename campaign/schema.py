@@ -381,6 +381,20 @@ SCHEMA: tuple[Table, ...] = (
                 "false",
                 "leaders (市长) may `/发布` too, not only admins",
             ),
+            Key(
+                "remind_unpublished_after",
+                'a duration, e.g. "24h", "2d", "90m", or false',
+                '"24h"',
+                "with `sign_off`: admins are told when a draft is made, and reminded once if it "
+                "is still unpublished this long after; false: no reminder",
+            ),
+            Key(
+                "auto_publish_after",
+                'a duration, e.g. "48h", or false',
+                "false",
+                "with `sign_off`: a draft still unpublished this long after it was made is "
+                "published as it stands, marked 自动发布; false: only `/发布` publishes",
+            ),
         ),
     ),
     Table(

@@ -7,7 +7,7 @@ campaign/bulletin_config.py, [projects] in campaign/projects.py) and puts them o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 
 # ---- [schedule], [selection], [bulletins] (issue #4) ----
@@ -73,6 +73,11 @@ class BulletinsConfig:
     draft_conversation: str = ""  # where drafts go; empty: a short notice in the group
     quotes: int = 5  # 亮点/问题 quoted in a monthly bulletin, each
     leaders_publish: bool = False  # leaders (市长/副市长) may /发布 too, not only admins
+    # Under sign-off, so a draft never waits unseen: the admins are reminded once when it is still
+    # unpublished this long after it was drafted (None: only the notice at drafting) …
+    remind_unpublished_after: timedelta | None = timedelta(hours=24)
+    # … and it is published as it stands this long after drafting (None: only an admin publishes).
+    auto_publish_after: timedelta | None = None
 
 
 # ---- [projects]: the project ledger's amounts and rules (seeds 001, 002, 003) ----

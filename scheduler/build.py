@@ -24,8 +24,13 @@ from scheduler import jobs
 logger = logging.getLogger(__name__)
 
 PUBLISH_JOB_ID = "bulletins:publish"
+SIGN_OFF_JOB_ID = "bulletins:sign-off"
 PUSH_JOB_PREFIX = "push:"
 PUBLISH_CHECK_SECONDS = 30
+# Drafts' reminders and auto-publications are checked this often rather than given a date job each:
+# a draft made at any moment (a catch-up, `saima push`, another process) is covered without
+# rescheduling, and the database already says which are due and which were done.
+SIGN_OFF_CHECK_SECONDS = 30
 
 
 def job_id(campaign_id: str, key: str) -> str:
@@ -82,6 +87,14 @@ def build_scheduler(bulletins: CampaignBulletins) -> AsyncIOScheduler:
         id=PUBLISH_JOB_ID,
         replace_existing=True,
     )
+    if any(service.campaign.bulletins.sign_off for service in bulletins.services):
+        scheduler.add_job(
+            jobs.follow_up_drafts,
+            IntervalTrigger(seconds=SIGN_OFF_CHECK_SECONDS),
+            args=(bulletins,),
+            id=SIGN_OFF_JOB_ID,
+            replace_existing=True,
+        )
     return scheduler
 
 

@@ -27,3 +27,10 @@ async def deliver_published(bulletins: CampaignBulletins) -> None:
         await bulletins.deliver_published()
     except Exception:
         logger.exception("queueing published bulletins failed")
+
+
+async def follow_up_drafts(bulletins: CampaignBulletins) -> None:
+    try:
+        await bulletins.follow_up()
+    except Exception:
+        logger.exception("following up drafts failed; the next check retries")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bulletins.campaigns import CampaignBulletins
-from scheduler.build import build_scheduler, schedule_pushes
+from scheduler.build import PUSH_JOB_PREFIX, build_scheduler, schedule_pushes
 
 logger = logging.getLogger(__name__)
 
@@ -37,5 +37,6 @@ async def start_bulletins(bulletins: CampaignBulletins) -> RunningBulletins:
         logger.info("caught up on %s", ", ".join(fired))
     scheduler = build_scheduler(bulletins)
     scheduler.start()
-    logger.info("bulletins scheduled: %d pushes ahead", len(scheduler.get_jobs()) - 1)
+    pushes = [job for job in scheduler.get_jobs() if job.id.startswith(PUSH_JOB_PREFIX)]
+    logger.info("bulletins scheduled: %d pushes ahead", len(pushes))
     return RunningBulletins(bulletins, scheduler)

@@ -20,7 +20,7 @@ from bulletins.chart import NoCjkFont, find_cjk_font, has_glyphs, ranking_chart
 from bulletins.service import BulletinService
 from campaign import calendar
 from chat.clock import FixedClock
-from scheduler.build import PUBLISH_JOB_ID, build_scheduler
+from scheduler.build import PUBLISH_JOB_ID, SIGN_OFF_JOB_ID, build_scheduler
 from storage import StateRepository
 from storage.standings import standings_at
 
@@ -49,9 +49,13 @@ async def test_scheduler_has_one_named_job_per_future_push_with_coalesce_and_one
                 "push:fdi-2021/weekly:2021-W48",
                 "push:fdi-2021/final",
                 PUBLISH_JOB_ID,
+                SIGN_OFF_JOB_ID,  # the campaign signs off: drafts' reminders, auto-publication
             ]
         )
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
+        sweep = jobs[SIGN_OFF_JOB_ID].trigger
+        first = sweep.get_next_fire_time(None, datetime(2021, 11, 26, 4, 0, tzinfo=UTC))
+        assert sweep.get_next_fire_time(first, first) - first == timedelta(seconds=30)
         assert jobs["push:fdi-2021/final"].misfire_grace_time == 24 * 3600
         wall_now = datetime.now(UTC)
         delay = jobs["push:fdi-2021/weekly:2021-W47"].next_run_time - wall_now
@@ -103,9 +107,11 @@ async def test_fast_forward_in_the_sandbox_fires_every_push_in_between_in_order(
     posts = text.index("💬 09-03（周五）9 个单位报送周报：")
     monthly = text.index("📢 赛马推送 · 【草稿】月月评 2021年8月")
     weekly = text.index("📢 赛马推送 · 周周比 8月30日–9月5日")
-    assert first < friday < posts < monthly < weekly
+    # 24 h after its drafting (09-06 09:00, after the weekly due then too), the draft's reminder.
+    unpublished = text.index("📢 赛马推送 · 【待发布】月月评 2021年8月")
+    assert first < friday < posts < monthly < weekly < unpublished
     # The demo units post W35 on Friday after the 15:00 reminder: Sunday's has nobody to name.
-    assert "⏩ 已快进到 2021-09-07 10:00（周二），期间推送 3 条，各单位报送 9 条。" in text
+    assert "⏩ 已快进到 2021-09-07 10:00（周二），期间推送 4 条，各单位报送 9 条。" in text
     assert text.count("📢 赛马推送 · 催报") == 1
     assert "只能向后快进" in text
     async with app, app.database.sessionmaker() as session:

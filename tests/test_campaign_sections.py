@@ -1,7 +1,7 @@
 """The optional sections of a campaign file, parsed once by the loader: defaults, every key, every error."""
 
 import tomllib
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
@@ -24,6 +24,7 @@ from campaign.sections import (
 
 PATH = Path("tiny.toml")
 D = Decimal
+DURATION = 'a duration from 1 minute to 60 days, such as "24h", "2d", "90m" or "1d12h" (or false)'
 
 # Three units, two metrics; the completion rule measures hightech, so [selection] defaults to it.
 BASE = """
@@ -120,6 +121,16 @@ def test_selection_defaults_to_the_first_metric_without_a_completion_rule() -> N
         ('[bulletins]\ndraft_conversation = "cid-admins"', "bulletins.draft_conversation", "cid-admins"),
         ("[bulletins]\nquotes = 2", "bulletins.quotes", 2),
         ("[bulletins]\nquotes = false", "bulletins.quotes", 0),
+        ("[bulletins]\nsign_off = true", "bulletins.remind_unpublished_after", timedelta(hours=24)),
+        ('[bulletins]\nremind_unpublished_after = "12h"', "bulletins.remind_unpublished_after", timedelta(hours=12)),
+        ('[bulletins]\nremind_unpublished_after = "90m"', "bulletins.remind_unpublished_after", timedelta(minutes=90)),
+        ("[bulletins]\nremind_unpublished_after = false", "bulletins.remind_unpublished_after", None),
+        ("[bulletins]\nsign_off = true", "bulletins.auto_publish_after", None),
+        ('[bulletins]\nauto_publish_after = "48h"', "bulletins.auto_publish_after", timedelta(hours=48)),
+        ('[bulletins]\nauto_publish_after = "2d"', "bulletins.auto_publish_after", timedelta(days=2)),
+        ('[bulletins]\nauto_publish_after = " 1D12H "', "bulletins.auto_publish_after", timedelta(hours=36)),
+        ('[bulletins]\nauto_publish_after = "60d"', "bulletins.auto_publish_after", timedelta(days=60)),
+        ("[bulletins]\nauto_publish_after = false", "bulletins.auto_publish_after", None),
         # [projects]
         ('[projects]\nunit = "亿元"', "projects.unit", "亿元"),
         ('[projects]\nunit = "万元"', "projects.first_talk.min_totals", (D(100000),)),  # 10亿元
@@ -170,6 +181,17 @@ def test_each_documented_key_is_read(sections: str, attribute: str, expected: ob
         ("[bulletins]\nchart = 0", "bulletins.chart", "true or false"),
         ("[bulletins]\ndraft_conversation = 5", "bulletins.draft_conversation", "a string"),
         ("[bulletins]\nquotes = 21", "bulletins.quotes", "an integer from 0 to 20 (or false)"),
+        ("[bulletins]\nremind_unpublished_after = 24", "bulletins.remind_unpublished_after", DURATION),
+        ('[bulletins]\nremind_unpublished_after = "24"', "bulletins.remind_unpublished_after", DURATION),
+        ('[bulletins]\nremind_unpublished_after = "0"', "bulletins.remind_unpublished_after", DURATION),
+        ('[bulletins]\nremind_unpublished_after = ""', "bulletins.remind_unpublished_after", DURATION),
+        ("[bulletins]\nremind_unpublished_after = true", "bulletins.remind_unpublished_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "0h"', "bulletins.auto_publish_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "30s"', "bulletins.auto_publish_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "48 hours"', "bulletins.auto_publish_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "12h1d"', "bulletins.auto_publish_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "61d"', "bulletins.auto_publish_after", DURATION),
+        ('[bulletins]\nauto_publish_after = "-2d"', "bulletins.auto_publish_after", DURATION),
         # [projects]
         ("projects = 1", "projects", "a [projects] table"),
         ('[projects]\nunit = "个"', "projects.unit", "a money unit such as 万美元 or 亿元"),
@@ -192,6 +214,21 @@ def test_each_error_names_the_file_the_key_and_the_expectation(
         load(sections)
     assert (error.value.path, error.value.key) == (str(PATH), key)
     assert error.value.expected.startswith(expected)
+
+
+def test_a_bad_duration_is_refused_with_the_file_line_key_and_examples(tmp_path: Path) -> None:
+    path = tmp_path / "fdi.toml"
+    text = SHIPPED_CAMPAIGN.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("[bulletins]\n", '[bulletins]\nauto_publish_after = "两天"\n'), "utf-8"
+    )
+    with pytest.raises(CampaignError) as error:
+        load_campaign(path)
+    line = text.splitlines().index("[bulletins]") + 2
+    assert str(error.value) == (
+        f"{path}, line {line}: bulletins.auto_publish_after: expected a duration from 1 minute "
+        'to 60 days, such as "24h", "2d", "90m" or "1d12h" (or false)'
+    )
 
 
 def test_a_broken_section_is_refused_when_the_file_is_loaded(tmp_path: Path) -> None:

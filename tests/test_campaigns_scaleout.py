@@ -32,7 +32,7 @@ from campaign import calendar
 from campaign.pushes import groups_sent, keys_to_look_up, outbox_key
 from chat.clock import FixedClock
 from chat.messages import IncomingMessage
-from scheduler.build import PUBLISH_JOB_ID, build_scheduler
+from scheduler.build import PUBLISH_JOB_ID, SIGN_OFF_JOB_ID, build_scheduler
 from storage import open_database
 from storage.db import alembic_config
 from storage.models import Outbox
@@ -303,12 +303,12 @@ async def test_the_scheduler_has_one_job_per_campaign_and_push(
         finally:
             scheduler.shutdown(wait=False)
     ahead = ["final", "reminder:2021-W48-fri", "reminder:2021-W48-sun", "weekly:2021-W48"]
-    assert PUBLISH_JOB_ID in jobs
+    assert PUBLISH_JOB_ID in jobs and SIGN_OFF_JOB_ID in jobs  # one each, for every campaign
     for campaign_id in (DEFAULT, OTHER):
         assert [j for j in jobs if j.startswith(f"push:{campaign_id}/")] == [
             f"push:{campaign_id}/{key}" for key in ahead
         ]
-    assert len(jobs) == 2 * len(ahead) + 1
+    assert len(jobs) == 2 * len(ahead) + 2
 
 
 def test_a_deployment_needs_a_campaign_to_push_for() -> None:
