@@ -11,6 +11,7 @@ from bulletins.compose import (
     RED_FLAG_SECTIONS,
     SNAIL_SECTIONS,
     Scope,
+    compare_week,
     last_full_month,
     last_full_week,
     month_picks,
@@ -22,7 +23,7 @@ from bulletins.push_kinds import FinalPush, MonthlyPush, WeeklyPush, plan_pushes
 from campaign import Campaign, Mode, calendar
 from campaign.access import Action
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
-from campaign.selection import Pick, compute_gap, weekly_comparison
+from campaign.selection import Pick, compute_gap
 from chat.context import CommandContext
 from chat.errors import UserFacingError
 from chat.messages import Reply
@@ -83,7 +84,7 @@ async def show_week(ctx: CommandContext) -> Reply:
             out = first_out_at(campaign, WeeklyPush.kind, first)
             raise UserFacingError(chat_texts.first_not_out("周周比", first.label(), out, tz))
         week = found
-    rendered = await weekly_bulletin(campaign, ctx.repos, week.key)
+    rendered = await weekly_bulletin(campaign, ctx.repos, week.key, ctx.now)
     return Reply.markdown(rendered.title, rendered.text)
 
 
@@ -147,13 +148,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         month = last_full_month(campaign, ctx.now)
         final = after_window(ctx) and campaign.schedule.final_days_after_end is not None
     if week is not None:
-        comparison = weekly_comparison(
-            campaign,
-            await standings_at(campaign, ctx.repos, week.end),
-            await standings_at(campaign, ctx.repos, week.start),
-            await ctx.repos.reports.units_reported_between(week.start, week.end),
-            campaign.selection.metric,
-        )
+        comparison, _ = await compare_week(campaign, ctx.repos, week, ctx.now)
         label = chat_texts.week_section(week.label(), week.closing)
         sections.append((label, comparison.red_flags if red else comparison.snails))
     if final:
@@ -165,7 +160,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
     elif month is not None:
         standings = await standings_at(campaign, ctx.repos, month.end)
         red_units, snail_units = await month_picks(
-            campaign, ctx.repos.reports, standings, month.key
+            campaign, ctx.repos.reports, standings, month.key, posted_by=ctx.now
         )
         sections.append((f"{int(month.key[5:])}月", red_units if red else snail_units))
     text = bulletin_texts.picks_text(

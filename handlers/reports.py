@@ -49,10 +49,8 @@ async def record_report(ctx: CommandContext) -> Reply:
     example = texts.report_example(campaign)
     form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
-    tz = calendar.zone(campaign)
-    weeks = calendar.weeks(campaign.window, tz)
     # Between the window's end and `close`, a post is the window's closing figure: its last week's.
-    week = calendar.period_at(weeks, ctx.now) or weeks[-1]
+    week = calendar.reporting_week(campaign.window, calendar.zone(campaign), ctx.now)
     before_week = await ctx.repos.reports.latest_before(unit.name, week.start)
     current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:

@@ -24,7 +24,7 @@ LIVE, PENDING, FINAL, NOT_STARTED = "实时", "待发布", "最终", "未开始"
 class WeekPoint:
     week: str
     label: str
-    ends_at: datetime  # the week's end, or now for the running week
+    ends_at: datetime  # where the week's figures end (calendar.figures_until), or now
     standings: Standings
 
 
@@ -70,7 +70,7 @@ async def week_points(campaign: Campaign, repos: Repositories, now: datetime) ->
     for week in calendar.weeks(campaign.window, tz):
         if week.start >= now:
             break
-        at = min(week.end, now)
+        at = calendar.figures_until(campaign.window, tz, week, now)
         points.append(
             WeekPoint(week.key, week.label(), at, await standings_at(campaign, repos, at))
         )
@@ -87,7 +87,7 @@ async def week_picks(
         week = calendar.find(weeks, point.week)
         if week is None or not week.has_ended(now):
             continue
-        reported = await repos.reports.units_reported_between(week.start, week.end)
+        reported = await repos.reports.units_reported_between(week.start, point.ends_at)
         comparison = weekly_comparison(
             campaign, point.standings, before.standings, reported, campaign.selection.metric
         )
@@ -99,8 +99,9 @@ async def gather(campaign: Campaign, repos: Repositories, now: datetime) -> Over
     tz = calendar.zone(campaign)
     standings = await standings_at(campaign, repos, now)
     points = await week_points(campaign, repos, now)
-    week = calendar.week_at(campaign.window, tz, now)
-    posted = await repos.reports.units_reported_between(week.start, now)
+    week = calendar.reporting_week(campaign.window, tz, now)
+    until = calendar.figures_until(campaign.window, tz, week, now)
+    posted = await repos.reports.units_reported_between(week.start, until)
     projects = await repos.projects.all()
     today = now.astimezone(tz).date()
     return Overview(
