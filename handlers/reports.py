@@ -187,6 +187,7 @@ async def store_post(
         unit=post.unit,
         week=post.week,
         reported_at=post.reported_at,
+        made_at=ctx.now,  # a held post is made when /确认 stores it
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="post",
@@ -294,11 +295,12 @@ async def record_correction(ctx: CommandContext, form: PostForm) -> Reply:
         raise UserFacingError(texts.post_refused(refusal, campaign, example)) from None
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
-    # Who corrected it and when stay on the correction's own inbox message (msg_id).
+    # It was made now, by this message (/历史 lists it then).
     await ctx.repos.reports.add(
         unit=unit.name,
         week=current.week,
         reported_at=current.reported_at,
+        made_at=ctx.now,
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="correction",

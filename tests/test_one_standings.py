@@ -91,6 +91,7 @@ async def put_at_the_cliff(app: App) -> None:
                 unit=name,
                 week="2021-W41",
                 reported_at=saturday,
+                made_at=saturday,
                 staff_id="test",
                 msg_id=None,
                 kind="post",

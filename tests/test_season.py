@@ -139,6 +139,7 @@ async def test_a_whole_season_matches_an_independent_calculation(app: App) -> No
                 unit=unit,
                 week=f"2021-W{31 + week}",
                 reported_at=when,
+                made_at=when,
                 staff_id="test",
                 msg_id=None,
                 kind="post",

@@ -15,6 +15,7 @@ from campaign import Campaign, Mode, Standings, calendar
 from campaign.projects import SnailProject, find_snails
 from campaign.selection import Pick, weekly_comparison
 from storage import ReportVersion, Repositories
+from storage.report_version import newest_made
 from storage.standings import standings_at
 
 LIVE, PENDING, FINAL, NOT_STARTED = "实时", "待发布", "最终", "未开始"
@@ -131,17 +132,12 @@ def increments(overview: Overview, unit: str) -> list[Decimal]:
 @dataclass(frozen=True, slots=True)
 class HistoryLine:
     version: ReportVersion
-    when: datetime  # when it was said: the post's time, or the correction's own message time
+    when: datetime  # when it was made (ReportVersion.made_at): a correction's own time
     who: str
 
 
 async def unit_history(repos: Repositories, unit: str, limit: int = 60) -> list[HistoryLine]:
-    """Every version of a unit's figures, newest first, each correction at the time it was made."""
-    versions = await repos.reports.history(unit, limit)
-    said = await repos.inbox.get_many(v.msg_id for v in versions if v.msg_id)
-    lines = []
-    for version in versions:
-        entry = said.get(version.msg_id or "")
-        when = entry.created_at if entry is not None else version.reported_at
-        lines.append(HistoryLine(version, when, version.staff_id))
-    return lines
+    """A unit's versions of its figures newest made first, each at the time it was made, as
+    /历史 lists them."""
+    versions = newest_made(await repos.reports.unit_versions(unit))[:limit]
+    return [HistoryLine(v, v.made_at, v.staff_id) for v in versions]
