@@ -15,7 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,7 +48,9 @@ async def one_round(campaign: Campaign, csv_path: Path, directory: Path, index: 
     await database.upgrade()
     try:
         started = time.perf_counter()
-        count, errors = await import_reports(database, campaign, csv_path, "bench")
+        count, errors = await import_reports(
+            database, campaign, csv_path, "bench", datetime.now(UTC)
+        )
         elapsed = time.perf_counter() - started
     finally:
         await database.close()

@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
@@ -107,7 +107,7 @@ async def seed(database, campaign: Campaign, weeks: int, folder: Path) -> dateti
             lines.append(f"{unit.name},{day} 16:00,{fdi},{hightech},{base['bigproject'] + gain}")
     csv_path = folder / "history.csv"
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    count, errors = await import_reports(database, campaign, csv_path, "bench")
+    count, errors = await import_reports(database, campaign, csv_path, "bench", datetime.now(UTC))
     if errors or count != weeks * len(campaign.units):
         raise SystemExit(f"seeding failed: {count} rows, {errors[:3]}")
     return datetime.combine(first_friday + timedelta(weeks=weeks - 1, days=3), clock_time(9), tz)

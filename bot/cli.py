@@ -508,7 +508,9 @@ async def run_import_reports(settings: Settings, file: str, by: str | None) -> i
 
     who = by or getpass.getuser()
     async with App.build(settings) as app:
-        count, errors = await import_reports(app.database, app.campaign, Path(file), who)
+        count, errors = await import_reports(
+            app.database, app.campaign, Path(file), who, app.clock.now()
+        )
     if errors:
         print(f"{file}: 未导入（有 {len(errors)} 处错误，全部改正后再导入）", file=sys.stderr)
         for line in errors:

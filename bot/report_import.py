@@ -190,9 +190,10 @@ def published_period_rows(
 
 
 async def import_reports(
-    database: Database, campaign: Campaign, path: Path, by: str
+    database: Database, campaign: Campaign, path: Path, by: str, now: datetime
 ) -> tuple[int, list[str]]:
-    """(rows stored, error lines): nothing is stored when there is any error line."""
+    """(rows stored, error lines): nothing is stored when there is any error line. Each row keeps
+    its own date as reported_at; all were made `now` (/历史 lists them as 导入 then)."""
     try:
         table = await asyncio.to_thread(read_table, path)
     except UnreadableFile as error:
@@ -219,6 +220,6 @@ async def import_reports(
     ]
     async with database.write(campaign.id) as repos:
         count = await repos.reports.add_imported(
-            rows, staff_id=by, source=f"import:{by}:{path.name}"
+            rows, staff_id=by, source=f"import:{by}:{path.name}", made_at=now
         )
     return count, []

@@ -14,7 +14,13 @@ from bulletins import texts
 from bulletins.project_sections import red_flag_projects_section, snail_projects_section
 from campaign import Campaign, Standings, calendar, membership
 from campaign.pushes import PlannedPush, campaign_months, campaign_week, weeks_ending_in
-from campaign.selection import Pick, missed_reports, monthly_selection, weekly_comparison
+from campaign.selection import (
+    Pick,
+    WeeklyComparison,
+    missed_reports,
+    monthly_selection,
+    weekly_comparison,
+)
 from storage import BindingRepository, ReportRepository, Repositories
 from storage.standings import standings_at
 
@@ -50,18 +56,42 @@ RED_FLAG_SECTIONS: tuple[Section, ...] = (red_flag_projects_section,)
 SNAIL_SECTIONS: tuple[Section, ...] = (snail_projects_section,)
 
 
-async def weekly_bulletin(campaign: Campaign, repos: Repositories, week: str) -> Rendered:
-    """周周比 for one campaign week: standings at its end against those at the week before's end."""
+async def compare_week(
+    campaign: Campaign, repos: Repositories, week: calendar.Period, now: datetime
+) -> tuple[WeeklyComparison, Standings]:
+    """A week's comparison as of `now` and the standings it was made from: its figures up to
+    calendar.figures_until (the closing week's until `close`) against those at its start."""
+    until = calendar.figures_until(campaign.window, calendar.zone(campaign), week, now)
+    current = await standings_at(campaign, repos, until)
+    previous = await standings_at(campaign, repos, week.start)
+    posted = await repos.reports.units_reported_between(week.start, until)
+    metric = campaign.selection.metric
+    return weekly_comparison(campaign, current, previous, posted, metric), current
+
+
+async def weekly_bulletin(
+    campaign: Campaign, repos: Repositories, week: str, now: datetime
+) -> Rendered:
+    """周周比 for one campaign week as of `now` (compare_week). The closing week's, pushed before
+    `close`, states its figures as they stand then and says until when closing figures come."""
     tz = calendar.zone(campaign)
     period = campaign_week(campaign, week)
-    current = await standings_at(campaign, repos, period.end)
-    previous = await standings_at(campaign, repos, period.start)
-    posted = await repos.reports.units_reported_between(period.start, period.end)
-    comparison = weekly_comparison(campaign, current, previous, posted, campaign.selection.metric)
+    comparison, current = await compare_week(campaign, repos, period, now)
+    ends = calendar.figures_end(campaign.window, tz, period)
+    still_open = ends if period.end < ends and current.as_of < ends else None
     label = period.label()
-    text = texts.weekly_text(campaign, label, week, comparison, current, tz, closing=period.closing)
+    text = texts.weekly_text(
+        campaign,
+        label,
+        week,
+        comparison,
+        current,
+        tz,
+        closing=period.closing,
+        open_until=still_open,
+    )
     return Rendered(
-        "weekly", f"weekly:{week}", f"周周比 {label}", text, period.end, standings=current
+        "weekly", f"weekly:{week}", f"周周比 {label}", text, current.as_of, standings=current
     )
 
 
@@ -70,23 +100,30 @@ async def month_picks(
     reports: ReportRepository,
     standings: Standings,
     month: str | None,
+    *,
+    posted_by: datetime | None = None,
 ) -> tuple[tuple[Pick, ...], tuple[Pick, ...]]:
     """(红旗, 蜗牛) of a month as of `standings`, counting missed posts only in the month's weeks
-    that had ended by then; month None: the final picks, by the whole campaign."""
+    that had ended by then; month None: the final picks, by the whole campaign. A week's posts
+    count up to where its figures end, by `posted_by` (default: the standings' moment): the closing
+    week's closing figures, posted after the month, are no missed post."""
     if month is None:
         return monthly_selection(campaign, standings, {}, campaign.selection, final=True)
+    tz = calendar.zone(campaign)
     weeks = [
         campaign_week(campaign, key)
         for key in weeks_ending_in(campaign, month)
         if campaign_week(campaign, key).has_ended(standings.as_of)
     ]
+    by = max(standings.as_of, posted_by or standings.as_of)
+    spans = [(week, calendar.figures_until(campaign.window, tz, week, by)) for week in weeks]
     posted: dict[str, set[str]] = {}
-    if weeks:
-        for version in await reports.between(weeks[0].start, weeks[-1].end):
+    if spans:
+        for version in await reports.between(spans[0][0].start, spans[-1][1]):
             if version.kind != "post":
                 continue
-            for week in weeks:  # by the time it was posted: the one definition of a week
-                if week.contains(version.reported_at):
+            for week, until in spans:  # by the time it was posted: the one definition of a week
+                if week.start <= version.reported_at < until:
                     posted.setdefault(version.unit, set()).add(week.key)
     missed = missed_reports([w.key for w in weeks], posted, [u.name for u in campaign.units])
     return monthly_selection(campaign, standings, missed, campaign.selection)
@@ -139,7 +176,7 @@ async def period_bulletin(
         title = f"月月评 {month[:4]}年{int(month[5:])}月"
     if standings is None:
         standings = await standings_at(campaign, repos, end)
-    red, snails = await month_picks(campaign, reports, standings, month)
+    red, snails = await month_picks(campaign, reports, standings, month, posted_by=now)
     disclosures = await repos.bulletins.disclosures_for(key, now) if disclose else []
     scope = Scope(campaign, repos, end, last_month)
     extra = [line for section in MONTHLY_SECTIONS for line in await section(scope)]
@@ -179,7 +216,8 @@ async def reminder(
     """催报 to the units that have not posted in the push's week by `now`; None when all have."""
     tz = calendar.zone(campaign)
     week = campaign_week(campaign, push.period)
-    posted = await repos.reports.units_reported_between(week.start, min(now, week.end))
+    until = calendar.figures_until(campaign.window, tz, week, now)
+    posted = await repos.reports.units_reported_between(week.start, until)
     missing = [u.name for u in campaign.units if u.name not in posted]
     if not missing:
         return None

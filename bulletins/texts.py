@@ -123,7 +123,10 @@ def weekly_text(
     tz: ZoneInfo,
     *,
     closing: bool = False,
+    open_until: datetime | None = None,
 ) -> str:
+    """`open_until`: the week's figures may still come until then (the closing week before
+    `close`): say so, and that /周比 shows them later."""
     metric = campaign.metric(comparison.metric)
     totals = comparison.totals
     number = week.split("-W")[1].lstrip("0")
@@ -133,6 +136,7 @@ def weekly_text(
         f"### 周周比 · {week_label}（第{number}周{closing_mark}）",
         f"截至{short_moment(standings.as_of, tz)} · 序时进度 {pct(standings.elapsed)}"
         f" · 本周报送 {comparison.reported}/{len(campaign.units)}",
+        *([still_open(open_until, tz, closing)] if open_until is not None else []),
         f"{metric.label}，单位：{metric.unit}",
         "",
         f"**{campaign.region}** 本周新增 {amount(totals.increment)} · 累计 {amount(totals.cumulative)}",
@@ -164,6 +168,11 @@ def weekly_text(
         "序时目标 = 基数 + 冲刺任务 × 序时进度，括号内为完成率较序时目标的百分点。",
     ]
     return "\n".join(lines)
+
+
+def still_open(until: datetime, tz: ZoneInfo, closing: bool) -> str:
+    week = "收官周" if closing else "本周"
+    return f"{week}数据可报送至{short_moment(until, tz)}，发送 /周比 可看最新"
 
 
 def elapsed_note(campaign: Campaign) -> str:

@@ -187,6 +187,31 @@ def close_end(window: Window, tz: ZoneInfo) -> datetime:
     return end_of_day(window.close or window.end, tz)
 
 
+def figures_end(window: Window, tz: ZoneInfo, week: Period) -> datetime:
+    """Where a campaign week's figures end: at its end, except the window's last week's, which
+    take the closing figures posted after the window's end until `close` (close_end)."""
+    if week.end == window_bounds(window, tz)[1]:
+        return max(week.end, close_end(window, tz))
+    return week.end
+
+
+def figures_until(window: Window, tz: ZoneInfo, week: Period, now: datetime) -> datetime:
+    """Where a week's figures are read to at `now`: its figures' end, or `now` before that. Every
+    view of a week (周周比, 红旗/蜗牛, 催报, /未报) counts the posts in [week.start, this) and scores
+    the standings at this moment, so the closing week's closing figures count wherever it does."""
+    return min(now, figures_end(window, tz, week))
+
+
+def reporting_week(window: Window, tz: ZoneInfo, moment: datetime) -> Period:
+    """The week a post at `moment` reports for: the campaign week holding it; from the window's end
+    on, the window's last week (closing figures; later posts are refused); before the window, its
+    plain ISO week."""
+    found = weeks(window, tz)
+    if moment >= found[-1].end:
+        return found[-1]
+    return week_at(window, tz, moment)
+
+
 def posting_period(window: Window, tz: ZoneInfo, moment: datetime) -> str:
     """'before', 'open' (inside the window), 'closing' (window ended, closing figures accepted)
     or 'closed'."""

@@ -11,6 +11,7 @@ from bulletins.compose import (
     RED_FLAG_SECTIONS,
     SNAIL_SECTIONS,
     Scope,
+    compare_week,
     last_full_month,
     last_full_week,
     month_picks,
@@ -23,7 +24,7 @@ from campaign import Campaign, Mode, Role, calendar
 from campaign.access import Action, may
 from campaign.period_words import MONTH, PeriodWordError, read_month, read_week
 from campaign.publication import FINAL_KEY, monthly_key
-from campaign.selection import Pick, compute_gap, weekly_comparison
+from campaign.selection import Pick, compute_gap
 from chat.context import CommandContext
 from chat.errors import UserFacingError
 from chat.messages import Reply
@@ -84,7 +85,7 @@ async def show_week(ctx: CommandContext) -> Reply:
             out = first_out_at(campaign, WeeklyPush.kind, first)
             raise UserFacingError(chat_texts.first_not_out("周周比", first.label(), out, tz))
         week = found
-    rendered = await weekly_bulletin(campaign, ctx.repos, week.key)
+    rendered = await weekly_bulletin(campaign, ctx.repos, week.key, ctx.now)
     return Reply.markdown(rendered.title, rendered.text)
 
 
@@ -109,8 +110,8 @@ async def show_month(ctx: CommandContext) -> Reply:
             label = f"{int(months[0].key[5:])}月"
             raise UserFacingError(chat_texts.first_not_out("月月评", label, out, tz))
         month = found
-    covered_by_final = month == months[-1] and campaign.schedule.final_days_after_end is not None
-    key = FINAL_KEY if covered_by_final else monthly_key(month.key)
+    key = bulletin_of_month(campaign, month.key)
+    covered_by_final = key == FINAL_KEY
     record = await ctx.repos.bulletins.get(key)
     if record is not None and record.published_at is not None:
         # What the group received, as corrected since: the record's latest version.
@@ -124,6 +125,15 @@ async def show_month(ctx: CommandContext) -> Reply:
     if signed_off:  # an admin reviewing it before /发布
         return chat_texts.draft_view(rendered.title, rendered.text)
     return Reply.markdown(rendered.title, rendered.text)
+
+
+def bulletin_of_month(campaign: Campaign, month: str) -> str:
+    """The bulletin that rates `month`: its 月月评, or the final result for the window's last month
+    when the campaign pushes one (issue #4)."""
+    months = calendar.months(campaign.window, calendar.zone(campaign))
+    if month == months[-1].key and campaign.schedule.final_days_after_end is not None:
+        return FINAL_KEY
+    return monthly_key(month)
 
 
 def sees_drafts(ctx: CommandContext) -> bool:
@@ -159,7 +169,8 @@ async def month_section(
     if record is not None and record.published_at is not None:
         return label, picks
     if sees_drafts(ctx):
-        return f"{label}（草稿，待发布）", picks
+        marked = label if "待发布" in label else f"{label}（草稿，待发布）"
+        return marked, picks
     return None
 
 
@@ -188,13 +199,7 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         month = last_full_month(campaign, ctx.now)
         final = after_window(ctx) and campaign.schedule.final_days_after_end is not None
     if week is not None:
-        comparison = weekly_comparison(
-            campaign,
-            await standings_at(campaign, ctx.repos, week.end),
-            await standings_at(campaign, ctx.repos, week.start),
-            await ctx.repos.reports.units_reported_between(week.start, week.end),
-            campaign.selection.metric,
-        )
+        comparison, _ = await compare_week(campaign, ctx.repos, week, ctx.now)
         label = chat_texts.week_section(week.label(), week.closing)
         sections.append((label, comparison.red_flags if red else comparison.snails))
     if final:
@@ -205,10 +210,12 @@ async def picks_reply(ctx: CommandContext, red: bool) -> Reply:
         waiting_for = await add_month_section(ctx, sections, FINAL_KEY, label, picks, red)
     elif month is not None:
         standings = await standings_at(campaign, ctx.repos, month.end)
-        picks = await month_picks(campaign, ctx.repos.reports, standings, month.key)
+        picks = await month_picks(
+            campaign, ctx.repos.reports, standings, month.key, posted_by=ctx.now
+        )
         label = f"{int(month.key[5:])}月"
         waiting_for = await add_month_section(
-            ctx, sections, monthly_key(month.key), label, picks, red
+            ctx, sections, bulletin_of_month(campaign, month.key), label, picks, red
         )
     text = bulletin_texts.picks_text(
         chat_texts.picks_heading(red), bulletin_texts.RED if red else bulletin_texts.SNAIL, sections

@@ -52,10 +52,8 @@ async def record_report(ctx: CommandContext) -> Reply:
     example = texts.report_example(campaign)
     form = read_form(ctx.args, campaign, example)
     unit = reporting_unit(ctx, form, example)
-    tz = calendar.zone(campaign)
-    weeks = calendar.weeks(campaign.window, tz)
     # Between the window's end and `close`, a post is the window's closing figure: its last week's.
-    week = calendar.period_at(weeks, ctx.now) or weeks[-1]
+    week = calendar.reporting_week(campaign.window, calendar.zone(campaign), ctx.now)
     before_week = await ctx.repos.reports.latest_before(unit.name, week.start)
     current = await ctx.repos.reports.latest(unit.name, ctx.now)
     try:
@@ -212,6 +210,7 @@ async def store_post(
         unit=post.unit,
         week=post.week,
         reported_at=post.reported_at,
+        made_at=ctx.now,  # a held post is made when /确认 stores it
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="post",
@@ -370,7 +369,7 @@ async def record_correction(
         return await hold_correction(ctx, unit, current, values, form, changes)
     # A correction restates the corrected version's figures, so it carries that version's time
     # and week: it then applies wherever that version did (a past week, the frozen final result).
-    # Who corrected it and when stay on the correction's own inbox message (msg_id).
+    # It is made now, by this message (/历史 lists it then).
     await add_correction(ctx, unit.name, current, values, form.values, form.reason, changes)
     standings = await standings_after(campaign, ctx.repos, ctx.now)
     return texts.correction_recorded(campaign, unit.name, changes, form.reason, standings)
@@ -394,6 +393,7 @@ async def add_correction(
         unit=unit,
         week=current.week,
         reported_at=current.reported_at,
+        made_at=ctx.now,
         staff_id=ctx.actor.staff_id,
         msg_id=ctx.message.msg_id,
         kind="correction",

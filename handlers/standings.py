@@ -60,10 +60,14 @@ async def phase_text(ctx: CommandContext, standings: Standings, live: bool) -> s
 
 @router.command("未报", "missing", help="本周尚未报送的单位", usage="/未报")
 async def show_missing(ctx: CommandContext) -> Reply:
-    week = calendar.week_at(ctx.campaign.window, calendar.zone(ctx.campaign), ctx.now)
-    posted = await ctx.repos.reports.units_reported_between(week.start, min(week.end, ctx.now))
+    window, tz = ctx.campaign.window, calendar.zone(ctx.campaign)
+    # From the window's end until `close`, the units still owing their closing figures.
+    week = calendar.reporting_week(window, tz, ctx.now)
+    until = calendar.figures_until(window, tz, week, ctx.now)
+    posted = await ctx.repos.reports.units_reported_between(week.start, until)
     missing = [u.name for u in ctx.campaign.units if u.name not in posted]
-    return texts.missing_reply(week.label(), missing, len(ctx.campaign.units))
+    closing = week.closing or week.has_ended(ctx.now)
+    return texts.missing_reply(week.label(), missing, len(ctx.campaign.units), closing=closing)
 
 
 def resolve_unit(ctx: CommandContext, name: str, example: str) -> Unit:

@@ -174,6 +174,26 @@ class BulletinRepository:
                 return _version(found[key])
         return None
 
+    async def versions_made_by(self, report_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+        """report id of a correction -> the (title, version) of each published bulletin version
+        it made (/历史 names them)."""
+        if not report_ids:
+            return {}
+        rows = await self.session.execute(
+            select(LockedCorrection.report_id, BulletinVersion.title, BulletinVersion.version)
+            .join(BulletinVersion, BulletinVersion.correction_id == LockedCorrection.id)
+            .where(
+                LockedCorrection.campaign_id == self.campaign_id,
+                BulletinVersion.campaign_id == self.campaign_id,
+                LockedCorrection.report_id.in_(report_ids),
+            )
+            .order_by(BulletinVersion.published_at, BulletinVersion.bulletin_key)
+        )
+        made: dict[int, list[tuple[str, int]]] = {}
+        for report_id, title, version in rows:
+            made.setdefault(report_id, []).append((title, version))
+        return made
+
     async def versions(self, key: str | None = None) -> list[PublishedVersion]:
         """Every published version (of `key`), oldest first."""
         query = select(BulletinVersion).where(BulletinVersion.campaign_id == self.campaign_id)

@@ -106,6 +106,10 @@ class Report(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     # Where the version came from: "" for a chat message, "import:<who>:<file>" for saima import.
     source: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # When this version was made: its message's time (a /更正's own, not the corrected post's, whose
+    # reported_at and week it carries), or the import's. Nullable so that a row a process on the
+    # previous revision writes during an upgrade stays valid; read as reported_at then.
+    made_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (
         Index("ix_reports_unit_time", "campaign_id", "unit", "reported_at"),

@@ -57,6 +57,7 @@ def _version(row: Report | Row[Any]) -> ReportVersion:
         highlights=row.highlights,
         problems=row.problems,
         reason=row.reason,
+        made_at=row.made_at or row.reported_at,  # a row without it: see models.Report.made_at
         msg_id=row.msg_id,
         source=row.source,
     )
@@ -66,7 +67,7 @@ def _version_columns(table: Table) -> tuple[Any, ...]:
     c = table.c
     return (
         c.id, c.unit, c.week, c.reported_at, c.staff_id, c.kind, c.values_json, c.posted_json,
-        c.highlights, c.problems, c.reason, c.msg_id, c.source,
+        c.highlights, c.problems, c.reason, c.msg_id, c.source, c.made_at,
     )  # fmt: skip
 
 
@@ -289,6 +290,7 @@ class ReportRepository:
         unit: str,
         week: str,
         reported_at: datetime,
+        made_at: datetime,
         staff_id: str,
         msg_id: str | None,
         kind: str,
@@ -298,7 +300,8 @@ class ReportRepository:
         problems: str = "",
         reason: str = "",
     ) -> int:
-        """Store a version; returns its id."""
+        """Add a version counting from `reported_at`, made at `made_at` (ReportVersion.made_at);
+        returns its id."""
         await self._take_turn()
         before = await self.newest() if self.cache is not None else None
         values_json, posted_json = dump_values(values), dump_values(posted)
@@ -315,6 +318,7 @@ class ReportRepository:
             "highlights": highlights,
             "problems": problems,
             "reason": reason,
+            "made_at": made_at,
         }
         new_id = (await self.session.execute(_ADD_REPORT, row)).one()[0]
         newest = NewestReport(new_id, msg_id, unit, reported_at, values_json)
@@ -334,6 +338,7 @@ class ReportRepository:
                 highlights=highlights,
                 problems=problems,
                 reason=reason,
+                made_at=made_at,
                 msg_id=msg_id,
             )
             self.cache.put(self.campaign_id, held.with_version(newest, version))
@@ -370,9 +375,10 @@ class ReportRepository:
         self._in_turn = False
 
     async def add_imported(
-        self, reports: Sequence[NewReport], *, staff_id: str, source: str
+        self, reports: Sequence[NewReport], *, staff_id: str, source: str, made_at: datetime
     ) -> int:
-        """Store imported weekly posts in one statement (an executemany); returns how many."""
+        """Store imported weekly posts in one statement (an executemany); returns how many. Each
+        keeps its own reported_at; `made_at` is the import's time."""
         if not reports:
             return 0
         await self._take_turn()
@@ -392,6 +398,7 @@ class ReportRepository:
                 "problems": r.problems,
                 "reason": "",
                 "source": source,
+                "made_at": made_at,
             }
             for r in reports
         ]
@@ -539,6 +546,17 @@ class ReportRepository:
             .where(Report.campaign_id == self.campaign_id, Report.unit == unit)
             .order_by(Report.reported_at.desc(), Report.id.desc())
             .limit(limit)
+        )
+        return [_version(row) for row in rows]
+
+    async def unit_versions(self, unit: str) -> list[ReportVersion]:
+        """Every version of one unit in the order they count (reported_at, then id): a correction
+        carries the reported_at of the version it corrected, so it comes right after the version
+        it replaced."""
+        rows = await self.session.scalars(
+            select(Report)
+            .where(Report.campaign_id == self.campaign_id, Report.unit == unit)
+            .order_by(Report.reported_at, Report.id)
         )
         return [_version(row) for row in rows]
 

@@ -86,7 +86,7 @@ async def test_weekly_bulletin_on_the_demo_season_states_increments_rank_changes
     history = await versions(database, campaign, end)
     before, after = latest_values(history, start, campaign), latest_values(history, end, campaign)
     async with database.read(campaign.id) as repos:
-        rendered = await weekly_bulletin(campaign, repos, "2021-W40")
+        rendered = await weekly_bulletin(campaign, repos, "2021-W40", end)
         now_ranks = {r.entity: r.rank for r in (await standings_at(campaign, repos, end)).rows}
         then_ranks = {r.entity: r.rank for r in (await standings_at(campaign, repos, start)).rows}
     text = rendered.text

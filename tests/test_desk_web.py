@@ -8,6 +8,7 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -187,6 +188,8 @@ async def test_the_reports_csv_round_trips_every_version(app: App, client: TestC
         for metric_id, value in version.posted.items():
             assert Decimal(row[f"报送:{metric_id}"]) == value
         assert row["更正原因"] == version.reason
+        made = version.made_at.replace(microsecond=0)  # the export is to the second
+        assert datetime.fromisoformat(row["报送/更正时间"]) == made
     corrected = [r for r in rows if r["类型"] == "更正"]
     assert corrected and corrected[-1]["更正原因"] == "统计口径调整"
     assert corrected[-1]["报送人"] == "commerce"

@@ -135,6 +135,7 @@ async def test_a_desk_correction_stores_what_the_same_chat_correction_stores(
         audit = await repos.audit.all("report")
     # the correction's own time (the history and the export show it) is its inbox row's
     assert entry is not None and entry.created_at == NOW and entry.processed_at is not None
+    assert (correction.made_at, correction.reported_at) == (NOW, POSTED_AT)
     assert (entry.command, entry.outcome, entry.reply_text) == ("更正", "ok", said.text)
     assert entry.conversation_id == DESK_CONVERSATION and not entry.text.startswith("/")
     assert (audit[-1].conversation_id, audit[-1].msg_id) == (DESK_CONVERSATION, entry.msg_id)

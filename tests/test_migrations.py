@@ -4,7 +4,7 @@ change but a new row, while the sandbox's reset still empties everything else.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -191,3 +191,89 @@ async def test_the_transfer_column_goes_and_comes_back_under_a_ledger_on_postgre
     postgres_url: str,
 ) -> None:
     await check_transfers_down_and_up(postgres_url)
+
+
+def made_at_backfilled(connection: Connection) -> tuple[list[tuple[object, ...]], list[str]]:
+    """0011 over reports written at 0010: (each row's id, made_at after the upgrade; the columns
+    after going down to 0010 again)."""
+    config = alembic_config(connection)
+    command.upgrade(config, "0010")
+    posted, corrected, held, confirmed = (AT + timedelta(days=n) for n in range(4))
+    inbox = sa.table(
+        "inbox", *(sa.column(c) for c in ("msg_id", "conversation_id", "sender_staff_id")),
+        *(sa.column(c) for c in ("text", "created_at", "received_at", "message_json")),
+    )  # fmt: skip
+    said = {"m-post": posted, "m-correct": corrected, "m-confirm": confirmed}
+    for msg_id, created in said.items():
+        connection.execute(
+            inbox.insert().values(
+                msg_id=msg_id, conversation_id="cid", sender_staff_id="s", text="",
+                created_at=naive(created), received_at=naive(created), message_json="{}",
+            )
+        )  # fmt: skip
+    reports = sa.table(
+        "reports", *(sa.column(c) for c in ("id", "campaign_id", "unit", "week", "reported_at")),
+        *(sa.column(c) for c in ("staff_id", "msg_id", "kind", "values_json", "posted_json")),
+        *(sa.column(c) for c in ("highlights", "problems", "reason", "source")),
+    )  # fmt: skip
+    rows = [
+        (1, "m-post", "post", posted, ""),  # a chat post: its message's time, its own
+        (2, "m-correct", "correction", posted, ""),  # a /更正: its own message's, not the post's
+        (3, "m-confirm", "post", held, ""),  # a held post: when /确认 stored it
+        (4, None, "post", held, ""),  # seeded: no message
+        (5, None, "post", held, "import:clerk:a.csv"),  # imported: the import's time unknown
+        (6, "m-gone", "post", held, ""),  # its message not in the inbox: reported_at
+    ]
+    for row_id, msg_id, kind, reported_at, source in rows:
+        connection.execute(
+            reports.insert().values(
+                id=row_id, campaign_id="fdi-2021", unit="南湖区", week="2021-W41",
+                reported_at=naive(reported_at), staff_id="s", msg_id=msg_id, kind=kind,
+                values_json="{}", posted_json="{}", highlights="", problems="", reason="",
+                source=source,
+            )
+        )  # fmt: skip
+    command.upgrade(config, "head")
+    table = Base.metadata.tables["reports"]
+    made = connection.execute(sa.select(table.c.id, table.c.made_at).order_by(table.c.id))
+    found = [tuple(row) for row in made]
+    command.downgrade(config, "0010")
+    columns = [c["name"] for c in inspect(connection).get_columns("reports")]
+    command.upgrade(config, "head")
+    return found, columns
+
+
+def naive(moment: datetime) -> datetime:
+    """As the models store an aware time: naive UTC (storage/models.py UtcDateTime)."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+async def check_made_at_backfill(url: str) -> None:
+    database = open_database(url)
+    try:
+        async with database.engine.begin() as connection:
+            found, columns = await connection.run_sync(made_at_backfilled)
+    finally:
+        await database.close()
+    posted, corrected, held, confirmed = (AT + timedelta(days=n) for n in range(4))
+    assert found == [
+        (1, posted),
+        (2, corrected),
+        (3, confirmed),
+        (4, held),
+        (5, held),
+        (6, held),
+    ]
+    assert "made_at" not in columns and "source" in columns
+
+
+async def test_made_at_is_the_making_messages_time_for_existing_rows_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    await check_made_at_backfill(f"sqlite+aiosqlite:///{tmp_path}/saima.db")
+
+
+async def test_made_at_is_the_making_messages_time_for_existing_rows_on_postgresql(
+    postgres_url: str,
+) -> None:
+    await check_made_at_backfill(postgres_url)

@@ -5,7 +5,8 @@ completion cliff (a unit at it, one just below and one just above), the last par
 the window's end and before `close`. Three posts are stamped at a period's very first instant
 (Monday 00:00, a month's first midnight, the first instant after the window): each is the new
 period's, so the standings at that instant, the period's bulletin, `/排名 <the day before>` and
-`saima rank --at <the day before>` all leave it out, and the post's own reply counts it."""
+`saima rank --at <the day before>` all leave it out, and the post's own reply counts it. The one
+after the window is a closing figure: the closing week's 周周比 counts it (issue #21)."""
 
 import json
 import re
@@ -90,6 +91,7 @@ async def put_at_the_cliff(app: App) -> None:
                 unit=name,
                 week="2021-W41",
                 reported_at=saturday,
+                made_at=saturday,
                 staff_id="test",
                 msg_id=None,
                 kind="post",
@@ -192,9 +194,16 @@ async def test_every_view_gives_each_unit_one_total_at_twenty_moments(
             assert month is not None
             assert totals_in(month.text, units) == shown_totals, (moment, month.text)
         if moment in WEEK_ENDS:
-            week = await say("mayor", "/周比", at=(when + timedelta(minutes=1)).isoformat())
+            asked = when + timedelta(minutes=1)
+            week = await say("mayor", "/周比", at=asked.isoformat())
             assert week is not None
-            assert totals_in(week.text, units) == shown_totals, (moment, week.text)
+            if when < WINDOW_END:
+                assert totals_in(week.text, units) == shown_totals, (moment, week.text)
+            else:  # the closing week's figures run until `close`: those of the moment it is asked
+                async with app.database.read(app.campaign.id) as repos:
+                    then = await standings_at(app.campaign, repos, asked)
+                closing = {row.entity: two(row.total) for row in then.rows}
+                assert totals_in(week.text, units) == closing != shown_totals, week.text
             # the dashboard's point for the week just ended, what its curves and picks use
             point = next(p for p in board.weeks if p.ends_at == when and p.week)
             assert {r.entity: r.total for r in point.standings.rows} == expected, moment
@@ -234,19 +243,22 @@ async def test_the_dashboards_weeks_are_the_campaign_weeks_of_the_weekly_compari
     11月29日–11月30日) and standings, not plain ISO weeks."""
     campaign = season.campaign
     weeks = calendar.weeks(campaign.window, calendar.zone(campaign))
+    # Where each week's figures end: the closing week's at `close` (its closing figures).
+    ends = [calendar.figures_end(campaign.window, calendar.zone(campaign), w) for w in weeks]
+    assert ends[:-1] == [w.end for w in weeks[:-1]] and ends[-1] == at("2021-12-11T00:00:00")
     async with season.database.read(campaign.id) as repos:
         board = await gather(campaign, repos, at("2021-12-20T10:00:00"))
         expected = []
-        for week in reversed(weeks):
+        for week, end in reversed(list(zip(weeks, ends, strict=True))):
             comparison = weekly_comparison(
                 campaign,
-                await standings_at(campaign, repos, week.end),
+                await standings_at(campaign, repos, end),
                 await standings_at(campaign, repos, week.start),
-                await repos.reports.units_reported_between(week.start, week.end),
+                await repos.reports.units_reported_between(week.start, end),
                 campaign.selection.metric,
             )
             expected.append((week.label(), comparison.red_flags, comparison.snails))
     assert [p.label for p in board.weeks[1:]] == [w.label() for w in weeks]
-    assert [p.ends_at for p in board.weeks[1:]] == [w.end for w in weeks]
+    assert [p.ends_at for p in board.weeks[1:]] == ends
     assert [(p.label, p.red_flags, p.snails) for p in board.picks] == expected
     assert board.picks[0].label == "11月29日–11月30日" and board.picks[-1].label == "8月1日–8月8日"

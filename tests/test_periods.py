@@ -159,8 +159,8 @@ async def test_a_post_at_monday_midnight_belongs_to_the_new_week_everywhere(
     )  # a new week: not "已更新本周报送"
     assert "当前排名" in midnight.text and "（2021年8月9日 00:00）" in midnight.text
     async with app.database.read(app.campaign.id) as repos:
-        first = await weekly_bulletin(app.campaign, repos, "2021-W31")
-        second = await weekly_bulletin(app.campaign, repos, "2021-W32")
+        first = await weekly_bulletin(app.campaign, repos, "2021-W31", at("2021-08-16T09:00"))
+        second = await weekly_bulletin(app.campaign, repos, "2021-W32", at("2021-08-16T09:00"))
         week_end = await standings_at(app.campaign, repos, at("2021-08-09T00:00"))
         after = await standings_after(app.campaign, repos, at("2021-08-09T00:00"))
         next_second = await standings_at(app.campaign, repos, at("2021-08-09T00:00:01"))

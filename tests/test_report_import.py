@@ -11,6 +11,8 @@ from bot.report_import import import_reports
 from campaign import Campaign
 from storage import Database
 
+IMPORTED_AT = datetime.fromisoformat("2021-11-02T09:00:00+08:00")
+
 GOOD = """unit,reported_at,实际利用外资,高技术,大项目到资,亮点
 南湖区,2021-08-06,23000,11000,40000,签约一个
 南湖,2021-08-13 15:00,2.4亿,,,
@@ -28,7 +30,7 @@ async def test_csv_rows_are_stored_as_posts_marked_with_who_and_which_file(
 ) -> None:
     path = tmp_path / "history.csv"
     path.write_text(GOOD, encoding="utf-8")
-    assert await import_reports(database, campaign, path, "clerk") == (3, [])
+    assert await import_reports(database, campaign, path, "clerk", IMPORTED_AT) == (3, [])
     rows = await stored(database, campaign)
     assert [(r.unit, r.week, r.kind, r.staff_id, r.source) for r in rows] == [
         ("南湖区", "2021-W31", "post", "clerk", "import:clerk:history.csv"),
@@ -37,6 +39,7 @@ async def test_csv_rows_are_stored_as_posts_marked_with_who_and_which_file(
     ]
     first, _, second = rows
     assert first.reported_at == datetime.fromisoformat("2021-08-06T12:00+08:00")  # a date: noon
+    assert {r.made_at for r in rows} == {IMPORTED_AT}  # its own date stays; made at the import
     assert first.highlights == "签约一个"
     # Cumulative like a post: what a row leaves out carries over from the unit's previous row.
     assert second.posted == {"fdi": Decimal(24000)}
@@ -63,7 +66,7 @@ async def test_one_bad_row_stores_nothing_and_every_bad_row_is_named_by_its_line
         "平湖市,2021-08-20,3.141,\n",
         encoding="utf-8",
     )
-    count, errors = await import_reports(database, campaign, path, "clerk")
+    count, errors = await import_reports(database, campaign, path, "clerk", IMPORTED_AT)
     assert count == 0
     assert errors == [
         "第3行：实际利用外资 22,000万美元 低于该单位上一次的 23,000万美元（累计数不能回落）",
@@ -83,10 +86,10 @@ async def test_rows_are_checked_against_what_is_already_stored(
 ) -> None:
     path = tmp_path / "later.csv"
     path.write_text("unit,reported_at,fdi\n南湖区,2021-09-03,30000\n", encoding="utf-8")
-    assert await import_reports(database, campaign, path, "clerk") == (1, [])
+    assert await import_reports(database, campaign, path, "clerk", IMPORTED_AT) == (1, [])
     earlier = tmp_path / "earlier.csv"
     earlier.write_text("unit,reported_at,fdi\n南湖区,2021-08-06,31000\n", encoding="utf-8")
-    count, errors = await import_reports(database, campaign, earlier, "clerk")
+    count, errors = await import_reports(database, campaign, earlier, "clerk", IMPORTED_AT)
     assert (count, errors) == (
         0,
         [
@@ -104,7 +107,7 @@ async def test_a_row_above_its_metrics_ceiling_is_refused_naming_it(
         "单位,报送时间,大项目到资\n南湖区,2021-08-06,303820\n秀洲区,2021-08-06,101723.01\n",
         encoding="utf-8",
     )
-    count, errors = await import_reports(database, campaign, path, "clerk")
+    count, errors = await import_reports(database, campaign, path, "clerk", IMPORTED_AT)
     assert (count, errors) == (
         0,
         ["第3行：超亿美元项目到资 101,723.01万美元 超过该单位超亿美元项目总投资 101,723万美元"],
@@ -134,7 +137,7 @@ async def test_a_bad_header_is_line_1(
 ) -> None:
     path = tmp_path / "h.csv"
     path.write_text(header + "\n南湖区,2021-08-06,23000\n", encoding="utf-8")
-    assert await import_reports(database, campaign, path, "clerk") == (0, expected)
+    assert await import_reports(database, campaign, path, "clerk", IMPORTED_AT) == (0, expected)
 
 
 async def test_xlsx_cells_read_as_typed_dates_and_numbers(
@@ -147,7 +150,7 @@ async def test_xlsx_cells_read_as_typed_dates_and_numbers(
     sheet.append(["港区", "2021-08-13", 7100.5, None])
     path = tmp_path / "history.xlsx"
     book.save(path)
-    assert await import_reports(database, campaign, path, "张三") == (2, [])
+    assert await import_reports(database, campaign, path, "张三", IMPORTED_AT) == (2, [])
     rows = await stored(database, campaign)
     assert [(r.unit, r.values["fdi"], r.problems, r.source) for r in rows] == [
         ("嘉兴港区", Decimal(7000), "用地紧张", "import:张三:history.xlsx"),
@@ -168,7 +171,7 @@ async def test_a_date_alone_is_noon_of_that_day_however_it_is_written(
     sheet.append(["南湖区", "20210808", 23000.0])
     path = tmp_path / "history.xlsx"
     book.save(path)
-    assert await import_reports(database, campaign, path, "张三") == (2, [])
+    assert await import_reports(database, campaign, path, "张三", IMPORTED_AT) == (2, [])
     rows = await stored(database, campaign)
     noon = datetime.fromisoformat("2021-08-08T12:00+08:00")
     assert [(r.unit, r.reported_at, r.week) for r in rows] == [
@@ -182,7 +185,7 @@ async def test_other_files_are_refused_with_a_reason(
 ) -> None:
     path = tmp_path / "history.xls"
     path.write_bytes(b"\xd0\xcf")
-    assert await import_reports(database, campaign, path, "clerk") == (
+    assert await import_reports(database, campaign, path, "clerk", IMPORTED_AT) == (
         0,
         ["history.xls：只支持 .csv（UTF-8）和 .xlsx 文件"],
     )

@@ -195,6 +195,13 @@ async def test_the_final_result_from_draft_to_a_disclosed_correction(
         board = await gather(campaign, repos, at("2021-12-13T10:00"))
     assert {row.entity: two(row.total) for row in board.standings.rows} == v2
 
+    # /历史 lists each version when it was made, with the published versions a correction made.
+    history = await reply(say, "mayor", "/历史 南湖区", "2021-12-13T10:00")
+    lines = history.splitlines()
+    assert lines[1].startswith("- 12-12 10:05 更正 实际利用外资 30,000 → 42,000万美元")
+    assert lines[1].endswith("更正通报：最终结果第2版")
+    assert lines[2].startswith("- 12-11 10:00 更正 实际利用外资") and "更正通报" not in lines[2]
+
     # A second /确认 stores nothing more.
     assert "没有待确认" in await reply(say, ADMIN, "/确认", "2021-12-12T10:06")
     assert await final.deliver_published() == []
@@ -247,10 +254,15 @@ async def test_a_month_is_corrected_after_publication_and_members_see_only_what_
     # An import cannot change what was signed off; after the published period it can add rows.
     path = tmp_path / "history.csv"
     path.write_text("unit,reported_at,fdi\n嘉善县,2021-10-31 23:00,60000\n", encoding="utf-8")
-    count, errors = await import_reports(app.database, campaign, path, "clerk")
+    count, errors = await import_reports(
+        app.database, campaign, path, "clerk", at("2021-11-06T10:30")
+    )
     assert count == 0 and "已发布的月月评 2021年10月所含期间内，未导入任何行" in errors[0]
     path.write_text("unit,reported_at,fdi\n嘉善县,2021-11-02,60000\n", encoding="utf-8")
-    assert await import_reports(app.database, campaign, path, "clerk") == (1, [])
+    assert await import_reports(app.database, campaign, path, "clerk", at("2021-11-06T10:30")) == (
+        1,
+        [],
+    )
     assert (await version_totals(app, "monthly:2021-10"))[1] == v2
 
     # The other hold expires: said once, not stored.

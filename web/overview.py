@@ -15,6 +15,7 @@ from campaign import Campaign, Mode, Standings, calendar
 from campaign.projects import SnailProject, find_snails
 from campaign.selection import Pick, weekly_comparison
 from storage import ReportVersion, Repositories
+from storage.report_version import newest_made
 from storage.standings import standings_at
 
 LIVE, PENDING, FINAL, NOT_STARTED = "实时", "待发布", "最终", "未开始"
@@ -24,7 +25,7 @@ LIVE, PENDING, FINAL, NOT_STARTED = "实时", "待发布", "最终", "未开始"
 class WeekPoint:
     week: str
     label: str
-    ends_at: datetime  # the week's end, or now for the running week
+    ends_at: datetime  # where the week's figures end (calendar.figures_until), or now
     standings: Standings
 
 
@@ -70,7 +71,7 @@ async def week_points(campaign: Campaign, repos: Repositories, now: datetime) ->
     for week in calendar.weeks(campaign.window, tz):
         if week.start >= now:
             break
-        at = min(week.end, now)
+        at = calendar.figures_until(campaign.window, tz, week, now)
         points.append(
             WeekPoint(week.key, week.label(), at, await standings_at(campaign, repos, at))
         )
@@ -87,7 +88,7 @@ async def week_picks(
         week = calendar.find(weeks, point.week)
         if week is None or not week.has_ended(now):
             continue
-        reported = await repos.reports.units_reported_between(week.start, week.end)
+        reported = await repos.reports.units_reported_between(week.start, point.ends_at)
         comparison = weekly_comparison(
             campaign, point.standings, before.standings, reported, campaign.selection.metric
         )
@@ -99,8 +100,9 @@ async def gather(campaign: Campaign, repos: Repositories, now: datetime) -> Over
     tz = calendar.zone(campaign)
     standings = await standings_at(campaign, repos, now)
     points = await week_points(campaign, repos, now)
-    week = calendar.week_at(campaign.window, tz, now)
-    posted = await repos.reports.units_reported_between(week.start, now)
+    week = calendar.reporting_week(campaign.window, tz, now)
+    until = calendar.figures_until(campaign.window, tz, week, now)
+    posted = await repos.reports.units_reported_between(week.start, until)
     projects = await repos.projects.all()
     today = now.astimezone(tz).date()
     return Overview(
@@ -130,17 +132,12 @@ def increments(overview: Overview, unit: str) -> list[Decimal]:
 @dataclass(frozen=True, slots=True)
 class HistoryLine:
     version: ReportVersion
-    when: datetime  # when it was said: the post's time, or the correction's own message time
+    when: datetime  # when it was made (ReportVersion.made_at): a correction's own time
     who: str
 
 
 async def unit_history(repos: Repositories, unit: str, limit: int = 60) -> list[HistoryLine]:
-    """Every version of a unit's figures, newest first, each correction at the time it was made."""
-    versions = await repos.reports.history(unit, limit)
-    said = await repos.inbox.get_many(v.msg_id for v in versions if v.msg_id)
-    lines = []
-    for version in versions:
-        entry = said.get(version.msg_id or "")
-        when = entry.created_at if entry is not None else version.reported_at
-        lines.append(HistoryLine(version, when, version.staff_id))
-    return lines
+    """A unit's versions of its figures newest made first, each at the time it was made, as
+    /历史 lists them."""
+    versions = newest_made(await repos.reports.unit_versions(unit))[:limit]
+    return [HistoryLine(v, v.made_at, v.staff_id) for v in versions]

@@ -27,7 +27,6 @@ from campaign.ranking import is_scored
 from campaign.selection import Pick
 from storage import ReportVersion, Repositories
 from storage.bulletins import BulletinRecord
-from storage.repositories import InboxEntry
 from storage.standings import standings_at
 
 CENT = Decimal("0.01")
@@ -148,17 +147,14 @@ def reports_header(campaign: Campaign) -> list[str]:
     return [*columns, "亮点", "问题", "更正原因", "消息ID"]
 
 
-def reports_csv(
-    campaign: Campaign, versions: list[ReportVersion], said: dict[str, InboxEntry], tz: ZoneInfo
-) -> bytes:
-    """Every version as one row; UTF-8 with a BOM so Excel reads the Chinese."""
+def reports_csv(campaign: Campaign, versions: list[ReportVersion], tz: ZoneInfo) -> bytes:
+    """Every version as one row, with the time its figures count from (数据时间) and the time it
+    was made; UTF-8 with a BOM so Excel reads the Chinese."""
     posted = [m.id for m in campaign.metrics if not m.is_computed]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(reports_header(campaign))
     for version in versions:
-        entry = said.get(version.msg_id or "")
-        when = entry.created_at if entry is not None else version.reported_at
         writer.writerow(
             [
                 version.id,
@@ -166,7 +162,7 @@ def reports_csv(
                 version.week,
                 KIND_LABELS.get(version.kind, version.kind),
                 _iso(version.reported_at, tz),
-                _iso(when, tz),
+                _iso(version.made_at, tz),
                 version.staff_id,
                 *(_number(version.posted.get(m)) for m in posted),
                 *(_number(version.values.get(m)) for m in posted),
@@ -181,8 +177,7 @@ def reports_csv(
 
 async def reports_export(campaign: Campaign, repos: Repositories) -> bytes:
     versions = await repos.reports.all()
-    said = await repos.inbox.get_many(v.msg_id for v in versions if v.msg_id)
-    return reports_csv(campaign, versions, said, calendar.zone(campaign))
+    return reports_csv(campaign, versions, calendar.zone(campaign))
 
 
 def _number(value: Decimal | None) -> str:

@@ -146,6 +146,7 @@ async def _store(
         unit=post["unit"],
         week=post["week"],
         reported_at=post["reported_at"],
+        made_at=post["reported_at"],
         staff_id=post["staff_id"],
         msg_id=None,
         kind="post",

@@ -29,4 +29,7 @@ class WeeklyPush(PushKind):
         return pushes
 
     async def render(self, request: PushRequest) -> Rendered | None:
-        return await weekly_bulletin(request.campaign, request.repos, request.push.period)
+        # The closing week's is due before `close`: it states the figures as they stand now.
+        return await weekly_bulletin(
+            request.campaign, request.repos, request.push.period, request.now
+        )

@@ -168,12 +168,15 @@ def progress_reply(
     return Reply.markdown("进度", "\n".join(lines))
 
 
-def missing_reply(week_label: str, missing: Iterable[str], total: int) -> Reply:
+def missing_reply(
+    week_label: str, missing: Iterable[str], total: int, *, closing: bool = False
+) -> Reply:
     names = list(missing)
+    week = "收官周" if closing else "本周"
     if not names:
         return Reply.markdown(
-            "未报", f"### 本周报送情况（{week_label}）\n全部 {total} 个单位已报送 👍"
+            "未报", f"### {week}报送情况（{week_label}）\n全部 {total} 个单位已报送 👍"
         )
-    lines = [f"### 本周未报（{week_label}）", f"{len(names)}/{total} 个单位尚未报送：", ""]
+    lines = [f"### {week}未报（{week_label}）", f"{len(names)}/{total} 个单位尚未报送：", ""]
     lines += [f"{i}. {name}" for i, name in enumerate(names, 1)]
     return Reply.markdown("未报", "\n".join(lines))

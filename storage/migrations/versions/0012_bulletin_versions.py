@@ -5,15 +5,15 @@ was built from, and the 更正通报 of a correction to published figures.
 confirmed correction: its text, the figures snapshot, a content hash, who and when.
 `locked_corrections` gains the 更正通报 the group receives and the correction's report row.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
