@@ -251,7 +251,9 @@ async def test_a_closing_figure_is_no_missed_post_of_the_last_month(closing: App
     assert before is not None
     assert "- 海宁市：本月 2 次未报周报" in section(before.text, "11月（草稿，待发布）")
     after = await say("mayor", "/蜗牛 11月", at="2021-12-05T10:05:00+08:00")
-    assert after is not None and "海宁市" not in "".join(section(after.text, "11月（草稿，待发布）"))
+    assert after is not None and "海宁市" not in "".join(
+        section(after.text, "11月（草稿，待发布）")
+    )
 
 
 async def test_the_dashboard_counts_the_closing_figures_like_the_chat(closing: App) -> None:
