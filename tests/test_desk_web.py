@@ -168,6 +168,26 @@ async def test_the_bulletin_xlsx_totals_equal_the_engines(app: App, client: Test
     assert [(r[0], r[1]) for r in rows] == [(s.rank, s.entity) for s in standings.rows]
     assert [Decimal(str(r[total_column])) for r in rows] == [cents(s.total) for s in standings.rows]
     assert any(r[-2] in ("红旗", "蜗牛") for r in rows)
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # no formula, anywhere
+    assert all(isinstance(r[0], int) and isinstance(r[total_column], float) for r in rows)
+
+
+async def test_a_highlight_typed_as_a_formula_is_text_in_the_csv(
+    app: App, client: TestClient
+) -> None:
+    room = SandboxRoom(app, app.clock)  # type: ignore[arg-type]
+    await room.post("head-nanhu", "/周报 实际利用外资=26600 亮点=@SUM(1+1)*cmd|' /C calc'!A0")
+    await room.stop()
+    await client.get(f"/dashboard?token={TOKEN}")
+    body = await (await client.get("/dashboard/exports/reports.csv")).read()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    (typed,) = [row for row in rows if any("SUM" in cell for cell in row)]
+    assert typed[rows[0].index("亮点")].startswith("'@SUM")
+    for row in rows[1:]:
+        for cell in row:  # text never starts a formula; numbers (even "-1") parse as numbers
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+            assert not cell.startswith("-") or Decimal(cell) < 0, cell
 
 
 async def test_the_reports_csv_round_trips_every_version(app: App, client: TestClient) -> None:
