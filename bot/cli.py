@@ -693,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     settings = Settings.from_env(env_file=args.env_file)
-    secrets = (settings.client_secret, settings.webhook_secret)
+    secrets = (settings.client_secret, settings.webhook_secret, settings.web_token)
     redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
     # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
     # session webhooks. Nothing in them is ours to debug.

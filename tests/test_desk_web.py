@@ -8,6 +8,7 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -49,6 +50,12 @@ async def client(app: App) -> AsyncIterator[TestClient]:
         yield test_client
 
 
+def links(app: App) -> DeskLinks:
+    """The links the desk sends in /看板, as paths (signed with its key, never the token)."""
+    assert app.pipeline.desk is not None
+    return app.pipeline.desk.at("")
+
+
 async def say(app: App, staff_id: str, text: str, *, is_group: bool = True) -> str:
     message = IncomingMessage(
         msg_id=uuid.uuid4().hex,
@@ -74,7 +81,7 @@ async def test_the_dashboard_refuses_a_request_without_a_token_or_with_a_wrong_o
 
 
 async def test_a_write_with_a_wrong_csrf_token_is_refused(app: App, client: TestClient) -> None:
-    link = DeskLinks("", TOKEN).personal("commerce")
+    link = links(app).personal("commerce")
     assert (await client.get(link)).status == 200  # followed to /dashboard
     form = {"csrf": "forged", "unit": "南湖区", "metric": "fdi", "value": "99999"}
     refused = await client.post("/dashboard/admin/targets", data=form)
@@ -88,13 +95,14 @@ async def test_a_write_with_a_wrong_csrf_token_is_refused(app: App, client: Test
 
 
 async def test_a_personal_link_is_for_leaders_and_admins_and_must_be_signed(
-    client: TestClient,
+    app: App, client: TestClient
 ) -> None:
-    links = DeskLinks("", TOKEN)
-    assert (await client.get(links.personal("head-nanhu"))).status == 403
+    assert (await client.get(links(app).personal("head-nanhu"))).status == 403
     forged = DeskLinks("", "another-secret").personal("commerce")
     assert (await client.get(forged)).status == 401
-    expired = DeskLinks("", TOKEN, wall=lambda: 1_000.0).personal("mayor")
+    by_the_token = DeskLinks("", TOKEN).personal("commerce")  # the token signs nothing
+    assert (await client.get(by_the_token)).status == 401
+    expired = replace(links(app), wall=lambda: 1_000.0).personal("mayor")
     assert (await client.get(expired)).status == 401
 
 
@@ -124,7 +132,7 @@ async def test_dashboard_link_only_in_a_one_to_one_chat_and_only_for_leaders_and
 async def test_a_desk_correction_above_a_ceiling_is_refused_naming_it(
     app: App, client: TestClient
 ) -> None:
-    link = DeskLinks("", TOKEN).personal("commerce")
+    link = links(app).personal("commerce")
     page = await (await client.get(link)).text()  # followed to /dashboard
     admin = await (await client.get("/dashboard/admin")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', admin)
