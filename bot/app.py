@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from campaign.groups import GroupRule
 from chat.campaign_book import CampaignBook
 from chat.clock import Clock, SystemClock
 from chat.context import CommandContext
-from chat.desk import DeskLinks
+from chat.desk import DeskLinks, link_key
 from chat.pipeline import Pipeline
 from chat.router import CommandTable
 from handlers import ROUTERS, UNKNOWN
@@ -210,12 +211,20 @@ async def serve(
         await dingtalk.stop()
 
 
-def build_desk(app: App, token: str, host: str, port: int) -> Desk:
-    """The dashboard, and the links to it that /看板 and /导出 send (SAIMA_WEB_URL or host:port)."""
+def build_desk(
+    app: App, token: str, host: str, port: int, *, link_secret: str | None = None
+) -> Desk:
+    """The dashboard, and the links to it that /看板 and /导出 send (SAIMA_WEB_URL or host:port).
+
+    Personal links are signed with `link_secret`: by default the key derived from the app secret
+    (chat/desk.py), never the login token; without an app secret (tests), a random key, so links
+    end with the process."""
     from web.desk import Desk
 
     base_url = app.settings.web_url or f"http://{host}:{port}"
-    links = DeskLinks(base_url, token)
+    if link_secret is None:
+        link_secret = link_key(app.settings.client_secret) or secrets.token_hex(32)
+    links = DeskLinks(base_url, link_secret)
     app.pipeline.desk = links
     return Desk(
         app.database,

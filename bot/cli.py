@@ -33,7 +33,7 @@ from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
-from campaign.pushes import PlannedPush, latest_due
+from campaign.pushes import PlannedPush, draft_key, latest_due, outbox_key
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
 from chat.campaign_book import CampaignBook
@@ -51,12 +51,14 @@ from storage.backup import (
 )
 from storage.bulletins import PublishedVersion
 from storage.db import MIGRATIONS
+from storage.outbox import DEAD, INTERRUPTED, PENDING, OutboxEntry
 from storage.run_lock import AlreadyRunning, run_lock
 from storage.standings import published_version_at, standings_at
 from storage.transfer import TransferError, copy_all_rows
 from storage.trust import AuditRecord
 
 if TYPE_CHECKING:  # the bulletin service is imported only by the commands that push
+    from bot.dingtalk.outbox import OutboxRelay
     from bulletins.service import BulletinService
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,17 @@ OUTCOMES = {
     "pending": "草稿此前已生成，待管理员 /发布",
     "auto-published": "草稿逾期未发布，已自动发布到群",
     "reminded": "草稿尚未发布，已提醒管理员",
+    # Its messages were queued by an earlier run and went out now.
+    "sent-now": "此前已排队，本次已发送",
 }
+# What DingTalk did not take (the exit status is then 3): said instead of, or after, the outcome.
+UNDELIVERED = {
+    "queued": "已排队，稍后重试",
+    "interrupted": "补发时再次中断，未再重发，请到群里核对",
+    "failed": "发送失败（钉钉拒收，详见日志），未再重试",
+}
+# Outcomes that say a message went (or had gone) out: replaced by what did not.
+SENDING_OUTCOMES = ("queued", "already", "auto-published", "sent-now")
 
 
 def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> datetime:
@@ -331,13 +343,64 @@ async def run_push(
                 file=sys.stderr,
             )
             return 2
-        outcomes = [(service, push, await fire_due(service, push, moment)) for service, push in due]
-        # This process exits next: send now, not at a relay's next check.
-        await dingtalk.outbox.flush()
-        for service, push, what_happened in outcomes:
-            for outcome in what_happened:
-                print(f"{service.campaign.id} · {push.key}: {OUTCOMES.get(outcome, outcome)}")
-        return 2 if any("no-target" in happened for *_, happened in outcomes) else 0
+        fired = {
+            (service.campaign.id, push.key): await fire_due(service, push, moment)
+            for service, push in due
+        }
+        return await send_and_say(app, dingtalk.outbox, fired)
+
+
+async def send_and_say(
+    app: App, relay: OutboxRelay, fired: dict[tuple[str, str], list[str]]
+) -> int:
+    """Send the pushes fired (campaign id, push key -> outcomes) and say what became of each: 0 all
+    sent, 2 a campaign without a group, 3 something DingTalk did not take (queued or given up)."""
+    # This process exits next: send now, not at a relay's next check; what an earlier run of
+    # these pushes left queued goes now too, its retry due or not.
+    waiting = [r.id for key in fired for r in await push_rows(app, *key) if r.state == PENDING]
+    await relay.deliver(waiting)
+    await relay.flush()
+    undelivered = False
+    for (campaign_id, key), outcomes in fired.items():
+        rows = await push_rows(app, campaign_id, key)
+        for line in outcome_lines(outcomes, rows, set(waiting)):
+            print(f"{campaign_id} · {key}: {line}")
+        undelivered = undelivered or undelivered_of(rows) is not None
+    if any("no-target" in outcomes for outcomes in fired.values()):
+        return 2
+    return 3 if undelivered else 0
+
+
+async def push_rows(app: App, campaign_id: str, push_key: str) -> list[OutboxEntry]:
+    """The outbox rows of a push in every group: its parts, its chart, its draft's notices."""
+    stems = [
+        outbox_key(campaign_id, k, "").removesuffix("@") for k in (push_key, draft_key(push_key))
+    ]
+    prefixes = [stem + after for stem in stems for after in ("@", "#")]  # key@group, key#chart@…
+    async with app.database.outbox() as outbox:
+        return await outbox.under(prefixes)
+
+
+def undelivered_of(rows: list[OutboxEntry]) -> str | None:
+    """What DingTalk has not taken of a push's messages (an UNDELIVERED key); None: all sent."""
+    if any(r.state == DEAD and r.last_error == INTERRUPTED for r in rows):
+        return "interrupted"
+    if any(r.state == DEAD for r in rows):
+        return "failed"
+    if any(r.state == PENDING for r in rows):
+        return "queued"
+    return None
+
+
+def outcome_lines(outcomes: list[str], rows: list[OutboxEntry], waiting: set[int]) -> list[str]:
+    """What `saima push` says of one push: 已发送 only for what DingTalk took."""
+    missing = undelivered_of(rows)
+    if missing is None:
+        # Queued before (a failed or killed run) and taken now: not "sent before".
+        sent_now = any(r.id in waiting for r in rows)
+        return [OUTCOMES["sent-now" if o == "already" and sent_now else o] for o in outcomes]
+    said = UNDELIVERED[missing]
+    return [said if o in SENDING_OUTCOMES else f"{OUTCOMES.get(o, o)}；{said}" for o in outcomes]
 
 
 async def fire_due(service: BulletinService, push: PlannedPush, moment: datetime) -> list[str]:
@@ -695,7 +758,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     settings = Settings.from_env(env_file=args.env_file)
-    secrets = (settings.client_secret, settings.webhook_secret)
+    secrets = (settings.client_secret, settings.webhook_secret, settings.web_token)
     redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
     # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
     # session webhooks. Nothing in them is ours to debug.

@@ -162,6 +162,21 @@ class Outbox(Base):
     )
 
 
+class OutboxSend(Base):
+    """A push's send in flight: committed before the request goes out, gone with DingTalk's answer.
+    One left in flight means the process sending it died mid-send, so DingTalk may have the message
+    or not: the row is sent once more, marked 补发 (`resent`), and never a third time."""
+
+    __tablename__ = "outbox_sends"
+
+    # No foreign key to outbox.id: on PostgreSQL the relay holds the outbox row FOR UPDATE for the
+    # whole send, and this row is written on another connection meanwhile; a foreign key's check
+    # (FOR KEY SHARE) would wait for that lock.
+    outbox_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    in_flight_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    resent: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
 class Project(Base):
     """One project in a unit's ledger (issue #5); its stage dates are the current state, and
     ProjectEvent rows keep the full history. Amounts are decimal strings in the campaign's unit."""

@@ -7,16 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import delete, exists, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import InboxMessage, Outbox
+from storage.models import InboxMessage, Outbox, OutboxSend
 from storage.repositories import InboxEntry, inbox_entry
 from storage.upsert import upsert
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 REPLY_KEY_PREFIX = "reply:"
+# What a push's send is (OutboxRepository.start_send): the first (or a retry after DingTalk said
+# no), a resend after a send the process died in (DingTalk may have the message: marked 补发), or
+# nothing: a resend was itself in flight when its process died, and a push is resent at most once.
+FIRST_SEND, RESEND, GIVE_UP = "first", "resend", "give-up"
+INTERRUPTED = "interrupted"  # last_error of a push given up that way
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,41 @@ class OutboxRepository:
             .limit(1)
         )
         return due
+
+    async def start_send(self, row_id: int, now: datetime) -> str:
+        """Record that the push `row_id` goes out now; commit before the request. Returns what
+        this send is: FIRST_SEND, RESEND or GIVE_UP (see above)."""
+        mark = await self.session.get(OutboxSend, row_id)
+        if mark is None:
+            self.session.add(OutboxSend(outbox_id=row_id, in_flight_since=now, resent=False))
+            return FIRST_SEND
+        if mark.in_flight_since is not None:  # its sender died mid-send, or lost DingTalk's answer
+            if mark.resent:
+                return GIVE_UP
+            mark.resent = True
+        mark.in_flight_since = now
+        return RESEND if mark.resent else FIRST_SEND
+
+    async def end_send(self, row_id: int, *, finished: bool) -> None:
+        """DingTalk answered the push `row_id`: forget its send once it is sent or given up
+        (`finished`); else keep whether it was resent, for its retries to say so too."""
+        if finished:
+            await self.session.execute(delete(OutboxSend).where(OutboxSend.outbox_id == row_id))
+            return
+        mark = await self.session.get(OutboxSend, row_id)
+        if mark is not None:
+            mark.in_flight_since = None
+
+    async def under(self, prefixes: Sequence[str]) -> list[OutboxEntry]:
+        """The rows whose key starts with one of `prefixes` (a push's, in every group), in order."""
+        if not prefixes:
+            return []
+        rows = await self.session.scalars(
+            select(Outbox)
+            .where(or_(*(Outbox.key.startswith(p, autoescape=True) for p in prefixes)))
+            .order_by(Outbox.id)
+        )
+        return [_entry(row) for row in rows]
 
     async def mark_sent(self, row_id: int, result: str, now: datetime) -> None:
         row = await self.session.get(Outbox, row_id)

@@ -16,7 +16,6 @@ from bot.app import App, build_desk
 from bot.config import Settings
 from bot.sandbox.console import prepare
 from bot.sandbox.web_page import SandboxPage, SandboxRoom
-from chat.desk import DeskLinks
 from storage.health import DatabaseFileGuard
 from web.health import Health, fixed_transport
 from web.server import WebServer
@@ -60,7 +59,7 @@ async def desk(database_url: str) -> AsyncIterator[Running]:
         await room.start()
         port = await server.start("127.0.0.1", 0)
         base = f"http://127.0.0.1:{port}"
-        desk.links = app.pipeline.desk = DeskLinks(base, TOKEN)
+        desk.links = app.pipeline.desk = desk.links.at(base)
         page.dashboard_link = f"{base}/dashboard?token={TOKEN}"
         try:
             yield Running(app, room, base)
@@ -149,7 +148,8 @@ async def test_an_admin_corrects_figures_with_a_reason_on_the_dashboard(
     desk: Running, browser: object
 ) -> None:
     SHOTS.mkdir(exist_ok=True)
-    link = DeskLinks(desk.base, TOKEN).personal("commerce")
+    assert desk.app.pipeline.desk is not None
+    link = desk.app.pipeline.desk.personal("commerce")
     page = await new_page(browser)
     await page.goto(link)
     await page.goto(desk.base + "/dashboard/admin")

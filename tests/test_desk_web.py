@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -50,6 +51,12 @@ async def client(app: App) -> AsyncIterator[TestClient]:
         yield test_client
 
 
+def links(app: App) -> DeskLinks:
+    """The links the desk sends in /看板, as paths (signed with its key, never the token)."""
+    assert app.pipeline.desk is not None
+    return app.pipeline.desk.at("")
+
+
 async def say(app: App, staff_id: str, text: str, *, is_group: bool = True) -> str:
     message = IncomingMessage(
         msg_id=uuid.uuid4().hex,
@@ -75,7 +82,7 @@ async def test_the_dashboard_refuses_a_request_without_a_token_or_with_a_wrong_o
 
 
 async def test_a_write_with_a_wrong_csrf_token_is_refused(app: App, client: TestClient) -> None:
-    link = DeskLinks("", TOKEN).personal("commerce")
+    link = links(app).personal("commerce")
     assert (await client.get(link)).status == 200  # followed to /dashboard
     form = {"csrf": "forged", "unit": "南湖区", "metric": "fdi", "value": "99999"}
     refused = await client.post("/dashboard/admin/targets", data=form)
@@ -89,13 +96,14 @@ async def test_a_write_with_a_wrong_csrf_token_is_refused(app: App, client: Test
 
 
 async def test_a_personal_link_is_for_leaders_and_admins_and_must_be_signed(
-    client: TestClient,
+    app: App, client: TestClient
 ) -> None:
-    links = DeskLinks("", TOKEN)
-    assert (await client.get(links.personal("head-nanhu"))).status == 403
+    assert (await client.get(links(app).personal("head-nanhu"))).status == 403
     forged = DeskLinks("", "another-secret").personal("commerce")
     assert (await client.get(forged)).status == 401
-    expired = DeskLinks("", TOKEN, wall=lambda: 1_000.0).personal("mayor")
+    by_the_token = DeskLinks("", TOKEN).personal("commerce")  # the token signs nothing
+    assert (await client.get(by_the_token)).status == 401
+    expired = replace(links(app), wall=lambda: 1_000.0).personal("mayor")
     assert (await client.get(expired)).status == 401
 
 
@@ -125,7 +133,7 @@ async def test_dashboard_link_only_in_a_one_to_one_chat_and_only_for_leaders_and
 async def test_a_desk_correction_above_a_ceiling_is_refused_naming_it(
     app: App, client: TestClient
 ) -> None:
-    link = DeskLinks("", TOKEN).personal("commerce")
+    link = links(app).personal("commerce")
     page = await (await client.get(link)).text()  # followed to /dashboard
     admin = await (await client.get("/dashboard/admin")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', admin)
@@ -169,6 +177,26 @@ async def test_the_bulletin_xlsx_totals_equal_the_engines(app: App, client: Test
     assert [(r[0], r[1]) for r in rows] == [(s.rank, s.entity) for s in standings.rows]
     assert [Decimal(str(r[total_column])) for r in rows] == [cents(s.total) for s in standings.rows]
     assert any(r[-2] in ("红旗", "蜗牛") for r in rows)
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # no formula, anywhere
+    assert all(isinstance(r[0], int) and isinstance(r[total_column], float) for r in rows)
+
+
+async def test_a_highlight_typed_as_a_formula_is_text_in_the_csv(
+    app: App, client: TestClient
+) -> None:
+    room = SandboxRoom(app, app.clock)  # type: ignore[arg-type]
+    await room.post("head-nanhu", "/周报 实际利用外资=26600 亮点=@SUM(1+1)*cmd|' /C calc'!A0")
+    await room.stop()
+    await client.get(f"/dashboard?token={TOKEN}")
+    body = await (await client.get("/dashboard/exports/reports.csv")).read()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    (typed,) = [row for row in rows if any("SUM" in cell for cell in row)]
+    assert typed[rows[0].index("亮点")].startswith("'@SUM")
+    for row in rows[1:]:
+        for cell in row:  # text never starts a formula; numbers (even "-1") parse as numbers
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+            assert not cell.startswith("-") or Decimal(cell) < 0, cell
 
 
 async def test_the_reports_csv_round_trips_every_version(app: App, client: TestClient) -> None:

@@ -32,7 +32,6 @@ from campaign.post_form import (
 )
 from chat.clock import FixedClock
 from chat.context import CommandContext
-from chat.desk import DeskLinks
 from chat.messages import IncomingMessage, Reply
 from chat.pipeline import Pipeline
 from handlers import admin, reports
@@ -203,7 +202,8 @@ async def test_the_desk_never_reads_command_text(
     """Through the web forms, corrections and bindings run without the command parser."""
     _, desk_app = twins
     web_app = web.Application()
-    build_desk(desk_app, TOKEN, "127.0.0.1", 0).mount(web_app)
+    desk = build_desk(desk_app, TOKEN, "127.0.0.1", 0)
+    desk.mount(web_app)
 
     def no_command_text(text: str) -> None:
         raise AssertionError(f"the desk composed chat text: {text!r}")
@@ -211,7 +211,7 @@ async def test_the_desk_never_reads_command_text(
     # A tripwire, not a fake: it fails the test if the desk's writes go through chat text.
     monkeypatch.setattr("chat.pipeline.parse_command", no_command_text)
     async with TestClient(TestServer(web_app)) as client:
-        assert (await client.get(DeskLinks("", TOKEN).personal(ADMIN))).status == 200
+        assert (await client.get(desk.links.at("").personal(ADMIN))).status == 200
         page = await (await client.get("/dashboard/admin")).text()
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)
         assert csrf is not None

@@ -1,19 +1,23 @@
 """Two outbox relays on one PostgreSQL database (two bot processes): each row is claimed before it
-is sent, so every push goes out once and in order; a claimer that dies frees its rows at once."""
+is sent, so every push goes out once and in order; a claimer that dies frees its rows at once, and
+a push it had on the wire goes once more, marked 补发."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
 import pytest
 import sqlalchemy as sa
 
+from bot.dingtalk.outbox import RESEND_TITLE
 from storage import Database, open_database
 from storage.models import Outbox
+from storage.outbox import FIRST_SEND
 from tests import postgres
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay
@@ -99,3 +103,29 @@ async def test_a_row_claimed_by_a_process_that_dies_is_sent_once_it_is_gone(
     assert await flush == 0 and sent_meanwhile == []
     assert await relay.flush() == 1
     assert [s.text for s in fake_dingtalk.group_sends] == ["内容"] and await pending(pg) == 0
+
+
+async def test_a_claimer_that_dies_mid_send_leaves_the_push_in_flight_and_it_goes_once_marked(
+    pg: Database,
+    postgres_url: str,
+    http: aiohttp.ClientSession,
+    fake_dingtalk: FakeDingTalk,
+    virtual_timer: VirtualTimer,
+) -> None:
+    relay = make_relay(pg, http, fake_dingtalk, virtual_timer, claim_rows=True)
+    assert await relay.push("weekly:2021-W40", "cid-1", "通报", "内容")
+    other = await asyncpg.connect(postgres._dsn(postgres_url))  # another relay, on the wire
+    await other.execute("BEGIN")
+    (row_id,) = await other.fetchrow(
+        "SELECT id FROM outbox WHERE key = 'weekly:2021-W40' FOR UPDATE"
+    )
+    async with pg.outbox(write=True) as outbox:  # what it committed before its request
+        assert await outbox.start_send(row_id, datetime.now(UTC)) == FIRST_SEND
+    try:
+        assert await relay.flush() == 0 and fake_dingtalk.group_sends == []
+    finally:
+        other.terminate()  # it dies: its lock goes, its send stays recorded in flight
+    assert await relay.flush() == 1
+    (sent,) = fake_dingtalk.group_sends
+    assert sent.title == f"{RESEND_TITLE}通报" and sent.text.endswith("内容")
+    assert await pending(pg) == 0 and await relay.flush() == 0

@@ -1,8 +1,9 @@
 """The desk's dashboard at /dashboard: sign-in, the overview, unit histories, exports, admin edits.
 
-Read-only for leaders and the login-token holder; edits only for an admin signed in by a personal
-link (/看板), each with the session's CSRF token. Exports are for anyone signed in (the token is
-the bureau's; personal links go to leaders and admins only).
+Read-only for leaders and the login-token holder; the admin page and its edits only for an admin
+signed in by a personal link (/看板), each edit with the session's CSRF token. Exports are for
+anyone signed in (the token is the bureau's; personal links go to leaders and admins only).
+Sign-in attempts are throttled per client (429 with Retry-After).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from web.auth import (
     TOKEN_HOLDER,
     Session,
     Sessions,
+    SignInThrottle,
     csrf_matches,
     token_matches,
 )
@@ -77,6 +79,7 @@ class Desk:
     token: str = field(repr=False)
     links: DeskLinks
     sessions: Sessions = field(default_factory=Sessions)
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     env: Environment = field(default_factory=templates)
 
     async def current(self, repos: Repositories) -> Campaign:
@@ -90,6 +93,24 @@ class Desk:
     def refuse(self, status: int = 401) -> web.Response:
         return page(self.env, "signin.html", status=status, forbidden=status == 403)
 
+    def admins_only(self) -> web.Response:
+        return page(self.env, "signin.html", status=403, admin_only=True)
+
+    def throttled(self, client: str) -> web.Response | None:
+        """The refusal for a client that failed to sign in too often; None when it may try."""
+        wait = self.throttle.retry_after(client)
+        if not wait:
+            return None
+        logger.warning("desk sign-in from %s refused for %d s: too many failures", client, wait)
+        refused = page(self.env, "signin.html", status=429, minutes=-(-wait // 60))
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+
+    def failed_sign_in(self, client: str, what: str) -> web.Response:
+        logger.info("desk sign-in from %s failed: %s", client, what)  # never what was given
+        self.throttle.failed(client)
+        return self.refuse()
+
     def signed_in(self, session: Session, to: str) -> web.HTTPSeeOther:
         response = web.HTTPSeeOther(to, headers=SECURITY_HEADERS)
         response.set_cookie(
@@ -102,8 +123,12 @@ class Desk:
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
         given = request.query.get("token")
         if given is not None:
+            client = request.remote or ""
+            if (refused := self.throttled(client)) is not None:
+                return refused  # even the right token: guessing must not pay
             if not token_matches(given, self.token):
-                return self.refuse()
+                return self.failed_sign_in(client, "wrong token")
+            self.throttle.succeeded(client)
             started = self.sessions.start(TOKEN_HOLDER, "看板令牌", is_admin=False)
             raise self.signed_in(started, "/dashboard")  # the token leaves the address bar
         session = self.session(request)
@@ -149,8 +174,12 @@ class Desk:
         """A personal link from /看板: a leader or an admin, checked against who they are now."""
         query = request.query
         staff_id = query.get("staff", "")
+        client = request.remote or ""
+        if (refused := self.throttled(client)) is not None:
+            return refused
         if not self.links.verify(staff_id, query.get("expires", ""), query.get("sig", "")):
-            return self.refuse()
+            return self.failed_sign_in(client, "personal link not valid (forged or expired)")
+        self.throttle.succeeded(client)
         async with self.database.read(self.campaign.id) as repos:
             binding = await repos.bindings.get(staff_id)
         actor = identify(staff_id, staff_id, self.campaign.members, binding, self.admins)
@@ -158,6 +187,13 @@ class Desk:
             return self.refuse(403)
         session = self.sessions.start(staff_id, actor.name, is_admin=actor.is_admin)
         raise self.signed_in(session, "/dashboard")
+
+    async def sandbox_entry(self, _request: web.Request) -> web.StreamResponse:
+        """The web sandbox's way in, mounted by the sandbox alone: a read-only session without a
+        token, so none is shown on its open page or printed. It opens nothing the sandbox does
+        not: anyone on the sandbox page may act as an admin in its chat."""
+        started = self.sessions.start(TOKEN_HOLDER, "看板令牌", is_admin=False)
+        raise self.signed_in(started, "/dashboard")
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         checked = await self.writing(request)
@@ -239,6 +275,8 @@ class Desk:
         session = self.session(request)
         if session is None:
             return self.refuse()
+        if not session.is_admin:  # the token holder and leaders read; only admins see this page
+            return self.admins_only()
         async with self.database.read(self.campaign.id) as repos:
             campaign = await self.current(repos)
             bindings = await repos.bindings.all()
@@ -259,7 +297,7 @@ class Desk:
             return checked
         session, field_text = checked
         if not session.is_admin:
-            return self.refuse(403)
+            return self.admins_only()
         what = request.match_info["what"]
         if what == "corrections":
             amounts = {

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -34,6 +36,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 KIND_LABELS = {"post": "周报", "correction": "更正"}
 THIN = Side(style="thin", color="999999")
+# OWASP "CSV injection": a spreadsheet reads a cell that starts with one of these as a formula (a
+# tab or CR may be dropped first, exposing one). Raw posts carry what people typed.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,30 @@ class BulletinTable:
     standings: Standings
     red_flags: tuple[Pick, ...]
     snails: tuple[Pick, ...]
+
+
+def cell_text(text: str) -> str:
+    """Text as a spreadsheet must show it, never run it: one that would start a formula gets a
+    leading apostrophe (OWASP's neutralisation). Every text cell of every export goes through here;
+    numbers never do, so a negative amount stays a number."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def xlsx_cells(values: Sequence[object]) -> list[object]:
+    """A row for openpyxl: text neutralised (a cell starting with "=" would be stored as a formula)
+    and without the control characters XML cannot hold (openpyxl refuses them); numbers as they are."""
+    return [
+        cell_text(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value
+        for value in values
+    ]
+
+
+def csv_cells(values: Sequence[object]) -> list[str]:
+    """A CSV row: text neutralised, numbers written as numbers, None empty."""
+    return [
+        cell_text(value) if isinstance(value, str) else "" if value is None else str(value)
+        for value in values
+    ]
 
 
 def cents(value: Decimal) -> Decimal:
@@ -72,11 +101,11 @@ def bulletin_xlsx(campaign: Campaign, table: BulletinTable) -> bytes:
     sheet = book.active
     assert isinstance(sheet, Worksheet)  # a new workbook has one sheet
     sheet.title = "通报"
-    sheet.append([f"{campaign.name} · {table.record.title}"])
+    sheet.append(xlsx_cells([f"{campaign.name} · {table.record.title}"]))
     phase = "" if is_final else f"序时进度 {pct(standings.elapsed)} · "
     phase += published_label(table.record, tz) if table.record.published_at else result_label(False)
-    sheet.append([f"数据截至{moment(standings.as_of, tz)} · {phase}"])
-    sheet.append(header)
+    sheet.append(xlsx_cells([f"数据截至{moment(standings.as_of, tz)} · {phase}"]))
+    sheet.append(xlsx_cells(header))
     marks = {p.unit: ("红旗", p.reasons) for p in table.red_flags}
     marks.update({p.unit: ("蜗牛", p.reasons) for p in table.snails})
     for row in standings.rows:
@@ -91,10 +120,10 @@ def bulletin_xlsx(campaign: Campaign, table: BulletinTable) -> bytes:
         if awards_points:
             cells.append(row.points)
         cells += [mark, "；".join(reasons)]
-        sheet.append(cells)
+        sheet.append(xlsx_cells(cells))
     sheet.append([])
     for note in footnotes(campaign, standings):
-        sheet.append([note])
+        sheet.append(xlsx_cells([note]))
     _style(sheet, len(header), len(standings.rows))
     buffer = io.BytesIO()
     book.save(buffer)
@@ -153,24 +182,26 @@ def reports_csv(campaign: Campaign, versions: list[ReportVersion], tz: ZoneInfo)
     posted = [m.id for m in campaign.metrics if not m.is_computed]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(reports_header(campaign))
+    writer.writerow(csv_cells(reports_header(campaign)))
     for version in versions:
         writer.writerow(
-            [
-                version.id,
-                version.unit,
-                version.week,
-                KIND_LABELS.get(version.kind, version.kind),
-                _iso(version.reported_at, tz),
-                _iso(version.made_at, tz),
-                version.staff_id,
-                *(_number(version.posted.get(m)) for m in posted),
-                *(_number(version.values.get(m)) for m in posted),
-                version.highlights,
-                version.problems,
-                version.reason,
-                version.msg_id or "",
-            ]
+            csv_cells(
+                [
+                    version.id,
+                    version.unit,
+                    version.week,
+                    KIND_LABELS.get(version.kind, version.kind),
+                    _iso(version.reported_at, tz),
+                    _iso(version.made_at, tz),
+                    version.staff_id,
+                    *(version.posted.get(m) for m in posted),
+                    *(version.values.get(m) for m in posted),
+                    version.highlights,
+                    version.problems,
+                    version.reason,
+                    version.msg_id or "",
+                ]
+            )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -178,10 +209,6 @@ def reports_csv(campaign: Campaign, versions: list[ReportVersion], tz: ZoneInfo)
 async def reports_export(campaign: Campaign, repos: Repositories) -> bytes:
     versions = await repos.reports.all()
     return reports_csv(campaign, versions, calendar.zone(campaign))
-
-
-def _number(value: Decimal | None) -> str:
-    return "" if value is None else str(value)
 
 
 def _iso(at: datetime, tz: ZoneInfo) -> str:

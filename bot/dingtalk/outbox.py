@@ -3,6 +3,11 @@ and retried after failures and restarts. Failures are logged with DingTalk's err
 
 Replies take turns: each is recorded as sent before the next reply (to any conversation) goes out,
 so at any moment at most one reply is sent but unrecorded, and a crash repeats at most one reply.
+
+A push's send is recorded as in flight before its request goes out. DingTalk offers no idempotency
+key, so a push whose process died mid-send may or may not be in the group: it is sent once more,
+titled and opened as a 补发 so readers know, and never a third time (a resend interrupted too is
+given up and logged). A push recorded as sent is never sent again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,17 @@ from bot.dingtalk.sender import APP, Delivery, Sender, split_markdown
 from chat.errors import DingTalkApiError
 from chat.messages import IncomingMessage, Reply
 from storage import Database
-from storage.outbox import PENDING, REPLY_KEY_PREFIX, SENT, OutboxEntry, OutboxRepository
+from storage.outbox import (
+    FIRST_SEND,
+    GIVE_UP,
+    INTERRUPTED,
+    PENDING,
+    REPLY_KEY_PREFIX,
+    RESEND,
+    SENT,
+    OutboxEntry,
+    OutboxRepository,
+)
 from storage.repositories import InboxEntry
 
 logger = logging.getLogger(__name__)
@@ -32,12 +47,22 @@ REPLY_CHANNELS = (REPLY, REPLY_ONE_TO_ONE)
 IDLE_RECHECK_SECONDS = 60.0
 # Several processes on one PostgreSQL: a row another relay is sending is looked at again after this.
 CLAIMED_ELSEWHERE_RECHECK_SECONDS = 2.0
-# Each claimed send holds a pooled connection for its length: leave the rest to the messages.
+# Each claimed send holds a pooled connection for its length (and a push's, a second one for the
+# moment its send is recorded): leave the rest to the messages.
 CLAIMED_SENDS_AT_ONCE = 8
+# A push sent again after its sender died mid-send: the group may have it already.
+RESEND_TITLE = "【补发】"
+RESEND_NOTE = "（补发：上次发送中断，如已收到请忽略）"
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def is_push(row: OutboxEntry) -> bool:
+    """Pushes (and their images) are recorded in flight; replies have their own once-per-crash
+    bound (they take turns) and pay nothing more."""
+    return row.channel not in REPLY_CHANNELS
 
 
 def part_keys(key: str, count: int) -> list[str]:
@@ -318,8 +343,12 @@ class OutboxRelay:
         if self._claim_rows:
             async with self._claims:
                 return await self._send_claimed(row)
+        attempt = await self._start_send(row)
+        if attempt == GIVE_UP:
+            await self._give_up_interrupted(row)
+            return True  # settled: the rows behind it may go
         try:
-            delivery = await self._transmit(row)
+            delivery = await self._transmit(row, resend=attempt == RESEND)
         except DingTalkApiError as error:
             await self._failed(row, error)
             return False
@@ -327,6 +356,8 @@ class OutboxRelay:
         async def mark_sent() -> None:
             async with self._database.outbox(write=True) as outbox:
                 await outbox.mark_sent(row.id, delivery.result, self._now())
+                if is_push(row):
+                    await outbox.end_send(row.id, finished=True)
 
         if row.channel in REPLY_CHANNELS:
             await self._record(mark_sent)
@@ -343,12 +374,20 @@ class OutboxRelay:
             async with self._database.outbox(write=True) as outbox:
                 fresh = await outbox.claim(row.id)
                 if fresh is not None:
+                    # Recorded on another connection, committed before the request; the row stays
+                    # locked meanwhile, so a record found here is a dead process's.
+                    attempt = await self._start_send(fresh)
+                    if attempt == GIVE_UP:
+                        await self._give_up_interrupted(fresh, outbox)
+                        return True
                     try:
-                        delivery = await self._transmit(fresh)
+                        delivery = await self._transmit(fresh, resend=attempt == RESEND)
                     except DingTalkApiError as error:
                         await self._failed(fresh, error, outbox)
                         return False
                     await outbox.mark_sent(row.id, delivery.result, self._now())
+                    if is_push(fresh):
+                        await outbox.end_send(row.id, finished=True)
             if fresh is None:
                 return await self._settled_elsewhere(row.id)
         except Exception:
@@ -374,9 +413,34 @@ class OutboxRelay:
         self._claimed_elsewhere = True
         return False
 
-    async def _transmit(self, row: OutboxEntry) -> Delivery:
+    async def _start_send(self, row: OutboxEntry) -> str:
+        """Record a push's send as in flight (committed before its request): what this send is."""
+        if not is_push(row):
+            return FIRST_SEND
+        async with self._database.outbox(write=True) as outbox:
+            return await outbox.start_send(row.id, self._now())
+
+    async def _give_up_interrupted(
+        self, row: OutboxEntry, claimed: OutboxRepository | None = None
+    ) -> None:
+        logger.error(
+            "outbox %s (%s to %s): its 补发 was interrupted too; not sent a third time, "
+            "check the group",
+            row.key,
+            row.channel,
+            row.conversation_id,
+        )
+        if claimed is not None:
+            await claimed.mark_failed(row.id, INTERRUPTED, None)
+            await claimed.end_send(row.id, finished=True)
+            return
+        async with self._database.outbox(write=True) as outbox:
+            await outbox.mark_failed(row.id, INTERRUPTED, None)
+            await outbox.end_send(row.id, finished=True)
+
+    async def _transmit(self, row: OutboxEntry, *, resend: bool = False) -> Delivery:
         at = row.at_staff_ids
-        if row.channel == IMAGE:
+        if row.channel == IMAGE:  # an image cannot say 补发: resent as it is, once
             return await self.sender.push_image(row.conversation_id, row.media or b"")
         if row.channel in (REPLY, REPLY_ONE_TO_ONE):
             expires = row.session_webhook_expires_at
@@ -390,8 +454,11 @@ class OutboxRelay:
                 session_webhook_expires_at_ms=int(expires.timestamp() * 1000) if expires else None,
                 one_to_one_staff_id=(at[0] if at else "") if one_to_one else None,
             )
+        title, text = row.title, row.text
+        if resend:
+            title, text = f"{RESEND_TITLE}{title}", f"{RESEND_NOTE}\n\n{text}"
         return await self.sender.push(
-            row.conversation_id, row.title, row.text, at, channel=row.channel or APP
+            row.conversation_id, title, text, at, channel=row.channel or APP
         )
 
     async def _failed(
@@ -422,9 +489,13 @@ class OutboxRelay:
         code = error.code or str(error.status)
         if claimed is not None:  # the claiming transaction's
             await claimed.mark_failed(row.id, code, next_at)
+            if is_push(row):
+                await claimed.end_send(row.id, finished=gives_up)
             return
         async with self._database.outbox(write=True) as outbox:
             await outbox.mark_failed(row.id, code, next_at)
+            if is_push(row):  # DingTalk answered: no longer in flight
+                await outbox.end_send(row.id, finished=gives_up)
 
     # ---- background loop ----------------------------------------------------------------------
 

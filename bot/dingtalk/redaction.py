@@ -2,9 +2,9 @@
 record, ours and the libraries' alike (websockets logs the stream URL with its ticket at DEBUG;
 aiohttp's errors carry request URLs; a traceback may quote either).
 
-Masked: the app secret and the custom robot's secret and access_token (known values); and, by
-shape, stream tickets, access tokens, session-webhook session ids and signatures in URLs, headers
-and JSON.
+Masked: the app secret, the custom robot's secret and access_token, and the dashboard's token
+(known values); and, by shape, stream tickets, access tokens, session-webhook session ids and
+signatures in URLs, headers and JSON, and the desk's token and link signatures in URLs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 MASK = "***"
 MIN_SECRET_LENGTH = 6  # shorter "secrets" are test placeholders; masking them would garble text
 
-# A query parameter that is a bearer: ?ticket=…, ?session=… (session webhooks), &access_token=…
-_QUERY = re.compile(r"(?i)([?&](?:ticket|session|access_token|accesstoken|sign)=)[^&\s'\"<>)]+")
+# A query parameter that is a bearer: ?ticket=…, ?session=… (session webhooks), &access_token=…,
+# and the desk's own: ?token=… (the dashboard's login), &sig=… (a personal link)
+_QUERY = re.compile(
+    r"(?i)([?&](?:ticket|session|access_token|accesstoken|sign|token|sig)=)[^&\s'\"<>)]+"
+)
 # A JSON field, dict item or header holding one: "accessToken": "…", 'x-acs-dingtalk-access-token': '…'
 _FIELD = re.compile(
     r"(?i)([\"']?(?:clientSecret|appSecret|client_secret|app_secret|accessToken|access_token|"

@@ -17,12 +17,13 @@ from bot.app import App, build_desk
 from bot.dingtalk.services import wait_for_shutdown
 from bot.sandbox.console import prepare, run_sandbox, save_clock
 from bot.sandbox.web_page import SandboxPage, SandboxRoom
-from chat.desk import DASHBOARD_PATH, DeskLinks
 from storage.health import DatabaseFileGuard
 from web.health import Health, fixed_transport
 from web.server import WebServer
 
 logger = logging.getLogger(__name__)
+
+SANDBOX_ENTRY = "/sandbox/dashboard"
 
 
 def has_console_input(stdin: TextIO | None) -> bool:
@@ -52,15 +53,19 @@ async def serve_sandbox(
     app.clock = clock
     app.pipeline.clock = clock
     room = SandboxRoom(app, clock)
-    token = app.settings.web_token or secrets.token_urlsafe(16)  # a new one per start
+    # Never the configured SAIMA_WEB_TOKEN, nor links signed with the real app secret's key: the
+    # sandbox page is open to anyone who reaches it, and anyone there may act as an admin (/看板).
+    # Its own token is never shown; its page's 看板 link signs in without one (SANDBOX_ENTRY).
+    token = secrets.token_urlsafe(32)
     guard = app.guard or DatabaseFileGuard(app.database)
     server = WebServer(
         Health(app.database, guard, fixed_transport("sandbox", "no DingTalk credentials"))
     )
-    desk = build_desk(app, token, host, port)
+    desk = build_desk(app, token, host, port, link_secret=secrets.token_hex(32))
     page = SandboxPage(room, "")
     page.mount(server.web_app)
     desk.mount(server.web_app)
+    server.web_app.router.add_get(SANDBOX_ENTRY, desk.sandbox_entry)
     served = False
     await room.start()
     try:
@@ -74,8 +79,8 @@ async def serve_sandbox(
             print(f"⚠️ 网页沙盒未启动（{host}:{port}：{error.strerror}）", file=out, flush=True)
         if served:  # the links name the port actually bound (port 0 picks one)
             base = app.settings.web_url or f"http://{host}:{actual}"
-            desk.links = app.pipeline.desk = DeskLinks(base, token)
-            page.dashboard_link = f"{base}{DASHBOARD_PATH}?token={token}"
+            desk.links = app.pipeline.desk = desk.links.at(base)
+            page.dashboard_link = f"{base}{SANDBOX_ENTRY}"
             print(f"网页沙盒：{base}/  看板：{page.dashboard_link}", file=out, flush=True)
         if has_console_input(stdin):
             assert stdin is not None

@@ -124,6 +124,7 @@ class FakeDingTalk:
     sockets_opened: int = 0
     tickets_issued: list[str] = field(default_factory=list)  # secrets: never to appear in a log
     held_requests: int = 0
+    stalled_answers: int = 0  # requests taken (recorded) whose answer `stall_answers` keeps back
     held_dropped: int = 0  # held requests whose client disconnected before the release
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # (path, status, code)
 
@@ -149,6 +150,7 @@ class FakeDingTalk:
         self._expired_sessions: set[str] = set()
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._holds: dict[str, asyncio.Event] = {}
+        self._stalls: dict[str, asyncio.Event] = {}
         self._stream_up: asyncio.Event | None = None
         self._session_of: dict[str, str] = {}  # msgId -> session id (test side)
 
@@ -220,7 +222,7 @@ class FakeDingTalk:
         self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def _shutdown(self) -> None:
-        for hold in self._holds.values():
+        for hold in [*self._holds.values(), *self._stalls.values()]:
             hold.set()
         for stream in list(self._streams):
             await stream.ws.close()
@@ -442,6 +444,15 @@ class FakeDingTalk:
     def release(self, path: str) -> None:
         self._in_fake(lambda: self._holds.pop(path, asyncio.Event()).set())
 
+    def stall_answers(self, path: str) -> None:
+        """Take requests to `path` (recorded as delivered) but keep their answers back until
+        `answer(path)`: DingTalk has the message, the sender never hears so (a sender killed now
+        cannot know whether it went out)."""
+        self._in_fake(lambda: self._stalls.setdefault(path, asyncio.Event()))
+
+    def answer(self, path: str) -> None:
+        self._in_fake(lambda: self._stalls.pop(path, asyncio.Event()).set())
+
     def _in_fake(self, action: Callable[[], None]) -> None:
         assert self._loop is not None, "FakeDingTalk is not running"
         done = threading.Event()
@@ -549,7 +560,12 @@ class FakeDingTalk:
             except asyncio.CancelledError:
                 self._emit(lambda: setattr(self, "held_dropped", self.held_dropped + 1))
                 raise
-        return await handler(request)
+        response = await handler(request)
+        stall = self._stalls.get(request.path)
+        if stall is not None and not stall.is_set() and response.status == 200:
+            self._emit(lambda: setattr(self, "stalled_answers", self.stalled_answers + 1))
+            await stall.wait()  # cancelled when the sender goes away: the message stays delivered
+        return response
 
     def _reject(self, path: str, status: int, body: dict[str, Any]) -> web.Response:
         code = str(body.get("code") or body.get("errcode"))
