@@ -8,8 +8,8 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
