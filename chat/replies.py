@@ -21,6 +21,11 @@ def admin_only(word: str) -> Reply:
 
 
 def unknown_command(word: str, example: str = "") -> Reply:
-    said = f"未识别的指令“{clip(word)}”。" if word else "请输入指令。"  # quoted short and inert
+    if not word:  # no text at all: a picture, a file, a voice message DingTalk could not read
+        return Reply.markdown("提示", NO_TEXT)
+    said = f"未识别的指令“{clip(word)}”。"  # quoted short and inert
     example_line = f"\n例：{example}" if example else ""
     return Reply.markdown("提示", f"{said}发送 /帮助 查看可用指令。{example_line}")
+
+
+NO_TEXT = "请发送文字指令，例如 /帮助"

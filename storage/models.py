@@ -348,7 +348,8 @@ class AuditEntry(Base):
 
 
 class SeenCallback(Base):
-    """An HTTP-mode callback already accepted (hash of timestamp, sign and msgId): refused again."""
+    """An HTTP-mode callback's signature (hash of timestamp and sign) and the request it came
+    with (hash of timestamp, sign and message): the signature carries no other request."""
 
     __tablename__ = "seen_callbacks"
 

@@ -146,23 +146,36 @@ class GroupRepository:
 
 
 class SeenCallbackRepository:
-    """Keys of accepted HTTP callbacks, kept as long as their timestamp could still pass."""
+    """Signatures of accepted HTTP callbacks, each with the one request it may carry, kept as long
+    as their timestamp could still pass. Two rows a callback, both keyed by a hash: the signature
+    (its primary key makes the first request the only one), and the request it came with."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool:
-        """Record `key`; False when it was recorded already. Forgets keys older than the window."""
+    async def claim(self, signature: str, request: str, now_ms: int, window_ms: int) -> bool:
+        """True when `signature` is new (recorded with `request`) or was recorded with `request`;
+        False when it came with another request. `request` is unique to its signature (its hash
+        covers the signature). Forgets keys older than twice the window."""
         await self.session.execute(
             delete(SeenCallback).where(SeenCallback.seen_at_ms < now_ms - 2 * window_ms)
         )
-        inserted = await self.session.scalar(
+        first = await self.session.scalar(
             upsert(self.session, SeenCallback)
-            .values(key=key, seen_at_ms=now_ms)
+            .values(key=signature, seen_at_ms=now_ms)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(SeenCallback.key)
         )
-        return inserted is not None
-
-    async def forget(self, key: str) -> None:
-        await self.session.execute(delete(SeenCallback).where(SeenCallback.key == key))
+        if first is not None:
+            await self.session.execute(
+                upsert(self.session, SeenCallback)
+                .values(key=request, seen_at_ms=now_ms)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            return True
+        # Another transaction holding the signature has committed by now (PostgreSQL waits on
+        # the conflicting insert; SQLite writes one at a time), so its request row is visible.
+        kept = await self.session.scalar(
+            select(SeenCallback.key).where(SeenCallback.key == request)
+        )
+        return kept is not None

@@ -40,7 +40,7 @@ async def test_group_send_only_reaches_groups_the_robot_is_in(
     client: OpenApiClient, fake_dingtalk: FakeDingTalk
 ) -> None:
     one_to_one = live_payload(fake_dingtalk, "one_to_one")
-    fake_dingtalk._note_conversation(one_to_one)
+    fake_dingtalk.note_message(one_to_one)
     for conversation in (one_to_one["conversationId"], "cid-robot-never-added"):
         with pytest.raises(DingTalkApiError) as caught:
             await client.send_group_markdown(conversation, "通报", "内容")
@@ -48,9 +48,7 @@ async def test_group_send_only_reaches_groups_the_robot_is_in(
             400,
             "invalidParameter.robotCode.notExsit",
         )
-    fake_dingtalk._note_conversation(
-        live_payload(fake_dingtalk, "text") | {"conversationId": "cid-new"}
-    )
+    fake_dingtalk.note_message(live_payload(fake_dingtalk, "text") | {"conversationId": "cid-new"})
     assert await client.send_group_markdown("cid-new", "通报", "内容")  # it talked: the robot is in
     assert [s.conversation_id for s in fake_dingtalk.group_sends] == ["cid-new"]
 
@@ -81,7 +79,7 @@ async def test_webhook_markdown_over_20000_bytes_is_refused(
     client: OpenApiClient, fake_dingtalk: FakeDingTalk
 ) -> None:
     data = live_payload(fake_dingtalk, "text")
-    fake_dingtalk._note_conversation(data)
+    fake_dingtalk.note_message(data)
     too_long = wire.webhook_markdown("回复", "汉" * (MAX_MARKDOWN_BYTES // 3 + 1))
     with pytest.raises(DingTalkApiError) as caught:
         await client.post_session_webhook(data["sessionWebhook"], too_long)

@@ -14,6 +14,7 @@ from bot.app import App, build_dingtalk
 from bot.config import Settings
 from bot.dingtalk.http import CallbackServer
 from bot.dingtalk.stream import StreamClient
+from chat import replies
 from storage.models import InboxMessage
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.payloads import PAYLOADS, live_payload
@@ -27,6 +28,8 @@ EXPECTED = {
     "picture": ("staff-1", True, ""),
     "audio": ("staff-1", True, "帮助"),
     "file": ("staff-1", True, ""),
+    "video": ("staff-1", True, ""),
+    "unknown_type": ("staff-1", True, ""),
     "no_staff_id": ("", True, "/帮助"),
     "one_to_one": ("staff-1", False, "/帮助"),
     "several_at_users": ("staff-1", True, "/帮助 @李四 @王五"),
@@ -90,7 +93,7 @@ async def deliver(
         async with aiohttp.ClientSession() as http:
 
             async def by_http(data: dict[str, Any]) -> None:
-                fake._note_conversation(data)
+                fake.note_message(data)
                 headers, body = fake.signed_callback(data)
                 url = f"http://127.0.0.1:{port}/dingtalk/callback"
                 async with http.post(url, headers=headers, data=body) as response:
@@ -119,3 +122,5 @@ async def test_payload_is_stored_and_answered_once_on_its_session_webhook(
     assert ('"is_group": true' in row.message_json) is is_group
     assert reply.at_user_ids == ((staff_id,) if staff_id else ())
     assert fake.pending_replies() == 0 and not fake.group_sends
+    if not text:  # a picture, a file, a video: the person is asked for words
+        assert replies.NO_TEXT in reply.text

@@ -156,6 +156,21 @@ async def test_session_webhook_past_its_expiry_time_is_not_tried(
     )
 
 
+@pytest.mark.parametrize("webhook", [{"url": "x"}, ["x"], 5, "not a url"])
+async def test_a_stored_webhook_that_is_no_url_is_not_tried(
+    sender: Sender, fake_dingtalk: FakeDingTalk, webhook: object
+) -> None:
+    """A message stored before the edge checked its webhook (issue #23) is still answered."""
+    delivery = await sender.reply(
+        "cid-group-1",
+        "排名",
+        "1. 甲县",
+        session_webhook=webhook,  # type: ignore[arg-type]
+        session_webhook_expires_at_ms=wall_ms() + 3_600_000,
+    )
+    assert delivery.channel == APP and not fake_dingtalk.webhook_sends
+
+
 def test_choose_channel_prefers_the_robot_only_for_mentions(sender: Sender) -> None:
     assert sender.choose_channel(()) == APP
     assert sender.choose_channel(("staff-1",)) == ROBOT

@@ -59,6 +59,14 @@ def stream_bot(
 ) -> subprocess.Popen[bytes]:
     """`saima run --transport stream` as an operator starts it (a fresh interpreter, no .env),
     against `fake`, logging to `log`; `settings` adds environment variables (SAIMA_…)."""
+    return saima_run("stream", fake, database_url, log, **settings)
+
+
+def saima_run(
+    transport: str, fake: FakeDingTalk, database_url: str, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`saima run --transport <transport>` (stream or http) as `stream_bot` starts it; its web
+    server (and HTTP mode's callback) on a free port, which its log names."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DINGTALK_CLIENT_ID": fake.client_id,
@@ -71,7 +79,7 @@ def stream_bot(
     }
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", "stream"],
+            [sys.executable, "-m", "bot", "--env-file", "", "run", "--transport", transport],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

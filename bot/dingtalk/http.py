@@ -1,7 +1,17 @@
-"""HTTP callback mode: DingTalk's POSTs (signed, replay-checked), mounted on the bot's web server.
+"""HTTP callback mode: DingTalk's POSTs (signed, each signature used once), mounted on the bot's
+web server.
 
-The body is read with a deadline and a size limit; a non-JSON content type is answered 415 and a
-malformed message (missing fields, wrong types, an absurd createAt) 400.
+What DingTalk signs is the timestamp alone: `sign = base64(HmacSHA256(key=AppSecret,
+msg=f"{timestamp}\\n{AppSecret}"))`, not the body. So a (timestamp, sign) pair is good for one
+request: the first body it arrives with is kept (as a hash) while the timestamp could still pass,
+an exact repeat of that request (DingTalk's retry) is answered 200 and processed once, and the pair
+with any other body is refused 401 (nothing stored) — whoever captured a callback cannot post
+another message with its signature.
+
+The whole body is read the way aiohttp reads it (chunked transfer encoding, a body arriving in
+several writes), bounded by `client_max_size` (413) and a deadline (408); a non-JSON content type
+is answered 415 and a body that is no message (not JSON, missing or odd fields) 400. Nothing a
+client sends makes a 500: a message that cannot be stored now is answered 503, for DingTalk to retry.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -27,56 +37,76 @@ logger = logging.getLogger(__name__)
 CALLBACK_PATH = "/dingtalk/callback"
 MAX_CALLBACK_BYTES = 256 * 1024  # a bot message is a few KiB
 READ_TIMEOUT_SECONDS = 10.0  # a client trickling its body does not hold a handler for longer
+UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
 
 
 class SeenCallbacks(Protocol):
-    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool: ...
-
-    async def forget(self, key: str) -> None: ...
+    async def claim(self, signature: str, request: str, now_ms: int, window_ms: int) -> bool:
+        """True for the first request under `signature` and for its exact repeats; False for
+        any other request under it. Kept for twice the window (a timestamp passes ±window)."""
+        ...
 
 
 class MemorySeen:
-    """Seen callbacks in memory: forgotten at a restart (tests and tools; `saima run` stores them)."""
+    """Used signatures in memory: forgotten at a restart (tests and tools; `saima run` stores them)."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, int] = {}
+        self._seen: dict[str, tuple[str, int]] = {}
 
-    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool:
-        for old in [k for k, at in self._seen.items() if at < now_ms - 2 * window_ms]:
+    async def claim(self, signature: str, request: str, now_ms: int, window_ms: int) -> bool:
+        for old in [k for k, (_, at) in self._seen.items() if at < now_ms - 2 * window_ms]:
             del self._seen[old]
-        if key in self._seen:
-            return False
-        self._seen[key] = now_ms
-        return True
-
-    async def forget(self, key: str) -> None:
-        self._seen.pop(key, None)
+        first, _ = self._seen.setdefault(signature, (request, now_ms))
+        return first == request
 
 
 class StoredSeen:
-    """Seen callbacks in the database, so a replay is refused after a restart too (issue #10)."""
+    """Used signatures in the database, so a replay is refused after a restart too (issue #10)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def first_time(self, key: str, now_ms: int, window_ms: int) -> bool:
+    async def claim(self, signature: str, request: str, now_ms: int, window_ms: int) -> bool:
         async with self._database.write("") as repos:
-            return await repos.seen_callbacks.first_time(key, now_ms, window_ms)
-
-    async def forget(self, key: str) -> None:
-        async with self._database.write("") as repos:
-            await repos.seen_callbacks.forget(key)
+            return await repos.seen_callbacks.claim(signature, request, now_ms, window_ms)
 
 
-def replay_key(timestamp: str, sign: str, msg_id: str) -> str:
-    """Two genuine callbacks in the same millisecond share (timestamp, sign) but not their msgId."""
-    return hashlib.sha256(f"{timestamp}\n{sign}\n{msg_id}".encode()).hexdigest()
+def signature_key(timestamp: str, sign: str) -> str:
+    return hashlib.sha256(f"signature\n{timestamp}\n{sign}".encode()).hexdigest()
+
+
+def request_key(timestamp: str, sign: str, data: Any) -> str:
+    """The request as far as it matters: the message it carries, whatever its JSON spelling."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))  # ASCII: any string hashes
+    return hashlib.sha256(f"request\n{timestamp}\n{sign}\n{canonical}".encode()).hexdigest()
+
+
+class _Refused(Exception):
+    """A request answered without reaching the inbox: `status` and a short reason."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status, self.error = status, error
+
+    def response(self) -> web.Response:
+        return web.json_response({"error": self.error}, status=self.status)
+
+
+def _json(raw: bytes, charset: str | None) -> Any:
+    """The body as JSON, in its declared charset (JSON's own detection when UTF-8 or none)."""
+    try:
+        if charset is None or charset.lower() in UTF8_CHARSETS:
+            return json.loads(raw)
+        return json.loads(raw.decode(charset))
+    except (
+        LookupError,
+        ValueError,
+        RecursionError,
+    ):  # unknown charset, bad bytes, not JSON, too deep
+        raise _Refused(400, "bad request") from None
 
 
 class CallbackServer:
-    """The sign covers only the timestamp, not the body, so a seen (timestamp, sign, msgId) is
-    refused: whoever captured a callback cannot post it again. Kept for twice the sign window."""
-
     def __init__(
         self,
         *,
@@ -85,6 +115,7 @@ class CallbackServer:
         now_ms: Callable[[], int] = wall_ms,
         window_ms: int = CALLBACK_WINDOW_MS,
         seen: SeenCallbacks | None = None,
+        max_body_bytes: int = MAX_CALLBACK_BYTES,
     ) -> None:
         if not app_secret:
             raise ValueError("HTTP callback mode needs DINGTALK_CLIENT_SECRET to verify signatures")
@@ -93,6 +124,7 @@ class CallbackServer:
         self._now_ms = now_ms
         self._window_ms = window_ms
         self._seen = seen or MemorySeen()
+        self._max_body_bytes = max_body_bytes
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.web_app = web.Application()
@@ -117,50 +149,63 @@ class CallbackServer:
             self._runner = None
 
     async def _callback(self, request: web.Request) -> web.Response:
-        now_ms = self._now_ms()
-        timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
-        check = check_callback_sign(self._secret, timestamp, sign, now_ms, self._window_ms)
-        if check is not SignCheck.OK:
-            logger.warning("callback refused: %s from %s", check, request.remote)
-            return web.json_response({"error": "unauthorized"}, status=401)
-        assert timestamp is not None and sign is not None
-        if request.content_type != "application/json":
-            return web.json_response({"error": "unsupported media type"}, status=415)
-        if (request.content_length or 0) > MAX_CALLBACK_BYTES:
-            return web.json_response({"error": "too large"}, status=413)
         try:
-            async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-                raw = await request.content.read(MAX_CALLBACK_BYTES + 1)
-            if len(raw) > MAX_CALLBACK_BYTES:
-                return web.json_response({"error": "too large"}, status=413)
-            data = json.loads(raw)
-        except TimeoutError:
-            return web.json_response({"error": "timeout"}, status=408)
-        except ValueError:
-            return web.json_response({"error": "bad request"}, status=400)
-        message = wire.incoming_message(data) if isinstance(data, dict) else None
-        if message is None:
-            logger.warning("callback refused: %s", wire.malformed_reason(data))
-            return web.json_response({"error": "bad request"}, status=400)
-        key = replay_key(timestamp, sign, message.msg_id)
-        if not await self._seen.first_time(key, now_ms, self._window_ms):
-            logger.warning("callback refused: replayed signature from %s", request.remote)
+            message, signature, repeat = await self._admit(request)
+        except _Refused as refused:
+            return refused.response()
+        if not await self._seen.claim(signature, repeat, self._now_ms(), self._window_ms):
+            logger.warning(
+                "callback refused: its signature came with another request before (from %s)",
+                request.remote,
+            )
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
             await self._accept(message)
         except StorageLost as lost:
             logger.error("message %s not stored (%s); answered 503", message.msg_id, lost)
-            await self._forget(key)
             return web.json_response({"error": "unavailable"}, status=503)
         except Exception:
-            logger.exception("could not store message %s", message.msg_id)
-            await self._forget(key)  # not stored: DingTalk's retry must get through
-            return web.json_response({"error": "internal"}, status=500)
+            # Not stored; the signature stays claimed by this very request, so DingTalk's retry
+            # of it gets through and nothing else does.
+            logger.exception("could not store message %s; answered 503", message.msg_id)
+            return web.json_response({"error": "unavailable"}, status=503)
         # Answer at once; the reply goes out through the sessionWebhook after processing.
         return web.json_response({})
 
-    async def _forget(self, key: str) -> None:
+    async def _admit(self, request: web.Request) -> tuple[IncomingMessage, str, str]:
+        """The message, its signature's key and its request's key; _Refused if it is none."""
+        timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
+        check = check_callback_sign(self._secret, timestamp, sign, self._now_ms(), self._window_ms)
+        if check is not SignCheck.OK:
+            logger.warning("callback refused: %s from %s", check, request.remote)
+            raise _Refused(401, "unauthorized")
+        assert timestamp is not None and sign is not None
+        if request.content_type != "application/json":
+            raise _Refused(415, "unsupported media type")
+        data = _json(await self._body(request), request.charset)
+        message = wire.incoming_message(data)
+        if message is None:
+            logger.warning("callback refused: %s", wire.malformed_reason(data))
+            raise _Refused(400, "bad request")
         try:
-            await self._seen.forget(key)
-        except Exception:  # the database that failed the message may fail this too
-            logger.exception("could not forget callback %s", key[:12])
+            return message, signature_key(timestamp, sign), request_key(timestamp, sign, data)
+        except RecursionError:  # an extra field nested deeper than the encoder goes
+            raise _Refused(400, "bad request") from None
+
+    async def _body(self, request: web.Request) -> bytes:
+        """The whole body, however it arrives, within the size limit and the deadline."""
+        if (request.content_length or 0) > self._max_body_bytes:
+            raise _Refused(413, "too large")  # refused unread
+        bounded = request.clone(client_max_size=self._max_body_bytes)
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+                return await bounded.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _Refused(413, "too large") from None
+        except TimeoutError:
+            raise _Refused(408, "timeout") from None
+        except web.RequestPayloadError:  # a body aiohttp cannot decode (Content-Encoding)
+            raise _Refused(400, "bad request") from None
+        except ConnectionError:  # the client left mid-body: nobody reads the answer
+            logger.info("callback from %s ended before its body did", request.remote)
+            raise _Refused(400, "incomplete") from None

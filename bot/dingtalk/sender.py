@@ -157,6 +157,8 @@ class Sender:
         """Answer a message: its sessionWebhook while valid (can @), else the app robot's group send;
         a one-to-one message (`one_to_one_staff_id` not None) through oToMessages, never a group send."""
         expires = session_webhook_expires_at_ms or 0
+        # A message stored before its webhook was checked at the edge may hold anything there.
+        session_webhook = wire.usable_webhook(session_webhook)
         if session_webhook and expires > self._now_ms() + WEBHOOK_SAFETY_MS:
             body = wire.webhook_markdown(title, text, at_staff_ids)
             try:

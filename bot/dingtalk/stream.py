@@ -145,13 +145,20 @@ class _BotMessages(dingtalk_stream.CallbackHandler):  # type: ignore[misc]  # th
         self._accept = accept
 
     async def process(self, callback: CallbackMessage) -> tuple[int, str]:
-        message = wire.incoming_message(callback.data or {})
+        try:
+            message = wire.incoming_message(callback.data)
+        except Exception:
+            # Our bug, not DingTalk's: the same frame would fail the same way at every redelivery.
+            logger.exception(
+                "bot message frame %s unreadable; ACKed and dropped", callback.headers.message_id
+            )
+            return AckMessage.STATUS_OK, "ignored"
         if message is None:
             # ACKed all the same: a malformed frame redelivered would be malformed forever.
             logger.warning(
                 "bot message frame %s malformed (%s); ACKed and dropped",
                 callback.headers.message_id,
-                wire.malformed_reason(callback.data or {}),
+                wire.malformed_reason(callback.data),
             )
             return AckMessage.STATUS_OK, "ignored"
         try:
@@ -305,8 +312,11 @@ class StreamClient:
                 self._last_frame_at = self._timer.monotonic()
                 try:
                     frame = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past the parser
                     logger.warning("stream frame is not JSON; ignored")
+                    continue
+                if not isinstance(frame, dict):
+                    logger.warning("stream frame is not a JSON object; ignored")
                     continue
                 await self._frame_slots.acquire()
                 task = asyncio.create_task(self._route(ws, frame))
@@ -334,7 +344,11 @@ class StreamClient:
         try:
             kind = frame.get("type")
             if kind == SystemMessage.TYPE:
-                message = SystemMessage.from_dict(frame)
+                try:
+                    message = SystemMessage.from_dict(frame)
+                except Exception:  # as a CALLBACK frame below
+                    await self._ack_unreadable(ws, frame)
+                    return
                 ack = await self._sdk.system_handler.raw_process(message)
                 await ws.send(json.dumps(ack.to_dict()))
                 if message.headers.topic == SystemMessage.TOPIC_DISCONNECT:
@@ -344,7 +358,11 @@ class StreamClient:
             if kind != CallbackMessage.TYPE:
                 logger.debug("stream frame of type %s ignored", kind)
                 return
-            callback = CallbackMessage.from_dict(frame)
+            try:
+                callback = CallbackMessage.from_dict(frame)
+            except Exception:  # the SDK's parsing: headers not an object, `data` not JSON, …
+                await self._ack_unreadable(ws, frame)
+                return
             handler = self._sdk.callback_handler_map.get(callback.headers.topic)
             if handler is None:
                 logger.warning("no handler for topic %s", callback.headers.topic)
@@ -357,6 +375,20 @@ class StreamClient:
             pass  # logged where it was found; no ACK is the answer
         except Exception:
             logger.exception("stream frame handling failed")
+
+    @staticmethod
+    async def _ack_unreadable(ws: Any, frame: dict[str, Any]) -> None:
+        """ACK a frame the SDK cannot read: redelivered, it would be unreadable forever."""
+        headers = frame.get("headers")
+        message_id = headers.get("messageId") if isinstance(headers, dict) else None
+        logger.warning("stream frame %r unreadable; ACKed and dropped", message_id)
+        if not isinstance(message_id, str):
+            return  # nothing to ACK it by
+        ack = AckMessage()
+        ack.headers.message_id = message_id
+        ack.headers.content_type = "application/json"
+        ack.data = {"response": "ignored"}
+        await ws.send(json.dumps(ack.to_dict()))
 
 
 def stream_client(settings: Settings, dingtalk: DingTalk) -> StreamClient:

@@ -31,6 +31,7 @@ MAX_IMAGE_BYTES = 1_048_576  # DingTalk's limit for an image upload (type=image)
 MAX_MARKDOWN_BYTES = 20_000  # a webhook markdown message's text
 MAX_MSG_PARAM_BYTES = 15_000  # an app robot send's msgParam (a JSON string)
 SESSION_TTL_MS = 5_400_000  # DingTalk gives ~90 minutes
+FORGED_SESSION = "forged"  # never issued (FakeDingTalk.forged_webhook)
 OTO_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
 # Error codes of groupMessages/send as DingTalk lists them (robot not in the group: robotCode.notExsit,
@@ -159,6 +160,12 @@ class FakeDingTalk:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def forged_webhook(self) -> str:
+        """A sessionWebhook on the fake that DingTalk never issued: refused as an unknown
+        session (errcode 300001), whatever message it comes with."""
+        return f"{self.url}/robot/sendBySession?session={FORGED_SESSION}"
 
     @property
     def robot_webhook_url(self) -> str:
@@ -301,7 +308,7 @@ class FakeDingTalk:
             created_at_ms=created_at_ms,
             sender_corp=sender_corp,
         )
-        self._note_conversation(data)
+        self.note_message(data)
         return await self._call(self._push_message(data, timeout), timeout + 1)
 
     def message_data(
@@ -350,16 +357,56 @@ class FakeDingTalk:
 
     async def deliver(self, data: dict[str, Any], timeout: float = 5.0) -> str:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         """Push any bot-message payload (a fixture) on the stream; returns its msgId."""
-        self._note_conversation(data)
+        self.note_message(data)
         return await self._call(self._push_message(data, timeout), timeout + 1)
 
-    def _note_conversation(self, data: dict[str, Any]) -> None:
-        """A group that talks to the robot has the robot in it; a one-to-one chat is no group."""
+    async def push_frame(self, frame: Any, timeout: float = 5.0) -> str:  # noqa: ASYNC109 (the test API takes explicit timeouts)
+        """Push any frame: an object (a hostile payload as a CALLBACK frame's `data`, see
+        `callback_frame`) or raw text, as the gateway never would; returns its
+        headers.messageId ("" when it has none), by which `acks_for_frame` finds its ACK."""
+        headers = frame.get("headers") if isinstance(frame, dict) else None
+        frame_id = headers.get("messageId") if isinstance(headers, dict) else None
+        if isinstance(frame, dict):
+            data = frame.get("data")
+            with contextlib.suppress(ValueError, RecursionError, TypeError):
+                data = json.loads(data)
+            if isinstance(data, dict):
+                self.note_message(data)
+        text = frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
+        await self._call(self._send_frame(text, timeout), timeout + 1)
+        return frame_id if isinstance(frame_id, str) else ""
+
+    def callback_frame(self, data: Any) -> dict[str, Any]:
+        """A bot-message CALLBACK frame as the gateway sends it, carrying any JSON value."""
+        return {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "appId": "fake-app",
+                "connectionId": "fake-connection",
+                "contentType": "application/json",
+                "messageId": f"{uuid.uuid4().hex[:8]}_{uuid.uuid4().hex[:6]}",
+                "time": str(int(time.time() * 1000)),
+                "topic": BOT_TOPIC,
+            },
+            "data": _json_text(data),
+        }
+
+    def acks_for_frame(self, frame_id: str) -> list[Ack]:
+        return [ack for ack in self.acks if ack.message_id == frame_id]
+
+    def note_message(self, data: Any) -> None:
+        """What DingTalk knows of a message it sends: a group that talks to the robot has the
+        robot in it (a one-to-one chat is no group), and the message's sessionWebhook is live."""
+        if not isinstance(data, dict) or not isinstance(data.get("conversationId"), str):
+            return
+        conversation = data["conversationId"]
         if str(data.get("conversationType", "2")) == "2":
-            self.groups.add(str(data.get("conversationId")))
-        session = str(data.get("sessionWebhook", "")).rpartition("session=")[2]
-        if session and self._loop is not None:
-            self._in_fake(lambda: self._sessions.__setitem__(session, str(data["conversationId"])))
+            self.groups.add(conversation)
+        webhook = data.get("sessionWebhook")
+        session = webhook.rpartition("session=")[2] if isinstance(webhook, str) else ""
+        if session and session != FORGED_SESSION and self._loop is not None:
+            self._in_fake(lambda: self._sessions.__setitem__(session, conversation))
 
     def throttle_next(self, path: str, times: int = 1) -> None:
         """The next `times` sends on `path` are refused as too fast, the way DingTalk does it."""
@@ -371,7 +418,9 @@ class FakeDingTalk:
     def signed_callback(
         self, data: dict[str, Any], *, timestamp_ms: int | None = None, secret: str | None = None
     ) -> tuple[dict[str, str], bytes]:
-        """Headers and body of an HTTP-mode callback, signed like DingTalk signs them."""
+        """Headers and body of an HTTP-mode callback, signed like DingTalk signs them. DingTalk
+        then knows the message: its group has the robot and its sessionWebhook is live."""
+        self.note_message(data)
         timestamp = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
         key = (self.client_secret if secret is None else secret).encode()
         sign = base64.b64encode(
@@ -382,7 +431,7 @@ class FakeDingTalk:
             "sign": sign,
             "Content-Type": "application/json; charset=utf-8",
         }
-        return headers, json.dumps(data, ensure_ascii=False).encode()
+        return headers, _json_text(data).encode()
 
     async def redeliver(self, msg_id: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         """Send the very same frame again, as DingTalk does when an ACK is late."""
@@ -514,15 +563,16 @@ class FakeDingTalk:
     async def _redeliver(self, msg_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         await self._send_frame(self._frames[msg_id], timeout)
 
-    async def _send_frame(self, frame: dict[str, Any], timeout: float) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
+    async def _send_frame(self, frame: dict[str, Any] | str, timeout: float) -> None:  # noqa: ASYNC109 (the test API takes explicit timeouts)
         assert self._stream_up is not None
+        text = frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
         async with asyncio.timeout(timeout):
             while True:
                 live = [s for s in self._streams if not s.ws.closed]
                 if live:
                     chosen = live[next(self._turns) % len(live)] if self.spread else live[-1]
                     try:
-                        await chosen.ws.send_str(json.dumps(frame, ensure_ascii=False))
+                        await chosen.ws.send_str(text)
                         return
                     except ConnectionError:
                         pass
@@ -855,6 +905,17 @@ class FakeDingTalk:
             self._replies.put_nowait(sent)
 
         self._emit(apply)
+
+
+def _json_text(value: Any) -> str:
+    """JSON as DingTalk writes it (UTF-8 text); a lone surrogate, which UTF-8 cannot carry, is
+    escaped (\\ud800), the only way such a string can reach the bot."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 class VirtualTimer:
