@@ -48,6 +48,7 @@ def version(campaign: Campaign, texts: list[str], amount: Decimal) -> ReportVers
         unit=unit,
         week="2021-W35",
         reported_at=datetime(2021, 9, 3, 8, tzinfo=UTC),
+        made_at=datetime(2021, 9, 4, 8, tzinfo=UTC),
         staff_id=staff_id,
         kind="correction",
         values={metric: amount},
@@ -64,7 +65,7 @@ def version(campaign: Campaign, texts: list[str], amount: Decimal) -> ReportVers
 def test_every_text_cell_of_the_reports_csv_is_shown_as_text_and_numbers_stay_numbers(
     campaign: Campaign, texts: list[str], amount: Decimal
 ) -> None:
-    body = reports_csv(campaign, [version(campaign, texts, amount)], {}, TZ)
+    body = reports_csv(campaign, [version(campaign, texts, amount)], TZ)
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
     assert len(rows) == 1
     row = rows[0]
@@ -120,5 +121,5 @@ def test_the_neutralisation_is_one_apostrophe_in_front_and_nothing_else() -> Non
 
 
 def test_the_csv_header_and_a_campaigns_own_words_pass_through_it_too(campaign: Campaign) -> None:
-    header = next(csv.reader(io.StringIO(reports_csv(campaign, [], {}, TZ).decode("utf-8-sig"))))
+    header = next(csv.reader(io.StringIO(reports_csv(campaign, [], TZ).decode("utf-8-sig"))))
     assert header == [cell_text(h) for h in reports_header(campaign)]
