@@ -33,6 +33,7 @@ from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
+from campaign.period_words import PeriodWordError, check_moment
 from campaign.pushes import PlannedPush, latest_due
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
@@ -85,10 +86,13 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
     tz = calendar.zone(campaign)
     text = text.strip()
     try:
-        day = date.fromisoformat(text)
+        day: date | None = date.fromisoformat(text)
     except ValueError:
-        pass
-    else:
+        day = None
+    if day is not None:
+        # Checked before any arithmetic: the end of 9999-12-31 is no datetime at all.
+        if not calendar.is_plausible(calendar.local_midnight(day, tz)):
+            raise SystemExit(_implausible(text))
         return datetime.combine(day, DATE_ONLY_AT, tz) if message else calendar.end_of_day(day, tz)
     try:
         moment = datetime.fromisoformat(text)
@@ -96,7 +100,15 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
         raise SystemExit(
             f"--at: expected a date (2021-10-31) or an ISO-8601 time, got {text!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    if not calendar.is_plausible(moment):
+        raise SystemExit(_implausible(text))
+    return moment
+
+
+def _implausible(text: str) -> str:
+    first, end = calendar.EARLIEST_MOMENT.year, calendar.LATEST_MOMENT.year
+    return f"--at: {text!r} is no time Saima works with (the years {first}–{end - 1})"
 
 
 def standings_json(
@@ -162,6 +174,12 @@ async def run_rank(
             if app.book is not None and campaign_id not in (None, campaign.id):
                 campaign = await app.book.with_targets(repos.targets, app.book.by_id[campaign_id])
             as_of = parse_moment(at, campaign) if at else app.clock.now()
+            if at:
+                try:
+                    check_moment(as_of, campaign)  # as /排名 does: 0001-01-01 is no campaign day
+                except PeriodWordError as error:
+                    print(error, file=sys.stderr)
+                    return 2
             standings = await standings_at(campaign, repos, as_of)
             record = await published_version_at(campaign, repos, as_of)
             phase = await phase_label(campaign, repos, as_of)

@@ -10,11 +10,31 @@ one-day opening week), and the days after the last full week form the closing we
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from campaign.model import Campaign, Window
+
+# No message, post or sandbox time of ours lies before DingTalk's days or from 2100 on: a time typed
+# outside is refused as impossible, never computed with (Python's dates end with the year 9999).
+EARLIEST_MOMENT = datetime(2015, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def is_plausible(moment: datetime) -> bool:
+    """Whether the aware `moment` lies in [EARLIEST_MOMENT, LATEST_MOMENT)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01 00:00 at +14:00 has no UTC time
+        return False
+    return EARLIEST_MOMENT <= utc < LATEST_MOMENT
+
+
+def answered_days(window: Window) -> tuple[date, date]:
+    """The days 'as of that day' is answered for: from the one whose end is the targets period's
+    first instant to the last day closing figures may be posted (the final result's day)."""
+    return window.targets_start - timedelta(days=1), window.close or window.end
 
 
 def zone(campaign: Campaign) -> ZoneInfo:
