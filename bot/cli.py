@@ -91,7 +91,7 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
         day = None
     if day is not None:
         # Checked before any arithmetic: the end of 9999-12-31 is no datetime at all.
-        if not calendar.is_plausible(calendar.local_midnight(day, tz)):
+        if not calendar.is_plausible_day(day):
             raise SystemExit(_implausible(text))
         return datetime.combine(day, DATE_ONLY_AT, tz) if message else calendar.end_of_day(day, tz)
     try:
@@ -176,7 +176,7 @@ async def run_rank(
             as_of = parse_moment(at, campaign) if at else app.clock.now()
             if at:
                 try:
-                    check_moment(as_of, campaign)  # as /排名 does: 0001-01-01 is no campaign day
+                    check_moment(as_of, campaign)  # as /排名: not before the campaign scores
                 except PeriodWordError as error:
                     print(error, file=sys.stderr)
                     return 2

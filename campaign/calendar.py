@@ -31,10 +31,15 @@ def is_plausible(moment: datetime) -> bool:
     return EARLIEST_MOMENT <= utc < LATEST_MOMENT
 
 
-def answered_days(window: Window) -> tuple[date, date]:
-    """The days 'as of that day' is answered for: from the one whose end is the targets period's
-    first instant to the last day closing figures may be posted (the final result's day)."""
-    return window.targets_start - timedelta(days=1), window.close or window.end
+def is_plausible_day(day: date) -> bool:
+    """Whether `day` lies in the years of EARLIEST_MOMENT … LATEST_MOMENT (wherever one is)."""
+    return EARLIEST_MOMENT.date() <= day < LATEST_MOMENT.date()
+
+
+def first_answered_day(window: Window) -> date:
+    """The first day 'as of that day' is answered for: the one whose end is the targets period's
+    first instant. Later days are (up to now): after `close` they show the final result."""
+    return window.targets_start - timedelta(days=1)
 
 
 def zone(campaign: Campaign) -> ZoneInfo:

@@ -2,8 +2,8 @@
 
 `第32周`, `8月9日`, `2021-08-09`, `08-09` name a week (the campaign week holding that day); `8月`,
 `2021-08`, `2021年8月` a month; `上周`, `上月` the last ended one. Anything else is refused with an
-example, never ignored: words that name no day (2月30日), and days outside the campaign, however
-far (0001-01-01, 9999-12-31), are answered with the campaign's span.
+example, never ignored: words that name no day (2月30日), days outside the campaign, and days
+outside the years Saima works with (0001-01-01, 9999-12-31) are each answered saying so.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def read_month(text: str, campaign: Campaign, now: datetime) -> calendar.Period:
 
 def read_moment(text: str, campaign: Campaign, now: datetime) -> datetime:
     """/排名's argument as the moment it asks about: `上周` the last ended week's end, `上月` the
-    last ended month's end, a day the end of that day (its next midnight), if the campaign
-    answers for that day (calendar.answered_days)."""
+    last ended month's end, a day the end of that day (its next midnight). A day before the
+    campaign scores anything, or outside the years Saima works with, is refused saying so."""
     tz = calendar.zone(campaign)
     words = _clean(text)
     if words == "上周":
@@ -128,22 +128,22 @@ def read_moment(text: str, campaign: Campaign, now: datetime) -> datetime:
         raise PeriodWordError(
             f"看不懂“{text.strip()}”。例：/排名 上周、/排名 上月 或 /排名 2021-10-31"
         )
-    first, last = calendar.answered_days(campaign.window)
-    if not first <= day <= last:
-        raise PeriodWordError(outside_campaign(day_label(day), campaign))
-    return calendar.end_of_day(day, tz)
+    example = f"例：/排名 {campaign.window.end:%Y-%m-%d}"
+    # Checked before any arithmetic: the end of 9999-12-31 is no datetime at all.
+    if not calendar.is_plausible_day(day):
+        raise PeriodWordError(f"{day_label(day)}不是可查询的日期。{example}")
+    moment = calendar.end_of_day(day, tz)
+    check_moment(moment, campaign)
+    return moment
 
 
 def check_moment(moment: datetime, campaign: Campaign) -> None:
-    """Refuse a moment the campaign answers no standings for (`saima rank --at` a time)."""
+    """Refuse a moment before the campaign scores anything (as of a day before its first)."""
     tz = calendar.zone(campaign)
-    first, last = calendar.answered_days(campaign.window)
-    if not calendar.end_of_day(first, tz) <= moment <= calendar.end_of_day(last, tz):
-        raise PeriodWordError(outside_campaign(formatting.moment(moment, tz), campaign))
-
-
-def outside_campaign(when: str, campaign: Campaign) -> str:
-    """'9999年12月31日不在活动期内（2021年8月1日至2021年12月10日）。例：/排名 2021-11-30'."""
-    window = campaign.window
-    span = f"{day_label(window.targets_start)}至{day_label(window.close or window.end)}"
-    return f"{when}不在活动期内（{span}）。例：/排名 {window.end:%Y-%m-%d}"
+    first = calendar.first_answered_day(campaign.window)
+    if moment < calendar.end_of_day(first, tz):
+        raise PeriodWordError(
+            f"{formatting.moment(moment, tz)}本赛事尚未开始："
+            f"自{day_label(campaign.window.targets_start)}起计分排名。"
+            f"例：/排名 {campaign.window.end:%Y-%m-%d}"
+        )

@@ -26,14 +26,15 @@ from chat import replies
 from tests.conftest import ADMIN, Say
 
 ROOT = Path(__file__).resolve().parents[1]
-SPAN = "（2021年8月1日至2021年12月10日）"  # the targets' first day … close (closing figures)
+NOT_STARTED = "本赛事尚未开始：自2021年8月1日起计分排名。例：/排名 2021-11-30"
 NOW = "2022-01-10T10:00:00+08:00"  # after the campaign: every day of it is in the past
 
 REFUSED = {
-    "/排名 0001-01-01": f"1年1月1日不在活动期内{SPAN}。例：/排名 2021-11-30",
-    "/排名 9999-12-31": f"9999年12月31日不在活动期内{SPAN}",
-    "/排名 2021-07-30": f"2021年7月30日不在活动期内{SPAN}",
-    "/排名 2021-12-11": f"2021年12月11日不在活动期内{SPAN}",
+    "/排名 0001-01-01": "1年1月1日不是可查询的日期。例：/排名 2021-11-30",
+    "/排名 9999-12-31": "9999年12月31日不是可查询的日期。",
+    "/排名 2014-12-31": "2014年12月31日不是可查询的日期。",
+    "/排名 2021-07-30": f"2021年7月30日 24:00{NOT_STARTED}",
+    "/排名 2023-01-01": "2023年1月1日 24:00尚未到",  # after NOW
     "/排名 2021-02-30": "没有这一天：2021-02-30",
     "/排名 0000-01-01": "没有这一天：0000-01-01",
     "/周比 9999-12-31": "9999年12月31日不在活动期内（第31–48周）",
@@ -62,6 +63,7 @@ async def test_a_day_outside_the_campaign_or_no_day_at_all_is_refused_saying_so(
     [
         ("2021-07-31", "截至2021年7月31日 24:00"),  # its end is the window's first instant
         ("2021-12-10", "截至2021年12月10日 24:00"),  # close: the final result's day
+        ("2022-01-09", "截至2022年1月9日 24:00"),  # after it: the final result, as of then
     ],
 )
 async def test_the_first_and_last_days_answered_are_scored(say: Say, day: str, as_of: str) -> None:
@@ -87,23 +89,24 @@ async def test_a_deputy_expiry_in_the_past_or_beyond_2099_is_refused(
         assert await repos.bindings.all() == []
 
 
-def test_read_moment_answers_exactly_the_campaigns_days(campaign: Campaign) -> None:
+def test_read_moment_answers_from_the_campaigns_first_day_on(campaign: Campaign) -> None:
     now = datetime.fromisoformat(NOW)
-    first, last = calendar.answered_days(campaign.window)
-    assert (first, last) == (date(2021, 7, 31), date(2021, 12, 10))
-    for day in (first, last):
-        assert read_moment(day.isoformat(), campaign, now) == calendar.end_of_day(
-            day, calendar.zone(campaign)
-        )
-    for words in ("2021-07-30", "2021-12-11", "0001-01-01", "9999-12-31"):
-        with pytest.raises(PeriodWordError, match="不在活动期内"):
-            read_moment(words, campaign, now)
     tz = calendar.zone(campaign)
+    first = calendar.first_answered_day(campaign.window)
+    assert first == date(2021, 7, 31)
+    for day in (first, date(2021, 12, 10), date(2099, 12, 31)):  # a future day: /排名 says 尚未到
+        assert read_moment(day.isoformat(), campaign, now) == calendar.end_of_day(day, tz)
+    for words, says in (
+        ("2021-07-30", NOT_STARTED),
+        ("0001-01-01", "不是可查询的日期"),
+        ("9999-12-31", "不是可查询的日期"),
+        ("2100-01-01", "不是可查询的日期"),
+    ):
+        with pytest.raises(PeriodWordError, match=says):
+            read_moment(words, campaign, now)
     check_moment(calendar.end_of_day(first, tz), campaign)  # `saima rank --at` a time: the same
-    check_moment(calendar.end_of_day(last, tz), campaign)
-    for moment in ("2021-07-31T23:59:59+08:00", "2021-12-11T00:00:01+08:00"):
-        with pytest.raises(PeriodWordError, match="不在活动期内"):
-            check_moment(datetime.fromisoformat(moment), campaign)
+    with pytest.raises(PeriodWordError, match=NOT_STARTED):
+        check_moment(datetime.fromisoformat("2021-07-31T23:59:59+08:00"), campaign)
 
 
 @pytest.mark.parametrize(
@@ -155,8 +158,8 @@ def test_the_command_line_refuses_odd_dates_in_one_line(env: dict[str, str]) -> 
         (("rank", "--at", "9999-12-31"), 1, IMPOSSIBLE),
         (("rank", "--at", "0001-01-01T00:00+14:00"), 1, IMPOSSIBLE),
         (("rank", "--at", "0001-01-01"), 1, IMPOSSIBLE),
-        (("rank", "--at", "2021-07-30"), 2, f"2021年7月30日 24:00不在活动期内{SPAN}"),
-        (("rank", "--at", "2021-12-11T08:00"), 2, f"2021年12月11日 08:00不在活动期内{SPAN}"),
+        (("rank", "--at", "2021-07-30"), 2, f"2021年7月30日 24:00{NOT_STARTED}"),
+        (("rank", "--at", "2021-07-31T08:00"), 2, f"2021年7月31日 08:00{NOT_STARTED}"),
         (("say", "--user", "mayor", "--at", "9999-12-31", "/排名"), 1, IMPOSSIBLE),
         (("say", "--user", "mayor", "--at", "0001-01-01T00:00+14:00", "/排名"), 1, IMPOSSIBLE),
         (("push", "weekly", "--dry-run", "--at", "9999-12-31T23:59"), 1, IMPOSSIBLE),
