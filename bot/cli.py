@@ -28,6 +28,7 @@ from bot.app import (
 )
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
+from bot.storage_log import shorten_storage_tracebacks
 from bulletins.publication import phase_label
 from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
@@ -52,6 +53,7 @@ from storage.backup import (
 )
 from storage.bulletins import PublishedVersion
 from storage.db import MIGRATIONS
+from storage.health import BUSY, FULL, READ_ONLY, describe, storage_problem
 from storage.run_lock import AlreadyRunning, run_lock
 from storage.standings import published_version_at, standings_at
 from storage.transfer import TransferError, copy_all_rows
@@ -75,6 +77,16 @@ OUTCOMES = {
     "pending": "草稿此前已生成，待管理员 /发布",
     "auto-published": "草稿逾期未发布，已自动发布到群",
     "reminded": "草稿尚未发布，已提醒管理员",
+}
+
+
+# Exit status when the database cannot take a write at all (the same as a database lost under a
+# running bot, bot/dingtalk/services.py: the service manager restarts it once the disk is fixed).
+EXIT_DATABASE_UNUSABLE = 3
+STORAGE_PROBLEMS = {
+    BUSY: "数据库被其他进程锁住，无法写入",
+    READ_ONLY: "数据库所在磁盘只读，无法写入",
+    FULL: "数据库所在磁盘已满，无法写入",
 }
 
 
@@ -713,6 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env(env_file=args.env_file)
     secrets = (settings.client_secret, settings.webhook_secret)
     redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
+    shorten_storage_tracebacks()
     # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
     # session webhooks. Nothing in them is ours to debug.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -723,6 +736,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        problem = storage_problem(error)
+        if not problem:
+            raise
+        # A disk gone read-only or full before anything could be stored: say which, in one line.
+        print(
+            f"{STORAGE_PROBLEMS[problem]} / database {problem}: {describe(error)}", file=sys.stderr
+        )
+        return EXIT_DATABASE_UNUSABLE
 
 
 if __name__ == "__main__":
