@@ -392,6 +392,7 @@ class Pipeline:
                 batch.bindings.clear()
                 batch.campaigns.clear()
                 batch.stored_groups = None
+                batch.pinned_corp = None  # the first /绑定群 may have pinned the company
         reply = _addressed(reply, message)
         self._mark(batch, message, command, outcome, reply)
         _log(message, command, outcome, started)
