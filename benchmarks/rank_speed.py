@@ -42,6 +42,7 @@ GROUP, HEAD = (
     "head-0000",
 )  # the bound group; the head of 单位0000 (synthetic campaigns)
 SHIPPED = HERE.parent / "campaigns" / "fdi-2021.toml"
+CORP = "bench-corp"  # posts come from the bot's own company (its chatbotCorpId)
 
 
 def synthetic_campaign(units: int, weeks: int) -> Campaign:
@@ -138,6 +139,8 @@ async def measure(campaign: Campaign, weeks: int, runs: int) -> dict[str, list[f
                     sender_staff_id=sender,
                     text=text,
                     created_at=as_of + timedelta(seconds=3 * run),
+                    sender_corp_id=CORP,
+                    bot_corp_id=CORP,
                 )
                 started = time.perf_counter()
                 reply = await pipeline.handle(message)

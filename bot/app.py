@@ -75,7 +75,9 @@ class App:
         database = open_database(database_url or settings.database_url)
         table = CommandTable.from_routers(ROUTERS, fallback=UNKNOWN)
         clock = clock or SystemClock()
-        pipeline = Pipeline(database, campaign, table, clock, settings.admins, book=book)
+        pipeline = Pipeline(
+            database, campaign, table, clock, settings.admins, book=book, corp_id=settings.corp_id
+        )
         return cls(settings, database, campaign, table, pipeline, clock, book=book)
 
     async def start(self) -> None:

@@ -28,11 +28,13 @@ from bot.app import (
 )
 from bot.config import Settings
 from bot.dingtalk.redaction import known_secrets, redact_log_handlers
+from bot.storage_log import shorten_storage_tracebacks
 from bulletins.publication import phase_label
 from bulletins.push_kinds import PUSH_KINDS
 from bulletins.texts import result_label
 from campaign import Campaign, CampaignError, Mode, Standings, calendar, load_campaign
 from campaign.formatting import num
+from campaign.period_words import PeriodWordError, check_moment
 from campaign.pushes import PlannedPush, draft_key, latest_due, outbox_key
 from campaign.report_import import DATE_ONLY_AT
 from campaign.targets import TargetsError, parse_targets_csv
@@ -51,6 +53,7 @@ from storage.backup import (
 )
 from storage.bulletins import PublishedVersion
 from storage.db import MIGRATIONS
+from storage.health import BUSY, FULL, READ_ONLY, describe, storage_problem
 from storage.outbox import DEAD, INTERRUPTED, PENDING, OutboxEntry
 from storage.run_lock import AlreadyRunning, run_lock
 from storage.standings import published_version_at, standings_at
@@ -89,6 +92,16 @@ UNDELIVERED = {
 SENDING_OUTCOMES = ("queued", "already", "auto-published", "sent-now")
 
 
+# Exit status when the database cannot take a write at all (the same as a database lost under a
+# running bot, bot/dingtalk/services.py: the service manager restarts it once the disk is fixed).
+EXIT_DATABASE_UNUSABLE = 3
+STORAGE_PROBLEMS = {
+    BUSY: "数据库被其他进程锁住，无法写入",
+    READ_ONLY: "数据库所在磁盘只读，无法写入",
+    FULL: "数据库所在磁盘已满，无法写入",
+}
+
+
 def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> datetime:
     """A naive ISO time is read in the campaign's zone. A date alone (2021-08-08, 20210808) means
     that day there: as of it (rank, push), the whole day, up to the next midnight; a message sent
@@ -97,10 +110,13 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
     tz = calendar.zone(campaign)
     text = text.strip()
     try:
-        day = date.fromisoformat(text)
+        day: date | None = date.fromisoformat(text)
     except ValueError:
-        pass
-    else:
+        day = None
+    if day is not None:
+        # Checked before any arithmetic: the end of 9999-12-31 is no datetime at all.
+        if not calendar.is_plausible_day(day):
+            raise SystemExit(_implausible(text))
         return datetime.combine(day, DATE_ONLY_AT, tz) if message else calendar.end_of_day(day, tz)
     try:
         moment = datetime.fromisoformat(text)
@@ -108,7 +124,15 @@ def parse_moment(text: str, campaign: Campaign, *, message: bool = False) -> dat
         raise SystemExit(
             f"--at: expected a date (2021-10-31) or an ISO-8601 time, got {text!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    if not calendar.is_plausible(moment):
+        raise SystemExit(_implausible(text))
+    return moment
+
+
+def _implausible(text: str) -> str:
+    first, end = calendar.EARLIEST_MOMENT.year, calendar.LATEST_MOMENT.year
+    return f"--at: {text!r} is no time Saima works with (the years {first}–{end - 1})"
 
 
 def standings_json(
@@ -174,6 +198,12 @@ async def run_rank(
             if app.book is not None and campaign_id not in (None, campaign.id):
                 campaign = await app.book.with_targets(repos.targets, app.book.by_id[campaign_id])
             as_of = parse_moment(at, campaign) if at else app.clock.now()
+            if at:
+                try:
+                    check_moment(as_of, campaign)  # as /排名: not before the campaign scores
+                except PeriodWordError as error:
+                    print(error, file=sys.stderr)
+                    return 2
             standings = await standings_at(campaign, repos, as_of)
             record = await published_version_at(campaign, repos, as_of)
             phase = await phase_label(campaign, repos, as_of)
@@ -760,6 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env(env_file=args.env_file)
     secrets = (settings.client_secret, settings.webhook_secret, settings.web_token)
     redact_log_handlers(known_secrets(*secrets, webhook_url=settings.webhook_url))
+    shorten_storage_tracebacks()
     # aiosqlite's DEBUG lines carry every statement's parameters: the stored messages, with their
     # session webhooks. Nothing in them is ours to debug.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -770,6 +801,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        problem = storage_problem(error)
+        if not problem:
+            raise
+        # A disk gone read-only or full before anything could be stored: say which, in one line.
+        print(
+            f"{STORAGE_PROBLEMS[problem]} / database {problem}: {describe(error)}", file=sys.stderr
+        )
+        return EXIT_DATABASE_UNUSABLE
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class Settings:
     client_secret: str = field(default="", repr=False)
     robot_code: str = ""
     open_conversation_id: str = ""
+    # The company whose members may change data (DINGTALK_CORP_ID); blank: the company of the
+    # group first bound with /绑定群, until then the bot's own as each message names it.
+    corp_id: str = ""
     webhook_url: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
     openapi_endpoint: str = DEFAULT_OPENAPI_ENDPOINT
@@ -73,6 +76,7 @@ class Settings:
             client_secret=get("DINGTALK_CLIENT_SECRET", ""),
             robot_code=get("DINGTALK_ROBOT_CODE", ""),
             open_conversation_id=get("DINGTALK_OPEN_CONVERSATION_ID", ""),
+            corp_id=get("DINGTALK_CORP_ID", "").strip(),
             webhook_url=get("DINGTALK_WEBHOOK_URL", ""),
             webhook_secret=get("DINGTALK_WEBHOOK_SECRET", ""),
             openapi_endpoint=(get("DINGTALK_OPENAPI_ENDPOINT") or DEFAULT_OPENAPI_ENDPOINT).rstrip(

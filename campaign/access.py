@@ -1,8 +1,13 @@
 """Who may do what, where: the role × action table and the place rules, decided by one function.
 
 Deny by default: a (role, action) pair missing from ALLOWED is refused, and so is any place not
-named below. Pure: the pipeline says who the sender is, what the command row declares and where
-the message came from; `authorize` returns ALLOW or the reason for the refusal.
+named below. Pure: the pipeline says who the sender is, what the command row declares, where the
+message came from and whether its sender is of the bot's company; `authorize` returns ALLOW or
+the reason for the refusal.
+
+A staffId names a person only within its company, so a sender of another company (or of none)
+is no member here: the pipeline passes role None for them, and no change counts from them,
+wherever they write from.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ class Place(StrEnum):
     UNBOUND_GROUP = "unbound_group"  # a group, while the campaign has no group bound at all
     OTHER_GROUP = "other_group"  # a group not part of the campaign, which has one elsewhere
     ONE_TO_ONE = "one_to_one"  # a private chat with the bot
-    OTHER_COMPANY = "other_company"  # a sender whose corp is not the bot's
 
 
 class Verdict(StrEnum):
@@ -66,16 +70,23 @@ def may(role: Role | None, action: Action, *, leaders_publish: bool = False) -> 
 
 
 def authorize(
-    role: Role | None, action: Action, place: Place, *, leaders_publish: bool = False
+    role: Role | None,
+    action: Action,
+    place: Place,
+    *,
+    own_company: bool,
+    leaders_publish: bool = False,
 ) -> Verdict:
-    """May `role` (None: not a member; an admin passes Role.ADMIN) do `action` from `place`?"""
+    """May `role` (None: not a member; an admin passes Role.ADMIN) do `action` from `place`?
+    `own_company`: the sender is of the company the campaign's data belongs to (typed at this
+    machine counts as such)."""
     if action is Action.READ:
         if place is Place.OTHER_GROUP:
             return Verdict.OTHER_GROUP
-        if place is Place.ONE_TO_ONE and role is VISITOR:
+        if place is Place.ONE_TO_ONE and (role is VISITOR or not own_company):
             return Verdict.NOT_A_MEMBER
         return Verdict.ALLOW
-    if place is Place.OTHER_COMPANY:
+    if not own_company:
         return Verdict.OTHER_COMPANY
     if place is Place.ONE_TO_ONE:
         return Verdict.ONE_TO_ONE_READ_ONLY

@@ -10,11 +10,36 @@ one-day opening week), and the days after the last full week form the closing we
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from campaign.model import Campaign, Window
+
+# No message, post or sandbox time of ours lies before DingTalk's days or from 2100 on: a time typed
+# outside is refused as impossible, never computed with (Python's dates end with the year 9999).
+EARLIEST_MOMENT = datetime(2015, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def is_plausible(moment: datetime) -> bool:
+    """Whether the aware `moment` lies in [EARLIEST_MOMENT, LATEST_MOMENT)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):  # 0001-01-01 00:00 at +14:00 has no UTC time
+        return False
+    return EARLIEST_MOMENT <= utc < LATEST_MOMENT
+
+
+def is_plausible_day(day: date) -> bool:
+    """Whether `day` lies in the years of EARLIEST_MOMENT … LATEST_MOMENT (wherever one is)."""
+    return EARLIEST_MOMENT.date() <= day < LATEST_MOMENT.date()
+
+
+def first_answered_day(window: Window) -> date:
+    """The first day 'as of that day' is answered for: the one whose end is the targets period's
+    first instant. Later days are (up to now): after `close` they show the final result."""
+    return window.targets_start - timedelta(days=1)
 
 
 def zone(campaign: Campaign) -> ZoneInfo:

@@ -2,7 +2,8 @@
 
 `第32周`, `8月9日`, `2021-08-09`, `08-09` name a week (the campaign week holding that day); `8月`,
 `2021-08`, `2021年8月` a month; `上周`, `上月` the last ended one. Anything else is refused with an
-example, never ignored.
+example, never ignored: words that name no day (2月30日), days outside the campaign, and days
+outside the years Saima works with (0001-01-01, 9999-12-31) are each answered saying so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from campaign import calendar
+from campaign import calendar, formatting
+from campaign.formatting import day as day_label
 from campaign.model import Campaign
 
 
@@ -35,6 +37,12 @@ def _year(campaign: Campaign, month: int, year: str | None) -> int:
         return int(year)
     window = campaign.window
     return window.start.year if month >= window.start.month else window.end.year
+
+
+def _short_day(day: date, campaign: Campaign) -> str:
+    """'12月31日' in the campaign's years; '9999年12月31日' in any other."""
+    years = (campaign.window.start.year, campaign.window.end.year)
+    return f"{day.month}月{day.day}日" if day.year in years else day_label(day)
 
 
 def read_day(text: str, campaign: Campaign) -> date | None:
@@ -73,7 +81,9 @@ def read_week(text: str, campaign: Campaign, now: datetime) -> calendar.Period:
         raise PeriodWordError(f"看不懂“{text.strip()}”。例：/周比 第32周 或 /周比 8月9日")
     found = calendar.period_at(weeks, calendar.local_midnight(day, tz))
     if found is None:
-        raise PeriodWordError(f"{day.month}月{day.day}日不在活动期内（{span}）。例：/周比 8月9日")
+        raise PeriodWordError(
+            f"{_short_day(day, campaign)}不在活动期内（{span}）。例：/周比 8月9日"
+        )
     return found
 
 
@@ -91,16 +101,22 @@ def read_month(text: str, campaign: Campaign, now: datetime) -> calendar.Period:
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise PeriodWordError(f"看不懂“{text.strip()}”。例：/月评 8月 或 /月评 2021-08")
     month = int(match.group(2))
-    key = f"{_year(campaign, month, match.group(1))}-{month:02d}"
-    found = calendar.find(months, key)
+    year = _year(campaign, month, match.group(1))
+    found = calendar.find(months, f"{year}-{month:02d}")
     if found is None:
-        raise PeriodWordError(f"{month}月不在活动期内（{span}）。例：/月评 8月")
+        named = (
+            f"{month}月"
+            if year in (campaign.window.start.year, campaign.window.end.year)
+            else f"{year}年{month}月"
+        )
+        raise PeriodWordError(f"{named}不在活动期内（{span}）。例：/月评 8月")
     return found
 
 
 def read_moment(text: str, campaign: Campaign, now: datetime) -> datetime:
     """/排名's argument as the moment it asks about: `上周` the last ended week's end, `上月` the
-    last ended month's end, a day the end of that day (its next midnight)."""
+    last ended month's end, a day the end of that day (its next midnight). A day before the
+    campaign scores anything, or outside the years Saima works with, is refused saying so."""
     tz = calendar.zone(campaign)
     words = _clean(text)
     if words == "上周":
@@ -112,4 +128,22 @@ def read_moment(text: str, campaign: Campaign, now: datetime) -> datetime:
         raise PeriodWordError(
             f"看不懂“{text.strip()}”。例：/排名 上周、/排名 上月 或 /排名 2021-10-31"
         )
-    return calendar.end_of_day(day, tz)
+    example = f"例：/排名 {campaign.window.end:%Y-%m-%d}"
+    # Checked before any arithmetic: the end of 9999-12-31 is no datetime at all.
+    if not calendar.is_plausible_day(day):
+        raise PeriodWordError(f"{day_label(day)}不是可查询的日期。{example}")
+    moment = calendar.end_of_day(day, tz)
+    check_moment(moment, campaign)
+    return moment
+
+
+def check_moment(moment: datetime, campaign: Campaign) -> None:
+    """Refuse a moment before the campaign scores anything (as of a day before its first)."""
+    tz = calendar.zone(campaign)
+    first = calendar.first_answered_day(campaign.window)
+    if moment < calendar.end_of_day(first, tz):
+        raise PeriodWordError(
+            f"{formatting.moment(moment, tz)}本赛事尚未开始："
+            f"自{day_label(campaign.window.targets_start)}起计分排名。"
+            f"例：/排名 {campaign.window.end:%Y-%m-%d}"
+        )

@@ -8,7 +8,10 @@ except /发布, which may take seconds the ACK should not wait for: `process` ru
 
 Before a handler runs, campaign/access.py decides whether the sender's role may do what the
 command row declares from where the message came (a bound group, another group, a one-to-one
-chat, another company); a refusal is answered in the role's own terms and recorded in the audit.
+chat) and whether the sender is of the bot's company; a refusal is answered in the role's own
+terms and recorded in the audit. The company is DINGTALK_CORP_ID, else the one pinned by the
+first /绑定群, else the bot's own as the message names it (chatbotCorpId): a staffId names a
+person only within its company, so anyone else, an empty senderCorpId included, is no member.
 
 `perform` runs a use case for a caller with fields instead of text (the web desk) through the same
 steps from "who is it" on, with its own inbox row, in one unit of work.
@@ -46,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 # Commands after which the batch's cached identities and group bindings are stale.
 MEMBERSHIP_CHANGES = frozenset({Action.BIND, Action.BIND_GROUP, Action.SWITCH})
+# app_state: the company (corpId) of whoever first bound a group with /绑定群, kept for good.
+COMPANY_KEY = "company"
 
 # Inbox rows just inserted and not yet processed, kept so processing need not read them back;
 # beyond this many (messages received but never processed), the oldest are read from the database.
@@ -62,9 +67,12 @@ class Pipeline:
         admins: tuple[str, ...] = (),
         book: CampaignBook | None = None,
         groups: tuple[str, ...] = (),
+        corp_id: str = "",
     ) -> None:
         self.database, self.campaign, self.table = database, campaign, table
         self.clock, self.admins = clock, frozenset(admins)
+        self.corp_id = corp_id  # DINGTALK_CORP_ID: the company whose members change data
+        self._pinned_corp = ""  # COMPANY_KEY once read: written once, it never changes
         self.book = book  # several campaigns: each group uses the one it is bound to
         # what /赛事 offers; `groups` (DINGTALK_OPEN_CONVERSATION_ID) without a book
         self.campaigns = book or CampaignBook((campaign,), campaign.id, groups)
@@ -314,16 +322,29 @@ class Pipeline:
         command = spec.name if spec else args[:32]
         campaign, place = await self._where(repos, batch, message)
         repos = repos.for_campaign(campaign.id)
-        actor = await self._actor(repos.bindings, batch, message, campaign)
+        company = await self._company(repos, batch, message)
+        own_company = message.is_local or _of_company(message, company)
+        actor = await self._actor(repos.bindings, batch, message, campaign, own_company)
         action = spec.action_for(args) if spec is not None else Action.READ
         verdict = authorize(
             actor.access_role,
             action,
             place,
+            own_company=own_company,
             leaders_publish=campaign.bulletins.leaders_publish,
         )
         outcome = "ok"
         reply: Reply | None
+        if verdict is Verdict.OTHER_COMPANY:
+            logger.warning(
+                "message %s: /%s refused: sender %s of company %r, not %r%s",
+                message.msg_id,
+                command,
+                message.sender_staff_id or "(no staffId)",
+                message.sender_corp_id,
+                company,
+                "" if company else " (unknown: set DINGTALK_CORP_ID)",
+            )
         if verdict is not Verdict.ALLOW:
             outcome = "denied"
             reply = refusals.denied(verdict, action, actor, spec, place)
@@ -356,6 +377,8 @@ class Pipeline:
             try:
                 async with repos.savepoint():  # a refusal or a failure undoes the handler's writes
                     reply = await handler(context)
+                    if action is Action.BIND_GROUP and not message.is_local:
+                        await self._pin_company(repos, message, actor)
                 if spec is None:
                     outcome = "unknown"
             except UserFacingError as error:
@@ -369,6 +392,7 @@ class Pipeline:
                 batch.bindings.clear()
                 batch.campaigns.clear()
                 batch.stored_groups = None
+                batch.pinned_corp = None  # the first /绑定群 may have pinned the company
         reply = _addressed(reply, message)
         self._mark(batch, message, command, outcome, reply)
         _log(message, command, outcome, started)
@@ -399,10 +423,47 @@ class Pipeline:
             return campaign, Place.OTHER_GROUP
         else:
             place = Place.UNBOUND_GROUP
-        sender, bot = message.sender_corp_id, message.bot_corp_id
-        if sender and bot and sender != bot:
-            return campaign, Place.OTHER_COMPANY
         return campaign, place
+
+    async def _company(self, repos: Repositories, batch: _Batch, message: IncomingMessage) -> str:
+        """The company whose members may change data ("" while unknown): DINGTALK_CORP_ID, else
+        the one the first /绑定群 pinned, else the bot's own as this message names it."""
+        if self.corp_id:
+            return self.corp_id
+        if not self._pinned_corp and not message.is_local and message.sender_corp_id:
+            if batch.pinned_corp is None:  # one look a batch until it is there, then none
+                batch.pinned_corp = await repos.state.get(COMPANY_KEY) or ""
+            self._pinned_corp = batch.pinned_corp
+        return self._pinned_corp or message.bot_corp_id
+
+    async def _pin_company(
+        self, repos: Repositories, message: IncomingMessage, actor: Actor
+    ) -> None:
+        """The first group bound through DingTalk names the company for good (its sender's: one
+        of the company, or access.py would have refused), with an audit row."""
+        if self._pinned_corp:
+            return
+        company = message.sender_corp_id
+        if not await repos.state.set_once(COMPANY_KEY, company):
+            return
+        await repos.audit.add(
+            AuditRecord(
+                subject="company",
+                action="pin",
+                key=company[:160],
+                at=message.created_at,
+                staff_id=actor.staff_id,
+                actor_name=actor.name,
+                conversation_id=message.conversation_id,
+                msg_id=message.msg_id,
+                new=company,
+            )
+        )
+        logger.warning(
+            "company %s pinned by the first /绑定群 (message %s): only its members change data",
+            company,
+            message.msg_id,
+        )
 
     async def _campaign(
         self, repos: Repositories, batch: _Batch, campaign_id: str | None
@@ -421,9 +482,13 @@ class Pipeline:
         batch: _Batch,
         message: IncomingMessage,
         campaign: Campaign,
+        own_company: bool,
     ) -> Actor:
-        """Identity is the staffId, checked against bindings and the campaign file; never the nick."""
+        """Identity is the staffId, checked against bindings and the campaign file; never the nick.
+        Another company's staffId names someone else: no member, whatever it collides with."""
         staff_id = message.sender_staff_id
+        if not own_company:
+            return Actor(staff_id, message.sender_nick or staff_id)
         key = (campaign.id, staff_id)
         if key not in batch.bindings:
             batch.bindings[key] = await bindings.get(staff_id) if staff_id else None
@@ -489,8 +554,15 @@ class _Batch:
     inbox: dict[str, InboxEntry]
     campaigns: dict[str, Campaign] = field(default_factory=dict)  # by campaign id
     stored_groups: dict[str, str] | None = None  # conversationId -> campaign id (/绑定群)
+    pinned_corp: str | None = None  # COMPANY_KEY as read in this batch ("" : none yet)
     bindings: dict[tuple[str, str], Binding | None] = field(default_factory=dict)
     processed: list[Processed] = field(default_factory=list)
+
+
+def _of_company(message: IncomingMessage, company: str) -> bool:
+    """Sent by a member of `company`, through a bot of it (DingTalk may leave chatbotCorpId out)."""
+    sender, bot = message.sender_corp_id, message.bot_corp_id
+    return bool(company) and sender == company and bot in ("", company)
 
 
 def _log(message: IncomingMessage, command: str, outcome: str, started: float) -> None:

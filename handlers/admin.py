@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from campaign import Role
+from campaign import Role, calendar
 from campaign.access import Action
 from campaign.membership import Binding
 from campaign.text_input import inert
@@ -46,7 +46,7 @@ async def bind_member(ctx: CommandContext) -> Reply:
         raise UserFacingError(texts.bind_target_missing())
     target, rest = words[0], words[1:]
     is_deputy = bool(rest) and rest[0] in DEPUTY_WORDS
-    expires_on = _expiry(rest[1] if len(rest) > 1 else "") if is_deputy else None
+    expires_on = _expiry(ctx, rest[1] if len(rest) > 1 else "") if is_deputy else None
     rest = rest[2:] if is_deputy else rest
     at_name = at_names[0] if at_names else ""
     return await bind_person(
@@ -143,14 +143,21 @@ async def known_name(ctx: CommandContext, staff_id: str, mentioned: str) -> str:
     return member.name if member is not None else staff_id
 
 
-def _expiry(word: str) -> date:
+def _expiry(ctx: CommandContext, word: str) -> date:
+    """A deputy's last day: a real day, not past (the binding would be lapsed at once), and
+    before the years Saima works with end (至9999-12-31 is a typo, not a deputy for life)."""
     match = _UNTIL.match(word)
     try:
         if match is None:
             raise ValueError(word)
-        return date(*(int(part) for part in match.groups()))
+        expires_on = date(*(int(part) for part in match.groups()))
     except ValueError:
         raise UserFacingError(texts.deputy_expiry_missing()) from None
+    if expires_on < ctx.now.astimezone(calendar.zone(ctx.campaign)).date():
+        raise UserFacingError(texts.deputy_expiry_past(expires_on))
+    if expires_on.year >= calendar.LATEST_MOMENT.year:
+        raise UserFacingError(texts.deputy_expiry_too_far(expires_on, calendar.LATEST_MOMENT.year))
+    return expires_on
 
 
 @router.command(

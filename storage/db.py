@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-BUSY_TIMEOUT_MS = 10_000
+# How long a SQLite write waits for another process's lock (`saima import reports`, an operator's
+# sqlite3 shell) before it fails: a message arriving during a 30 s lock is stored after it, not
+# refused (its ACK waits; a redelivery meanwhile is a no-op). /healthz never waits this long.
+BUSY_TIMEOUT_MS = 60_000
+# Waiting for the one pooled connection is waiting for that same lock: never shorter.
+SQLITE_POOL_TIMEOUT_SECONDS = BUSY_TIMEOUT_MS / 1000 + 30
 AUDIT_TABLE = "audit_log"
 MIGRATION_LOCK_KEY = 0x5A1_0002  # pg_advisory_lock key; the leader lock is 0x5A1_0001
 # A database server (PostgreSQL) takes concurrent writers: a few connections per process, bounded
@@ -197,7 +202,11 @@ def open_database(url: str) -> Database:
         url = _existing_sqlite_file(parsed)
     # SQLite has one writer; several pooled connections would only wait on each other inside
     # SQLite's busy handler (sleeps of 1–100 ms). One connection queues them in asyncio instead.
-    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if is_sqlite else SERVER_POOL
+    pool = (
+        {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_POOL_TIMEOUT_SECONDS}
+        if is_sqlite
+        else SERVER_POOL
+    )
     # A server may restart or drop idle connections: each checkout is pinged, a dead one replaced.
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite, **pool)
     if is_sqlite:

@@ -601,6 +601,16 @@ class StateRepository:
     async def set(self, key: str, value: str) -> None:
         await self.session.merge(AppState(key=key, value=value))
 
+    async def set_once(self, key: str, value: str) -> bool:
+        """Store `value` under `key` unless a value is there already; True when stored now."""
+        inserted = await self.session.scalar(
+            upsert(self.session, AppState)
+            .values(key=key, value=value)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(AppState.key)
+        )
+        return inserted is not None
+
     async def get_many(self, keys: Iterable[str]) -> dict[str, str]:
         rows = await self.session.scalars(select(AppState).where(AppState.key.in_(list(keys))))
         return {row.key: row.value for row in rows}

@@ -27,7 +27,7 @@ _GROUPS = select(GroupBinding.__table__.c.conversation_id, GroupBinding.__table_
 class AuditRecord:
     """Who changed what, when, from which group: old → new, and why."""
 
-    subject: str  # report | binding | group | target | project | publication | refusal
+    subject: str  # report | binding | group | company | target | project | publication | refusal
     action: str
     key: str
     at: datetime

@@ -97,6 +97,7 @@ ADMIN = "admin-1"
 GROUP = (
     "cid-group"  # the group `say` talks in: bound to the campaign (DINGTALK_OPEN_CONVERSATION_ID)
 )
+CORP = "ding-corp"  # the company the app's members are of (DINGTALK_CORP_ID), as `say` sends
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +139,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[App]:
-    settings = Settings(database_url=database_url, admins=(ADMIN,), open_conversation_id=GROUP)
+    settings = Settings(
+        database_url=database_url, admins=(ADMIN,), open_conversation_id=GROUP, corp_id=CORP
+    )
     application = App.build(settings)
     await application.start()
     yield application
@@ -150,13 +153,16 @@ Say = Callable[..., Awaitable[Reply | None]]
 
 @pytest.fixture
 def say(app: App) -> Say:
-    """Send a chat text through the real pipeline as `user` at `at` (ISO, +08:00 when naive)."""
+    """Send a chat text through the real pipeline as `user` at `at` (ISO, +08:00 when naive),
+    from a member of the bot's company unless `sender_corp_id`/`bot_corp_id` say otherwise."""
     ids = count(1)
 
     async def send(
         user: str, text: str, at: str = "2021-10-15T10:00:00+08:00", **extra: object
     ) -> Reply | None:
         moment = datetime.fromisoformat(at)
+        extra.setdefault("sender_corp_id", CORP)
+        extra.setdefault("bot_corp_id", CORP)
         message = IncomingMessage(
             msg_id=str(extra.pop("msg_id", f"msg-{next(ids)}")),
             conversation_id=str(extra.pop("conversation_id", GROUP)),

@@ -20,6 +20,7 @@ from chat.messages import IncomingMessage
 from storage import open_database
 from storage.backup import DatabaseLock, check_saima_file, known_revisions
 from storage.db import MIGRATIONS, alembic_config
+from tests.conftest import CORP
 
 HEAD = known_revisions(MIGRATIONS)[-1]
 
@@ -58,6 +59,8 @@ class Writer:
                 sender_nick="",
                 text=f"/周报 实际利用外资={number}",
                 created_at=datetime.now(UTC),
+                sender_corp_id=CORP,
+                bot_corp_id=CORP,
             )
             await self.app.pipeline.receive(message)
             self.committed.append(message.msg_id)

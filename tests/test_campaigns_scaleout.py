@@ -36,7 +36,7 @@ from scheduler.build import PUBLISH_JOB_ID, SIGN_OFF_JOB_ID, build_scheduler
 from storage import open_database
 from storage.db import alembic_config
 from storage.models import Outbox
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, CORP
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
@@ -236,6 +236,8 @@ async def test_each_campaign_drafts_and_publishes_its_own_monthly_to_its_own_gro
                 sender_staff_id=ADMIN,
                 text="/发布",
                 created_at=at("2021-11-05T10:00"),
+                sender_corp_id=CORP,
+                bot_corp_id=CORP,
             )
         )
         assert reply is not None and "已发布并锁定数据" in reply.text

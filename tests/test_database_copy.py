@@ -27,7 +27,7 @@ from storage.db import alembic_config
 from storage.models import Base
 from storage.outbox import OutboxEntry
 from tests import postgres
-from tests.conftest import ADMIN, GROUP, run_aside
+from tests.conftest import ADMIN, CORP, GROUP, run_aside
 
 pytestmark = pytest.mark.slow  # `saima` runs as a subprocess
 
@@ -73,6 +73,8 @@ async def chat(app: App, user: str, text: str, when: str, n: int) -> str:
         sender_staff_id=user,
         text=text,
         created_at=at(when),
+        sender_corp_id=CORP,
+        bot_corp_id=CORP,
     )
     reply = await app.pipeline.handle(message)
     assert reply is not None

@@ -23,6 +23,7 @@ from bot.sandbox.web_page import SandboxRoom
 from chat.desk import DeskLinks
 from chat.messages import IncomingMessage
 from storage.standings import standings_at
+from tests.conftest import CORP
 from web.auth import SESSION_SECONDS, Sessions
 from web.desk import Desk
 from web.markdown import render_markdown
@@ -65,6 +66,8 @@ async def say(app: App, staff_id: str, text: str, *, is_group: bool = True) -> s
         text=text,
         created_at=app.clock.now(),
         is_group=is_group,
+        sender_corp_id=CORP,
+        bot_corp_id=CORP,
     )
     reply = await app.pipeline.handle(message)
     assert reply is not None

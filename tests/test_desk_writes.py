@@ -37,6 +37,7 @@ from chat.pipeline import Pipeline
 from handlers import admin, reports
 from storage import ReportVersion
 from storage.trust import AuditRecord
+from tests.conftest import CORP
 from web import desk_writes
 from web.auth import Session, Sessions
 from web.desk_writes import DESK_CONVERSATION
@@ -74,6 +75,8 @@ async def say(app: App, staff_id: str, text: str, at: datetime = NOW) -> Reply:
         sender_staff_id=staff_id,
         text=text,
         created_at=at,
+        sender_corp_id=CORP,
+        bot_corp_id=CORP,
     )
     reply = await app.pipeline.handle(message)
     assert reply is not None

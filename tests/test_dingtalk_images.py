@@ -29,7 +29,7 @@ from chat.clock import FixedClock
 from chat.errors import DingTalkApiError
 from chat.messages import IncomingMessage
 from storage.models import Outbox
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, CORP
 from tests.fakes.dingtalk import PNG_SIGNATURE, FakeDingTalk, VirtualTimer
 
 TZ = calendar.ZoneInfo("Asia/Shanghai")
@@ -206,6 +206,8 @@ async def test_a_published_monthly_bulletin_is_followed_by_its_chart(
                 sender_staff_id=ADMIN,
                 text="/发布",
                 created_at=at("2021-11-05T10:00"),
+                sender_corp_id=CORP,
+                bot_corp_id=CORP,
             )
         )
         assert reply is not None and "已发布并锁定数据" in reply.text

@@ -13,7 +13,7 @@ from chat.pipeline import Pipeline
 from chat.router import CommandTable
 from handlers import ROUTERS, UNKNOWN
 from storage import Database, ReportRepository
-from tests.conftest import ADMIN, Say
+from tests.conftest import ADMIN, CORP, Say
 
 NANHU = "head-nanhu"
 XIUZHOU = "head-xiuzhou"
@@ -290,6 +290,8 @@ async def test_messages_arriving_together_are_processed_in_order_in_one_batch(ap
             sender_staff_id=ADMIN,
             text="/绑定 newbie 秀洲区",
             created_at=datetime.fromisoformat("2021-10-15T10:00:00+08:00"),
+            sender_corp_id=CORP,
+            bot_corp_id=CORP,
         ),
         IncomingMessage(
             msg_id="b2",
@@ -297,6 +299,8 @@ async def test_messages_arriving_together_are_processed_in_order_in_one_batch(ap
             sender_staff_id="newbie",
             text="/周报 实际利用外资=40000",
             created_at=datetime.fromisoformat("2021-10-15T10:01:00+08:00"),
+            sender_corp_id=CORP,
+            bot_corp_id=CORP,
         ),
         IncomingMessage(
             msg_id="b2",
@@ -304,6 +308,8 @@ async def test_messages_arriving_together_are_processed_in_order_in_one_batch(ap
             sender_staff_id="newbie",
             text="/周报 实际利用外资=40000",
             created_at=datetime.fromisoformat("2021-10-15T10:01:00+08:00"),
+            sender_corp_id=CORP,
+            bot_corp_id=CORP,
         ),
     ]
     new = await asyncio.gather(*(app.pipeline.receive(m) for m in messages))
@@ -403,6 +409,8 @@ async def test_a_failed_transaction_keeps_nothing_and_stores_the_apology_as_the_
         sender_staff_id=NANHU,
         text="/周报 实际利用外资=41200",
         created_at=datetime.fromisoformat("2021-10-15T10:00:00+08:00"),
+        sender_corp_id=CORP,
+        bot_corp_id=CORP,
     )
     assert await pipeline.receive(message)  # stored, though its processing failed
     async with database.read(campaign.id) as repos:

@@ -32,7 +32,7 @@ from chat.clock import FixedClock
 from chat.messages import IncomingMessage
 from scheduler.workdays import CHINA
 from storage import Database
-from tests.conftest import ADMIN, GROUP, Say
+from tests.conftest import ADMIN, CORP, GROUP, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay
 from web.overview import gather
@@ -332,6 +332,8 @@ async def test_the_2024_scheme_publishes_a_month_and_discloses_its_correction(
                 sender_staff_id=user,
                 text=text,
                 created_at=at(when),
+                sender_corp_id=CORP,
+                bot_corp_id=CORP,
             )
         )
         assert answer is not None

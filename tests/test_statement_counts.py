@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from bot.app import App
 from chat.messages import IncomingMessage
-from tests.conftest import ADMIN, GROUP, Say
+from tests.conftest import ADMIN, CORP, GROUP, Say
 
 NANHU = "head-nanhu"
 XIUZHOU = "head-xiuzhou"
@@ -78,6 +78,8 @@ async def test_receiving_a_post_stores_it_with_its_reply_and_publishing_waits(ap
             sender_staff_id=sender,
             text=text,
             created_at=datetime.fromisoformat("2021-10-14T09:00:00+08:00"),
+            sender_corp_id=CORP,
+            bot_corp_id=CORP,
         )
         for msg_id, sender, text in (
             ("m-post", NANHU, "/周报 实际利用外资=31000"),
@@ -106,6 +108,8 @@ async def test_a_redelivered_post_is_stored_once_whichever_copy_is_processed(app
         sender_staff_id=NANHU,
         text="/周报 实际利用外资=31000",
         created_at=datetime.fromisoformat("2021-10-14T09:00:00+08:00"),
+        sender_corp_id=CORP,
+        bot_corp_id=CORP,
     )
     assert await app.pipeline.receive(message) is True
     assert await app.pipeline.receive(message) is False  # the redelivery

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, event, text
 from campaign import Role
 from campaign.membership import Binding
 from storage import Database, open_database
+from storage.db import BUSY_TIMEOUT_MS
 from storage.models import Base
 from storage.outbox import OutboxEntry
 from storage.repositories import InboxEntry, Processed
@@ -47,10 +48,10 @@ async def test_sqlite_connections_are_tuned_and_queued_on_one_connection(databas
             return tuple(rows)
 
     results = await asyncio.gather(*(pragmas() for _ in range(8)))
-    assert set(results) == {("wal", 2, 10000, 1)}
+    assert set(results) == {("wal", 2, BUSY_TIMEOUT_MS, 1)}
     assert database.engine.pool.size() == 1
     await database.engine.dispose()  # a fresh connection is tuned the same way
-    assert await pragmas() == ("wal", 2, 10000, 1)
+    assert await pragmas() == ("wal", 2, BUSY_TIMEOUT_MS, 1)
     await database.close()
 
 

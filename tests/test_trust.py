@@ -20,7 +20,7 @@ from bot.dingtalk.stream import StreamClient
 from chat.clock import FixedClock
 from chat.messages import IncomingMessage
 from storage.trust import AuditRepository
-from tests.conftest import ADMIN, Say
+from tests.conftest import ADMIN, CORP, Say
 from tests.fakes.dingtalk import FakeDingTalk, VirtualTimer
 from tests.wiring import make_relay
 
@@ -206,6 +206,9 @@ async def test_malformed_stream_frame_is_acked_and_dropped(
 
 
 def message(text: str, sender: str, group: str, at: str, **extra: object) -> IncomingMessage:
+    """A message from DingTalk: by a member of the bot's company unless `extra` says otherwise."""
+    extra.setdefault("sender_corp_id", CORP)
+    extra.setdefault("bot_corp_id", CORP)
     return IncomingMessage(
         msg_id=f"m-{random.random()}",
         conversation_id=group,

@@ -8,7 +8,10 @@ import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -49,18 +52,19 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
     await fake.stop()
 
 
-@pytest.fixture(params=["stream", "http"])
-async def running(
-    request: pytest.FixtureRequest, fake: FakeDingTalk, database_url: str
+@asynccontextmanager
+async def serving(
+    transport: str, fake: FakeDingTalk, database_url: str, **settings: Any
 ) -> AsyncIterator[Running]:
-    """What `saima run` builds (bot.app.serve), with test-sized retry delays."""
-    app = App.build(bot_settings(fake, database_url))
+    """What `saima run` builds (bot.app.serve), with test-sized retry delays; `settings` replace
+    those of bot_settings."""
+    app = App.build(replace(bot_settings(fake, database_url), **settings))
     await app.start()
     assert app.guard is not None
     dingtalk = build_dingtalk(app)
     dingtalk.inbound.retry_delays = (0.05, 0.05)
     stream = None
-    if request.param == "stream":
+    if transport == "stream":
         stream = StreamClient(
             client_id=fake.client_id,
             client_secret=fake.client_secret,
@@ -82,13 +86,23 @@ async def running(
         await stream.start()
         await fake.wait_for_sockets(1)
     running = Running(app, dingtalk, server, stream)
-    yield running
-    await running.http.close()
-    if stream is not None:
-        await stream.stop()
-    await server.stop()
-    await dingtalk.stop()
-    await app.stop()
+    try:
+        yield running
+    finally:
+        await running.http.close()
+        if stream is not None:
+            await stream.stop()
+        await server.stop()
+        await dingtalk.stop()
+        await app.stop()
+
+
+@pytest.fixture(params=["stream", "http"])
+async def running(
+    request: pytest.FixtureRequest, fake: FakeDingTalk, database_url: str
+) -> AsyncIterator[Running]:
+    async with serving(request.param, fake, database_url) as running:
+        yield running
 
 
 async def post(running: Running, fake: FakeDingTalk, text: str) -> tuple[str, int | None]:
@@ -116,7 +130,7 @@ async def test_healthy_bot_answers_200_with_every_check(running: Running) -> Non
         "backlog": "ok",
         "messages": "ok",
     }
-    assert body["database"] == {"writable": True, "same_file": True}
+    assert body["database"] == {"writable": True, "state": "ok", "same_file": True}
     assert body["transport"]["state"] in ("connected", "listening")
     assert body["backlog"]["inbox_unprocessed"] == 0
     assert body["leader"] is True  # one process on a SQLite file: it leads
@@ -155,6 +169,7 @@ async def test_read_only_database_fails_the_write_probe(running: Running, tmp_pa
     finally:
         os.chmod(tmp_path / "saima.db", 0o644)
     assert status == 503 and not body["database"]["writable"]
+    assert body["checks"]["database"] == body["database"]["state"] == "read-only"
 
 
 @pytest.mark.sqlite_only("holds SQLite's file lock")
@@ -176,6 +191,7 @@ async def test_locked_database_gets_an_answer_within_two_seconds(
         locker.execute("ROLLBACK")
         locker.close()
     assert status == 503 and not body["database"]["writable"]
+    assert body["checks"]["database"] == body["database"]["state"] == "busy"
     assert elapsed < 2.0
 
 

@@ -13,7 +13,14 @@ from campaign import Campaign, Role
 from campaign.model import name_key
 
 GUEST_WORDS = ("访客", "guest")
-ROLE_LABELS = {Role.HEAD: "单位负责人", Role.LEADER: "领导", Role.ADMIN: "管理员"}
+# Every role the chat knows (campaign.model.Role): a binding made in the sandbox may give any.
+ROLE_LABELS = {
+    Role.HEAD: "单位负责人",
+    Role.DEPUTY: "代报人",
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+    Role.OBSERVER: "观察员",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ def choices(everyone: list[Person]) -> str:
     """The refusal's list of who one can be, grouped by role."""
     units = [p.unit for p in everyone if p.role is Role.HEAD and p.unit]
     lines = [f"单位：{'、'.join(dict.fromkeys(units))}"] if units else []
-    for role in (Role.LEADER, Role.ADMIN):
+    for role in (Role.DEPUTY, Role.LEADER, Role.ADMIN, Role.OBSERVER):
         named = [f"{p.staff_id}（{p.name}）" for p in everyone if p.role is role]
         if named:
             lines.append(f"{ROLE_LABELS[role]}：{'、'.join(named)}")

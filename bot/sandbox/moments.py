@@ -19,6 +19,10 @@ COMING_DAY = re.compile(r"(?:周|星期)([一二三四五六日天])")
 RELATIVE_DAYS = {"今天": 0, "明天": 1, "后天": 2}
 
 
+class NoSuchDay(ValueError):
+    """Written as a day, but there is no such day (2021-02-30)."""
+
+
 def parse_target(text: str, now: datetime) -> datetime:
     """The moment `text` names, in `now`'s zone; a day without a time keeps `now`'s time of day."""
     cleaned = unicodedata.normalize("NFKC", text).strip()  # full-width digits and colons too
@@ -30,6 +34,8 @@ def parse_target(text: str, now: datetime) -> datetime:
         cleaned = cleaned[: found.start()].strip()
     try:
         day = named_day(cleaned, now.date()) if cleaned else now.date()
+    except NoSuchDay:
+        raise
     except ValueError:
         moment = datetime.fromisoformat(text.strip())  # e.g. 2021-11-22T09:30:00+08:00
         return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
@@ -48,10 +54,17 @@ def named_day(text: str, today: date) -> date:
     if found := COMING_DAY.fullmatch(text):  # the next such day after today
         return today + timedelta(days=(weekday(found[1]) - today.weekday() - 1) % 7 + 1)
     if found := FULL_DATE.fullmatch(text):
-        return date(int(found[1]), int(found[2]), int(found[3]))
+        return _day(int(found[1]), int(found[2]), int(found[3]))
     if found := MONTH_DAY.fullmatch(text):
-        return date(today.year, int(found[1]), int(found[2]))
+        return _day(today.year, int(found[1]), int(found[2]))
     raise ValueError(f"not a day: {text!r}")
+
+
+def _day(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise NoSuchDay(f"{year}-{month}-{day}") from None
 
 
 def weekday(word: str) -> int:

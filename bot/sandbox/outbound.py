@@ -120,10 +120,20 @@ class SandboxBulletins:
         now = before.astimezone(tz)
         try:
             target = moments.parse_target(args, now)
+        except moments.NoSuchDay:
+            self.write(f"⚠️ 没有这一天：{args.strip()}。{moments.usage(now)}")
+            return
         except ValueError:
             self.write(f"⚠️ {moments.usage(now)}")
             return
-        if target <= before:
+        plausible = calendar.is_plausible(target)  # compared before any arithmetic with it
+        if not plausible and target.year >= calendar.LATEST_MOMENT.year:
+            latest = calendar.LATEST_MOMENT.year
+            self.write(
+                f"⚠️ 不能快进到 {args.strip()}：沙盒时间须早于{latest}年。{moments.usage(now)}"
+            )
+            return
+        if not plausible or target <= before:
             self.write(f"⚠️ 只能向后快进：沙盒时间已是 {now:%Y-%m-%d %H:%M}。{moments.usage(now)}")
             return
         self.clock.set(target)

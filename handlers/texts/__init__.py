@@ -15,6 +15,8 @@ from handlers.texts.admin import bind_target_missing as bind_target_missing
 from handlers.texts.admin import binding_summary as binding_summary
 from handlers.texts.admin import bound as bound
 from handlers.texts.admin import deputy_expiry_missing as deputy_expiry_missing
+from handlers.texts.admin import deputy_expiry_past as deputy_expiry_past
+from handlers.texts.admin import deputy_expiry_too_far as deputy_expiry_too_far
 from handlers.texts.admin import group_bound as group_bound
 from handlers.texts.admin import unknown_bind_target as unknown_bind_target
 from handlers.texts.admin import unknown_group_campaign as unknown_group_campaign

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from campaign import Campaign, Role
 from campaign.membership import Binding
@@ -54,8 +54,21 @@ def binding_summary(binding: Binding) -> str:
     return f"{binding.name} {binding.unit or ''}{role}{until}"
 
 
+DEPUTY_EXAMPLE = "/绑定 @李四 南湖区 代报 至2021-12-31 李四"
+
+
 def deputy_expiry_missing() -> str:
-    return "代报须写到期日。\n例：/绑定 @李四 南湖区 代报 至2021-12-31 李四"
+    return f"代报须写到期日。\n例：{DEPUTY_EXAMPLE}"
+
+
+def deputy_expiry_past(on: date) -> str:
+    return f"代报到期日 {on.isoformat()} 已过，请写今天或以后的日期。\n例：{DEPUTY_EXAMPLE}"
+
+
+def deputy_expiry_too_far(on: date, before_year: int) -> str:
+    return (
+        f"代报到期日 {on.isoformat()} 不可用，请写{before_year}年以前的日期。\n例：{DEPUTY_EXAMPLE}"
+    )
 
 
 def bind_group_in_a_group() -> str:
