@@ -153,7 +153,12 @@ class CallbackServer:
             message, signature, repeat = await self._admit(request)
         except _Refused as refused:
             return refused.response()
-        if not await self._seen.claim(signature, repeat, self._now_ms(), self._window_ms):
+        try:
+            claimed = await self._seen.claim(signature, repeat, self._now_ms(), self._window_ms)
+        except Exception:  # a full or read-only disk: nothing was claimed, DingTalk retries
+            logger.exception("could not record the signature of %s; answered 503", request.remote)
+            return web.json_response({"error": "unavailable"}, status=503)
+        if not claimed:
             logger.warning(
                 "callback refused: its signature came with another request before (from %s)",
                 request.remote,
