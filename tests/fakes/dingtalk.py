@@ -119,6 +119,7 @@ class FakeDingTalk:
     oto_sends: list[SentMessage] = field(default_factory=list)
     pings_sent: int = 0
     robot_sends: list[SentMessage] = field(default_factory=list)
+    _last_signed_ms: int = 0  # signed_callback: the last timestamp it signed
     uploads: list[Upload] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     connection_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -421,7 +422,12 @@ class FakeDingTalk:
         """Headers and body of an HTTP-mode callback, signed like DingTalk signs them. DingTalk
         then knows the message: its group has the robot and its sessionWebhook is live."""
         self.note_message(data)
-        timestamp = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
+        if timestamp_ms is None:
+            # Each request signed at its own millisecond: two in one (a burst) would share a
+            # signature, which the bot takes once (docs/dingtalk-protocol.md).
+            timestamp_ms = max(int(time.time() * 1000), self._last_signed_ms + 1)
+            self._last_signed_ms = timestamp_ms
+        timestamp = str(timestamp_ms)
         key = (self.client_secret if secret is None else secret).encode()
         sign = base64.b64encode(
             hmac.new(key, f"{timestamp}\n{key.decode()}".encode(), hashlib.sha256).digest()
