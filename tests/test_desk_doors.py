@@ -23,6 +23,7 @@ from bot.config import Settings
 from chat.desk import DeskLinks, link_key
 from chat.messages import IncomingMessage
 from storage.health import DatabaseFileGuard
+from tests.conftest import CORP
 from web.auth import (
     FAILED_SIGN_IN_WINDOW_SECONDS,
     MAX_FAILED_SIGN_INS,
@@ -108,6 +109,8 @@ async def personal_link_in_chat(app: App, staff_id: str) -> str:
         text="/看板",
         created_at=app.clock.now(),
         is_group=False,
+        sender_corp_id=CORP,  # a member is one of the company's (#23, 3)
+        bot_corp_id=CORP,
     )
     reply = await app.pipeline.handle(message)
     assert reply is not None
