@@ -264,11 +264,6 @@ def result_label(published: bool) -> str:
     return FINAL_RESULT if published else PROVISIONAL_RESULT
 
 
-def as_published(text: str) -> str:
-    """A drafted final bulletin's text once an admin publishes it."""
-    return text.replace(PROVISIONAL_RESULT, FINAL_RESULT)
-
-
 def auto_published(text: str, after: timedelta) -> str:
     """A draft published by [bulletins] auto_publish_after: it says so under its heading."""
     heading, _, rest = text.partition("\n")

@@ -405,18 +405,6 @@ class BulletinRepository:
         )
         return [_disclosure(row) for row in rows]
 
-    async def undisclosed(self, until: datetime) -> list[Disclosure]:
-        rows = await self.session.scalars(
-            select(LockedCorrection)
-            .where(
-                LockedCorrection.campaign_id == self.campaign_id,
-                LockedCorrection.disclosed_in.is_(None),
-                LockedCorrection.corrected_at < until,
-            )
-            .order_by(LockedCorrection.corrected_at, LockedCorrection.id)
-        )
-        return [_disclosure(row) for row in rows]
-
     async def mark_disclosed(self, ids: list[int], key: str) -> None:
         for row_id in ids:
             row = await self.session.get(LockedCorrection, row_id)
